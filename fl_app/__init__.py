@@ -1,0 +1,1 @@
+"""Staked, encrypted federated learning on Flower, IPFS and Solana."""

@@ -1,0 +1,145 @@
+"""Flower ClientApp: local training (optionally DP-SGD) and evaluation on private data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from fl_app import payload
+from fl_app.errors import DataError
+from fl_app.ml import TabularData, TabularMLP, evaluate, load_csv, load_partition, train
+from fl_app.ml.privacy import DpAccount
+from fl_app.settings import RunSettings
+
+__all__ = ["app", "build_client_app", "local_data"]
+
+_DP_STATE = "dp"
+
+
+def local_data(node_config: Mapping[str, Any], settings: RunSettings) -> TabularData:
+    """The participant's data: its own CSV file, or a simulated partition of a bundled set.
+
+    A real participant sets ``data-path`` and ``target-column`` in its node config; a
+    simulated one gets ``partition-id`` and ``num-partitions`` from Flower.
+    """
+    if payload.DATA_PATH in node_config:
+        target = node_config.get(payload.TARGET_COLUMN)
+        if not isinstance(target, str):
+            raise DataError(
+                f"node config sets '{payload.DATA_PATH}' but no '{payload.TARGET_COLUMN}'"
+            )
+        return load_csv(str(node_config[payload.DATA_PATH]), target)
+    if payload.PARTITION_ID not in node_config:
+        raise DataError(
+            f"node config needs '{payload.DATA_PATH}' and '{payload.TARGET_COLUMN}', "
+            f"or '{payload.PARTITION_ID}' and '{payload.NUM_PARTITIONS}'"
+        )
+    return load_partition(
+        settings.dataset,
+        seed=settings.seed,
+        partition_id=int(node_config[payload.PARTITION_ID]),
+        num_partitions=int(node_config[payload.NUM_PARTITIONS]),
+        partitioning=settings.partitioning,
+        alpha=settings.dirichlet_alpha,
+    )
+
+
+def _dp_account(context: Context, settings: RunSettings, num_examples: int) -> DpAccount:
+    """The participant's privacy account, kept in its node state across rounds."""
+    if _DP_STATE in context.state:
+        record = context.state.config_records[_DP_STATE]
+        return DpAccount(
+            noise_multiplier=float(record["noise-multiplier"]),
+            sample_rate=float(record["sample-rate"]),
+            max_grad_norm=float(record["max-grad-norm"]),
+            delta=float(record["delta"]),
+            steps=int(record["steps"]),
+        )
+    return DpAccount.plan(
+        target_epsilon=settings.dp_target_epsilon,
+        delta=settings.dp_delta,
+        max_grad_norm=settings.dp_max_grad_norm,
+        num_examples=num_examples,
+        batch_size=settings.batch_size,
+        epochs_per_round=settings.local_epochs,
+        num_rounds=settings.num_server_rounds,
+    )
+
+
+def _save_dp_account(context: Context, dp: DpAccount) -> None:
+    context.state[_DP_STATE] = ConfigRecord(
+        {
+            "noise-multiplier": dp.noise_multiplier,
+            "sample-rate": dp.sample_rate,
+            "max-grad-norm": dp.max_grad_norm,
+            "delta": dp.delta,
+            "steps": dp.steps,
+        }
+    )
+
+
+def build_client_app(overrides: Mapping[str, Any] | None = None) -> ClientApp:
+    """Create the ClientApp; ``overrides`` replace run-config values (in-process runs)."""
+    app = ClientApp()
+
+    @app.train()
+    def train_fn(msg: Message, context: Context) -> Message:
+        settings = RunSettings.from_run_config(context.run_config, overrides)
+        torch.set_num_threads(1)
+        data = local_data(context.node_config, settings)
+        model = TabularMLP.from_state_dict(
+            msg.content.array_records[payload.ARRAYS].to_torch_state_dict()
+        )
+        server_round = int(msg.content.config_records[payload.CONFIG][payload.SERVER_ROUND])
+        dp = _dp_account(context, settings, len(data)) if settings.dp_enabled else None
+        result = train(
+            model,
+            data,
+            epochs=settings.local_epochs,
+            batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            seed=settings.seed * 100_003
+            + server_round * 1_009
+            + int(context.node_config.get(payload.PARTITION_ID, 0)),
+            dp=dp,
+        )
+        metrics: dict[str, float | int] = {
+            payload.TRAIN_LOSS: result.loss,
+            payload.NUM_EXAMPLES: len(data),
+        }
+        if dp is not None:
+            _save_dp_account(context, dp)
+            metrics[payload.DP_EPSILON] = dp.spent()
+        content = RecordDict(
+            {
+                payload.ARRAYS: ArrayRecord(model.state_dict()),
+                payload.METRICS: MetricRecord(metrics),
+            }
+        )
+        return Message(content=content, reply_to=msg)
+
+    @app.evaluate()
+    def evaluate_fn(msg: Message, context: Context) -> Message:
+        settings = RunSettings.from_run_config(context.run_config, overrides)
+        data = local_data(context.node_config, settings)
+        model = TabularMLP.from_state_dict(
+            msg.content.array_records[payload.ARRAYS].to_torch_state_dict()
+        )
+        result = evaluate(model, data)
+        metrics = MetricRecord(
+            {
+                payload.EVAL_LOSS: result.loss,
+                payload.EVAL_ACCURACY: result.accuracy,
+                payload.NUM_EXAMPLES: len(data),
+            }
+        )
+        return Message(content=RecordDict({payload.METRICS: metrics}), reply_to=msg)
+
+    return app
+
+
+app = build_client_app()

@@ -1,0 +1,1 @@
+"""The organisation's side: a Flower ServerApp that runs the federated task."""

@@ -1,0 +1,134 @@
+"""Typed run settings, read once from Flower's run config and validated.
+
+The defaults below are the ones declared in ``[tool.flwr.app.config]`` of
+``pyproject.toml``; a test keeps the two identical.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from fl_app.errors import ConfigError
+
+__all__ = ["DATASETS", "PARTITIONINGS", "RunSettings"]
+
+DATASETS = ("breast_cancer", "digits", "wine")
+PARTITIONINGS = ("iid", "dirichlet")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """Everything a federated run needs to know, with the values checked.
+
+    Field names use underscores; the run-config keys are the same names with
+    hyphens (``num_server_rounds`` is ``num-server-rounds``).
+    """
+
+    dataset: str = "breast_cancer"
+    num_server_rounds: int = 10
+    fraction_train: float = 1.0
+    fraction_evaluate: float = 0.0
+    min_nodes: int = 2
+    local_epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 0.05
+    partitioning: str = "dirichlet"
+    dirichlet_alpha: float = 0.5
+    seed: int = 42
+    hidden_units: int = 32
+    dp_enabled: bool = False
+    dp_target_epsilon: float = 8.0
+    dp_delta: float = 1e-5
+    dp_max_grad_norm: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_choice("dataset", self.dataset, DATASETS)
+        _check_choice("partitioning", self.partitioning, PARTITIONINGS)
+        for name in (
+            "num_server_rounds",
+            "local_epochs",
+            "batch_size",
+            "hidden_units",
+            "min_nodes",
+        ):
+            _check_positive(name, getattr(self, name))
+        for name in ("learning_rate", "dirichlet_alpha", "dp_target_epsilon", "dp_max_grad_norm"):
+            _check_positive(name, getattr(self, name))
+        for name in ("fraction_train", "fraction_evaluate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"run config '{_key(name)}' must be in [0, 1], got {value}")
+        if self.fraction_train == 0.0:
+            raise ConfigError("run config 'fraction-train' must be above 0: nothing would train")
+        if not 0.0 < self.dp_delta < 1.0:
+            raise ConfigError(f"run config 'dp-delta' must be in (0, 1), got {self.dp_delta}")
+
+    @classmethod
+    def from_run_config(
+        cls, run_config: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+    ) -> RunSettings:
+        """Build settings from a Flower run config (hyphenated keys).
+
+        Unknown keys raise :class:`ConfigError` so that a typo is not silently ignored;
+        missing keys take the defaults.
+        """
+        merged = {**run_config, **(overrides or {})}
+        known = {_key(f.name): f for f in fields(cls)}
+        unknown = sorted(set(merged) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"unknown run config key(s) {', '.join(unknown)}; known keys: {', '.join(known)}"
+            )
+        values = {
+            known[key].name: _coerce(key, value, type(getattr(cls(), known[key].name)))
+            for key, value in merged.items()
+        }
+        return cls(**values)
+
+    def to_run_config(self) -> dict[str, Any]:
+        """Return the settings as a Flower run config (hyphenated keys)."""
+        return {_key(k): v for k, v in dataclasses.asdict(self).items()}
+
+
+def _key(field_name: str) -> str:
+    return field_name.replace("_", "-")
+
+
+def _coerce(key: str, value: Any, kind: type) -> Any:
+    # Flower parses TOML and `--run-config` strings; accept ints for floats, nothing looser.
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif kind is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"run config '{key}' must be {kind.__name__}, got {value!r}")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(
+            f"run config '{_key(name)}' must be one of {', '.join(choices)}, got {value!r}"
+        )
+
+
+def _check_positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"run config '{_key(name)}' must be positive, got {value}")
