@@ -1,0 +1,84 @@
+"""Encrypted FedAvg for Flower: CKKS aggregation with a separate, verifying key holder.
+
+Usage (an existing quickstart-style app; nothing else changes)::
+
+    # client_app.py: every participant
+    from strategy import ckks_mod, register_key_holder
+
+    app = ClientApp(mods=[ckks_mod])
+    register_key_holder(app)  # answers only on the node holding the sealed secret
+
+    # server_app.py: the organisation
+    from strategy import EncryptedFedAvg
+
+    strategy = EncryptedFedAvg(
+        public_context=public_context_bytes,   # e.g. fetched from IPFS
+        task_id="task-42",
+        key_holder_wallet="<base58 address>",  # or key_holder_node_id=...
+        min_decrypt_inputs=3,
+        fraction_train=1.0,                    # any FedAvg keyword
+    )
+
+Keys, once per task, by anyone but the aggregator::
+
+    keys = generate_keys()
+    sealed = seal_to_wallet(keys.secret_context, key_holder_address)
+    # publish keys.public_context; give `sealed` to the key holder
+
+The key-holder node runs with node config ``ckks-sealed-secret`` (path of ``sealed``),
+``wallet-keypair`` (its Solana keypair file) and ``ckks-min-inputs``; participants pin
+``ckks-context-sha256``. See ``benchmarks/README.md`` for sizes and timings.
+"""
+
+from .ckks import KeyMaterial, generate_keys, load_public_context
+from .ckks_mod import ckks_mod
+from .decrypt_request import DecryptRequest
+from .encrypted_fedavg import EncryptedFedAvg, find_key_holder
+from .exceptions import (
+    CiphertextSizeError,
+    ContextMismatchError,
+    DigestMismatchError,
+    DisallowedOperationError,
+    EncryptedAggregationError,
+    InsufficientInputsError,
+    KeyHolderError,
+    MalformedCiphertextError,
+    MalformedReplyError,
+    PlaintextOverflowError,
+    ReplayError,
+    SecretKeyExposedError,
+    WalletError,
+)
+from .key_holder import KeyHolder, key_holder_from_node_config, register_key_holder
+from .manifest import RoundManifest, UpdateCommitment
+from .wallet import Wallet, seal_to_wallet
+
+__all__ = [
+    "CiphertextSizeError",
+    "ContextMismatchError",
+    "DecryptRequest",
+    "DigestMismatchError",
+    "DisallowedOperationError",
+    "EncryptedAggregationError",
+    "EncryptedFedAvg",
+    "InsufficientInputsError",
+    "KeyHolder",
+    "KeyHolderError",
+    "KeyMaterial",
+    "MalformedCiphertextError",
+    "MalformedReplyError",
+    "PlaintextOverflowError",
+    "ReplayError",
+    "RoundManifest",
+    "SecretKeyExposedError",
+    "UpdateCommitment",
+    "Wallet",
+    "WalletError",
+    "ckks_mod",
+    "find_key_holder",
+    "generate_keys",
+    "key_holder_from_node_config",
+    "load_public_context",
+    "register_key_holder",
+    "seal_to_wallet",
+]

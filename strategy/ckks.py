@@ -1,0 +1,268 @@
+"""CKKS parameters, key generation and chunked encryption of model updates.
+
+Parameter choice (Cheon, Kim, Kim, Song 2017, "Homomorphic Encryption for Arithmetic of
+Approximate Numbers"; security bounds from the Homomorphic Encryption Standard, Albrecht
+et al. 2018, table for classical 128-bit security with ternary secrets):
+
+* Ring degree ``N = 4096`` allows a total modulus of at most 109 bits. We use
+  ``coeff_mod_bit_sizes = [40, 40]`` (80 bits): one 40-bit data prime ``q0`` and the
+  special prime that SEAL needs for key switching (TenSEAL refuses a single prime).
+  ``N = 2048`` allows only 54 bits, which leaves no room for a useful scale.
+* Aggregation only needs ciphertext additions, so one data level suffices and no
+  relinearisation or Galois keys are shipped to the aggregator.
+* Scale ``2^30`` leaves ``40 - 30 = 10`` bits of integer headroom in ``q0``: the
+  decrypted *sum* of pre-weighted updates must stay within about +-512 (we enforce a
+  conservative +-256, see ``MAX_ABS_SUM``) or it wraps around. With the scale at 2^30
+  the measured absolute error of a sum of 10 fresh ciphertexts is about 1.2e-5; the
+  server divides by ``sum(n_k)``, so the averaged update is within 1e-5 of plaintext
+  FedAvg whenever the total weight is at least 2. ``2^20`` gives errors near 1e-2.
+* Each ciphertext packs ``N / 2 = 2048`` real values; larger models are chunked.
+
+Size: a serialized ciphertext is about 24 bytes per value (6.0x float32). The size
+follows ``q0`` (two polynomials of ``N`` coefficients of ``log2(q0)`` bits, compressed);
+shrinking ``q0`` to 36 bits measured only 22.7 B (5.7x) while costing 4 bits of
+headroom, so we keep 40. Reaching 3x would need packing two reals per complex slot
+(SEAL's complex encoder; TenSEAL only exposes real slots), or quantising updates to
+integers and packing several per slot with a larger scale. Seed-compressed ciphertexts
+halve the size again but exist only for symmetric (secret-key) encryption, which
+participants cannot use because they must not hold the secret key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import tenseal as ts
+from flwr.app import Array, ArrayRecord
+
+from .constants import ARRAY_DTYPE, ARRAY_STYPE
+from .exceptions import (
+    CiphertextSizeError,
+    ContextMismatchError,
+    MalformedCiphertextError,
+    SecretKeyExposedError,
+)
+
+POLY_MODULUS_DEGREE = 4096
+COEFF_MOD_BIT_SIZES = (40, 40)
+GLOBAL_SCALE_BITS = 30
+SLOTS_PER_CIPHERTEXT = POLY_MODULUS_DEGREE // 2
+MAX_ABS_SUM = 256.0
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """Serialized CKKS contexts of one task.
+
+    Attributes
+    ----------
+    public_context : bytes
+        Context with the public key only; safe for the aggregator and participants.
+    secret_context : bytes
+        Context including the secret key; only for the key holder (seal it with
+        ``seal_to_wallet`` before storing or moving it).
+    """
+
+    public_context: bytes
+    secret_context: bytes
+
+    @property
+    def context_sha256(self) -> str:
+        """Hex SHA-256 of the public context, the task's context fingerprint."""
+        return context_fingerprint(self.public_context)
+
+
+def generate_keys() -> KeyMaterial:
+    """Generate a fresh CKKS key pair with the task parameters.
+
+    Returns
+    -------
+    KeyMaterial
+        The public context (for the aggregator) and the secret context (for the key
+        holder only).
+    """
+    context = ts.context(
+        ts.SCHEME_TYPE.CKKS,
+        poly_modulus_degree=POLY_MODULUS_DEGREE,
+        coeff_mod_bit_sizes=list(COEFF_MOD_BIT_SIZES),
+    )
+    context.global_scale = 2**GLOBAL_SCALE_BITS
+    secret = context.serialize(
+        save_public_key=True,
+        save_secret_key=True,
+        save_galois_keys=False,
+        save_relin_keys=False,
+    )
+    public = context.serialize(
+        save_public_key=True,
+        save_secret_key=False,
+        save_galois_keys=False,
+        save_relin_keys=False,
+    )
+    return KeyMaterial(public_context=public, secret_context=secret)
+
+
+def context_fingerprint(public_context: bytes) -> str:
+    """Return the hex SHA-256 of a serialized public context."""
+    return hashlib.sha256(public_context).hexdigest()
+
+
+def load_public_context(public_context: bytes) -> ts.Context:
+    """Load a public context, refusing one that carries a secret key.
+
+    Raises
+    ------
+    SecretKeyExposedError
+        If the bytes include the secret key.
+    """
+    context = ts.context_from(public_context)
+    if context.is_private():
+        raise SecretKeyExposedError(
+            "The context given to the aggregator or a participant holds the CKKS "
+            "secret key; only the key holder may load it. Pass the public context."
+        )
+    return context
+
+
+def load_secret_context(secret_context: bytes) -> ts.Context:
+    """Load the key holder's context, which must hold the secret key."""
+    context = ts.context_from(secret_context)
+    if not context.is_private():
+        raise ContextMismatchError(
+            "The key holder was given a public context; it needs the secret context "
+            "produced by generate_keys (unseal it with the key holder's wallet)."
+        )
+    return context
+
+
+def public_fingerprint_of(context: ts.Context) -> str:
+    """Fingerprint of the public part of a (possibly private) loaded context."""
+    public = context.serialize(
+        save_public_key=True,
+        save_secret_key=False,
+        save_galois_keys=False,
+        save_relin_keys=False,
+    )
+    return context_fingerprint(public)
+
+
+def num_chunks(num_values: int) -> int:
+    """Number of ciphertexts needed for ``num_values`` values."""
+    return max(1, math.ceil(num_values / SLOTS_PER_CIPHERTEXT))
+
+
+def chunk_length(num_values: int, index: int) -> int:
+    """Number of values packed in chunk ``index`` of an update of ``num_values``."""
+    return min(SLOTS_PER_CIPHERTEXT, num_values - index * SLOTS_PER_CIPHERTEXT)
+
+
+def encrypt_vector(context: ts.Context, values: np.ndarray) -> list[bytes]:
+    """Encrypt a flat vector as serialized ciphertexts of ``N / 2`` slots each."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    return [
+        ts.ckks_vector(context, flat[start : start + SLOTS_PER_CIPHERTEXT]).serialize()
+        for start in range(0, max(flat.size, 1), SLOTS_PER_CIPHERTEXT)
+    ]
+
+
+def load_chunks(context: ts.Context, chunks: list[bytes], num_values: int) -> list[ts.CKKSVector]:
+    """Parse serialized chunks under ``context`` and check their sizes.
+
+    Raises
+    ------
+    CiphertextSizeError
+        If the number of chunks or of values in a chunk is not what ``num_values``
+        implies.
+    MalformedCiphertextError
+        If a chunk does not parse under ``context`` (corrupt bytes or other parameters).
+    """
+    if len(chunks) != num_chunks(num_values):
+        raise CiphertextSizeError(
+            f"expected {num_chunks(num_values)} ciphertext chunks for {num_values} "
+            f"values, got {len(chunks)}"
+        )
+    vectors = []
+    for index, chunk in enumerate(chunks):
+        try:
+            vector = ts.ckks_vector_from(context, chunk)
+        except (ValueError, RuntimeError) as err:
+            raise MalformedCiphertextError(
+                f"chunk {index} is not a ciphertext under the task context ({err})"
+            ) from err
+        if vector.size() != chunk_length(num_values, index):
+            raise CiphertextSizeError(
+                f"chunk {index} packs {vector.size()} values, expected "
+                f"{chunk_length(num_values, index)}"
+            )
+        vectors.append(vector)
+    return vectors
+
+
+def add_chunkwise(updates: list[list[ts.CKKSVector]]) -> list[ts.CKKSVector]:
+    """Homomorphically add updates chunk by chunk (deterministic in SEAL)."""
+    total = [vector.copy() for vector in updates[0]]
+    for update in updates[1:]:
+        for index, vector in enumerate(update):
+            total[index].add_(vector)
+    return total
+
+
+def decrypt_chunks(vectors: list[ts.CKKSVector]) -> np.ndarray:
+    """Decrypt chunks with their (private) context into one flat float64 vector."""
+    return np.concatenate([np.asarray(v.decrypt(), dtype=np.float64) for v in vectors])
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def chunks_to_arrayrecord(chunks: list[bytes]) -> ArrayRecord:
+    """Wrap serialized ciphertexts as opaque Flower Arrays, keyed by chunk index."""
+    return ArrayRecord(
+        {
+            str(index): Array(dtype=ARRAY_DTYPE, shape=(len(chunk),), stype=ARRAY_STYPE, data=chunk)
+            for index, chunk in enumerate(chunks)
+        }
+    )
+
+
+def arrayrecord_to_chunks(record: ArrayRecord) -> list[bytes]:
+    """Inverse of ``chunks_to_arrayrecord``; refuses non-ciphertext arrays."""
+    chunks = []
+    for index in range(len(record)):
+        array = record.get(str(index))
+        if array is None or array.stype != ARRAY_STYPE or array.dtype != ARRAY_DTYPE:
+            raise MalformedCiphertextError(
+                f"chunk {index} is missing or is not a serialized CKKS vector"
+            )
+        chunks.append(bytes(array.data))
+    return chunks
+
+
+def flatten_arrays(record: ArrayRecord) -> np.ndarray:
+    """Concatenate every array of ``record`` (in key order) into a float64 vector."""
+    parts = [np.asarray(array.numpy(), dtype=np.float64).ravel() for array in record.values()]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def unflatten_like(flat: np.ndarray, like: ArrayRecord) -> ArrayRecord:
+    """Split ``flat`` back into arrays shaped and typed like ``like``."""
+    out: dict[str, Array] = {}
+    offset = 0
+    for key, array in like.items():
+        reference = array.numpy()
+        size = reference.size
+        values = flat[offset : offset + size].reshape(reference.shape)
+        if np.issubdtype(reference.dtype, np.integer):
+            values = np.rint(values)
+        out[key] = Array(np.asarray(values).astype(reference.dtype))
+        offset += size
+    if offset != flat.size:
+        raise CiphertextSizeError(
+            f"decrypted {flat.size} values but the model has {offset} parameters"
+        )
+    return ArrayRecord(out)

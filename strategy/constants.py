@@ -1,0 +1,55 @@
+"""Message payload keys and fixed values of the encrypted aggregation protocol.
+
+Keys use Flower's kebab-case spelling (as in ``num-examples``) and share one prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Train message (server -> participant), inside the strategy's ConfigRecord.
+CONFIG_TASK_ID: Final = "ckks-task-id"
+CONFIG_CONTEXT: Final = "ckks-context"
+CONFIG_CONTEXT_SHA256: Final = "ckks-context-sha256"
+CONFIG_WEIGHT_SCALE: Final = "ckks-weight-scale"
+CONFIG_WEIGHT_KEY: Final = "ckks-weight-key"
+CONFIG_MAX_ABS: Final = "ckks-max-abs"
+CONFIG_SERVER_ROUND: Final = "server-round"
+
+# Train reply (participant -> server).
+RECORD_UPDATE: Final = "ckks-update"
+RECORD_COMMITMENT: Final = "ckks-commitment"
+KEY_COMMITMENT_JSON: Final = "json"
+ARRAY_DTYPE: Final = "ckks"
+ARRAY_STYPE: Final = "tenseal.ckks.vector"
+
+# Key-holder queries (server -> key holder), routed as "query.<action>".
+ACTION_DECRYPT: Final = "ckks_decrypt"
+ACTION_IDENTIFY: Final = "ckks_identify"
+RECORD_REQUEST: Final = "ckks-request"
+RECORD_INPUTS: Final = "ckks-inputs"
+RECORD_AGGREGATE: Final = "ckks-aggregate"
+RECORD_PLAINTEXT: Final = "ckks-plaintext"
+RECORD_IDENTITY: Final = "ckks-identity"
+KEY_KIND: Final = "kind"
+KEY_MANIFEST_JSON: Final = "manifest-json"
+KEY_INPUT_NODE_IDS: Final = "input-node-ids"
+KEY_NONCE: Final = "nonce"
+KEY_WALLET: Final = "wallet"
+KEY_SIGNATURE: Final = "signature"
+KEY_VALUES: Final = "values"
+KEY_MANIFEST_SHA256: Final = "manifest-sha256"
+
+# Decryption request kinds. Only sums are served today; scalar scores come later.
+KIND_WEIGHTED_SUM: Final = "weighted-sum"
+KIND_INNER_PRODUCT: Final = "inner-product"
+
+# Node-config keys read by the participant and key-holder sides.
+NODE_CONFIG_PUBLIC_CONTEXT: Final = "ckks-public-context"
+NODE_CONFIG_CONTEXT_PIN: Final = "ckks-context-sha256"
+NODE_CONFIG_SEALED_SECRET: Final = "ckks-sealed-secret"
+NODE_CONFIG_WALLET: Final = "wallet-keypair"
+
+# Key-holder state kept in the node's Context across messages of one run.
+STATE_KEY_HOLDER: Final = "ckks-key-holder"
+STATE_DECRYPTED_ROUNDS: Final = "decrypted-rounds"

@@ -1,0 +1,249 @@
+"""EncryptedFedAvg: FedAvg over CKKS-encrypted updates with a separate key holder.
+
+Weighted Federated Averaging (McMahan et al. 2017, "Communication-Efficient Learning of
+Deep Networks from Decentralized Data") computed under CKKS (Cheon et al. 2017):
+participants send ``Enc(n_k * s * delta_k)`` (see ``ckks_mod``), the aggregator adds the
+ciphertexts, the key holder decrypts only the verified sum, and the aggregator sets
+``w <- w + sum_k(n_k * s * delta_k) / sum_k(n_k * s)``, which equals plaintext FedAvg of
+the participants' models. The aggregator only ever loads the public context.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from logging import INFO, WARNING
+
+from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, MetricRecord, RecordDict
+from flwr.common.logger import log
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import FedAvg
+
+from .ckks import (
+    MAX_ABS_SUM,
+    add_chunkwise,
+    context_fingerprint,
+    flatten_arrays,
+    load_public_context,
+    unflatten_like,
+)
+from .constants import (
+    ACTION_DECRYPT,
+    ACTION_IDENTIFY,
+    CONFIG_CONTEXT,
+    CONFIG_CONTEXT_SHA256,
+    CONFIG_MAX_ABS,
+    CONFIG_TASK_ID,
+    CONFIG_WEIGHT_KEY,
+    CONFIG_WEIGHT_SCALE,
+    KEY_NONCE,
+    KEY_SIGNATURE,
+    KEY_WALLET,
+    KIND_WEIGHTED_SUM,
+    RECORD_IDENTITY,
+)
+from .decrypt_request import DecryptRequest, plaintext_from_reply
+from .exceptions import EncryptedAggregationError, KeyHolderError
+from .key_holder import identity_message
+from .manifest import RoundManifest
+from .reply_validation import ExpectedUpdate, validate_replies
+from .wallet import verify_signature
+
+
+class EncryptedFedAvg(FedAvg):
+    """FedAvg whose aggregation runs on CKKS ciphertexts; a drop-in for ``FedAvg``.
+
+    Parameters
+    ----------
+    public_context : bytes
+        Serialized public CKKS context of the task (no secret key; refused otherwise).
+    task_id : str
+        Task identifier bound into every commitment.
+    key_holder_node_id : int | None
+        Flower node id of the key holder. Give this or ``key_holder_wallet``.
+    key_holder_wallet : str | None
+        Base58 wallet address of the key holder; the node is found by a signed
+        ``query.ckks_identify`` exchange before the first round.
+    min_decrypt_inputs : int (default: 3)
+        ``k``: rounds with fewer valid encrypted updates are skipped.
+    weight_scale : float (default: 1.0)
+        Participants encrypt ``weight_scale * n_k * delta``; lower it when
+        ``n_k * |delta|`` would exceed the CKKS headroom.
+    decrypt_timeout : float (default: 600.0)
+        Seconds to wait for the key holder.
+    send_context : bool (default: True)
+        Send the public context in each train ConfigRecord. If False, participants
+        read it from their ``ckks-public-context`` node-config path.
+    **fedavg_kwargs
+        Passed to ``FedAvg`` (``fraction_train``, ``min_train_nodes``, ...).
+    """
+
+    def __init__(
+        self,
+        *,
+        public_context: bytes,
+        task_id: str,
+        key_holder_node_id: int | None = None,
+        key_holder_wallet: str | None = None,
+        min_decrypt_inputs: int = 3,
+        weight_scale: float = 1.0,
+        decrypt_timeout: float = 600.0,
+        send_context: bool = True,
+        **fedavg_kwargs: object,
+    ) -> None:
+        super().__init__(**fedavg_kwargs)  # type: ignore[arg-type]
+        if (key_holder_node_id is None) == (key_holder_wallet is None):
+            raise ValueError("give exactly one of key_holder_node_id and key_holder_wallet")
+        if min_decrypt_inputs < 2:
+            raise ValueError("min_decrypt_inputs must be at least 2")
+        self._context = load_public_context(public_context)
+        self.public_context = public_context
+        self.context_sha256 = context_fingerprint(public_context)
+        self.task_id = task_id
+        self.key_holder_node_id = key_holder_node_id
+        self.key_holder_wallet = key_holder_wallet
+        self.min_decrypt_inputs = min_decrypt_inputs
+        self.weight_scale = weight_scale
+        self.decrypt_timeout = decrypt_timeout
+        self.send_context = send_context
+        self.manifests: dict[int, RoundManifest] = {}
+        self._grid: Grid | None = None
+        self._global_arrays: ArrayRecord | None = None
+
+    def summary(self) -> None:
+        """Log summary configuration of the strategy."""
+        super().summary()
+        log(INFO, "\t└──> CKKS encrypted aggregation:")
+        log(INFO, "\t\t├── Task: '%s', context sha256 %s", self.task_id, self.context_sha256)
+        log(INFO, "\t\t├── Key holder: %s", self.key_holder_node_id or self.key_holder_wallet)
+        log(INFO, "\t\t└── Min inputs per decryption: %d", self.min_decrypt_inputs)
+
+    def configure_train(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        """Configure training and hand participants the CKKS task parameters."""
+        self._grid = grid
+        self._global_arrays = arrays
+        if self.key_holder_node_id is None:
+            self.key_holder_node_id = find_key_holder(
+                grid,
+                wallet=str(self.key_holder_wallet),
+                context_sha256=self.context_sha256,
+                timeout=self.decrypt_timeout,
+            )
+        num_nodes = int(len(list(grid.get_node_ids())) * self.fraction_train)
+        sample_size = max(num_nodes, self.min_train_nodes, 1)
+        config[CONFIG_TASK_ID] = self.task_id
+        config[CONFIG_CONTEXT_SHA256] = self.context_sha256
+        config[CONFIG_WEIGHT_SCALE] = float(self.weight_scale)
+        config[CONFIG_WEIGHT_KEY] = self.weighted_by_key
+        # Each update gets an equal share of the modulus headroom of the sum.
+        config[CONFIG_MAX_ABS] = MAX_ABS_SUM / sample_size
+        if self.send_context:
+            config[CONFIG_CONTEXT] = self.public_context
+        return super().configure_train(server_round, arrays, config, grid)
+
+    def aggregate_train(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """Validate encrypted replies, sum them, and have the key holder decrypt the sum."""
+        if self._global_arrays is None or self._grid is None:
+            raise RuntimeError("aggregate_train called before configure_train")
+        global_flat = flatten_arrays(self._global_arrays)
+        expected = ExpectedUpdate(
+            context=self._context,
+            context_sha256=self.context_sha256,
+            task_id=self.task_id,
+            server_round=server_round,
+            num_values=int(global_flat.size),
+            weight_key=self.weighted_by_key,
+            weight_scale=self.weight_scale,
+        )
+        accepted = validate_replies(replies, expected)
+        if len(accepted) < self.min_decrypt_inputs:
+            log(
+                WARNING,
+                "Round %d skipped: %d valid encrypted updates, %d needed to decrypt a sum",
+                server_round,
+                len(accepted),
+                self.min_decrypt_inputs,
+            )
+            return None, None
+        accepted.sort(key=lambda update: update.node_id)
+        manifest = RoundManifest(
+            task_id=self.task_id,
+            server_round=server_round,
+            context_sha256=self.context_sha256,
+            commitments=tuple(update.commitment for update in accepted),
+        )
+        total = add_chunkwise([update.vectors for update in accepted])
+        request = DecryptRequest(
+            kind=KIND_WEIGHTED_SUM,
+            manifest=manifest,
+            input_node_ids=tuple(update.node_id for update in accepted),
+            inputs={update.node_id: update.chunks for update in accepted},
+            aggregate=[vector.serialize() for vector in total],
+        )
+        try:
+            weighted_sum = self._request_decryption(request)
+        except EncryptedAggregationError as err:
+            log(WARNING, "Round %d skipped: %s: %s", server_round, type(err).__name__, err)
+            return None, None
+        self.manifests[server_round] = manifest
+        mean_delta = weighted_sum / manifest.total_weight
+        arrays = unflatten_like(global_flat + mean_delta, self._global_arrays)
+        metrics = self.train_metrics_aggr_fn(
+            [update.content for update in accepted], self.weighted_by_key
+        )
+        return arrays, metrics
+
+    def _request_decryption(self, request: DecryptRequest):  # type: ignore[no-untyped-def]
+        assert self._grid is not None and self.key_holder_node_id is not None
+        message = Message(
+            content=request.to_recorddict(),
+            dst_node_id=self.key_holder_node_id,
+            message_type=f"{MessageType.QUERY}.{ACTION_DECRYPT}",
+        )
+        replies = list(self._grid.send_and_receive([message], timeout=self.decrypt_timeout))
+        if not replies:
+            raise KeyHolderError(
+                f"key holder node {self.key_holder_node_id} did not answer within "
+                f"{self.decrypt_timeout:.0f} s"
+            )
+        reply = replies[0]
+        if reply.has_error():
+            raise KeyHolderError(f"key holder refused: {reply.error.reason}")
+        return plaintext_from_reply(reply.content, request.manifest.digest())
+
+
+def find_key_holder(grid: Grid, *, wallet: str, context_sha256: str, timeout: float) -> int:
+    """Find the node whose key holder proves control of ``wallet`` over a fresh nonce.
+
+    Raises
+    ------
+    KeyHolderError
+        If no connected node proves it holds that wallet and the task's context.
+    """
+    nonce = os.urandom(32)
+    messages = [
+        Message(
+            content=RecordDict({RECORD_IDENTITY: ConfigRecord({KEY_NONCE: nonce})}),
+            dst_node_id=node_id,
+            message_type=f"{MessageType.QUERY}.{ACTION_IDENTIFY}",
+        )
+        for node_id in grid.get_node_ids()
+    ]
+    for reply in grid.send_and_receive(messages, timeout=timeout):
+        if reply.has_error():
+            continue
+        identity = reply.content.config_records.get(RECORD_IDENTITY)
+        if identity is None or identity.get(KEY_WALLET) != wallet:
+            continue
+        signature = bytes(identity.get(KEY_SIGNATURE, b""))  # type: ignore[arg-type]
+        proof = identity_message(nonce, context_sha256)
+        if identity.get(CONFIG_CONTEXT_SHA256) == context_sha256 and verify_signature(
+            wallet, proof, signature
+        ):
+            log(INFO, "Key holder %s is node %d", wallet, reply.metadata.src_node_id)
+            return reply.metadata.src_node_id
+    raise KeyHolderError(f"no connected node proved it is key holder {wallet}")

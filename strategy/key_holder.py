@@ -1,0 +1,308 @@
+"""The key-holder role: verified decryption of aggregates, answered as Flower queries.
+
+The key holder is a participant node that holds the CKKS secret context (sealed to its
+wallet). The aggregator reaches it with ``query.ckks_decrypt`` messages; the key holder
+recomputes the requested aggregate from the committed inputs (CKKS addition is
+deterministic) and decrypts only a sum over at least ``k`` distinct committed inputs,
+once per round. Everything else is refused with a specific error.
+
+Why queries and not a mod: in flwr 1.41 a ClientApp only runs mods around functions it
+has registered, so a message type the app does not register never reaches a mod. The
+key holder's ClientApp therefore registers two query actions with
+``register_key_holder(app)``; every other participant needs only ``ckks_mod``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from logging import INFO, WARNING
+from pathlib import Path
+
+import numpy as np
+from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.common.logger import log
+
+from .ckks import (
+    add_chunkwise,
+    decrypt_chunks,
+    load_chunks,
+    load_secret_context,
+    public_fingerprint_of,
+    sha256_hex,
+)
+from .constants import (
+    ACTION_DECRYPT,
+    ACTION_IDENTIFY,
+    CONFIG_CONTEXT_SHA256,
+    KEY_NONCE,
+    KEY_SIGNATURE,
+    KEY_WALLET,
+    KIND_INNER_PRODUCT,
+    KIND_WEIGHTED_SUM,
+    NODE_CONFIG_SEALED_SECRET,
+    NODE_CONFIG_WALLET,
+    RECORD_IDENTITY,
+    STATE_DECRYPTED_ROUNDS,
+    STATE_KEY_HOLDER,
+)
+from .decrypt_request import DecryptRequest, plaintext_reply_content
+from .exceptions import (
+    ContextMismatchError,
+    DigestMismatchError,
+    DisallowedOperationError,
+    EncryptedAggregationError,
+    InsufficientInputsError,
+    ReplayError,
+    WalletError,
+)
+from .wallet import Wallet
+
+ERROR_CODE_REFUSED = 4100
+IDENTITY_DOMAIN = b"ckks-key-holder-identity:"
+NODE_CONFIG_MIN_INPUTS = "ckks-min-inputs"
+
+
+class KeyHolder:
+    """Holds the secret context and serves verified decryption requests.
+
+    Parameters
+    ----------
+    secret_context : bytes
+        Serialized context with the secret key (from ``generate_keys``).
+    min_inputs : int
+        ``k``: the fewest distinct committed inputs an aggregate may cover.
+    wallet : Wallet | None
+        The key holder's wallet, used to prove its identity to the aggregator.
+    allowed_signers : frozenset[str] | None
+        Wallet addresses of staked participants. If set, every input commitment must be
+        signed by a distinct one of them. If None, the node ids in the manifest are
+        trusted, which lets a dishonest aggregator pad a sum with inputs it fabricated.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret_context: bytes,
+        min_inputs: int,
+        wallet: Wallet | None = None,
+        allowed_signers: frozenset[str] | None = None,
+    ) -> None:
+        if min_inputs < 2:
+            raise ValueError("min_inputs must be at least 2 to keep single updates private")
+        self._context = load_secret_context(secret_context)
+        self.context_sha256 = public_fingerprint_of(self._context)
+        self.min_inputs = min_inputs
+        self.wallet = wallet
+        self.allowed_signers = allowed_signers
+        self.decrypted_rounds: set[tuple[str, int]] = set()
+        if allowed_signers is None:
+            log(
+                WARNING,
+                "KeyHolder: commitments are not checked against participant wallets; "
+                "an aggregator could pad a sum with inputs it made up. Pass "
+                "allowed_signers to close this.",
+            )
+
+    @classmethod
+    def from_sealed(
+        cls, sealed_secret: bytes, wallet: Wallet, *, min_inputs: int, **kwargs: object
+    ) -> KeyHolder:
+        """Build a key holder from a secret context sealed to ``wallet``."""
+        return cls(
+            secret_context=wallet.open_sealed(sealed_secret),
+            min_inputs=min_inputs,
+            wallet=wallet,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def decrypt(self, request: DecryptRequest) -> np.ndarray:
+        """Verify ``request`` and return the decrypted aggregate.
+
+        Raises
+        ------
+        EncryptedAggregationError
+            A specific subclass naming why the request was refused.
+        """
+        if request.kind == KIND_INNER_PRODUCT:
+            raise DisallowedOperationError(
+                "inner-product requests are reserved for contribution scores and not served yet"
+            )
+        if request.kind != KIND_WEIGHTED_SUM:
+            raise DisallowedOperationError(f"unknown operation {request.kind!r}")
+        vectors = self._verified_inputs(request)
+        total = add_chunkwise(vectors)
+        recomputed = [sha256_hex(v.serialize()) for v in total]
+        claimed = [sha256_hex(chunk) for chunk in request.aggregate]
+        if recomputed != claimed:
+            raise DisallowedOperationError(
+                "the requested aggregate is not the sum of the listed committed inputs "
+                "(for example a single update presented as a sum)"
+            )
+        self.decrypted_rounds.add((request.manifest.task_id, request.manifest.server_round))
+        return decrypt_chunks(total)
+
+    def _verified_inputs(self, request: DecryptRequest) -> list[list]:  # type: ignore[type-arg]
+        manifest = request.manifest
+        if manifest.context_sha256 != self.context_sha256:
+            raise ContextMismatchError("the manifest names another CKKS context")
+        round_key = (manifest.task_id, manifest.server_round)
+        if round_key in self.decrypted_rounds:
+            raise DisallowedOperationError(
+                f"round {manifest.server_round} was already decrypted; a second sum over "
+                "another subset would reveal the difference"
+            )
+        done = [r for t, r in self.decrypted_rounds if t == manifest.task_id]
+        if done and manifest.server_round < max(done):
+            raise ReplayError(
+                f"round {manifest.server_round} is older than round {max(done)}, already decrypted"
+            )
+        node_ids = request.input_node_ids
+        if len(set(node_ids)) != len(node_ids):
+            raise DisallowedOperationError("an input is listed more than once")
+        if len(node_ids) < self.min_inputs:
+            raise InsufficientInputsError(
+                f"sum over {len(node_ids)} inputs, at least {self.min_inputs} required"
+            )
+        if set(request.inputs) != set(node_ids):
+            raise DisallowedOperationError("ciphertexts do not match the listed inputs")
+        signers: set[str] = set()
+        seen_chunks: set[str] = set()
+        vectors = []
+        num_values = None
+        for node_id in node_ids:
+            commitment = manifest.commitment_of(node_id)
+            if commitment is None:
+                raise DigestMismatchError(f"node {node_id} has no commitment in the manifest")
+            if (
+                commitment.task_id != manifest.task_id
+                or commitment.server_round != manifest.server_round
+                or commitment.node_id != node_id
+            ):
+                raise ReplayError(
+                    f"node {node_id}'s commitment is bound to task {commitment.task_id!r} "
+                    f"round {commitment.server_round}, not this round"
+                )
+            if commitment.context_sha256 != self.context_sha256:
+                raise ContextMismatchError(f"node {node_id} encrypted under another context")
+            self._check_signer(commitment.signer, commitment.has_valid_signature(), signers)
+            chunks = request.inputs[node_id]
+            digests = tuple(sha256_hex(chunk) for chunk in chunks)
+            if digests != commitment.chunk_sha256:
+                raise DigestMismatchError(
+                    f"node {node_id}'s ciphertexts do not match its committed SHA-256"
+                )
+            if seen_chunks.intersection(digests):
+                raise DisallowedOperationError("the same ciphertext appears in two inputs")
+            seen_chunks.update(digests)
+            if num_values not in (None, commitment.num_values):
+                raise DisallowedOperationError("inputs have different sizes")
+            num_values = commitment.num_values
+            vectors.append(load_chunks(self._context, chunks, commitment.num_values))
+        return vectors
+
+    def _check_signer(self, signer: str, valid: bool, seen: set[str]) -> None:
+        if self.allowed_signers is None:
+            return
+        if not valid or signer not in self.allowed_signers:
+            raise WalletError("an input is not signed by a staked participant's wallet")
+        if signer in seen:
+            raise DisallowedOperationError("two inputs are signed by the same wallet")
+        seen.add(signer)
+
+    def identity(self, nonce: bytes) -> ConfigRecord:
+        """Prove which wallet and context this key holder has, over a server nonce."""
+        record = ConfigRecord({CONFIG_CONTEXT_SHA256: self.context_sha256, KEY_WALLET: ""})
+        if self.wallet is not None:
+            record[KEY_WALLET] = self.wallet.address
+            record[KEY_SIGNATURE] = self.wallet.sign(identity_message(nonce, self.context_sha256))
+        return record
+
+
+def identity_message(nonce: bytes, context_sha256: str) -> bytes:
+    """Bytes a key holder signs to prove its wallet over a server nonce."""
+    return IDENTITY_DOMAIN + nonce + context_sha256.encode("ascii")
+
+
+KeyHolderLoader = Callable[[Context], KeyHolder | None]
+
+
+def key_holder_from_node_config(context: Context) -> KeyHolder | None:
+    """Load the key holder from node config, or None if this node is not one.
+
+    Reads ``ckks-sealed-secret`` (path of the secret context sealed to the wallet),
+    ``wallet-keypair`` (Solana keypair file) and ``ckks-min-inputs`` (default 3), e.g.
+    ``flower-supernode --node-config "ckks-sealed-secret='k.sealed' wallet-keypair='id.json'"``.
+    """
+    sealed_path = context.node_config.get(NODE_CONFIG_SEALED_SECRET)
+    if not sealed_path:
+        return None
+    wallet = Wallet.from_keypair_file(str(context.node_config[NODE_CONFIG_WALLET]))
+    return KeyHolder.from_sealed(
+        Path(str(sealed_path)).read_bytes(),
+        wallet,
+        min_inputs=int(context.node_config.get(NODE_CONFIG_MIN_INPUTS, 3)),
+    )
+
+
+_LOADED: dict[tuple[int, int], KeyHolder | None] = {}
+
+
+def _cached_key_holder(context: Context, load: KeyHolderLoader) -> KeyHolder | None:
+    key = (context.run_id, context.node_id)
+    if key not in _LOADED:
+        _LOADED[key] = load(context)
+    return _LOADED[key]
+
+
+def _refusal(message: Message, reason: str) -> Message:
+    return Message(Error(code=ERROR_CODE_REFUSED, reason=reason), reply_to=message)
+
+
+def register_key_holder(
+    app: ClientApp, load_key_holder: KeyHolderLoader = key_holder_from_node_config
+) -> None:
+    """Register the key holder's query handlers on a ClientApp.
+
+    Nodes for which ``load_key_holder`` returns None answer with an error reply, so the
+    same ClientApp can run on every participant.
+    """
+
+    @app.query(ACTION_IDENTIFY)
+    def identify(msg: Message, context: Context) -> Message:
+        holder = _cached_key_holder(context, load_key_holder)
+        if holder is None:
+            return _refusal(msg, "this node is not a key holder")
+        nonce = msg.content.config_records[RECORD_IDENTITY][KEY_NONCE]
+        return Message(RecordDict({RECORD_IDENTITY: holder.identity(bytes(nonce))}), reply_to=msg)  # type: ignore[arg-type]
+
+    @app.query(ACTION_DECRYPT)
+    def decrypt(msg: Message, context: Context) -> Message:
+        holder = _cached_key_holder(context, load_key_holder)
+        if holder is None:
+            return _refusal(msg, "this node is not a key holder")
+        _restore_rounds(holder, context)
+        try:
+            request = DecryptRequest.from_recorddict(msg.content)
+            values = holder.decrypt(request)
+        except EncryptedAggregationError as err:
+            log(WARNING, "Key holder refused a decryption: %s: %s", type(err).__name__, err)
+            return _refusal(msg, f"{type(err).__name__}: {err}")
+        _save_rounds(holder, context)
+        log(INFO, "Key holder decrypted round %d", request.manifest.server_round)
+        return Message(plaintext_reply_content(values, request.manifest.digest()), reply_to=msg)
+
+
+def _restore_rounds(holder: KeyHolder, context: Context) -> None:
+    # Actors of the Simulation Engine may change between messages; the node state is
+    # what persists, so the set of decrypted rounds lives there.
+    record = context.state.config_records.get(STATE_KEY_HOLDER)
+    if record is not None:
+        for entry in record.get(STATE_DECRYPTED_ROUNDS, []):  # type: ignore[union-attr]
+            task_id, _, round_text = str(entry).rpartition("#")
+            holder.decrypted_rounds.add((task_id, int(round_text)))
+
+
+def _save_rounds(holder: KeyHolder, context: Context) -> None:
+    entries = sorted(f"{task}#{rnd}" for task, rnd in holder.decrypted_rounds)
+    context.state.config_records[STATE_KEY_HOLDER] = ConfigRecord({STATE_DECRYPTED_ROUNDS: entries})

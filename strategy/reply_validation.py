@@ -1,0 +1,153 @@
+"""Server-side validation of encrypted train replies, before any aggregation.
+
+Each reply is checked on its own (records present, commitment bound to this task, round
+and sender, context, size, digests, ciphertexts parse) and a rejected reply is logged
+with its reason and dropped; the round goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from logging import INFO, WARNING
+
+import tenseal as ts
+from flwr.app import Message, RecordDict
+from flwr.common.logger import log
+
+from .ckks import arrayrecord_to_chunks, load_chunks, sha256_hex
+from .constants import KEY_COMMITMENT_JSON, RECORD_COMMITMENT, RECORD_UPDATE
+from .exceptions import (
+    CiphertextSizeError,
+    ContextMismatchError,
+    DigestMismatchError,
+    EncryptedAggregationError,
+    MalformedReplyError,
+    ReplayError,
+)
+from .manifest import UpdateCommitment
+
+
+@dataclass(frozen=True)
+class ExpectedUpdate:
+    """What every encrypted update of a round must match.
+
+    Attributes
+    ----------
+    context : ts.Context
+        The task's public context.
+    context_sha256 : str
+        Its fingerprint.
+    task_id : str
+        Task identifier.
+    server_round : int
+        Current round.
+    num_values : int
+        Number of model parameters.
+    weight_key : str
+        Metric holding the participant's number of examples.
+    weight_scale : float
+        Factor the participant multiplies its number of examples by.
+    """
+
+    context: ts.Context
+    context_sha256: str
+    task_id: str
+    server_round: int
+    num_values: int
+    weight_key: str
+    weight_scale: float
+
+
+@dataclass(frozen=True)
+class AcceptedUpdate:
+    """A validated encrypted update."""
+
+    node_id: int
+    commitment: UpdateCommitment
+    chunks: list[bytes]
+    vectors: list[ts.CKKSVector]
+    content: RecordDict
+
+
+def validate_reply(msg: Message, expected: ExpectedUpdate) -> AcceptedUpdate:
+    """Validate one train reply.
+
+    Raises
+    ------
+    EncryptedAggregationError
+        A specific subclass saying what is wrong with the reply.
+    """
+    content = msg.content
+    node_id = msg.metadata.src_node_id
+    if set(content.array_records) != {RECORD_UPDATE}:
+        raise MalformedReplyError(
+            f"expected only the '{RECORD_UPDATE}' ArrayRecord, got "
+            f"{sorted(content.array_records)}; is ckks_mod installed on the ClientApp?"
+        )
+    if RECORD_COMMITMENT not in content.config_records:
+        raise MalformedReplyError(f"no '{RECORD_COMMITMENT}' ConfigRecord")
+    commitment = UpdateCommitment.from_json(
+        str(content.config_records[RECORD_COMMITMENT].get(KEY_COMMITMENT_JSON, ""))
+    )
+    if (
+        commitment.task_id != expected.task_id
+        or commitment.server_round != expected.server_round
+        or commitment.node_id != node_id
+    ):
+        raise ReplayError(
+            f"commitment is bound to task {commitment.task_id!r} round "
+            f"{commitment.server_round} node {commitment.node_id}, not this reply"
+        )
+    if commitment.context_sha256 != expected.context_sha256:
+        raise ContextMismatchError("update is encrypted under another public context")
+    if commitment.num_values != expected.num_values:
+        raise CiphertextSizeError(
+            f"update has {commitment.num_values} values, the model {expected.num_values}"
+        )
+    claimed = _num_examples(content, expected.weight_key)
+    if not math.isclose(commitment.weight, expected.weight_scale * claimed, rel_tol=1e-9):
+        raise MalformedReplyError(
+            f"committed weight {commitment.weight} is not weight_scale x "
+            f"{expected.weight_key} ({claimed})"
+        )
+    chunks = arrayrecord_to_chunks(content.array_records[RECORD_UPDATE])
+    if len(chunks) != len(commitment.chunk_sha256):
+        raise CiphertextSizeError("number of ciphertexts differs from the commitment")
+    if tuple(sha256_hex(chunk) for chunk in chunks) != commitment.chunk_sha256:
+        raise DigestMismatchError("ciphertexts do not hash to the committed SHA-256")
+    vectors = load_chunks(expected.context, chunks, expected.num_values)
+    return AcceptedUpdate(node_id, commitment, chunks, vectors, content)
+
+
+def validate_replies(replies: Iterable[Message], expected: ExpectedUpdate) -> list[AcceptedUpdate]:
+    """Validate a batch of replies, logging and dropping every rejected one."""
+    accepted: list[AcceptedUpdate] = []
+    seen_chunks: set[str] = set()
+    for msg in replies:
+        node_id = msg.metadata.src_node_id
+        if msg.has_error():
+            log(WARNING, "Dropped reply of node %d: error %s", node_id, msg.error.reason)
+            continue
+        try:
+            update = validate_reply(msg, expected)
+            if seen_chunks.intersection(update.commitment.chunk_sha256):
+                raise ReplayError("ciphertext already submitted by another node this round")
+        except EncryptedAggregationError as err:
+            log(WARNING, "Dropped reply of node %d: %s: %s", node_id, type(err).__name__, err)
+            continue
+        seen_chunks.update(update.commitment.chunk_sha256)
+        accepted.append(update)
+    log(INFO, "aggregate_train: %d encrypted updates accepted", len(accepted))
+    return accepted
+
+
+def _num_examples(content: RecordDict, weight_key: str) -> float:
+    records = list(content.metric_records.values())
+    if len(records) != 1 or weight_key not in records[0]:
+        raise MalformedReplyError(f"expected one MetricRecord with '{weight_key}'")
+    value = records[0][weight_key]
+    if isinstance(value, list) or not value > 0:
+        raise MalformedReplyError(f"'{weight_key}' must be a positive number")
+    return float(value)

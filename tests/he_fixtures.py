@@ -1,0 +1,150 @@
+"""Shared fixtures and fakes for the encrypted-aggregation tests (tests/test_he_*.py).
+
+Test modules import the fixtures with ``from tests.he_fixtures import *``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+import pytest
+from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.serverapp import Grid
+from flwr.supercore.task_identity import TaskIdentity
+
+from strategy import KeyHolder, KeyMaterial, ckks_mod, generate_keys, register_key_holder
+
+__all__ = ["ckks_keys", "other_ckks_keys", "server_identity"]
+
+SERVER_NODE_ID = 0
+RUN_ID = 1
+_RUN_IDS = itertools.count(1000)
+
+ReplyTamper = Callable[[Message], Message]
+
+
+@pytest.fixture(scope="session")
+def ckks_keys() -> KeyMaterial:
+    """One CKKS key pair for the whole session (key generation costs ~0.1 s)."""
+    return generate_keys()
+
+
+@pytest.fixture(scope="session")
+def other_ckks_keys() -> KeyMaterial:
+    """A second key pair with the same parameters, for wrong-context cases."""
+    return generate_keys()
+
+
+@pytest.fixture()
+def server_identity() -> Iterator[None]:
+    """Let the test create server-side Messages outside a Flower run."""
+    TaskIdentity.run_id = RUN_ID
+    TaskIdentity.node_id = SERVER_NODE_ID
+    TaskIdentity.task_id = 1
+    yield
+    TaskIdentity.run_id = None
+    TaskIdentity.node_id = None
+    TaskIdentity.task_id = None
+
+
+def make_model(shapes: dict[str, tuple[int, ...]], seed: int) -> ArrayRecord:
+    """A model with float32 arrays of the given shapes."""
+    rng = np.random.default_rng(seed)
+    return ArrayRecord(
+        {
+            name: Array(rng.normal(0, 0.5, shape).astype(np.float32))
+            for name, shape in shapes.items()
+        }
+    )
+
+
+def perturbed(model: ArrayRecord, seed: int, scale: float = 0.05) -> ArrayRecord:
+    """A locally 'trained' copy of ``model``: the global weights plus a small update."""
+    rng = np.random.default_rng(seed)
+    return ArrayRecord(
+        {
+            key: Array((a.numpy() + rng.normal(0, scale, a.numpy().shape)).astype(a.numpy().dtype))
+            for key, a in model.items()
+        }
+    )
+
+
+class FakeFederation(Grid):
+    """In-process Grid: nodes run a ClientApp with ``ckks_mod`` and the key-holder queries.
+
+    Each node's train function returns a preset local model and number of examples.
+    ``dropped`` nodes never answer; ``tamper`` rewrites a node's train reply in transit.
+    """
+
+    def __init__(
+        self,
+        *,
+        local_models: dict[int, ArrayRecord],
+        num_examples: dict[int, int],
+        key_holder: Callable[[], KeyHolder],
+        key_holder_node_id: int,
+    ) -> None:
+        self.local_models = local_models
+        self.num_examples = num_examples
+        self.dropped: set[int] = set()
+        self.tamper: dict[int, ReplyTamper] = {}
+        self.train_replies: list[Message] = []
+        self.app = ClientApp(mods=[ckks_mod])
+        holder_cache: dict[int, KeyHolder] = {}
+
+        def load(context: Context) -> KeyHolder | None:
+            if context.node_id != key_holder_node_id:
+                return None
+            return holder_cache.setdefault(0, key_holder())
+
+        @self.app.train()
+        def train(msg: Message, context: Context) -> Message:
+            node_id = context.node_id
+            metrics = MetricRecord({"num-examples": self.num_examples[node_id], "loss": 0.5})
+            content = RecordDict({"arrays": self.local_models[node_id], "metrics": metrics})
+            return Message(content, reply_to=msg)
+
+        register_key_holder(self.app, load)
+        # A fresh run id per federation, as key holders are cached per (run, node).
+        run_id = next(_RUN_IDS)
+        self.contexts = {
+            node_id: Context(run_id, node_id, {}, RecordDict(), {}) for node_id in local_models
+        }
+
+    def get_node_ids(self) -> Iterable[int]:
+        return list(self.local_models)
+
+    def send_and_receive(
+        self, messages: Iterable[Message], *, timeout: float | None = None
+    ) -> Iterable[Message]:
+        replies = []
+        for msg in messages:
+            node_id = msg.metadata.dst_node_id
+            if node_id in self.dropped:
+                continue
+            reply = self.app(msg, self.contexts[node_id])
+            if msg.metadata.message_type == "train":
+                reply = self.tamper.get(node_id, lambda m: m)(reply)
+                self.train_replies.append(reply)
+            replies.append(reply)
+        return replies
+
+    # The strategy under test uses only the two methods above.
+    def set_run(self, run_id: int) -> None:  # type: ignore[override]
+        raise NotImplementedError
+
+    @property
+    def run(self):  # type: ignore[no-untyped-def,override]
+        raise NotImplementedError
+
+    def create_message(self, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        raise NotImplementedError
+
+    def push_messages(self, messages):  # type: ignore[no-untyped-def,override]
+        raise NotImplementedError
+
+    def pull_messages(self, message_ids):  # type: ignore[no-untyped-def,override]
+        raise NotImplementedError
