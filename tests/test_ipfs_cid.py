@@ -72,7 +72,7 @@ def test_stream_cid_handles_short_reads() -> None:
 
 @pytest.mark.parametrize(
     "size",
-    [0, 1, 1000, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17, 10 * CHUNK],
+    [0, 1, 1000, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17, 10 * CHUNK, 174 * CHUNK + 1],
 )
 def test_local_cid_equals_daemon_cid(ipfs_client: IpfsClient, size: int) -> None:
     data = _payload(size)
