@@ -1,0 +1,1 @@
+"""Quickstart: a tiny Flower app switched to CKKS-encrypted aggregation."""
