@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fl_app.errors import FlAppError
+
 __all__ = [
     "BundleError",
     "CidError",
@@ -15,7 +17,7 @@ __all__ = [
 ]
 
 
-class IpfsError(Exception):
+class IpfsError(FlAppError):
     """Base class of every IPFS error; its message is one line saying what to do."""
 
 
