@@ -8,16 +8,23 @@ computed by Opacus' RDP accountant (Mironov 2017) over the steps it has taken.
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from dataclasses import dataclass
 
 import torch
-from opacus import PrivacyEngine
-from opacus.accountants import RDPAccountant
-from opacus.accountants.utils import get_noise_multiplier
 from torch import nn
 from torch.utils.data import DataLoader
+
+# Opacus calls logging.basicConfig() on import, which makes every Flower log line print
+# twice; keep the root logger as the application configured it.
+_root_handlers = list(logging.getLogger().handlers)
+from opacus import PrivacyEngine  # noqa: E402
+from opacus.accountants import RDPAccountant  # noqa: E402
+from opacus.accountants.utils import get_noise_multiplier  # noqa: E402
+
+logging.getLogger().handlers[:] = _root_handlers
 
 __all__ = ["DpAccount", "make_private"]
 

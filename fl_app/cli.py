@@ -1,0 +1,103 @@
+"""``fl-app``: the command line of organisations and participants."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from fl_app.errors import FlAppError
+from fl_app.settings import DATASETS, PARTITIONINGS, RunSettings
+
+__all__ = ["main"]
+
+
+def _parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise FlAppError(f"--run-config takes key=value pairs, got {pair!r}")
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    overrides = _parse_overrides(args.run_config)
+    for key in ("dataset", "partitioning", "seed"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    if args.rounds is not None:
+        overrides["num-server-rounds"] = args.rounds
+    if args.dp:
+        overrides["dp-enabled"] = True
+    settings = RunSettings.from_run_config({}, overrides)  # fail fast, before Ray starts
+
+    from fl_app.report import RoundPrinter
+    from fl_app.simulation import run_federated
+
+    _quiet_framework_logs(args.verbose)
+    printer = RoundPrinter(settings, num_participants=args.participants)
+    report = run_federated(
+        overrides, num_supernodes=args.participants, on_round=printer, verbose=args.verbose
+    )
+    printer.finish(report)
+    return 0
+
+
+def _quiet_framework_logs(verbose: bool) -> None:
+    flwr_logger = logging.getLogger("flwr")
+    # Opacus configures the root logger on import; Flower's own handler is enough.
+    flwr_logger.propagate = False
+    if not verbose:
+        flwr_logger.setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fl-app",
+        description="Staked, encrypted federated learning on Flower, IPFS and Solana.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add_train(name: str, help_text: str) -> None:
+        cmd = commands.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument("--dataset", choices=DATASETS, help="bundled data set")
+        cmd.add_argument("--participants", type=int, default=10, help="simulated participants")
+        cmd.add_argument("--rounds", type=int, help="federated rounds")
+        cmd.add_argument("--partitioning", choices=PARTITIONINGS, help="how data is split")
+        cmd.add_argument("--seed", type=int, help="seed of data split and training")
+        cmd.add_argument("--dp", action="store_true", help="train with Opacus DP-SGD")
+        cmd.add_argument(
+            "--run-config",
+            "-c",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="any run-config value of pyproject.toml, e.g. -c learning-rate=0.1",
+        )
+        cmd.add_argument("--verbose", "-v", action="store_true", help="show Flower's logs")
+        cmd.set_defaults(func=_cmd_train)
+
+    add_train("demo", "run the demo task on embedded defaults")
+    add_train("train", "federated training on the Simulation Engine")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fl-app`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except FlAppError as exc:
+        print(f"fl-app: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fl-app: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""A local Flower Deployment Engine: a real SuperLink and SuperNodes as processes on loopback.
+
+Used by the tests and benchmarks to exercise the same path a multi-machine deployment
+takes (SuperLink, SuperNodes, ``flwr run``), with insecure transport because nothing
+leaves 127.0.0.1. A real deployment adds TLS certificates and node authentication.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fl_app.errors import FlAppError
+
+__all__ = ["DeploymentError", "LocalDeployment", "local_deployment"]
+
+_CONNECTION = "local-deployment"
+
+
+class DeploymentError(FlAppError):
+    """A SuperLink, SuperNode or ``flwr run`` of the local deployment failed."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes], name: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise DeploymentError(f"{name} exited with code {proc.returncode} before listening")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise DeploymentError(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def _bin(name: str) -> str:
+    path = Path(sys.executable).with_name(name)
+    return str(path) if path.exists() else (shutil.which(name) or name)
+
+
+def _node_config(values: Mapping[str, Any]) -> str:
+    return " ".join(
+        f"{k}={v}" if not isinstance(v, str) else f'{k}="{v}"' for k, v in values.items()
+    )
+
+
+@dataclass
+class LocalDeployment:
+    """Handles to a running SuperLink and its SuperNodes."""
+
+    workdir: Path
+    address: str
+    env: dict[str, str]
+    processes: list[subprocess.Popen[bytes]]
+
+    def run(
+        self, app_dir: Path, run_config: Mapping[str, Any] | None = None, *, timeout: float = 600
+    ) -> str:
+        """Submit the Flower app in ``app_dir`` with ``flwr run --stream``; return its log.
+
+        Raises
+        ------
+        DeploymentError
+            If the run fails or does not finish within ``timeout`` seconds.
+        """
+        args = [_bin("flwr"), "run", str(app_dir), _CONNECTION, "--stream"]
+        if run_config:
+            args += ["--run-config", " ".join(f"{k}={_toml(v)}" for k, v in run_config.items())]
+        try:
+            done = subprocess.run(
+                args, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise DeploymentError(f"flwr run did not finish within {timeout:.0f} s") from exc
+        log = done.stdout + done.stderr
+        if done.returncode != 0:
+            raise DeploymentError(f"flwr run exited with {done.returncode}:\n{log[-4000:]}")
+        return log
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+@contextmanager
+def local_deployment(
+    node_configs: Sequence[Mapping[str, Any]], *, workdir: Path, startup_timeout: float = 60
+) -> Iterator[LocalDeployment]:
+    """Start a SuperLink and one SuperNode per node config; stop them all on exit."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    flwr_home = workdir / "flwr-home"
+    flwr_home.mkdir(exist_ok=True)
+    # Flower 1.41 serves the Fleet, Control and Runtime APIs over HTTP on one port.
+    port = _free_port()
+    env = {
+        **os.environ,
+        # SuperLink and SuperNodes spawn Flower's own executables by name.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "FLWR_HOME": str(flwr_home),
+        "FLWR_DISABLE_UPDATE_CHECK": "1",
+    }
+    (flwr_home / "config.toml").write_text(
+        f'[superlink]\ndefault = "{_CONNECTION}"\n\n'
+        f'[superlink.{_CONNECTION}]\naddress = "127.0.0.1:{port}"\ninsecure = true\n'
+    )
+    processes: list[subprocess.Popen[bytes]] = []
+    logs = []
+
+    def spawn(name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = (workdir / f"{name}.log").open("wb")
+        logs.append(log)
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        processes.append(proc)
+        return proc
+
+    try:
+        superlink = spawn(
+            "superlink",
+            [
+                _bin("flower-superlink"),
+                "--insecure",
+                "--disable-runtime-dependency-installation",
+                "--host=127.0.0.1",
+                f"--port={port}",
+            ],
+        )
+        _wait_for_port(port, startup_timeout, superlink, "flower-superlink")
+        for index, config in enumerate(node_configs):
+            spawn(
+                f"supernode-{index}",
+                [
+                    _bin("flower-supernode"),
+                    "--insecure",
+                    f"--superlink=127.0.0.1:{port}",
+                    "--host=127.0.0.1",
+                    f"--port={_free_port()}",
+                    f"--node-config={_node_config(config)}",
+                ],
+            )
+        yield LocalDeployment(workdir, f"127.0.0.1:{port}", env, processes)
+    finally:
+        for proc in reversed(processes):
+            proc.terminate()
+        for proc in reversed(processes):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        for log in logs:
+            log.close()
