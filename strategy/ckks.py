@@ -203,8 +203,11 @@ def load_chunks(context: ts.Context, chunks: list[bytes], num_values: int) -> li
 
 def add_chunkwise(updates: list[list[ts.CKKSVector]]) -> list[ts.CKKSVector]:
     """Homomorphically add updates chunk by chunk (deterministic in SEAL)."""
-    total = [vector.copy() for vector in updates[0]]
-    for update in updates[1:]:
+    if len(updates) == 1:
+        return list(updates[0])
+    # `a + b` allocates the result; `copy()` would also deep-copy the context (slow).
+    total = [a + b for a, b in zip(updates[0], updates[1], strict=True)]
+    for update in updates[2:]:
         for index, vector in enumerate(update):
             total[index].add_(vector)
     return total
