@@ -1,0 +1,75 @@
+//! The program's error codes (6000 + variant index).
+
+use anchor_lang::prelude::*;
+
+#[error_code]
+pub enum StakingError {
+    #[msg("The key holder must be a different key from the task authority")]
+    KeyHolderIsAuthority,
+    #[msg("The reward pool must be funded with more than zero lamports")]
+    EmptyRewardPool,
+    #[msg("The minimum stake must be more than zero lamports")]
+    ZeroMinStake,
+    #[msg("Max participants must be between 1 and MAX_PARTICIPANTS")]
+    InvalidMaxParticipants,
+    #[msg("A task must plan at least one round")]
+    ZeroRoundsPlanned,
+    #[msg("Deadlines must satisfy now < join deadline < settle deadline")]
+    DeadlinesNotOrdered,
+    #[msg("The grace period must not be negative")]
+    NegativeGracePeriod,
+    #[msg("Max slash must be at most 10000 basis points")]
+    SlashBpsTooHigh,
+    #[msg("A content identifier must not be empty")]
+    CidEmpty,
+    #[msg("A content identifier is longer than MAX_CID_LEN bytes")]
+    CidTooLong,
+    #[msg("The task is not open (already finalized or expired)")]
+    TaskNotOpen,
+    #[msg("The join deadline has passed")]
+    JoinDeadlinePassed,
+    #[msg("The deposit is below the task's minimum stake")]
+    StakeBelowMinimum,
+    #[msg("The task already has its maximum number of participants")]
+    TaskFull,
+    #[msg("The task authority cannot stake on its own task")]
+    AuthorityCannotStake,
+    #[msg("Training has started (a round is recorded): stakes are locked")]
+    TrainingStarted,
+    #[msg("The round index must be the next one (rounds_recorded)")]
+    RoundOutOfOrder,
+    #[msg("All planned rounds are already recorded")]
+    RoundLimitReached,
+    #[msg("The settle deadline has passed")]
+    SettleDeadlinePassed,
+    #[msg("The number of stake accounts does not match the list passed")]
+    StakeCountMismatch,
+    #[msg("A participant or stake account appears twice")]
+    DuplicateStake,
+    #[msg("A stake account is not the stake PDA of this task and participant")]
+    StakeMismatch,
+    #[msg("A stake account passed for update is not writable")]
+    StakeNotWritable,
+    #[msg("A participant that contributed to no round cannot get a positive score")]
+    ScoreForNonContributor,
+    #[msg("No participant contributed to any round: nothing to settle")]
+    NoContributors,
+    #[msg("The settlement window (settle deadline + grace period) is closed; expire the task")]
+    SettlementWindowClosed,
+    #[msg("The task is neither finalized nor expired yet")]
+    NotSettled,
+    #[msg("This stake has already been claimed")]
+    AlreadyClaimed,
+    #[msg("A slash must be of more than zero lamports")]
+    ZeroSlash,
+    #[msg("The slash would exceed the task's max slash of this stake")]
+    SlashLimitExceeded,
+    #[msg("A task can expire only after its settle deadline plus grace period")]
+    ExpireTooEarly,
+    #[msg("The task cannot be cancelled while it holds stakes or recorded rounds")]
+    TaskHasStakes,
+    #[msg("Arithmetic overflow or underflow")]
+    ArithmeticOverflow,
+    #[msg("The task account holds fewer lamports than the pool and stakes it owes")]
+    VaultShortfall,
+}

@@ -1,0 +1,97 @@
+//! Pay a participant its reward share and remaining stake, once.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::{SEED_STAKE, SEED_TASK};
+use crate::errors::StakingError;
+use crate::events::RewardClaimed;
+use crate::state::{Stake, Task, TaskState};
+use crate::utils::pay_out;
+
+#[derive(Accounts)]
+pub struct RewardClaim<'info> {
+    /// Owner of the stake; receives the payout.
+    #[account(mut)]
+    pub participant: Signer<'info>,
+    /// The settled task (and vault).
+    #[account(
+        mut,
+        seeds = [SEED_TASK, task.authority.as_ref(), &task.task_id.to_le_bytes()],
+        bump = task.bump,
+    )]
+    pub task: Account<'info, Task>,
+    /// The participant's stake on this task.
+    #[account(
+        mut,
+        has_one = task,
+        has_one = participant,
+        seeds = [SEED_STAKE, task.key().as_ref(), participant.key().as_ref()],
+        bump = stake.bump,
+    )]
+    pub stake: Account<'info, Stake>,
+}
+
+impl RewardClaim<'_> {
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            matches!(self.task.state, TaskState::Finalized | TaskState::Expired),
+            StakingError::NotSettled
+        );
+        require!(!self.stake.claimed, StakingError::AlreadyClaimed);
+        Ok(())
+    }
+}
+
+pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
+    let task = &mut ctx.accounts.task;
+    let stake = &mut ctx.accounts.stake;
+
+    if task.state == TaskState::Expired {
+        // Equal split among contributors, computed as each claims: every
+        // contributor takes pool / contributors-still-to-claim, so the last
+        // one takes the rounding remainder and the pool ends at zero.
+        stake.reward_share = if stake.rounds_contributed > 0 {
+            let share = task
+                .reward_pool
+                .checked_div(u64::from(task.unclaimed_contributors))
+                .ok_or(StakingError::ArithmeticOverflow)?;
+            task.unclaimed_contributors = task
+                .unclaimed_contributors
+                .checked_sub(1)
+                .ok_or(StakingError::ArithmeticOverflow)?;
+            share
+        } else {
+            0
+        };
+    }
+
+    let reward = stake.reward_share;
+    let stake_returned = stake.remaining();
+    task.reward_pool = task
+        .reward_pool
+        .checked_sub(reward)
+        .ok_or(StakingError::ArithmeticOverflow)?;
+    task.stake_held = task
+        .stake_held
+        .checked_sub(stake_returned)
+        .ok_or(StakingError::ArithmeticOverflow)?;
+    stake.claimed = true;
+
+    let payout = reward
+        .checked_add(stake_returned)
+        .ok_or(StakingError::ArithmeticOverflow)?;
+    pay_out(
+        &task.to_account_info(),
+        &ctx.accounts.participant.to_account_info(),
+        payout,
+    )?;
+    task.check_conservation(&task.to_account_info())?;
+
+    emit!(RewardClaimed {
+        task: task.key(),
+        participant: stake.participant,
+        reward,
+        stake_returned,
+    });
+    Ok(())
+}

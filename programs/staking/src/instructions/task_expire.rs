@@ -1,0 +1,73 @@
+//! Expire a task its authority did not settle in time. Anyone may call it.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::SEED_TASK;
+use crate::errors::StakingError;
+use crate::events::TaskExpired;
+use crate::state::{Task, TaskState};
+use crate::utils::pay_out;
+
+#[derive(Accounts)]
+pub struct TaskExpire<'info> {
+    /// Whoever triggers the expiry; pays only the fee.
+    pub caller: Signer<'info>,
+    /// The task expired.
+    #[account(
+        mut,
+        has_one = authority,
+        seeds = [SEED_TASK, task.authority.as_ref(), &task.task_id.to_le_bytes()],
+        bump = task.bump,
+    )]
+    pub task: Account<'info, Task>,
+    /// The task authority; receives the pool only if nobody contributed.
+    /// CHECK: only credited; `has_one = authority` pins it to the task's authority.
+    #[account(mut)]
+    pub authority: UncheckedAccount<'info>,
+}
+
+impl TaskExpire<'_> {
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            self.task.state == TaskState::Open,
+            StakingError::TaskNotOpen
+        );
+        require!(
+            Clock::get()?.unix_timestamp > self.task.settle_window_end()?,
+            StakingError::ExpireTooEarly
+        );
+        Ok(())
+    }
+}
+
+pub fn task_expire_handler(ctx: Context<TaskExpire>) -> Result<()> {
+    let task = &mut ctx.accounts.task;
+    task.state = TaskState::Expired;
+    task.unclaimed_contributors = task.contributors;
+
+    // Stakes are claimable in full (less any bounded slash) via reward_claim.
+    // The pool is split equally among contributors at claim time; if nobody
+    // contributed there is nobody to pay, so the pool goes back to the
+    // authority that funded it.
+    let returned_to_authority = if task.contributors == 0 {
+        let pool = task.reward_pool;
+        pay_out(
+            &task.to_account_info(),
+            &ctx.accounts.authority.to_account_info(),
+            pool,
+        )?;
+        task.reward_pool = 0;
+        pool
+    } else {
+        0
+    };
+    task.check_conservation(&task.to_account_info())?;
+
+    emit!(TaskExpired {
+        task: task.key(),
+        contributors: task.contributors,
+        reward_pool: task.reward_pool,
+        returned_to_authority,
+    });
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Staking for federated-learning tasks: participants lock stakes, the task
+//! authority records rounds and posts contribution scores, and the program
+//! pays each participant its stake back plus a share of the reward pool.
+
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod state;
+pub mod utils;
+
+pub use constants::*;
+use instructions::*;
+
+declare_id!("9a6PfratSytaXyNi6XPJMqmMHJjDMCorcFJhviWgyeEW");
+
+#[program]
+pub mod staking {
+    use super::*;
+
+    /// Create a task and move its reward pool from the authority into it.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn task_create(ctx: Context<TaskCreate>, args: TaskCreateArgs) -> Result<()> {
+        task_create_handler(ctx, args)
+    }
+
+    /// Lock a participant's stake on an open task before its join deadline.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn stake_deposit(ctx: Context<StakeDeposit>, args: StakeDepositArgs) -> Result<()> {
+        stake_deposit_handler(ctx, args)
+    }
+
+    /// Take a stake back before the first round is recorded.
+    #[access_control(ctx.accounts.validate())]
+    pub fn stake_withdraw(ctx: Context<StakeWithdraw>) -> Result<()> {
+        stake_withdraw_handler(ctx)
+    }
+
+    /// Record the next round's manifest and credit its contributors.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn round_record<'info>(
+        ctx: Context<'_, '_, 'info, 'info, RoundRecord<'info>>,
+        args: RoundRecordArgs,
+    ) -> Result<()> {
+        round_record_handler(ctx, args)
+    }
+
+    /// Post final scores; the program fixes every stake's share of the pool.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn task_finalize<'info>(
+        ctx: Context<'_, '_, 'info, 'info, TaskFinalize<'info>>,
+        args: TaskFinalizeArgs,
+    ) -> Result<()> {
+        task_finalize_handler(ctx, args)
+    }
+
+    /// Pay a participant its reward share and remaining stake, once.
+    #[access_control(ctx.accounts.validate())]
+    pub fn reward_claim(ctx: Context<RewardClaim>) -> Result<()> {
+        reward_claim_handler(ctx)
+    }
+
+    /// Slash a stake within the task's bound, with evidence, into the pool.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn participant_slash(
+        ctx: Context<ParticipantSlash>,
+        args: ParticipantSlashArgs,
+    ) -> Result<()> {
+        participant_slash_handler(ctx, args)
+    }
+
+    /// Expire a task not settled by its deadline plus grace period.
+    #[access_control(ctx.accounts.validate())]
+    pub fn task_expire(ctx: Context<TaskExpire>) -> Result<()> {
+        task_expire_handler(ctx)
+    }
+
+    /// Cancel a task nobody staked on; refunds the pool and closes it.
+    #[access_control(ctx.accounts.validate())]
+    pub fn task_cancel(ctx: Context<TaskCancel>) -> Result<()> {
+        task_cancel_handler(ctx)
+    }
+}

@@ -1,0 +1,102 @@
+//! The task account. It is also the vault: it holds the reward pool and all
+//! stakes as lamports above its own rent-exempt minimum.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::MAX_CID_LEN;
+use crate::errors::StakingError;
+
+/// Life cycle of a task. A cancelled task is closed, so it has no state.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
+pub enum TaskState {
+    /// Accepting stakes (until the join deadline) and rounds.
+    Open,
+    /// Scores posted and shares fixed; participants claim.
+    Finalized,
+    /// Not settled in time; stakes return and the pool is split among contributors.
+    Expired,
+}
+
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Task {
+    /// Organisation that created and funded the task and records rounds.
+    pub authority: Pubkey,
+    /// Holder of the CKKS secret key; never equal to `authority`.
+    pub key_holder: Pubkey,
+    /// Authority-chosen id; part of the seeds so one authority can run many tasks.
+    pub task_id: u64,
+    /// Lamports the authority funded the pool with at creation.
+    pub reward_funded: u64,
+    /// Pool lamports not yet paid out (funding + slashes − claimed rewards).
+    pub reward_pool: u64,
+    /// Sum of `amount − slashed` over stakes not yet withdrawn or claimed.
+    pub stake_held: u64,
+    /// Smallest accepted deposit, in lamports.
+    pub min_stake: u64,
+    /// Most stakes the task accepts (at most `MAX_PARTICIPANTS`).
+    pub max_participants: u32,
+    /// Stake accounts currently open on this task.
+    pub participants: u32,
+    /// Stakes credited with at least one round.
+    pub contributors: u32,
+    /// After expiry: contributors that have not claimed their equal pool part yet.
+    pub unclaimed_contributors: u32,
+    /// Rounds the task plans to run; `round_record` refuses more.
+    pub rounds_planned: u32,
+    /// Rounds recorded so far; the next round index.
+    pub rounds_recorded: u32,
+    /// Unix time after which no stake is accepted.
+    pub join_deadline: i64,
+    /// Unix time by which the authority should finalize.
+    pub settle_deadline: i64,
+    /// Seconds after `settle_deadline` during which finalize is still allowed.
+    pub grace_period: i64,
+    /// Cap on the total slash of one stake, in basis points of its deposit.
+    pub max_slash_bps: u16,
+    /// Sum of the scores posted at finalize.
+    pub total_score: u64,
+    /// CID of the client template participants must run.
+    #[max_len(MAX_CID_LEN)]
+    pub template_cid: String,
+    /// CID of the CKKS public context.
+    #[max_len(MAX_CID_LEN)]
+    pub he_context_cid: String,
+    /// CID of the final model, set at finalize (empty before).
+    #[max_len(MAX_CID_LEN)]
+    pub model_cid: String,
+    /// Where the task is in its life cycle.
+    pub state: TaskState,
+    /// Unix time of creation.
+    pub created_at: i64,
+    /// Canonical bump of the task PDA.
+    pub bump: u8,
+}
+
+impl Task {
+    /// Unix time after which finalize is refused and anyone may expire the task.
+    pub fn settle_window_end(&self) -> Result<i64> {
+        self.settle_deadline
+            .checked_add(self.grace_period)
+            .ok_or_else(|| error!(StakingError::ArithmeticOverflow))
+    }
+
+    /// Lamports the account must hold: rent-exempt minimum + pool + stakes.
+    pub fn owed_lamports(&self, data_len: usize) -> Result<u64> {
+        Rent::get()?
+            .minimum_balance(data_len)
+            .checked_add(self.reward_pool)
+            .and_then(|v| v.checked_add(self.stake_held))
+            .ok_or_else(|| error!(StakingError::ArithmeticOverflow))
+    }
+
+    /// Fails unless the account holds at least what it owes (conservation).
+    pub fn check_conservation(&self, info: &AccountInfo) -> Result<()> {
+        require_gte!(
+            info.lamports(),
+            self.owed_lamports(info.data_len())?,
+            StakingError::VaultShortfall
+        );
+        Ok(())
+    }
+}

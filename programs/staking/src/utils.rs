@@ -1,0 +1,71 @@
+//! Small checks and lamport moves shared by several instructions.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::{MAX_CID_LEN, SEED_STAKE};
+use crate::errors::StakingError;
+use crate::state::Stake;
+
+/// Fails unless `cid` is non-empty and at most `MAX_CID_LEN` bytes.
+pub fn validate_cid(cid: &str) -> Result<()> {
+    require!(!cid.is_empty(), StakingError::CidEmpty);
+    require!(cid.len() <= MAX_CID_LEN, StakingError::CidTooLong);
+    Ok(())
+}
+
+/// Moves lamports out of an account this program owns.
+///
+/// The runtime only lets the owner debit an account, so the task (owned by
+/// this program) pays out by direct lamport arithmetic, never by a CPI.
+pub fn pay_out(from: &AccountInfo, to: &AccountInfo, amount: u64) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let from_balance = from
+        .lamports()
+        .checked_sub(amount)
+        .ok_or_else(|| error!(StakingError::VaultShortfall))?;
+    let to_balance = to
+        .lamports()
+        .checked_add(amount)
+        .ok_or_else(|| error!(StakingError::ArithmeticOverflow))?;
+    **from.try_borrow_mut_lamports()? = from_balance;
+    **to.try_borrow_mut_lamports()? = to_balance;
+    Ok(())
+}
+
+/// Loads a stake passed in `remaining_accounts` and checks it is the stake
+/// PDA of `task` (and of `participant`, when given) and writable.
+pub fn load_task_stake<'info>(
+    info: &'info AccountInfo<'info>,
+    task: &Pubkey,
+    participant: Option<&Pubkey>,
+) -> Result<Account<'info, Stake>> {
+    require!(info.is_writable, StakingError::StakeNotWritable);
+    // Checks owner and discriminator: a Task or Round passed here is refused.
+    let stake = Account::<Stake>::try_from(info)?;
+    require_keys_eq!(stake.task, *task, StakingError::StakeMismatch);
+    if let Some(participant) = participant {
+        require_keys_eq!(stake.participant, *participant, StakingError::StakeMismatch);
+    }
+    let expected = Pubkey::create_program_address(
+        &[
+            SEED_STAKE,
+            task.as_ref(),
+            stake.participant.as_ref(),
+            &[stake.bump],
+        ],
+        &crate::ID,
+    )
+    .map_err(|_| error!(StakingError::StakeMismatch))?;
+    require_keys_eq!(expected, info.key(), StakingError::StakeMismatch);
+    Ok(stake)
+}
+
+/// Fails if any key appears twice (lists are at most `MAX_PARTICIPANTS` long).
+pub fn require_distinct(keys: &[Pubkey]) -> Result<()> {
+    for (i, key) in keys.iter().enumerate() {
+        require!(!keys[..i].contains(key), StakingError::DuplicateStake);
+    }
+    Ok(())
+}

@@ -1,0 +1,452 @@
+//! Shared setup for the staking program's integration tests: a native
+//! runtime with the program as a builtin, PDA helpers, instruction builders
+//! and error assertions.
+
+#![allow(dead_code)]
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::{AccountDeserialize, InstructionData, ToAccountMetas};
+use solana_program_test::{BanksClientError, ProgramTestContext};
+use solana_sdk::account::Account;
+use solana_sdk::clock::Clock;
+use solana_sdk::instruction::{AccountMeta, Instruction, InstructionError};
+use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::transaction::{Transaction, TransactionError};
+use solana_sdk::{system_instruction, system_program};
+use staking::instructions::{
+    ParticipantSlashArgs, RoundRecordArgs, StakeDepositArgs, TaskCreateArgs, TaskFinalizeArgs,
+};
+use staking::state::{Round, Stake, Task};
+use staking::{SEED_ROUND, SEED_STAKE, SEED_TASK};
+
+pub const SOL: u64 = 1_000_000_000;
+pub const START_TIME: i64 = 1_700_000_000;
+pub const POOL: u64 = 10 * SOL;
+pub const MIN_STAKE: u64 = SOL;
+pub const CID: &str = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+
+/// Anchor framework error codes asserted by the attack tests.
+pub mod anchor_code {
+    pub const CONSTRAINT_HAS_ONE: u32 = 2001;
+    pub const CONSTRAINT_SEEDS: u32 = 2006;
+    pub const ACCOUNT_DISCRIMINATOR_MISMATCH: u32 = 3002;
+    pub const ACCOUNT_OWNED_BY_WRONG_PROGRAM: u32 = 3007;
+    pub const INVALID_PROGRAM_ID: u32 = 3008;
+    pub const ACCOUNT_NOT_SIGNER: u32 = 3010;
+    pub const ACCOUNT_NOT_INITIALIZED: u32 = 3012;
+    /// `SystemError::AccountAlreadyInUse` from the System Program's allocate.
+    pub const SYSTEM_ACCOUNT_ALREADY_IN_USE: u32 = 0;
+}
+
+/// Program error code of a `StakingError` variant.
+pub fn code(err: staking::errors::StakingError) -> u32 {
+    anchor_lang::error::ERROR_CODE_OFFSET + err as u32
+}
+
+/// A started chain plus the keys of one task's actors.
+pub struct Env {
+    pub ctx: ProgramTestContext,
+    pub authority: Keypair,
+    pub key_holder: Keypair,
+    pub task_id: u64,
+}
+
+impl Env {
+    /// Starts a chain at `START_TIME` with a funded authority.
+    pub async fn new() -> Self {
+        let ctx = staking_harness::start(staking_harness::program_test()).await;
+        let mut env = Self {
+            ctx,
+            authority: Keypair::new(),
+            key_holder: Keypair::new(),
+            task_id: 7,
+        };
+        env.set_time(START_TIME).await;
+        let authority = env.authority.pubkey();
+        env.airdrop(&authority, 100 * SOL).await;
+        env
+    }
+
+    pub fn task(&self) -> Pubkey {
+        task_pda(&self.authority.pubkey(), self.task_id)
+    }
+
+    /// Sends `lamports` from the genesis payer (a real transfer, so the
+    /// bank's capitalization stays consistent across slot warps).
+    pub async fn airdrop(&mut self, address: &Pubkey, lamports: u64) {
+        let payer = self.ctx.payer.insecure_clone();
+        let ix = system_instruction::transfer(&payer.pubkey(), address, lamports);
+        self.send(&[ix], &[&payer]).await.expect("airdrop");
+    }
+
+    /// A new wallet holding `lamports`.
+    pub async fn wallet(&mut self, lamports: u64) -> Keypair {
+        let keypair = Keypair::new();
+        self.airdrop(&keypair.pubkey(), lamports).await;
+        keypair
+    }
+
+    /// Moves the clock to `unix_timestamp` (on a new slot, so blockhashes change).
+    pub async fn set_time(&mut self, unix_timestamp: i64) {
+        let mut clock: Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        self.ctx.warp_to_slot(clock.slot + 2).expect("warp");
+        clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        clock.unix_timestamp = unix_timestamp;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Signs with `signers` (the first pays) and processes the transaction.
+    pub async fn send(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<(), BanksClientError> {
+        let blockhash = self
+            .ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .expect("blockhash");
+        let tx = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&signers[0].pubkey()),
+            signers,
+            blockhash,
+        );
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    pub async fn lamports(&mut self, address: &Pubkey) -> u64 {
+        self.ctx
+            .banks_client
+            .get_balance(*address)
+            .await
+            .expect("balance")
+    }
+
+    pub async fn account(&mut self, address: &Pubkey) -> Option<Account> {
+        self.ctx
+            .banks_client
+            .get_account(*address)
+            .await
+            .expect("account")
+    }
+
+    pub async fn read<T: AccountDeserialize>(&mut self, address: &Pubkey) -> T {
+        let account = self.account(address).await.expect("account exists");
+        T::try_deserialize(&mut account.data.as_slice()).expect("decodes")
+    }
+
+    pub async fn task_state(&mut self) -> Task {
+        let task = self.task();
+        self.read::<Task>(&task).await
+    }
+
+    pub async fn stake_state(&mut self, participant: &Pubkey) -> Stake {
+        let stake = stake_pda(&self.task(), participant);
+        self.read::<Stake>(&stake).await
+    }
+
+    pub async fn round_state(&mut self, index: u32) -> Round {
+        let round = round_pda(&self.task(), index);
+        self.read::<Round>(&round).await
+    }
+
+    /// Creates the default task.
+    pub async fn create_task(&mut self) {
+        let args = default_args(self.task_id, &self.key_holder.pubkey());
+        self.create_task_with(args).await.expect("task_create");
+    }
+
+    pub async fn create_task_with(&mut self, args: TaskCreateArgs) -> Result<(), BanksClientError> {
+        let ix = task_create_ix(&self.authority.pubkey(), args);
+        let authority = self.authority.insecure_clone();
+        self.send(&[ix], &[&authority]).await
+    }
+
+    /// A new participant with a deposit of `amount` on the task.
+    pub async fn join(&mut self, amount: u64) -> Keypair {
+        let participant = self.wallet(10 * SOL).await;
+        let ix = stake_deposit_ix(&self.task(), &participant.pubkey(), amount);
+        self.send(&[ix], &[&participant])
+            .await
+            .expect("stake_deposit");
+        participant
+    }
+
+    /// Records the next round crediting `contributors`.
+    pub async fn record_round(&mut self, contributors: &[Pubkey]) -> Result<(), BanksClientError> {
+        let index = self.task_state().await.rounds_recorded;
+        let ix = round_record_ix(&self.authority.pubkey(), &self.task(), index, contributors);
+        let authority = self.authority.insecure_clone();
+        self.send(&[ix], &[&authority]).await
+    }
+
+    /// Finalizes with `scores` for `participants` (same order).
+    pub async fn finalize(
+        &mut self,
+        participants: &[Pubkey],
+        scores: &[u64],
+    ) -> Result<(), BanksClientError> {
+        let ix = task_finalize_ix(&self.authority.pubkey(), &self.task(), participants, scores);
+        let authority = self.authority.insecure_clone();
+        self.send(&[ix], &[&authority]).await
+    }
+
+    pub async fn claim(&mut self, participant: &Keypair) -> Result<(), BanksClientError> {
+        let ix = reward_claim_ix(&self.task(), &participant.pubkey());
+        self.send(&[ix], &[participant]).await
+    }
+
+    pub async fn slash(
+        &mut self,
+        participant: &Pubkey,
+        amount: u64,
+    ) -> Result<(), BanksClientError> {
+        let ix = participant_slash_ix(&self.authority.pubkey(), &self.task(), participant, amount);
+        let authority = self.authority.insecure_clone();
+        self.send(&[ix], &[&authority]).await
+    }
+
+    pub async fn expire(&mut self, caller: &Keypair) -> Result<(), BanksClientError> {
+        let ix = task_expire_ix(&caller.pubkey(), &self.task(), &self.authority.pubkey());
+        self.send(&[ix], &[caller]).await
+    }
+
+    /// Rent-exempt minimum of an account of `len` bytes.
+    pub async fn rent(&mut self, len: usize) -> u64 {
+        let rent = self.ctx.banks_client.get_rent().await.expect("rent");
+        rent.minimum_balance(len)
+    }
+}
+
+pub fn task_pda(authority: &Pubkey, task_id: u64) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_TASK, authority.as_ref(), &task_id.to_le_bytes()],
+        &staking::ID,
+    )
+    .0
+}
+
+pub fn stake_pda(task: &Pubkey, participant: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_STAKE, task.as_ref(), participant.as_ref()],
+        &staking::ID,
+    )
+    .0
+}
+
+pub fn round_pda(task: &Pubkey, index: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_ROUND, task.as_ref(), &index.to_le_bytes()],
+        &staking::ID,
+    )
+    .0
+}
+
+pub fn default_args(task_id: u64, key_holder: &Pubkey) -> TaskCreateArgs {
+    TaskCreateArgs {
+        task_id,
+        reward_pool: POOL,
+        min_stake: MIN_STAKE,
+        max_participants: 5,
+        rounds_planned: 3,
+        join_deadline: START_TIME + 1_000,
+        settle_deadline: START_TIME + 10_000,
+        grace_period: 1_000,
+        max_slash_bps: 5_000,
+        key_holder: *key_holder,
+        template_cid: CID.to_string(),
+        he_context_cid: CID.to_string(),
+    }
+}
+
+pub fn task_create_ix(authority: &Pubkey, args: TaskCreateArgs) -> Instruction {
+    let task = task_pda(authority, args.task_id);
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::TaskCreate {
+            authority: *authority,
+            task,
+            system_program: system_program::ID,
+        }
+        .to_account_metas(None),
+        data: staking::instruction::TaskCreate { args }.data(),
+    }
+}
+
+pub fn stake_deposit_ix(task: &Pubkey, participant: &Pubkey, amount: u64) -> Instruction {
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::StakeDeposit {
+            participant: *participant,
+            task: *task,
+            stake: stake_pda(task, participant),
+            system_program: system_program::ID,
+        }
+        .to_account_metas(None),
+        data: staking::instruction::StakeDeposit {
+            args: StakeDepositArgs { amount },
+        }
+        .data(),
+    }
+}
+
+pub fn stake_withdraw_ix(task: &Pubkey, participant: &Pubkey) -> Instruction {
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::StakeWithdraw {
+            participant: *participant,
+            task: *task,
+            stake: stake_pda(task, participant),
+        }
+        .to_account_metas(None),
+        data: staking::instruction::StakeWithdraw {}.data(),
+    }
+}
+
+pub fn round_record_ix(
+    authority: &Pubkey,
+    task: &Pubkey,
+    round_index: u32,
+    contributors: &[Pubkey],
+) -> Instruction {
+    let mut accounts = staking::accounts::RoundRecord {
+        authority: *authority,
+        task: *task,
+        round: round_pda(task, round_index),
+        system_program: system_program::ID,
+    }
+    .to_account_metas(None);
+    accounts.extend(
+        contributors
+            .iter()
+            .map(|p| AccountMeta::new(stake_pda(task, p), false)),
+    );
+    Instruction {
+        program_id: staking::ID,
+        accounts,
+        data: staking::instruction::RoundRecord {
+            args: RoundRecordArgs {
+                round_index,
+                manifest_cid: CID.to_string(),
+                aggregate_cid: Some(CID.to_string()),
+                contributors: contributors.to_vec(),
+            },
+        }
+        .data(),
+    }
+}
+
+pub fn task_finalize_ix(
+    authority: &Pubkey,
+    task: &Pubkey,
+    participants: &[Pubkey],
+    scores: &[u64],
+) -> Instruction {
+    let mut accounts = staking::accounts::TaskFinalize {
+        authority: *authority,
+        task: *task,
+    }
+    .to_account_metas(None);
+    accounts.extend(
+        participants
+            .iter()
+            .map(|p| AccountMeta::new(stake_pda(task, p), false)),
+    );
+    Instruction {
+        program_id: staking::ID,
+        accounts,
+        data: staking::instruction::TaskFinalize {
+            args: TaskFinalizeArgs {
+                scores: scores.to_vec(),
+                model_cid: CID.to_string(),
+            },
+        }
+        .data(),
+    }
+}
+
+pub fn reward_claim_ix(task: &Pubkey, participant: &Pubkey) -> Instruction {
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::RewardClaim {
+            participant: *participant,
+            task: *task,
+            stake: stake_pda(task, participant),
+        }
+        .to_account_metas(None),
+        data: staking::instruction::RewardClaim {}.data(),
+    }
+}
+
+pub fn participant_slash_ix(
+    authority: &Pubkey,
+    task: &Pubkey,
+    participant: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::ParticipantSlash {
+            authority: *authority,
+            task: *task,
+            stake: stake_pda(task, participant),
+        }
+        .to_account_metas(None),
+        data: staking::instruction::ParticipantSlash {
+            args: ParticipantSlashArgs {
+                amount,
+                evidence_cid: CID.to_string(),
+            },
+        }
+        .data(),
+    }
+}
+
+pub fn task_expire_ix(caller: &Pubkey, task: &Pubkey, authority: &Pubkey) -> Instruction {
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::TaskExpire {
+            caller: *caller,
+            task: *task,
+            authority: *authority,
+        }
+        .to_account_metas(None),
+        data: staking::instruction::TaskExpire {}.data(),
+    }
+}
+
+pub fn task_cancel_ix(authority: &Pubkey, task: &Pubkey) -> Instruction {
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::TaskCancel {
+            authority: *authority,
+            task: *task,
+        }
+        .to_account_metas(None),
+        data: staking::instruction::TaskCancel {}.data(),
+    }
+}
+
+/// Asserts the transaction failed in instruction `index` with custom error `expected`.
+pub fn assert_ix_error(result: Result<(), BanksClientError>, index: u8, expected: u32) {
+    match result {
+        Err(BanksClientError::TransactionError(TransactionError::InstructionError(
+            at,
+            InstructionError::Custom(found),
+        ))) => {
+            assert_eq!(
+                (at, found),
+                (index, expected),
+                "expected error {expected} at instruction {index}"
+            );
+        }
+        other => panic!("expected custom error {expected}, got {other:?}"),
+    }
+}
+
+/// Asserts the (single-instruction) transaction failed with custom error `expected`.
+pub fn assert_error(result: Result<(), BanksClientError>, expected: u32) {
+    assert_ix_error(result, 0, expected);
+}

@@ -1,0 +1,155 @@
+//! `stake_deposit`: limits, deadlines and account substitution attacks.
+
+mod common;
+
+use common::*;
+use solana_sdk::account::{Account, AccountSharedData};
+use solana_sdk::signature::Signer;
+use solana_sdk::system_program;
+use staking::errors::StakingError;
+use staking::state::Stake;
+
+#[tokio::test]
+async fn deposits_stake_into_task_vault() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let task_key = env.task();
+    let vault_before = env.lamports(&task_key).await;
+    let participant = env.join(2 * SOL).await;
+
+    let stake = env.stake_state(&participant.pubkey()).await;
+    assert_eq!(stake.task, task_key);
+    assert_eq!(stake.participant, participant.pubkey());
+    assert_eq!(stake.amount, 2 * SOL);
+    assert_eq!(stake.joined_at, START_TIME);
+    assert!(!stake.claimed);
+
+    let task = env.task_state().await;
+    assert_eq!(task.participants, 1);
+    assert_eq!(task.stake_held, 2 * SOL);
+    assert_eq!(env.lamports(&task_key).await, vault_before + 2 * SOL);
+    let stake_rent = env
+        .rent(8 + <Stake as anchor_lang::Space>::INIT_SPACE)
+        .await;
+    assert_eq!(
+        env.lamports(&participant.pubkey()).await,
+        10 * SOL - 2 * SOL - stake_rent - 5_000
+    );
+}
+
+#[tokio::test]
+async fn error_stake_below_minimum() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let participant = env.wallet(10 * SOL).await;
+    let ix = stake_deposit_ix(&env.task(), &participant.pubkey(), MIN_STAKE - 1);
+    assert_error(
+        env.send(&[ix], &[&participant]).await,
+        code(StakingError::StakeBelowMinimum),
+    );
+}
+
+#[tokio::test]
+async fn error_join_deadline_passed() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    env.set_time(START_TIME + 1_000).await;
+    let participant = env.wallet(10 * SOL).await;
+    let ix = stake_deposit_ix(&env.task(), &participant.pubkey(), SOL);
+    assert_error(
+        env.send(&[ix], &[&participant]).await,
+        code(StakingError::JoinDeadlinePassed),
+    );
+}
+
+#[tokio::test]
+async fn error_task_full() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    for _ in 0..5 {
+        env.join(SOL).await;
+    }
+    let participant = env.wallet(10 * SOL).await;
+    let ix = stake_deposit_ix(&env.task(), &participant.pubkey(), SOL);
+    assert_error(
+        env.send(&[ix], &[&participant]).await,
+        code(StakingError::TaskFull),
+    );
+}
+
+#[tokio::test]
+async fn error_authority_cannot_stake() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let authority = env.authority.insecure_clone();
+    let ix = stake_deposit_ix(&env.task(), &authority.pubkey(), SOL);
+    assert_error(
+        env.send(&[ix], &[&authority]).await,
+        code(StakingError::AuthorityCannotStake),
+    );
+}
+
+#[tokio::test]
+async fn error_task_not_open() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    env.set_time(START_TIME + 20_000).await;
+    let caller = env.wallet(SOL).await;
+    env.expire(&caller).await.expect("expire");
+    let participant = env.wallet(10 * SOL).await;
+    let ix = stake_deposit_ix(&env.task(), &participant.pubkey(), SOL);
+    assert_error(
+        env.send(&[ix], &[&participant]).await,
+        code(StakingError::TaskNotOpen),
+    );
+}
+
+#[tokio::test]
+async fn error_reinitialization() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let participant = env.join(SOL).await;
+    let ix = stake_deposit_ix(&env.task(), &participant.pubkey(), 3 * SOL);
+    assert_error(
+        env.send(&[ix], &[&participant]).await,
+        anchor_code::SYSTEM_ACCOUNT_ALREADY_IN_USE,
+    );
+    assert_eq!(env.stake_state(&participant.pubkey()).await.amount, SOL);
+}
+
+#[tokio::test]
+async fn error_task_owned_by_wrong_program() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    // Same bytes as the real task, but at another address and owned by the
+    // System Program: a forged task must not be accepted.
+    let real = env.account(&env.task()).await.expect("task");
+    let forged = solana_sdk::pubkey::Pubkey::new_unique();
+    env.ctx.set_account(
+        &forged,
+        &AccountSharedData::from(Account {
+            owner: system_program::ID,
+            ..real
+        }),
+    );
+    let participant = env.wallet(10 * SOL).await;
+    let ix = stake_deposit_ix(&forged, &participant.pubkey(), SOL);
+    assert_error(
+        env.send(&[ix], &[&participant]).await,
+        anchor_code::ACCOUNT_OWNED_BY_WRONG_PROGRAM,
+    );
+}
+
+#[tokio::test]
+async fn error_stake_passed_as_task() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let first = env.join(SOL).await;
+    let cosplay = stake_pda(&env.task(), &first.pubkey());
+    let participant = env.wallet(10 * SOL).await;
+    let ix = stake_deposit_ix(&cosplay, &participant.pubkey(), SOL);
+    assert_error(
+        env.send(&[ix], &[&participant]).await,
+        anchor_code::ACCOUNT_DISCRIMINATOR_MISMATCH,
+    );
+}

@@ -1,0 +1,100 @@
+//! `stake_withdraw`: only before training, only by the owner, closes the stake.
+
+mod common;
+
+use common::*;
+use solana_sdk::signature::Signer;
+use solana_sdk::system_instruction;
+use staking::errors::StakingError;
+use staking::state::Stake;
+
+#[tokio::test]
+async fn withdraws_stake_and_closes_account() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let participant = env.join(2 * SOL).await;
+    let task_key = env.task();
+    let vault_before = env.lamports(&task_key).await;
+    let wallet_before = env.lamports(&participant.pubkey()).await;
+
+    let ix = stake_withdraw_ix(&task_key, &participant.pubkey());
+    env.send(&[ix], &[&participant]).await.expect("withdraw");
+
+    let stake_rent = env
+        .rent(8 + <Stake as anchor_lang::Space>::INIT_SPACE)
+        .await;
+    assert_eq!(
+        env.lamports(&participant.pubkey()).await,
+        wallet_before + 2 * SOL + stake_rent - 5_000
+    );
+    assert_eq!(env.lamports(&task_key).await, vault_before - 2 * SOL);
+    assert!(env
+        .account(&stake_pda(&task_key, &participant.pubkey()))
+        .await
+        .is_none());
+    let task = env.task_state().await;
+    assert_eq!((task.participants, task.stake_held), (0, 0));
+}
+
+#[tokio::test]
+async fn error_training_started() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let participant = env.join(SOL).await;
+    env.record_round(&[participant.pubkey()])
+        .await
+        .expect("round");
+    let ix = stake_withdraw_ix(&env.task(), &participant.pubkey());
+    assert_error(
+        env.send(&[ix], &[&participant]).await,
+        code(StakingError::TrainingStarted),
+    );
+}
+
+#[tokio::test]
+async fn error_other_participant_withdraws() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let victim = env.join(SOL).await;
+    let thief = env.wallet(SOL).await;
+    let mut ix = stake_withdraw_ix(&env.task(), &thief.pubkey());
+    ix.accounts[2].pubkey = stake_pda(&env.task(), &victim.pubkey());
+    assert_error(
+        env.send(&[ix], &[&thief]).await,
+        anchor_code::CONSTRAINT_SEEDS,
+    );
+}
+
+#[tokio::test]
+async fn error_participant_not_signer() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let victim = env.join(SOL).await;
+    let payer = env.wallet(SOL).await;
+    let mut ix = stake_withdraw_ix(&env.task(), &victim.pubkey());
+    ix.accounts[0].is_signer = false;
+    assert_error(
+        env.send(&[ix], &[&payer]).await,
+        anchor_code::ACCOUNT_NOT_SIGNER,
+    );
+}
+
+#[tokio::test]
+async fn error_revived_stake_account() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let participant = env.join(SOL).await;
+    let task_key = env.task();
+    let stake = stake_pda(&task_key, &participant.pubkey());
+    // Close, refund the closed address and withdraw again in one transaction.
+    let ixs = [
+        stake_withdraw_ix(&task_key, &participant.pubkey()),
+        system_instruction::transfer(&participant.pubkey(), &stake, 10_000_000),
+        stake_withdraw_ix(&task_key, &participant.pubkey()),
+    ];
+    assert_ix_error(
+        env.send(&ixs, &[&participant]).await,
+        2,
+        anchor_code::ACCOUNT_OWNED_BY_WRONG_PROGRAM,
+    );
+}

@@ -1,0 +1,80 @@
+//! `task_cancel`: before any stake, refunds and closes; a closed task stays dead.
+
+mod common;
+
+use common::*;
+use solana_sdk::signature::Signer;
+use solana_sdk::system_instruction;
+use staking::errors::StakingError;
+
+#[tokio::test]
+async fn cancels_and_refunds_everything() {
+    let mut env = Env::new().await;
+    let before = env.lamports(&env.authority.pubkey()).await;
+    env.create_task().await;
+    let ix = task_cancel_ix(&env.authority.pubkey(), &env.task());
+    let authority = env.authority.insecure_clone();
+    env.send(&[ix], &[&authority]).await.expect("cancel");
+    assert!(env.account(&env.task()).await.is_none());
+    assert_eq!(
+        env.lamports(&env.authority.pubkey()).await,
+        before - 2 * 5_000
+    );
+}
+
+#[tokio::test]
+async fn cancel_allowed_after_all_stakes_withdrawn() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let a = env.join(SOL).await;
+    let ix = stake_withdraw_ix(&env.task(), &a.pubkey());
+    env.send(&[ix], &[&a]).await.expect("withdraw");
+    let ix = task_cancel_ix(&env.authority.pubkey(), &env.task());
+    let authority = env.authority.insecure_clone();
+    env.send(&[ix], &[&authority]).await.expect("cancel");
+}
+
+#[tokio::test]
+async fn error_task_has_stakes() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    env.join(SOL).await;
+    let ix = task_cancel_ix(&env.authority.pubkey(), &env.task());
+    let authority = env.authority.insecure_clone();
+    assert_error(
+        env.send(&[ix], &[&authority]).await,
+        code(StakingError::TaskHasStakes),
+    );
+}
+
+#[tokio::test]
+async fn error_not_authority() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let impostor = env.wallet(SOL).await;
+    let ix = task_cancel_ix(&impostor.pubkey(), &env.task());
+    assert_error(
+        env.send(&[ix], &[&impostor]).await,
+        anchor_code::CONSTRAINT_HAS_ONE,
+    );
+}
+
+#[tokio::test]
+async fn error_revived_task() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let authority = env.authority.insecure_clone();
+    let participant = env.wallet(10 * SOL).await;
+    let task_key = env.task();
+    // Close the task, refund its address and stake on it in one transaction.
+    let ixs = [
+        task_cancel_ix(&authority.pubkey(), &task_key),
+        system_instruction::transfer(&authority.pubkey(), &task_key, 10_000_000),
+        stake_deposit_ix(&task_key, &participant.pubkey(), SOL),
+    ];
+    assert_ix_error(
+        env.send(&ixs, &[&authority, &participant]).await,
+        2,
+        anchor_code::ACCOUNT_OWNED_BY_WRONG_PROGRAM,
+    );
+}
