@@ -79,8 +79,9 @@ def test_stopped_daemon_gives_clear_error_within_timeout(spare_daemon: KuboDaemo
     message = str(caught.value)
     assert message.startswith(f"IPFS daemon at {api_url} not reachable: ")
     assert "Start it with" in message and "\n" not in message
-    # Refused connections fail at once; the bound is the retries' back-off plus slack.
-    assert elapsed < 2.0
+    # Refused connections fail at once: only the back-off (0.1 s + 0.2 s) is spent,
+    # far inside the worst case of three 2 s timeouts.
+    assert elapsed < 3.0
 
 
 def test_frozen_daemon_times_out_instead_of_hanging(spare_daemon: KuboDaemon) -> None:
@@ -91,8 +92,8 @@ def test_frozen_daemon_times_out_instead_of_hanging(spare_daemon: KuboDaemon) ->
         with pytest.raises(IpfsUnavailableError, match="not reachable: ReadTimeout"):
             client.version()
         elapsed = time.monotonic() - started
-    # Two attempts of one second each plus the back-off; never an open-ended wait.
-    assert 2.0 <= elapsed < 4.0
+    # Two attempts of one second each plus the back-off (and slack for a loaded machine).
+    assert 2.0 <= elapsed < 5.0
 
 
 def test_stop_ends_the_process_and_context_manager_cleans_up(tmp_path: Path) -> None:

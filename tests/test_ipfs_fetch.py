@@ -9,8 +9,11 @@ import pytest
 from fl_app.client.fetch import BundleFileSource, fetch_template, main, run_template
 from fl_app.ipfs.bundle import bundle_cid, pack_bundle
 from fl_app.ipfs.content import pin_template
-from fl_app.ipfs.errors import CidMismatchError
+from fl_app.ipfs.daemon import KuboDaemon
+from fl_app.ipfs.errors import CidMismatchError, IpfsNotFoundError
+from fl_app.ipfs.gateway import GatewaySource
 from fl_app.ipfs.rpc import IpfsClient
+from fl_app.ipfs.unixfs import file_cid
 from tests.ipfs_fixtures import TEMPLATE_DIR
 
 DRY_RUN = ["--superlink", "127.0.0.1:9092", "--insecure", "--dry-run"]
@@ -155,3 +158,20 @@ def test_chain_lookup_supplies_the_cid(
     )
     assert code == 0
     assert (tmp_path / "t" / "client.py").is_file()
+
+
+def test_template_fetched_over_the_gateway_is_verified(
+    kubo_daemon: KuboDaemon, ipfs_client: IpfsClient, tmp_path: Path
+) -> None:
+    cid = pin_template(ipfs_client, TEMPLATE_DIR)
+    destination = tmp_path / "t"
+    code = main(
+        ["--cid", cid, "--dest", str(destination), "--gateway", kubo_daemon.gateway_url, "--no-run"]
+    )
+    assert code == 0
+    assert (destination / "client.py").read_bytes() == (TEMPLATE_DIR / "client.py").read_bytes()
+
+
+def test_gateway_without_the_content_says_so(kubo_daemon: KuboDaemon) -> None:
+    with pytest.raises(IpfsNotFoundError):
+        GatewaySource(kubo_daemon.gateway_url, timeout=10.0).cat(file_cid(b"never added"))

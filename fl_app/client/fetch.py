@@ -9,7 +9,8 @@ real one, which reads the task account; until then callers pass ``--cid`` direct
 
 Usage::
 
-    python -m fl_app.client.fetch --cid bafy... --dest runs/template -- --superlink HOST:9092
+    python -m fl_app.client.fetch --cid bafy... --gateway http://ORG:8080 \\
+        --dest runs/template -- --superlink HOST:9092 --root-certificates ca.pem
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from fl_app.ipfs.bundle import MAX_BUNDLE_BYTES, unpack_bundle
 from fl_app.ipfs.content import ContentSource, fetch_verified
 from fl_app.ipfs.errors import IpfsError
+from fl_app.ipfs.gateway import GatewaySource
 from fl_app.ipfs.rpc import DEFAULT_API_URL, IpfsClient
 
 __all__ = [
@@ -111,6 +113,7 @@ def main(argv: Sequence[str] | None = None, *, lookup: TemplateCidLookup | None 
     parser.add_argument("--task", help="task id whose template CID is read from the chain")
     parser.add_argument("--dest", type=Path, required=True, help="empty directory to unpack to")
     parser.add_argument("--api", default=DEFAULT_API_URL, help="Kubo RPC API URL")
+    parser.add_argument("--gateway", help="fetch over this read-only HTTP gateway instead")
     parser.add_argument("--bundle", type=Path, help="verify this local bundle file instead")
     parser.add_argument("--no-run", action="store_true", help="verify and unpack only")
     parser.add_argument("template_args", nargs="*", help="arguments for client.py (after --)")
@@ -120,6 +123,10 @@ def main(argv: Sequence[str] | None = None, *, lookup: TemplateCidLookup | None 
         if options.bundle is not None:
             entry = fetch_template(
                 cid, source=BundleFileSource(options.bundle), destination=options.dest
+            )
+        elif options.gateway is not None:
+            entry = fetch_template(
+                cid, source=GatewaySource(options.gateway), destination=options.dest
             )
         else:
             with IpfsClient(options.api) as client:

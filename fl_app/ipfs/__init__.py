@@ -24,6 +24,7 @@ from fl_app.ipfs.errors import (
     IpfsUnavailableError,
     KuboNotInstalledError,
 )
+from fl_app.ipfs.gateway import GatewaySource
 from fl_app.ipfs.rpc import IpfsClient
 from fl_app.ipfs.unixfs import DEFAULT_IMPORT, ImportParams, file_cid, stream_cid
 
@@ -34,6 +35,7 @@ __all__ = [
     "CidError",
     "CidMismatchError",
     "DaemonStartError",
+    "GatewaySource",
     "ImportParams",
     "IpfsClient",
     "IpfsError",
