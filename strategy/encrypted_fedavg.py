@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable
 from logging import INFO, WARNING
 
+import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, MetricRecord, RecordDict
 from flwr.common.logger import log
 from flwr.serverapp import Grid
@@ -197,7 +198,7 @@ class EncryptedFedAvg(FedAvg):
         )
         return arrays, metrics
 
-    def _request_decryption(self, request: DecryptRequest):  # type: ignore[no-untyped-def]
+    def _request_decryption(self, request: DecryptRequest) -> np.ndarray:
         assert self._grid is not None and self.key_holder_node_id is not None
         message = Message(
             content=request.to_recorddict(),

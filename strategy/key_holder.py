@@ -19,6 +19,7 @@ from logging import INFO, WARNING
 from pathlib import Path
 
 import numpy as np
+import tenseal as ts
 from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.common.logger import log
@@ -142,7 +143,7 @@ class KeyHolder:
         self.decrypted_rounds.add((request.manifest.task_id, request.manifest.server_round))
         return decrypt_chunks(total)
 
-    def _verified_inputs(self, request: DecryptRequest) -> list[list]:  # type: ignore[type-arg]
+    def _verified_inputs(self, request: DecryptRequest) -> list[list[ts.CKKSVector]]:
         manifest = request.manifest
         if manifest.context_sha256 != self.context_sha256:
             raise ContextMismatchError("the manifest names another CKKS context")
