@@ -13,6 +13,7 @@ import pytest
 
 from fl_app.ipfs.daemon import KuboDaemon, find_ipfs_binary
 from fl_app.ipfs.errors import (
+    DaemonStartError,
     IpfsNotFoundError,
     IpfsRequestError,
     IpfsUnavailableError,
@@ -126,3 +127,16 @@ def test_offline_daemon_reports_unknown_content_as_not_found(ipfs_client: IpfsCl
     with pytest.raises(IpfsNotFoundError):
         ipfs_client.cat(file_cid(b"content nobody added"))
     assert time.monotonic() - started < 5.0
+
+
+def test_a_daemon_that_cannot_start_reports_its_output(tmp_path: Path) -> None:
+    with KuboDaemon(repo_dir=tmp_path / "repo") as first:
+        second = KuboDaemon(repo_dir=first.repo_dir, startup_timeout=20.0)
+        started = time.monotonic()
+        # The repo is locked by the first daemon, so the second exits at once.
+        with pytest.raises(DaemonStartError, match="exited with code"):
+            second.start()
+        assert time.monotonic() - started < 20.0
+        assert not second.running
+        with first.client(timeout=5.0) as client:
+            assert client.is_healthy()

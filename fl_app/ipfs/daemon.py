@@ -182,7 +182,6 @@ class KuboDaemon:
         if self._process is not None:
             raise DaemonStartError("daemon already started")
         self.init_repo()
-        (self.repo_dir / "api").unlink(missing_ok=True)
         self._ready.clear()
         self._process = subprocess.Popen(
             [str(self.ipfs_bin), "daemon", "--offline"],
@@ -222,11 +221,14 @@ class KuboDaemon:
                     f"Kubo daemon exited with code {self._process.returncode} during start: "
                     f"{self.log_tail()}"
                 )
-            if self._ready.is_set() and self._read_api_port() is not None:
+            if not self._ready.is_set():
+                self._ready.wait(_POLL_SECONDS)
+                continue
+            if self._read_api_port() is not None:
                 with IpfsClient(self.api_url, timeout=2.0, retries=0) as client:
                     if client.is_healthy():
                         return
-            self._ready.wait(_POLL_SECONDS)
+            time.sleep(_POLL_SECONDS)
         raise DaemonStartError(
             f"Kubo daemon not ready after {self.startup_timeout:g}s: {self.log_tail()}"
         )
