@@ -15,6 +15,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from fl_app.ipfs.content import fetch_verified
@@ -39,10 +40,10 @@ def main() -> None:
     with KuboDaemon() as daemon, daemon.client(timeout=120.0) as client:
         for size_mb in options.sizes_mb:
             data = os.urandom(int(size_mb * 1_000_000))
-            local, cid = _seconds(lambda data=data: file_cid(data))
-            add, _ = _seconds(lambda data=data: client.add_bytes(data, check_cid=False))
-            cat, _ = _seconds(lambda cid=cid: client.cat(cid))
-            verified, _ = _seconds(lambda cid=cid: fetch_verified(client, cid, what="benchmark"))
+            local, cid = _seconds(partial(file_cid, data))
+            add, _ = _seconds(partial(client.add_bytes, data, check_cid=False))
+            cat, _ = _seconds(partial(client.cat, cid))
+            verified, _ = _seconds(partial(fetch_verified, client, cid, what="benchmark"))
             print(f"{size_mb:>6g} {local:>12.3f} {add:>8.3f} {cat:>8.3f} {verified:>11.3f}")
 
 
