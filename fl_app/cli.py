@@ -47,6 +47,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_check(args: argparse.Namespace) -> int:
+    from fl_app.ml import load_csv
+
+    data = load_csv(args.path, args.target)
+    print(
+        f"{args.path}: {len(data)} rows, {data.x.shape[1]} features, {data.num_classes} classes "
+        f"(labels: {', '.join(str(int(c)) for c in sorted(set(data.y.tolist())))})"
+    )
+    return 0
+
+
 def _quiet_framework_logs(verbose: bool) -> None:
     flwr_logger = logging.getLogger("flwr")
     # Opacus configures the root logger on import; Flower's own handler is enough.
@@ -83,6 +94,18 @@ def _parser() -> argparse.ArgumentParser:
 
     add_train("demo", "run the demo task on embedded defaults")
     add_train("train", "federated training on the Simulation Engine")
+
+    data = commands.add_parser("data", help="participants' data files")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    check = data_commands.add_parser(
+        "check",
+        help="check that a CSV file can be used for training",
+        description="Check that a CSV file has a header, numeric columns, no missing values "
+        "and integer class labels in the target column.",
+    )
+    check.add_argument("path", help="CSV file with a header row")
+    check.add_argument("--target", required=True, help="name of the label column")
+    check.set_defaults(func=_cmd_data_check)
     return parser
 
 

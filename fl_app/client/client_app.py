@@ -53,11 +53,11 @@ def _dp_account(context: Context, settings: RunSettings, num_examples: int) -> D
     if _DP_STATE in context.state:
         record = context.state.config_records[_DP_STATE]
         return DpAccount(
-            noise_multiplier=float(record["noise-multiplier"]),
-            sample_rate=float(record["sample-rate"]),
-            max_grad_norm=float(record["max-grad-norm"]),
-            delta=float(record["delta"]),
-            steps=int(record["steps"]),
+            noise_multiplier=_number(record, "noise-multiplier"),
+            sample_rate=_number(record, "sample-rate"),
+            max_grad_norm=_number(record, "max-grad-norm"),
+            delta=_number(record, "delta"),
+            steps=int(_number(record, "steps")),
         )
     return DpAccount.plan(
         target_epsilon=settings.dp_target_epsilon,
@@ -68,6 +68,13 @@ def _dp_account(context: Context, settings: RunSettings, num_examples: int) -> D
         epochs_per_round=settings.local_epochs,
         num_rounds=settings.num_server_rounds,
     )
+
+
+def _number(record: ConfigRecord, key: str) -> float:
+    value = record[key]
+    if not isinstance(value, int | float):
+        raise TypeError(f"config record value {key!r} is {type(value).__name__}, not a number")
+    return float(value)
 
 
 def _save_dp_account(context: Context, dp: DpAccount) -> None:
@@ -94,7 +101,9 @@ def build_client_app(overrides: Mapping[str, Any] | None = None) -> ClientApp:
         model = TabularMLP.from_state_dict(
             msg.content.array_records[payload.ARRAYS].to_torch_state_dict()
         )
-        server_round = int(msg.content.config_records[payload.CONFIG][payload.SERVER_ROUND])
+        server_round = int(
+            _number(msg.content.config_records[payload.CONFIG], payload.SERVER_ROUND)
+        )
         dp = _dp_account(context, settings, len(data)) if settings.dp_enabled else None
         result = train(
             model,
@@ -107,7 +116,7 @@ def build_client_app(overrides: Mapping[str, Any] | None = None) -> ClientApp:
             + int(context.node_config.get(payload.PARTITION_ID, 0)),
             dp=dp,
         )
-        metrics: dict[str, float | int] = {
+        metrics: dict[str, int | float | list[int] | list[float]] = {
             payload.TRAIN_LOSS: result.loss,
             payload.NUM_EXAMPLES: len(data),
         }

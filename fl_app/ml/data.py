@@ -150,7 +150,7 @@ def _partitioner(
         partitioner = IidPartitioner(num_partitions)
         table = table.shuffle(seed=seed)
     else:
-        min_size = max(2, min(10, len(pool) // (4 * num_partitions)))
+        min_size = max(2, min(10, len(pool) // (8 * num_partitions)))
         partitioner = DirichletPartitioner(
             num_partitions, _LABEL, alpha, min_partition_size=min_size, seed=seed
         )

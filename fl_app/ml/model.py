@@ -22,6 +22,9 @@ class TabularMLP(nn.Module):
     every participant scales features the same way without seeing anyone else's data.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, num_features: int, num_classes: int, hidden_units: int) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(num_features))
@@ -84,7 +87,9 @@ def train(
         shuffle=True,
         generator=generator,
     )
-    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9)
+    optimizer: torch.optim.Optimizer = torch.optim.SGD(
+        model.parameters(), lr=learning_rate, momentum=0.9
+    )
     module: nn.Module = model
     if dp is not None:
         module, optimizer, loader = make_private(

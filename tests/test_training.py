@@ -1,0 +1,47 @@
+"""Federated training on the Simulation Engine reaches the accuracy targets, reproducibly."""
+
+from __future__ import annotations
+
+import pytest
+
+from fl_app import payload
+from fl_app.simulation import run_federated
+
+pytestmark = pytest.mark.slow
+
+NON_IID = {"partitioning": "dirichlet", "dirichlet-alpha": 0.5, "num-server-rounds": 10}
+
+
+@pytest.fixture(scope="module")
+def breast_cancer_run() -> list[float]:
+    report = run_federated({**NON_IID, "dataset": "breast_cancer"}, num_supernodes=10)
+    return [r.accuracy for r in report.rounds]
+
+
+def test_breast_cancer_non_iid_reaches_94_percent(breast_cancer_run: list[float]) -> None:
+    assert len(breast_cancer_run) == 11  # the initial model and ten rounds
+    assert breast_cancer_run[-1] >= 0.94
+
+
+def test_same_seed_gives_the_same_accuracies(breast_cancer_run: list[float]) -> None:
+    again = run_federated({**NON_IID, "dataset": "breast_cancer"}, num_supernodes=10)
+    assert [r.accuracy for r in again.rounds] == breast_cancer_run
+
+
+def test_digits_non_iid_reaches_90_percent() -> None:
+    report = run_federated({**NON_IID, "dataset": "digits"}, num_supernodes=10)
+    assert report.final_accuracy >= 0.90
+
+
+def test_dp_sgd_stays_within_five_points_and_reports_epsilon(
+    breast_cancer_run: list[float],
+) -> None:
+    report = run_federated(
+        {**NON_IID, "dataset": "breast_cancer", "dp-enabled": True, "dp-target-epsilon": 8.0},
+        num_supernodes=10,
+    )
+    assert report.final_accuracy >= breast_cancer_run[-1] - 0.05
+    per_round = [report.train_metrics[r][payload.DP_EPSILON] for r in range(1, 11)]
+    assert all(len(eps) == 10 for eps in per_round)  # one value per participant
+    assert all(0 < e <= 8.0 for e in per_round[-1])
+    assert all(a < b for a, b in zip(per_round[0], per_round[-1], strict=True))
