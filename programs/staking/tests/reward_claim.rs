@@ -62,10 +62,7 @@ async fn error_other_participant_claims() {
     let (mut env, a, b) = finalized().await;
     let mut ix = reward_claim_ix(&env.task(), &b.pubkey());
     ix.accounts[2].pubkey = stake_pda(&env.task(), &a.pubkey());
-    assert_error(
-        env.send(&[ix], &[&b]).await,
-        anchor_code::CONSTRAINT_SEEDS,
-    );
+    assert_error(env.send(&[ix], &[&b]).await, anchor_code::CONSTRAINT_SEEDS);
 }
 
 #[tokio::test]

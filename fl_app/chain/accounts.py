@@ -1,0 +1,140 @@
+"""Typed views of the staking program's accounts, decoded through the IDL."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from anchorpy import Coder
+from solders.pubkey import Pubkey
+
+from fl_app.chain.idl import load_spec
+
+__all__ = ["RoundAccount", "StakeAccount", "TaskAccount", "TaskState", "decode_account"]
+
+
+class TaskState(enum.Enum):
+    """Life cycle of a task (a cancelled task is closed and has none)."""
+
+    OPEN = "Open"
+    FINALIZED = "Finalized"
+    EXPIRED = "Expired"
+
+
+@dataclass(frozen=True)
+class TaskAccount:
+    """A task and vault; field meanings are documented on the Rust `Task`."""
+
+    address: Pubkey
+    authority: Pubkey
+    key_holder: Pubkey
+    task_id: int
+    reward_funded: int
+    reward_pool: int
+    stake_held: int
+    min_stake: int
+    max_participants: int
+    participants: int
+    contributors: int
+    unclaimed_contributors: int
+    rounds_planned: int
+    rounds_recorded: int
+    join_deadline: int
+    settle_deadline: int
+    grace_period: int
+    max_slash_bps: int
+    total_score: int
+    template_cid: str
+    he_context_cid: str
+    model_cid: str
+    state: TaskState
+    created_at: int
+    bump: int
+
+
+@dataclass(frozen=True)
+class StakeAccount:
+    """One participant's stake; see the Rust `Stake`."""
+
+    address: Pubkey
+    task: Pubkey
+    participant: Pubkey
+    amount: int
+    slashed: int
+    joined_at: int
+    rounds_contributed: int
+    last_round: int
+    score: int
+    reward_share: int
+    claimed: bool
+    slash_evidence_cid: str
+    bump: int
+
+    @property
+    def remaining(self) -> int:
+        """Lamports of the deposit still owed back."""
+        return self.amount - self.slashed
+
+
+@dataclass(frozen=True)
+class RoundAccount:
+    """Audit record of one round; see the Rust `Round`."""
+
+    address: Pubkey
+    task: Pubkey
+    index: int
+    contributors: int
+    recorded_at: int
+    manifest_cid: str
+    aggregate_cid: str
+    bump: int
+
+
+_Account = TypeVar("_Account", TaskAccount, StakeAccount, RoundAccount)
+_CODER: Coder | None = None
+
+
+def _coder() -> Coder:
+    global _CODER  # noqa: PLW0603 - one coder per process, built lazily
+    if _CODER is None:
+        _CODER = Coder(load_spec().idl)
+    return _CODER
+
+
+def _convert(value: Any) -> Any:
+    # anchorpy decodes enums to sum-type instances named after the variant.
+    name = type(value).__name__
+    if name in TaskState._value2member_map_:
+        return TaskState(name)
+    return value
+
+
+def decode_account(kind: type[_Account], address: Pubkey, data: bytes) -> _Account:
+    """Decode account ``data`` of IDL type ``kind`` (checks the discriminator).
+
+    Parameters
+    ----------
+    kind : type
+        ``TaskAccount``, ``StakeAccount`` or ``RoundAccount``.
+    address : Pubkey
+        Where the account lives (kept on the result).
+    data : bytes
+        Raw account data.
+
+    Returns
+    -------
+    The typed account.
+    """
+    idl_name = kind.__name__.removesuffix("Account")
+    try:
+        parsed = _coder().accounts.parse(data)
+    except KeyError as err:
+        raise ValueError(f"account {address} is not a staking account") from err
+    if parsed.name != idl_name:
+        raise ValueError(f"account {address} is a {parsed.name}, not a {idl_name}")
+    decoded = parsed.data
+    values = {
+        f.name: _convert(getattr(decoded, f.name)) for f in fields(kind) if f.name != "address"
+    }
+    return kind(address=address, **values)

@@ -1,0 +1,289 @@
+"""Settlement client: typed calls to every staking instruction and typed reads."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from anchorpy import Context, Program, Provider, Wallet
+from anchorpy.program.event import Event, EventParser
+from solana.rpc.async_api import AsyncClient
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
+from solders.transaction import Transaction
+
+from fl_app.chain.accounts import (
+    RoundAccount,
+    StakeAccount,
+    TaskAccount,
+    decode_account,
+)
+from fl_app.chain.errors import ProgramError, TransactionFailed
+from fl_app.chain.idl import load_spec
+from fl_app.chain.pda import round_address, stake_address, task_address
+from fl_app.chain.transport import SendResult, Transport
+
+__all__ = ["StakingClient", "TaskParams"]
+
+# anchorpy's Program wants a provider; instructions are only built here and
+# sent through a Transport, so this endpoint is never contacted.
+_UNUSED_ENDPOINT = "http://127.0.0.1:8899"
+# Signatures remembered to detect an identical resend, and how long to wait
+# for a fresh blockhash (a slot is ~0.4 s).
+_RECENT_SIGNATURES = 256
+_BLOCKHASH_WAIT_S = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskParams:
+    """Parameters fixed when a task is created (see `TaskCreateArgs` in Rust)."""
+
+    task_id: int
+    reward_pool: int
+    min_stake: int
+    max_participants: int
+    rounds_planned: int
+    join_deadline: int
+    settle_deadline: int
+    grace_period: int
+    max_slash_bps: int
+    key_holder: Pubkey
+    template_cid: str
+    he_context_cid: str
+
+
+class StakingClient:
+    """Builds staking instructions from the IDL and sends them over a transport.
+
+    Every method signs with the keypairs it is given (the first one pays the
+    fee), waits for the outcome and returns the runtime's `SendResult`.
+
+    Raises
+    ------
+    ProgramError
+        The program (or Anchor, or the System Program) refused an
+        instruction; ``err.name`` is e.g. ``StakingError.AlreadyClaimed``.
+    TransactionFailed
+        The runtime refused the transaction before the program ran.
+    """
+
+    def __init__(self, transport: Transport, *, program_id: Pubkey | None = None) -> None:
+        spec = load_spec()
+        self.transport = transport
+        self.program_id = program_id or spec.program_id
+        provider = Provider(AsyncClient(_UNUSED_ENDPOINT), Wallet(Keypair()))
+        self._program = Program(spec.idl, self.program_id, provider)
+        self._events = EventParser(self.program_id, self._program.coder)
+        self._recent: deque[Signature] = deque(maxlen=_RECENT_SIGNATURES)
+
+    # -- sending -------------------------------------------------------------
+
+    def send(self, instructions: Sequence[Instruction], signers: Sequence[Keypair]) -> SendResult:
+        """Sign ``instructions`` with ``signers`` (first pays) and submit them."""
+        tx = self._sign(instructions, signers)
+        result = self.transport.send_transaction(bytes(tx))
+        if result.ok:
+            return result
+        if result.custom_code is not None:
+            raise ProgramError(
+                result.custom_code,
+                instruction_index=result.instruction_index,
+                logs=result.logs,
+            )
+        raise TransactionFailed(result.error or "transaction failed", logs=result.logs)
+
+    def _sign(self, instructions: Sequence[Instruction], signers: Sequence[Keypair]) -> Transaction:
+        # The same instructions signed with the same blockhash give the same
+        # signature, which the runtime drops as already processed; a repeat
+        # (say, a second claim) waits for the next blockhash instead.
+        deadline = time.monotonic() + _BLOCKHASH_WAIT_S
+        while True:
+            blockhash = self.transport.latest_blockhash()
+            tx = Transaction.new_signed_with_payer(
+                list(instructions), signers[0].pubkey(), list(signers), blockhash
+            )
+            signature = tx.signatures[0]
+            if signature not in self._recent:
+                self._recent.append(signature)
+                return tx
+            if time.monotonic() > deadline:
+                raise TransactionFailed("no new blockhash to resend an identical transaction")
+            time.sleep(0.05)
+
+    def _ix(
+        self,
+        name: str,
+        accounts: Mapping[str, Pubkey],
+        *args: Any,
+        remaining: Sequence[AccountMeta] = (),
+    ) -> Instruction:
+        ctx = Context(accounts=dict(accounts), remaining_accounts=list(remaining))
+        return self._program.instruction[name](*args, ctx=ctx)
+
+    def _args(self, type_name: str, **values: Any) -> dict[str, Any]:
+        # Building the IDL dataclass checks the field names; the plain dict is
+        # what gets encoded, because anchorpy's dataclass path deep-copies its
+        # fields and solders keys cannot be copied that way.
+        self._program.type[type_name](**values)
+        return values
+
+    def events(self, result: SendResult) -> list[Event]:
+        """Decode the program's events from a transaction's logs."""
+        found: list[Event] = []
+        self._events.parse_logs(result.logs, found.append)
+        return found
+
+    # -- instructions ----------------------------------------------------------
+
+    def task_create(self, authority: Keypair, params: TaskParams) -> SendResult:
+        """Create a task and move ``params.reward_pool`` into it."""
+        task = task_address(authority.pubkey(), params.task_id)
+        accounts = {
+            "authority": authority.pubkey(),
+            "task": task,
+            "system_program": SYSTEM_PROGRAM_ID,
+        }
+        values = {f.name: getattr(params, f.name) for f in fields(params)}
+        args = self._args("TaskCreateArgs", **values)
+        return self.send([self._ix("task_create", accounts, args)], [authority])
+
+    def stake_deposit(self, participant: Keypair, task: Pubkey, amount: int) -> SendResult:
+        """Lock ``amount`` lamports of ``participant`` on ``task``."""
+        accounts = {
+            "participant": participant.pubkey(),
+            "task": task,
+            "stake": stake_address(task, participant.pubkey()),
+            "system_program": SYSTEM_PROGRAM_ID,
+        }
+        args = self._args("StakeDepositArgs", amount=amount)
+        return self.send([self._ix("stake_deposit", accounts, args)], [participant])
+
+    def stake_withdraw(self, participant: Keypair, task: Pubkey) -> SendResult:
+        """Take a stake back before the first round is recorded."""
+        accounts = {
+            "participant": participant.pubkey(),
+            "task": task,
+            "stake": stake_address(task, participant.pubkey()),
+        }
+        return self.send([self._ix("stake_withdraw", accounts)], [participant])
+
+    def round_record(
+        self,
+        authority: Keypair,
+        task: Pubkey,
+        *,
+        round_index: int,
+        manifest_cid: str,
+        contributors: Sequence[Pubkey],
+        aggregate_cid: str | None = None,
+    ) -> SendResult:
+        """Record round ``round_index`` and credit ``contributors``."""
+        accounts = {
+            "authority": authority.pubkey(),
+            "task": task,
+            "round": round_address(task, round_index),
+            "system_program": SYSTEM_PROGRAM_ID,
+        }
+        args = self._args(
+            "RoundRecordArgs",
+            round_index=round_index,
+            manifest_cid=manifest_cid,
+            aggregate_cid=aggregate_cid,
+            contributors=list(contributors),
+        )
+        remaining = [_writable(stake_address(task, p)) for p in contributors]
+        ix = self._ix("round_record", accounts, args, remaining=remaining)
+        return self.send([ix], [authority])
+
+    def task_finalize(
+        self,
+        authority: Keypair,
+        task: Pubkey,
+        *,
+        scores: Mapping[Pubkey, int],
+        model_cid: str,
+    ) -> SendResult:
+        """Post a score for every open stake; the program fixes the shares."""
+        accounts = {"authority": authority.pubkey(), "task": task}
+        args = self._args("TaskFinalizeArgs", scores=list(scores.values()), model_cid=model_cid)
+        remaining = [_writable(stake_address(task, p)) for p in scores]
+        ix = self._ix("task_finalize", accounts, args, remaining=remaining)
+        return self.send([ix], [authority])
+
+    def reward_claim(self, participant: Keypair, task: Pubkey) -> SendResult:
+        """Pay ``participant`` its reward share and remaining stake."""
+        accounts = {
+            "participant": participant.pubkey(),
+            "task": task,
+            "stake": stake_address(task, participant.pubkey()),
+        }
+        return self.send([self._ix("reward_claim", accounts)], [participant])
+
+    def participant_slash(
+        self,
+        authority: Keypair,
+        task: Pubkey,
+        *,
+        participant: Pubkey,
+        amount: int,
+        evidence_cid: str,
+    ) -> SendResult:
+        """Slash ``amount`` of ``participant``'s stake into the pool."""
+        accounts = {
+            "authority": authority.pubkey(),
+            "task": task,
+            "stake": stake_address(task, participant),
+        }
+        args = self._args("ParticipantSlashArgs", amount=amount, evidence_cid=evidence_cid)
+        return self.send([self._ix("participant_slash", accounts, args)], [authority])
+
+    def task_expire(self, caller: Keypair, task: Pubkey) -> SendResult:
+        """Expire a task not settled by its deadline plus grace period."""
+        authority = self.task(task).authority
+        accounts = {"caller": caller.pubkey(), "task": task, "authority": authority}
+        return self.send([self._ix("task_expire", accounts)], [caller])
+
+    def task_cancel(self, authority: Keypair, task: Pubkey) -> SendResult:
+        """Cancel a task nobody staked on; refunds and closes it."""
+        accounts = {"authority": authority.pubkey(), "task": task}
+        return self.send([self._ix("task_cancel", accounts)], [authority])
+
+    # -- readers ---------------------------------------------------------------
+
+    def task(self, address: Pubkey) -> TaskAccount:
+        """Read the task at ``address``."""
+        return decode_account(TaskAccount, address, self._data(address))
+
+    def stake(self, task: Pubkey, participant: Pubkey) -> StakeAccount | None:
+        """Read ``participant``'s stake on ``task``, or None if it has none."""
+        address = stake_address(task, participant)
+        account = self.transport.get_account(address)
+        if account is None:
+            return None
+        return decode_account(StakeAccount, address, account.data)
+
+    def round(self, task: Pubkey, round_index: int) -> RoundAccount:
+        """Read the record of round ``round_index`` of ``task``."""
+        address = round_address(task, round_index)
+        return decode_account(RoundAccount, address, self._data(address))
+
+    def balance(self, address: Pubkey) -> int:
+        """Lamports at ``address`` (0 if the account does not exist)."""
+        account = self.transport.get_account(address)
+        return 0 if account is None else account.lamports
+
+    def _data(self, address: Pubkey) -> bytes:
+        account = self.transport.get_account(address)
+        if account is None:
+            raise TransactionFailed(f"no account at {address}")
+        return account.data
+
+
+def _writable(address: Pubkey) -> AccountMeta:
+    return AccountMeta(pubkey=address, is_signer=False, is_writable=True)

@@ -1,0 +1,90 @@
+"""The staking program's committed IDL, its program id and its constants."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from anchorpy import Idl
+from solders.pubkey import Pubkey
+
+__all__ = ["IDL_PATH", "ProgramSpec", "load_spec"]
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+IDL_PATH = _REPO_ROOT / "programs" / "staking" / "idl" / "staking.json"
+_ANCHOR_TOML = _REPO_ROOT / "Anchor.toml"
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    """What a client needs to talk to the program.
+
+    Attributes
+    ----------
+    idl : Idl
+        The parsed Anchor (0.29 format) IDL.
+    program_id : Pubkey
+        The program's address, as declared in ``Anchor.toml``.
+    seed_task, seed_stake, seed_round : bytes
+        PDA seed prefixes, read from the IDL constants.
+    max_cid_len : int
+        Longest CID the program stores.
+    max_participants : int
+        Most stakes a task can hold.
+    errors : dict[int, str]
+        Program error code to variant name.
+    """
+
+    idl: Idl
+    program_id: Pubkey
+    seed_task: bytes
+    seed_stake: bytes
+    seed_round: bytes
+    max_cid_len: int
+    max_participants: int
+    errors: dict[int, str]
+
+
+def _constant(raw: dict[str, object], name: str) -> str:
+    for constant in raw["constants"]:  # type: ignore[attr-defined]
+        if constant["name"] == name:
+            return str(constant["value"])
+    raise KeyError(f"constant {name} missing from the staking IDL; regenerate it")
+
+
+def _program_id(anchor_toml: Path) -> Pubkey:
+    config = tomllib.loads(anchor_toml.read_text())
+    return Pubkey.from_string(config["programs"]["localnet"]["staking"])
+
+
+@cache
+def load_spec(idl_path: Path = IDL_PATH, anchor_toml: Path = _ANCHOR_TOML) -> ProgramSpec:
+    """Load the IDL and program id once.
+
+    Parameters
+    ----------
+    idl_path : Path
+        The committed IDL (``anchor idl parse`` output).
+    anchor_toml : Path
+        The workspace ``Anchor.toml`` holding the program id.
+
+    Returns
+    -------
+    ProgramSpec
+        Parsed IDL plus the constants clients use.
+    """
+    text = idl_path.read_text()
+    raw = json.loads(text)
+    return ProgramSpec(
+        idl=Idl.from_json(text),
+        program_id=_program_id(anchor_toml),
+        seed_task=bytes(json.loads(_constant(raw, "SEED_TASK"))),
+        seed_stake=bytes(json.loads(_constant(raw, "SEED_STAKE"))),
+        seed_round=bytes(json.loads(_constant(raw, "SEED_ROUND"))),
+        max_cid_len=int(_constant(raw, "MAX_CID_LEN")),
+        max_participants=int(_constant(raw, "MAX_PARTICIPANTS")),
+        errors={int(e["code"]): str(e["name"]) for e in raw["errors"]},
+    )

@@ -1,0 +1,320 @@
+//! `embedded_chain`: an in-process Solana runtime (solana-program-test's bank
+//! and BanksClient) with the staking program executed natively as a builtin.
+//!
+//! Python hands in transactions signed and serialized by `solders`; they run
+//! through the same runtime checks (signatures, fees, account ownership, CPI
+//! to the System Program) as on a validator.
+
+use std::sync::{Mutex, MutexGuard};
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use solana_program_test::{BanksClientError, ProgramTestContext};
+use solana_sdk::account::ReadableAccount;
+use solana_sdk::clock::Clock;
+use solana_sdk::instruction::InstructionError;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
+use solana_sdk::system_instruction;
+use solana_sdk::transaction::{Transaction, TransactionError};
+use tokio::runtime::Runtime;
+
+create_exception!(embedded_chain, ChainError, PyException);
+
+fn chain_error(err: impl std::fmt::Display) -> PyErr {
+    ChainError::new_err(err.to_string())
+}
+
+fn pubkey(bytes: &[u8]) -> PyResult<Pubkey> {
+    Pubkey::try_from(bytes).map_err(|_| chain_error("an address must be 32 bytes"))
+}
+
+/// Outcome of one submitted transaction.
+#[pyclass(module = "embedded_chain", frozen, get_all)]
+pub struct TransactionOutcome {
+    /// First signature of the transaction (64 bytes).
+    signature: Py<PyBytes>,
+    /// Whether the transaction executed successfully.
+    ok: bool,
+    /// Debug rendering of the runtime's error, if any.
+    error: Option<String>,
+    /// Index of the failing instruction, if the error was an instruction error.
+    instruction_index: Option<u8>,
+    /// Custom program error code (e.g. 6000+ for `StakingError`), if any.
+    custom_code: Option<u32>,
+    /// Log lines of the transaction.
+    logs: Vec<String>,
+    /// Compute units the runtime reports as consumed.
+    compute_units: u64,
+    /// Lamports the runtime charges as fee for this message.
+    fee: u64,
+}
+
+/// An account as stored on the chain.
+#[pyclass(module = "embedded_chain", frozen, get_all)]
+pub struct AccountData {
+    /// Balance in lamports.
+    lamports: u64,
+    /// Owning program (32 bytes).
+    owner: Py<PyBytes>,
+    /// Account data.
+    data: Py<PyBytes>,
+    /// Whether the account is an executable program.
+    executable: bool,
+}
+
+/// An in-process chain with the staking program deployed as a builtin.
+#[pyclass(module = "embedded_chain", frozen)]
+pub struct Chain {
+    runtime: Runtime,
+    context: Mutex<ProgramTestContext>,
+}
+
+impl Chain {
+    fn context(&self) -> PyResult<MutexGuard<'_, ProgramTestContext>> {
+        self.context
+            .lock()
+            .map_err(|_| chain_error("the chain was poisoned by an earlier panic"))
+    }
+}
+
+fn outcome(
+    py: Python<'_>,
+    signature: &[u8],
+    fee: u64,
+    result: Result<solana_program_test::BanksTransactionResultWithMetadata, BanksClientError>,
+) -> TransactionOutcome {
+    let (result, logs, compute_units) = match result {
+        Ok(with_meta) => {
+            let (logs, units) = with_meta
+                .metadata
+                .map(|m| (m.log_messages, m.compute_units_consumed))
+                .unwrap_or_default();
+            (with_meta.result, logs, units)
+        }
+        Err(BanksClientError::TransactionError(err))
+        | Err(BanksClientError::SimulationError { err, .. }) => (Err(err), Vec::new(), 0),
+        Err(other) => {
+            return TransactionOutcome {
+                signature: PyBytes::new_bound(py, signature).unbind(),
+                ok: false,
+                error: Some(other.to_string()),
+                instruction_index: None,
+                custom_code: None,
+                logs: Vec::new(),
+                compute_units: 0,
+                fee: 0,
+            }
+        }
+    };
+    let (instruction_index, custom_code) = match &result {
+        Err(TransactionError::InstructionError(index, InstructionError::Custom(code))) => {
+            (Some(*index), Some(*code))
+        }
+        Err(TransactionError::InstructionError(index, _)) => (Some(*index), None),
+        _ => (None, None),
+    };
+    TransactionOutcome {
+        signature: PyBytes::new_bound(py, signature).unbind(),
+        ok: result.is_ok(),
+        error: result.err().map(|e| format!("{e:?}")),
+        instruction_index,
+        custom_code,
+        logs,
+        compute_units,
+        fee,
+    }
+}
+
+#[pymethods]
+impl Chain {
+    /// Starts a fresh chain (genesis, funded payer, staking program).
+    #[new]
+    fn new(py: Python<'_>) -> PyResult<Self> {
+        // solana-program-test logs every instruction at debug level unless
+        // told otherwise; keep Python's stderr quiet by default.
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "off");
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(chain_error)?;
+        let context = py.allow_threads(|| {
+            runtime.block_on(staking_harness::start(staking_harness::program_test()))
+        });
+        Ok(Self {
+            runtime,
+            context: Mutex::new(context),
+        })
+    }
+
+    /// Address of the staking program (32 bytes).
+    #[staticmethod]
+    fn program_id(py: Python<'_>) -> Py<PyBytes> {
+        PyBytes::new_bound(py, staking::ID.as_ref()).unbind()
+    }
+
+    /// The genesis payer's keypair as 64 bytes (secret || public), funded.
+    fn payer_keypair(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        let bytes = self.context()?.payer.to_bytes();
+        Ok(PyBytes::new_bound(py, &bytes).unbind())
+    }
+
+    /// Transfers `lamports` from the genesis payer to `address`.
+    ///
+    /// A real transfer (not a state overwrite) keeps the bank's
+    /// capitalization consistent, which slot warps verify. A new account
+    /// must receive at least the rent-exempt minimum for 0 bytes.
+    fn airdrop(&self, py: Python<'_>, address: &[u8], lamports: u64) -> PyResult<()> {
+        let address = pubkey(address)?;
+        py.allow_threads(|| {
+            let mut context = self.context()?;
+            let payer = context.payer.insecure_clone();
+            let ix = system_instruction::transfer(&payer.pubkey(), &address, lamports);
+            let mut blockhash = self
+                .runtime
+                .block_on(context.banks_client.get_latest_blockhash())
+                .map_err(chain_error)?;
+            for _ in 0..2 {
+                let tx = Transaction::new_signed_with_payer(
+                    &[ix.clone()],
+                    Some(&payer.pubkey()),
+                    &[&payer],
+                    blockhash,
+                );
+                match self
+                    .runtime
+                    .block_on(context.banks_client.process_transaction(tx))
+                {
+                    Ok(()) => return Ok(()),
+                    // The same airdrop twice in one slot has the same
+                    // signature; wait for the next blockhash and retry.
+                    Err(BanksClientError::TransactionError(TransactionError::AlreadyProcessed)) => {
+                        blockhash = self
+                            .runtime
+                            .block_on(context.get_new_latest_blockhash())
+                            .map_err(chain_error)?;
+                    }
+                    Err(err) => return Err(chain_error(format!("airdrop failed: {err}"))),
+                }
+            }
+            Err(chain_error("airdrop failed: duplicate transaction"))
+        })
+    }
+
+    /// Latest blockhash (32 bytes) to sign transactions with.
+    fn latest_blockhash(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        let hash = py.allow_threads(|| {
+            let mut context = self.context()?;
+            self.runtime
+                .block_on(context.banks_client.get_latest_blockhash())
+                .map_err(chain_error)
+        })?;
+        Ok(PyBytes::new_bound(py, hash.as_ref()).unbind())
+    }
+
+    /// Executes a signed, bincode-serialized legacy transaction.
+    fn send_transaction(&self, py: Python<'_>, transaction: &[u8]) -> PyResult<TransactionOutcome> {
+        let tx: Transaction = bincode::deserialize(transaction)
+            .map_err(|e| chain_error(format!("not a serialized transaction: {e}")))?;
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        let (fee, result) = py.allow_threads(|| {
+            let mut context = self.context()?;
+            let client = &mut context.banks_client;
+            let fee = self
+                .runtime
+                .block_on(client.get_fee_for_message(tx.message.clone()))
+                .map_err(chain_error)?
+                .unwrap_or(0);
+            let result = self
+                .runtime
+                .block_on(client.process_transaction_with_metadata(tx));
+            Ok::<_, PyErr>((fee, result))
+        })?;
+        Ok(outcome(py, signature.as_ref(), fee, result))
+    }
+
+    /// The account at `address`, or None if it does not exist.
+    fn get_account(&self, py: Python<'_>, address: &[u8]) -> PyResult<Option<AccountData>> {
+        let address = pubkey(address)?;
+        let account = py.allow_threads(|| {
+            let mut context = self.context()?;
+            self.runtime
+                .block_on(context.banks_client.get_account(address))
+                .map_err(chain_error)
+        })?;
+        Ok(account.map(|a| AccountData {
+            lamports: a.lamports,
+            owner: PyBytes::new_bound(py, a.owner().as_ref()).unbind(),
+            data: PyBytes::new_bound(py, a.data()).unbind(),
+            executable: a.executable,
+        }))
+    }
+
+    /// Lamports an account of `size` bytes needs to be rent exempt.
+    fn minimum_balance_for_rent_exemption(&self, py: Python<'_>, size: usize) -> PyResult<u64> {
+        py.allow_threads(|| {
+            let mut context = self.context()?;
+            let rent = self
+                .runtime
+                .block_on(context.banks_client.get_rent())
+                .map_err(chain_error)?;
+            Ok(rent.minimum_balance(size))
+        })
+    }
+
+    /// Current cluster time (Clock sysvar `unix_timestamp`).
+    fn unix_timestamp(&self, py: Python<'_>) -> PyResult<i64> {
+        py.allow_threads(|| {
+            let mut context = self.context()?;
+            let clock: Clock = self
+                .runtime
+                .block_on(context.banks_client.get_sysvar())
+                .map_err(chain_error)?;
+            Ok(clock.unix_timestamp)
+        })
+    }
+
+    /// Advances to a new slot and sets the Clock's `unix_timestamp`.
+    ///
+    /// The new slot also yields a new blockhash, so a transaction identical to
+    /// an earlier one gets a fresh signature.
+    fn set_unix_timestamp(&self, py: Python<'_>, unix_timestamp: i64) -> PyResult<()> {
+        py.allow_threads(|| {
+            let mut context = self.context()?;
+            let clock: Clock = self
+                .runtime
+                .block_on(context.banks_client.get_sysvar())
+                .map_err(chain_error)?;
+            context
+                .warp_to_slot(clock.slot + 2)
+                .map_err(|e| chain_error(format!("{e:?}")))?;
+            let mut clock: Clock = self
+                .runtime
+                .block_on(context.banks_client.get_sysvar())
+                .map_err(chain_error)?;
+            clock.unix_timestamp = unix_timestamp;
+            context.set_sysvar(&clock);
+            Ok(())
+        })
+    }
+
+    /// Payer address (32 bytes).
+    fn payer(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        let key = self.context()?.payer.pubkey();
+        Ok(PyBytes::new_bound(py, key.as_ref()).unbind())
+    }
+}
+
+#[pymodule]
+fn embedded_chain(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Chain>()?;
+    m.add_class::<TransactionOutcome>()?;
+    m.add_class::<AccountData>()?;
+    m.add("ChainError", m.py().get_type_bound::<ChainError>())?;
+    Ok(())
+}

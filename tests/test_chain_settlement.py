@@ -1,0 +1,39 @@
+"""Full staking scenarios on the embedded chain (never skipped)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fl_app.chain import EmbeddedTransport, StakingClient
+from tests.validator import scenarios
+
+
+@pytest.fixture
+def chain() -> scenarios.Chain:
+    transport = EmbeddedTransport()
+    return scenarios.Chain(
+        client=StakingClient(transport, program_id=transport.program_id),
+        fund=transport.airdrop,
+        wait_until=transport.set_unix_timestamp,
+    )
+
+
+def test_full_task_settles_every_lamport(chain: scenarios.Chain) -> None:
+    results = scenarios.run_full_task(chain)
+    assert all(result.ok and result.fee > 0 for result in results.values())
+
+
+def test_round_record_by_wrong_signer_is_refused(chain: scenarios.Chain) -> None:
+    scenarios.run_wrong_signer(chain)
+
+
+def test_claim_needs_settlement_and_happens_once(chain: scenarios.Chain) -> None:
+    scenarios.run_claim_rules(chain)
+
+
+def test_slash_over_the_task_limit_is_refused(chain: scenarios.Chain) -> None:
+    scenarios.run_over_limit_slash(chain)
+
+
+def test_expire_only_after_deadline_and_grace(chain: scenarios.Chain) -> None:
+    scenarios.run_expire(chain)

@@ -1,0 +1,1 @@
+"""Staking scenarios run over JSON-RPC against solana-test-validator."""
