@@ -5,6 +5,10 @@
 //! through the same runtime checks (signatures, fees, account ownership, CPI
 //! to the System Program) as on a validator.
 
+// pyo3 0.22's #[pymethods] expansion converts PyErr into PyErr, which
+// recent clippy flags in the user's crate.
+#![allow(clippy::useless_conversion)]
+
 use std::sync::{Mutex, MutexGuard};
 
 use pyo3::create_exception;
@@ -181,7 +185,7 @@ impl Chain {
                 .map_err(chain_error)?;
             for _ in 0..2 {
                 let tx = Transaction::new_signed_with_payer(
-                    &[ix.clone()],
+                    std::slice::from_ref(&ix),
                     Some(&payer.pubkey()),
                     &[&payer],
                     blockhash,
