@@ -7,6 +7,8 @@ import pytest
 from fl_app.chain import EmbeddedTransport, StakingClient
 from tests.validator import scenarios
 
+pytestmark = pytest.mark.filterwarnings("ignore:The `repr_ns` argument:DeprecationWarning")
+
 
 @pytest.fixture
 def chain() -> scenarios.Chain:

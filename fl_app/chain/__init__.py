@@ -3,7 +3,7 @@
 from fl_app.chain.accounts import RoundAccount, StakeAccount, TaskAccount, TaskState
 from fl_app.chain.client import StakingClient, TaskParams
 from fl_app.chain.embedded import EmbeddedTransport
-from fl_app.chain.errors import ChainError, ProgramError, TransactionFailed
+from fl_app.chain.errors import ChainError, ProgramError, TransactionRejectedError
 from fl_app.chain.pda import round_address, stake_address, task_address
 from fl_app.chain.rpc import RpcTransport
 from fl_app.chain.transport import AccountSnapshot, SendResult, Transport
@@ -21,7 +21,7 @@ __all__ = [
     "TaskAccount",
     "TaskParams",
     "TaskState",
-    "TransactionFailed",
+    "TransactionRejectedError",
     "Transport",
     "round_address",
     "stake_address",

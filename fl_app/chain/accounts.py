@@ -96,7 +96,7 @@ _CODER: Coder | None = None
 
 
 def _coder() -> Coder:
-    global _CODER  # noqa: PLW0603 - one coder per process, built lazily
+    global _CODER
     if _CODER is None:
         _CODER = Coder(load_spec().idl)
     return _CODER

@@ -24,7 +24,7 @@ from fl_app.chain.accounts import (
     TaskAccount,
     decode_account,
 )
-from fl_app.chain.errors import ProgramError, TransactionFailed
+from fl_app.chain.errors import ProgramError, TransactionRejectedError
 from fl_app.chain.idl import load_spec
 from fl_app.chain.pda import round_address, stake_address, task_address
 from fl_app.chain.transport import SendResult, Transport
@@ -69,7 +69,7 @@ class StakingClient:
     ProgramError
         The program (or Anchor, or the System Program) refused an
         instruction; ``err.name`` is e.g. ``StakingError.AlreadyClaimed``.
-    TransactionFailed
+    TransactionRejectedError
         The runtime refused the transaction before the program ran.
     """
 
@@ -96,7 +96,7 @@ class StakingClient:
                 instruction_index=result.instruction_index,
                 logs=result.logs,
             )
-        raise TransactionFailed(result.error or "transaction failed", logs=result.logs)
+        raise TransactionRejectedError(result.error or "transaction failed", logs=result.logs)
 
     def _sign(self, instructions: Sequence[Instruction], signers: Sequence[Keypair]) -> Transaction:
         # The same instructions signed with the same blockhash give the same
@@ -113,7 +113,9 @@ class StakingClient:
                 self._recent.append(signature)
                 return tx
             if time.monotonic() > deadline:
-                raise TransactionFailed("no new blockhash to resend an identical transaction")
+                raise TransactionRejectedError(
+                    "no new blockhash to resend an identical transaction"
+                )
             time.sleep(0.05)
 
     def _ix(
@@ -281,7 +283,7 @@ class StakingClient:
     def _data(self, address: Pubkey) -> bytes:
         account = self.transport.get_account(address)
         if account is None:
-            raise TransactionFailed(f"no account at {address}")
+            raise TransactionRejectedError(f"no account at {address}")
         return account.data
 
 

@@ -6,7 +6,7 @@ from anchorpy.error import LangErrorMessage, _LangErrorCode
 
 from fl_app.chain.idl import load_spec
 
-__all__ = ["ChainError", "ProgramError", "TransactionFailed", "error_name"]
+__all__ = ["ChainError", "ProgramError", "TransactionRejectedError", "error_name"]
 
 # Error numbers the System Program returns when Anchor's `init` CPI fails.
 _SYSTEM_ERRORS = {0: "AccountAlreadyInUse", 1: "ResultWithNegativeLamports"}
@@ -18,7 +18,7 @@ class ChainError(Exception):
     """Base class of every failure talking to the chain."""
 
 
-class TransactionFailed(ChainError):
+class TransactionRejectedError(ChainError):
     """The runtime rejected a transaction for a reason outside the program.
 
     Typical causes: a missing signature, an unknown blockhash, too little

@@ -19,7 +19,7 @@ from solders.transaction_status import (
     TransactionErrorInstructionError,
 )
 
-from fl_app.chain.errors import TransactionFailed
+from fl_app.chain.errors import TransactionRejectedError
 from fl_app.chain.transport import AccountSnapshot, SendResult
 
 __all__ = ["RpcTransport"]
@@ -50,8 +50,8 @@ class RpcTransport:
             self._client.send_raw_transaction(
                 transaction, opts=TxOpts(skip_preflight=True, preflight_commitment=Confirmed)
             )
-        except (RPCException, SolanaRpcException) as err:
-            return SendResult(signature=signature, ok=False, error=str(err))
+        except (RPCException, SolanaRpcException) as rejected:
+            return SendResult(signature=signature, ok=False, error=str(rejected))
         meta = self._wait_for_meta(signature)
         err = meta.err
         index: int | None = None
@@ -71,7 +71,7 @@ class RpcTransport:
             fee=meta.fee,
         )
 
-    def _wait_for_meta(self, signature: Signature):  # noqa: ANN202 - solders meta type
+    def _wait_for_meta(self, signature: Signature):
         deadline = time.monotonic() + self._timeout_s
         while time.monotonic() < deadline:
             resp = self._client.get_transaction(
@@ -80,7 +80,9 @@ class RpcTransport:
             if resp.value is not None and resp.value.transaction.meta is not None:
                 return resp.value.transaction.meta
             time.sleep(0.25)
-        raise TransactionFailed(f"transaction {signature} not confirmed in {self._timeout_s} s")
+        raise TransactionRejectedError(
+            f"transaction {signature} not confirmed in {self._timeout_s} s"
+        )
 
     def get_account(self, address: Pubkey) -> AccountSnapshot | None:
         account = self._client.get_account_info(address).value
@@ -103,7 +105,7 @@ class RpcTransport:
     def unix_timestamp(self) -> int:
         clock = self.get_account(CLOCK)
         if clock is None:
-            raise TransactionFailed("the cluster has no Clock sysvar")
+            raise TransactionRejectedError("the cluster has no Clock sysvar")
         return int.from_bytes(clock.data[_CLOCK_UNIX_TIMESTAMP], "little", signed=True)
 
     def minimum_balance_for_rent_exemption(self, size: int) -> int:

@@ -14,12 +14,21 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from fl_app.chain import ProgramError, SendResult, StakingClient, TaskParams, TaskState
+from fl_app.chain import (
+    ProgramError,
+    SendResult,
+    StakeAccount,
+    StakingClient,
+    TaskParams,
+    TaskState,
+)
 from fl_app.chain.pda import task_address
 
 SOL = 1_000_000_000
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
-MANIFEST_CIDS = [f"bafkreimanifest{i:02d}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" for i in range(3)]
+MANIFEST_CIDS = [
+    f"bafkreimanifest{i:02d}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" for i in range(3)
+]
 
 
 @dataclass
@@ -61,7 +70,9 @@ class OpenTask:
     params: TaskParams
 
 
-def create_task(chain: Chain, *, join_in: int = 60, settle_in: int = 120, grace: int = 5) -> OpenTask:
+def create_task(
+    chain: Chain, *, join_in: int = 60, settle_in: int = 120, grace: int = 5
+) -> OpenTask:
     """Create a 10 SOL task and assert the authority paid pool + rent + fee."""
     client = chain.client
     authority = chain.wallet(50 * SOL)
@@ -85,7 +96,9 @@ def create_task(chain: Chain, *, join_in: int = 60, settle_in: int = 120, grace:
     result = client.task_create(authority, params)
     address = task_address(authority.pubkey(), params.task_id)
     task_rent = chain.rent(address)
-    assert client.balance(authority.pubkey()) == before - params.reward_pool - task_rent - result.fee
+    assert (
+        client.balance(authority.pubkey()) == before - params.reward_pool - task_rent - result.fee
+    )
     assert client.balance(address) == task_rent + params.reward_pool
     return OpenTask(authority, key_holder, address, params)
 
@@ -102,6 +115,13 @@ def deposit(chain: Chain, task: OpenTask, amount: int) -> Keypair:
     assert client.balance(participant.pubkey()) == 5 * SOL - amount - stake_rent - result.fee
     assert client.balance(task.address) == vault_before + amount
     return participant
+
+
+def stake_of(chain: Chain, task: OpenTask, participant: Pubkey) -> StakeAccount:
+    """The stake of ``participant`` on ``task``, which must exist."""
+    stake = chain.client.stake(task.address, participant)
+    assert stake is not None, f"no stake of {participant}"
+    return stake
 
 
 def expected_shares(pool: int, scores: list[int]) -> list[int]:
@@ -139,7 +159,7 @@ def run_full_task(chain: Chain) -> dict[str, SendResult]:
         round_rent = chain.rent(client.round(task.address, index).address)
         assert client.balance(task.authority.pubkey()) == before - round_rent - result.fee
         results["round_record"] = result
-    assert [client.stake(task.address, k).rounds_contributed for k in keys] == [3, 3, 3, 3, 1]
+    assert [stake_of(chain, task, k).rounds_contributed for k in keys] == [3, 3, 3, 3, 1]
 
     # Slash the drop-out by 10% of its stake (cap 20%): pool grows, vault unchanged.
     slash = amounts[4] // 10
@@ -163,10 +183,10 @@ def run_full_task(chain: Chain) -> dict[str, SendResult]:
     assert client.task(task.address).state is TaskState.FINALIZED
     pool = task.params.reward_pool + slash
     shares = expected_shares(pool, scores)
-    assert [client.stake(task.address, k).reward_share for k in keys] == shares
+    assert [stake_of(chain, task, k).reward_share for k in keys] == shares
 
     for person, amount, share in zip(people, amounts, shares, strict=True):
-        slashed = client.stake(task.address, person.pubkey()).slashed
+        slashed = stake_of(chain, task, person.pubkey()).slashed
         before = client.balance(person.pubkey())
         vault_before = client.balance(task.address)
         result = client.reward_claim(person, task.address)
@@ -210,7 +230,10 @@ def run_claim_rules(chain: Chain) -> None:
     task = create_task(chain)
     participant = deposit(chain, task, SOL)
     client.round_record(
-        task.authority, task.address, round_index=0, manifest_cid=CID,
+        task.authority,
+        task.address,
+        round_index=0,
+        manifest_cid=CID,
         contributors=[participant.pubkey()],
     )
     expect_program_error(
@@ -233,8 +256,11 @@ def run_over_limit_slash(chain: Chain) -> None:
     expect_program_error(
         "StakingError.SlashLimitExceeded",
         lambda: client.participant_slash(
-            task.authority, task.address, participant=participant.pubkey(),
-            amount=cap + 1, evidence_cid=CID,
+            task.authority,
+            task.address,
+            participant=participant.pubkey(),
+            amount=cap + 1,
+            evidence_cid=CID,
         ),
     )
 
@@ -242,7 +268,7 @@ def run_over_limit_slash(chain: Chain) -> None:
 def run_expire(chain: Chain) -> None:
     """Expire fails before deadline + grace, then succeeds and stakes come back."""
     client = chain.client
-    task = create_task(chain, join_in=2, settle_in=4, grace=2)
+    task = create_task(chain, join_in=5, settle_in=10, grace=2)
     participant = deposit(chain, task, SOL)
     caller = chain.wallet(SOL)
     expect_program_error(

@@ -1,0 +1,33 @@
+"""The embedded-chain scenarios, over JSON-RPC against solana-test-validator."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.validator import scenarios
+
+pytestmark = [
+    pytest.mark.validator,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:The `repr_ns` argument:DeprecationWarning"),
+]
+
+
+def test_full_task_settles_every_lamport(chain: scenarios.Chain) -> None:
+    scenarios.run_full_task(chain)
+
+
+def test_round_record_by_wrong_signer_is_refused(chain: scenarios.Chain) -> None:
+    scenarios.run_wrong_signer(chain)
+
+
+def test_claim_needs_settlement_and_happens_once(chain: scenarios.Chain) -> None:
+    scenarios.run_claim_rules(chain)
+
+
+def test_slash_over_the_task_limit_is_refused(chain: scenarios.Chain) -> None:
+    scenarios.run_over_limit_slash(chain)
+
+
+def test_expire_only_after_deadline_and_grace(chain: scenarios.Chain) -> None:
+    scenarios.run_expire(chain)
