@@ -22,6 +22,7 @@ from flwr.serverapp.strategy import FedAvg
 
 from .ckks import (
     MAX_ABS_SUM,
+    MIN_PRECISE_TOTAL_WEIGHT,
     add_chunkwise,
     context_fingerprint,
     flatten_arrays,
@@ -191,6 +192,15 @@ class EncryptedFedAvg(FedAvg):
             log(WARNING, "Round %d skipped: %s: %s", server_round, type(err).__name__, err)
             return None, None
         self.manifests[server_round] = manifest
+        if manifest.total_weight < MIN_PRECISE_TOTAL_WEIGHT:
+            log(
+                WARNING,
+                "Round %d: total weight %.3g is below %.0f, so CKKS noise may move the "
+                "average by more than 1e-5; raise weight_scale if the headroom allows",
+                server_round,
+                manifest.total_weight,
+                MIN_PRECISE_TOTAL_WEIGHT,
+            )
         mean_delta = weighted_sum / manifest.total_weight
         arrays = unflatten_like(global_flat + mean_delta, self._global_arrays)
         metrics = self.train_metrics_aggr_fn(
