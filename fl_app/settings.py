@@ -13,8 +13,9 @@ from typing import Any
 
 from fl_app.errors import ConfigError
 
-__all__ = ["DATASETS", "PARTITIONINGS", "RunSettings"]
+__all__ = ["AGGREGATIONS", "DATASETS", "PARTITIONINGS", "RunSettings"]
 
+AGGREGATIONS = ("ckks", "plain")
 DATASETS = ("breast_cancer", "digits", "wine")
 PARTITIONINGS = ("iid", "dirichlet")
 
@@ -25,6 +26,10 @@ class RunSettings:
 
     Field names use underscores; the run-config keys are the same names with
     hyphens (``num_server_rounds`` is ``num-server-rounds``).
+
+    ``ckks_weight_scale`` multiplies each participant's example count before it weights
+    the encrypted update; weighted sums must stay inside the CKKS plaintext bound, so it
+    should be about the inverse of the largest local data set.
     """
 
     dataset: str = "breast_cancer"
@@ -43,10 +48,21 @@ class RunSettings:
     dp_target_epsilon: float = 8.0
     dp_delta: float = 1e-5
     dp_max_grad_norm: float = 1.0
+    aggregation: str = "ckks"
+    ckks_min_inputs: int = 3
+    ckks_weight_scale: float = 0.01
+    ckks_public_context: str = ""
+    ckks_key_holder: str = ""
+    task_id: str = "local-task"
 
     def __post_init__(self) -> None:
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("partitioning", self.partitioning, PARTITIONINGS)
+        _check_choice("aggregation", self.aggregation, AGGREGATIONS)
+        if self.ckks_min_inputs < 2:
+            raise ConfigError(
+                f"run config 'ckks-min-inputs' must be at least 2, got {self.ckks_min_inputs}"
+            )
         for name in (
             "num_server_rounds",
             "local_epochs",
@@ -55,7 +71,13 @@ class RunSettings:
             "min_nodes",
         ):
             _check_positive(name, getattr(self, name))
-        for name in ("learning_rate", "dirichlet_alpha", "dp_target_epsilon", "dp_max_grad_norm"):
+        for name in (
+            "learning_rate",
+            "dirichlet_alpha",
+            "dp_target_epsilon",
+            "dp_max_grad_norm",
+            "ckks_weight_scale",
+        ):
             _check_positive(name, getattr(self, name))
         for name in ("fraction_train", "fraction_evaluate"):
             value = getattr(self, name)

@@ -1,4 +1,7 @@
-"""Federated training on the Simulation Engine reaches the accuracy targets, reproducibly."""
+"""Federated training on the Simulation Engine reaches the accuracy targets, reproducibly.
+
+Runs use the default CKKS-encrypted aggregation unless they say ``aggregation = plain``.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +34,13 @@ def test_same_seed_gives_the_same_accuracies(breast_cancer_run: list[float]) -> 
 def test_digits_non_iid_reaches_90_percent() -> None:
     report = run_federated({**NON_IID, "dataset": "digits"}, num_supernodes=10)
     assert report.final_accuracy >= 0.90
+    plain = run_federated({**NON_IID, "dataset": "digits", "aggregation": "plain"})
+    assert abs(report.final_accuracy - plain.final_accuracy) <= 0.005
+
+
+def test_encrypted_aggregation_matches_plaintext_accuracy(breast_cancer_run: list[float]) -> None:
+    plain = run_federated({**NON_IID, "dataset": "breast_cancer", "aggregation": "plain"})
+    assert abs(breast_cancer_run[-1] - plain.final_accuracy) <= 0.005
 
 
 def test_dp_sgd_stays_within_five_points_and_reports_epsilon(

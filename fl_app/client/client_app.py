@@ -14,6 +14,8 @@ from fl_app.errors import DataError
 from fl_app.ml import TabularData, TabularMLP, evaluate, load_csv, load_partition, train
 from fl_app.ml.privacy import DpAccount
 from fl_app.settings import RunSettings
+from strategy import ckks_mod, register_key_holder
+from strategy.key_holder import KeyHolderLoader, key_holder_from_node_config
 
 __all__ = ["app", "build_client_app", "local_data"]
 
@@ -89,9 +91,25 @@ def _save_dp_account(context: Context, dp: DpAccount) -> None:
     )
 
 
-def build_client_app(overrides: Mapping[str, Any] | None = None) -> ClientApp:
-    """Create the ClientApp; ``overrides`` replace run-config values (in-process runs)."""
-    app = ClientApp()
+def build_client_app(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    load_key_holder: KeyHolderLoader = key_holder_from_node_config,
+) -> ClientApp:
+    """Create the ClientApp.
+
+    Parameters
+    ----------
+    overrides
+        Values that replace run-config entries (in-process runs). Unless they set
+        ``aggregation = "plain"``, every training reply is CKKS-encrypted by ``ckks_mod``.
+    load_key_holder
+        Finds the key holder's secret on the one node that holds it (by default from the
+        node config ``ckks-sealed-secret`` and ``wallet-keypair``).
+    """
+    plain = RunSettings.from_run_config({}, overrides).aggregation == "plain"
+    app = ClientApp(mods=[] if plain else [ckks_mod])
+    register_key_holder(app, load_key_holder)
 
     @app.train()
     def train_fn(msg: Message, context: Context) -> Message:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from logging import INFO
+from logging import INFO, WARNING
+from pathlib import Path
 from typing import Any
 
 from flwr.app import ArrayRecord, Context, MetricRecord
@@ -13,9 +14,12 @@ from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import FedAvg
 
 from fl_app import payload
+from fl_app.errors import ConfigError
+from fl_app.keys import KeyFiles
 from fl_app.ml import TabularMLP, build_model, evaluate, org_split
 from fl_app.server.metrics import aggregate_train_metrics
 from fl_app.settings import RunSettings
+from strategy import EncryptedFedAvg
 
 __all__ = ["RoundReport", "RunReport", "app", "build_server_app"]
 
@@ -51,6 +55,7 @@ def build_server_app(
     *,
     report: RunReport | None = None,
     on_round: RoundCallback | None = None,
+    keys: KeyFiles | None = None,
 ) -> ServerApp:
     """Create the ServerApp.
 
@@ -62,6 +67,10 @@ def build_server_app(
         Filled with per-round metrics and the final model when given.
     on_round
         Called after the global model is evaluated each round (progress display).
+    keys
+        The task's key files (only the public context and the key holder's address are
+        read); otherwise the run-config paths ``ckks-public-context`` and
+        ``ckks-key-holder`` are used.
     """
     app = ServerApp()
     run_report = report if report is not None else RunReport()
@@ -90,14 +99,7 @@ def build_server_app(
                 {payload.EVAL_ACCURACY: result.accuracy, payload.EVAL_LOSS: result.loss}
             )
 
-        strategy = FedAvg(
-            fraction_train=settings.fraction_train,
-            fraction_evaluate=settings.fraction_evaluate,
-            min_train_nodes=settings.min_nodes,
-            min_evaluate_nodes=settings.min_nodes if settings.fraction_evaluate > 0 else 0,
-            min_available_nodes=settings.min_nodes,
-            train_metrics_aggr_fn=aggregate_train_metrics,
-        )
+        strategy = _make_strategy(settings, keys)
         result = strategy.start(
             grid=grid,
             initial_arrays=ArrayRecord(model.state_dict()),
@@ -110,6 +112,45 @@ def build_server_app(
         }
 
     return app
+
+
+def _make_strategy(settings: RunSettings, keys: KeyFiles | None) -> FedAvg:
+    """Encrypted FedAvg by default; plaintext FedAvg only when asked, with a warning."""
+    common: dict[str, Any] = {
+        "fraction_train": settings.fraction_train,
+        "fraction_evaluate": settings.fraction_evaluate,
+        "min_train_nodes": settings.min_nodes,
+        "min_evaluate_nodes": settings.min_nodes if settings.fraction_evaluate > 0 else 0,
+        "min_available_nodes": settings.min_nodes,
+        "train_metrics_aggr_fn": aggregate_train_metrics,
+    }
+    if settings.aggregation == "plain":
+        log(
+            WARNING,
+            "aggregation = plain: the server sees every participant's update in plaintext; "
+            "use it only as a baseline",
+        )
+        return FedAvg(**common)
+    if keys is not None:
+        public_context, key_holder = keys.public_context.read_bytes(), keys.key_holder_address
+    else:
+        if not settings.ckks_public_context or not settings.ckks_key_holder:
+            raise ConfigError(
+                "aggregation = ckks needs run config 'ckks-public-context' (path of the "
+                "task's public CKKS context) and 'ckks-key-holder' (the key holder's wallet)"
+            )
+        path = Path(settings.ckks_public_context)
+        if not path.is_file():
+            raise ConfigError(f"run config 'ckks-public-context': no file at {path}")
+        public_context, key_holder = path.read_bytes(), settings.ckks_key_holder
+    return EncryptedFedAvg(
+        public_context=public_context,
+        task_id=settings.task_id,
+        key_holder_wallet=key_holder,
+        min_decrypt_inputs=settings.ckks_min_inputs,
+        weight_scale=settings.ckks_weight_scale,
+        **common,
+    )
 
 
 app = build_server_app()
