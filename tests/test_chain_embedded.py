@@ -7,6 +7,8 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
+from solders.system_program import TransferParams, transfer
+from solders.transaction import Transaction
 
 from fl_app.chain import EmbeddedTransport
 
@@ -54,3 +56,18 @@ def test_malformed_input_raises_chain_error(transport: EmbeddedTransport) -> Non
     with pytest.raises(embedded_chain.ChainError, match="32 bytes"):
         chain.get_account(b"short")
     assert isinstance(transport.program_id, Pubkey)
+
+
+def test_resent_transaction_is_rejected_not_rerun(transport: EmbeddedTransport) -> None:
+    payer = transport.payer()
+    address = Keypair().pubkey()
+    ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=address, lamports=10**6))
+    tx = Transaction.new_signed_with_payer(
+        [ix], payer.pubkey(), [payer], transport.latest_blockhash()
+    )
+    first = transport.send_transaction(bytes(tx))
+    again = transport.send_transaction(bytes(tx))
+    assert first.ok and first.fee > 0
+    assert not again.ok and again.error == "AlreadyProcessed"
+    account = transport.get_account(address)
+    assert account is not None and account.lamports == 10**6

@@ -77,6 +77,20 @@ pub struct Chain {
 }
 
 impl Chain {
+    /// Whether a transaction with `tx`'s signature has already been processed.
+    fn already_processed(
+        &self,
+        context: &mut ProgramTestContext,
+        tx: &Transaction,
+    ) -> PyResult<bool> {
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        let status = self
+            .runtime
+            .block_on(context.banks_client.get_transaction_status(signature))
+            .map_err(chain_error)?;
+        Ok(status.is_some())
+    }
+
     fn context(&self) -> PyResult<MutexGuard<'_, ProgramTestContext>> {
         self.context
             .lock()
@@ -183,30 +197,24 @@ impl Chain {
                 .runtime
                 .block_on(context.banks_client.get_latest_blockhash())
                 .map_err(chain_error)?;
-            for _ in 0..2 {
-                let tx = Transaction::new_signed_with_payer(
-                    std::slice::from_ref(&ix),
-                    Some(&payer.pubkey()),
-                    &[&payer],
-                    blockhash,
-                );
-                match self
+            let mut tx = Transaction::new_signed_with_payer(
+                std::slice::from_ref(&ix),
+                Some(&payer.pubkey()),
+                &[&payer],
+                blockhash,
+            );
+            // The same airdrop twice in one slot has the same signature and
+            // would be silently deduplicated; sign it with the next blockhash.
+            while self.already_processed(&mut context, &tx)? {
+                blockhash = self
                     .runtime
-                    .block_on(context.banks_client.process_transaction(tx))
-                {
-                    Ok(()) => return Ok(()),
-                    // The same airdrop twice in one slot has the same
-                    // signature; wait for the next blockhash and retry.
-                    Err(BanksClientError::TransactionError(TransactionError::AlreadyProcessed)) => {
-                        blockhash = self
-                            .runtime
-                            .block_on(context.get_new_latest_blockhash())
-                            .map_err(chain_error)?;
-                    }
-                    Err(err) => return Err(chain_error(format!("airdrop failed: {err}"))),
-                }
+                    .block_on(context.get_new_latest_blockhash())
+                    .map_err(chain_error)?;
+                tx.sign(&[&payer], blockhash);
             }
-            Err(chain_error("airdrop failed: duplicate transaction"))
+            self.runtime
+                .block_on(context.banks_client.process_transaction(tx))
+                .map_err(|err| chain_error(format!("airdrop failed: {err}")))
         })
     }
 
@@ -228,6 +236,15 @@ impl Chain {
         let signature = tx.signatures.first().copied().unwrap_or_default();
         let (fee, result) = py.allow_threads(|| {
             let mut context = self.context()?;
+            if self.already_processed(&mut context, &tx)? {
+                // A validator drops a resent transaction instead of running it again.
+                return Ok((
+                    0,
+                    Err(BanksClientError::TransactionError(
+                        TransactionError::AlreadyProcessed,
+                    )),
+                ));
+            }
             let client = &mut context.banks_client;
             let fee = self
                 .runtime
