@@ -10,11 +10,13 @@ VENV     ?= $(CACHE)/venv
 PY       := $(VENV)/bin/python
 STAMPS   := build/stamps
 export CARGO_TARGET_DIR ?= $(CACHE)/target
+export PYO3_PYTHON ?= $(PY)
+export RUST_LOG ?= off
 export PATH := $(VENV)/bin:$(CACHE)/bin:$(PATH)
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup chain demo test lint bench clean
 
-setup: $(STAMPS)/python $(STAMPS)/ipfs
+setup: $(STAMPS)/python $(STAMPS)/ipfs chain
 
 $(VENV)/bin/python:
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,6 +30,11 @@ $(STAMPS)/ipfs: scripts/setup_ipfs.sh
 	bash scripts/setup_ipfs.sh
 	@mkdir -p $(STAMPS) && touch $@
 
+# Builds the embedded chain (the staking program inside an in-process Solana runtime)
+# into the venv; skips itself when the Rust sources are unchanged.
+chain: $(STAMPS)/python
+	bash scripts/setup_chain.sh
+
 demo: setup
 	$(VENV)/bin/fl-app demo
 
@@ -35,8 +42,12 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	bash scripts/check_idl.sh
+	cargo fmt --all -- --check
+	cargo clippy -j 2 --workspace --all-targets -- -D warnings
 
 test: lint
+	cargo test -j 2 -p staking
 	$(PY) -m pytest
 
 bench: setup
