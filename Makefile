@@ -2,16 +2,18 @@
 #   make demo   set up, then run the demo task on embedded defaults
 #   make test   set up, then run the linters and the whole test suite
 #
-# Heavy, reusable artefacts live under ~/.cache/fl-app (Python environment, Kubo,
-# Rust target directory), so a second checkout sets up in seconds.
+# Each checkout gets its own Python environment in .venv (pip's wheel cache makes that
+# quick); the slow, shareable artefacts (Kubo, the Rust target directory) live under
+# ~/.cache/fl-app, so a second checkout sets up in a minute or two.
 
 CACHE    ?= $(HOME)/.cache/fl-app
-VENV     ?= $(CACHE)/venv
+VENV     ?= $(CURDIR)/.venv
 PY       := $(VENV)/bin/python
 STAMPS   := build/stamps
 export CARGO_TARGET_DIR ?= $(CACHE)/target
 export PYO3_PYTHON ?= $(PY)
 export RUST_LOG ?= off
+export FL_APP_VENV := $(VENV)
 export PATH := $(VENV)/bin:$(CACHE)/bin:$(PATH)
 
 .PHONY: setup chain demo test lint bench clean
