@@ -11,6 +11,7 @@ the participants' models. The aggregator only ever loads the public context.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from logging import INFO, WARNING
 
@@ -109,6 +110,8 @@ class EncryptedFedAvg(FedAvg):
         self.decrypt_timeout = decrypt_timeout
         self.send_context = send_context
         self.manifests: dict[int, RoundManifest] = {}
+        # Wall seconds per aggregation phase of each round, for operators and benchmarks.
+        self.round_timings: dict[int, dict[str, float]] = {}
         self._grid: Grid | None = None
         self._global_arrays: ArrayRecord | None = None
 
@@ -161,7 +164,9 @@ class EncryptedFedAvg(FedAvg):
             weight_key=self.weighted_by_key,
             weight_scale=self.weight_scale,
         )
+        started = time.perf_counter()
         accepted = validate_replies(replies, expected)
+        validated = time.perf_counter()
         if len(accepted) < self.min_decrypt_inputs:
             log(
                 WARNING,
@@ -179,6 +184,7 @@ class EncryptedFedAvg(FedAvg):
             commitments=tuple(update.commitment for update in accepted),
         )
         total = add_chunkwise([update.vectors for update in accepted])
+        added = time.perf_counter()
         request = DecryptRequest(
             kind=KIND_WEIGHTED_SUM,
             manifest=manifest,
@@ -191,6 +197,11 @@ class EncryptedFedAvg(FedAvg):
         except EncryptedAggregationError as err:
             log(WARNING, "Round %d skipped: %s: %s", server_round, type(err).__name__, err)
             return None, None
+        self.round_timings[server_round] = {
+            "validate_s": validated - started,
+            "add_s": added - validated,
+            "key_holder_s": time.perf_counter() - added,
+        }
         self.manifests[server_round] = manifest
         if manifest.total_weight < MIN_PRECISE_TOTAL_WEIGHT:
             log(

@@ -14,6 +14,7 @@ key holder's ClientApp therefore registers two query actions with
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from logging import INFO, WARNING
 from pathlib import Path
@@ -97,6 +98,8 @@ class KeyHolder:
         self.wallet = wallet
         self.allowed_signers = allowed_signers
         self.decrypted_rounds: set[tuple[str, int]] = set()
+        # Wall seconds per phase of the last served request, for operators and benchmarks.
+        self.last_timings: dict[str, float] = {}
         if allowed_signers is None:
             log(
                 WARNING,
@@ -131,8 +134,11 @@ class KeyHolder:
             )
         if request.kind != KIND_WEIGHTED_SUM:
             raise DisallowedOperationError(f"unknown operation {request.kind!r}")
+        started = time.perf_counter()
         vectors = self._verified_inputs(request)
+        verified = time.perf_counter()
         total = add_chunkwise(vectors)
+        added = time.perf_counter()
         recomputed = [sha256_hex(v.serialize()) for v in total]
         claimed = [sha256_hex(chunk) for chunk in request.aggregate]
         if recomputed != claimed:
@@ -140,8 +146,16 @@ class KeyHolder:
                 "the requested aggregate is not the sum of the listed committed inputs "
                 "(for example a single update presented as a sum)"
             )
+        checked = time.perf_counter()
         self.decrypted_rounds.add((request.manifest.task_id, request.manifest.server_round))
-        return decrypt_chunks(total)
+        values = decrypt_chunks(total)
+        self.last_timings = {
+            "verify_inputs_s": verified - started,
+            "add_s": added - verified,
+            "check_aggregate_s": checked - added,
+            "decrypt_s": time.perf_counter() - checked,
+        }
+        return values
 
     def _verified_inputs(self, request: DecryptRequest) -> list[list[ts.CKKSVector]]:
         manifest = request.manifest
