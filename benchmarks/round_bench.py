@@ -1,14 +1,21 @@
 """Round benchmark: plaintext FedAvg vs CKKS EncryptedFedAvg vs Flower SecAgg+.
 
 Runs 10 simulated participants on Flower's Simulation Engine, in this process and on
-this machine, for models of 100k and 1M float32 parameters, and records per mode:
+this machine, for MLPs of about 100k and 1M float32 parameters, and records per mode:
 
 * bytes per participant per round: the serialized (protobuf) train replies a
-  participant sends in a round, summed over all protocol stages (SecAgg+ has four);
+  participant sends in a round, summed over all protocol stages (SecAgg+ has four),
+  measured in round 1 (converting replies to protobuf costs time, so the timed rounds
+  do not do it);
 * round time: median wall time of the rounds after the first (warm-up) round;
+* where the time goes: local training and client-side encryption per participant,
+  and the aggregator's and key holder's phases (CKKS only);
 
-with ratios against plaintext FedAvg. Writes ``benchmarks/results/round_time.json``
-and ``.md``.
+with ratios against plaintext FedAvg. Local training is identical in every mode: one
+SGD epoch (batch 32, learning rate 0.05, one torch thread) of a 784-h-10 ReLU MLP over
+6000 synthetic MNIST-shaped samples per participant (the MNIST training set split over
+10 participants), with ``h`` chosen for the parameter count. Writes
+``benchmarks/results/round_time.json`` and ``.md``.
 
 SecAgg+: flwr 1.41 offers it only through the legacy ``SecAggPlusWorkflow`` (a
 ``DefaultWorkflow`` with ``LegacyContext`` and the legacy ``FedAvg``) and
@@ -21,6 +28,7 @@ Usage: ``python benchmarks/round_bench.py [--quick] [--rounds N]``.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import platform
@@ -33,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
+import torch
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.client import NumPyClient
 from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
@@ -53,44 +62,135 @@ from strategy.decrypt_request import DecryptRequest
 NUM_PARTICIPANTS = 10
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MODES = ("plaintext", "ckks", "secaggplus")
+INPUT_DIM = 784
+NUM_CLASSES = 10
+SAMPLES_PER_PARTICIPANT = 6000
+BATCH_SIZE = 32
+LEARNING_RATE = 0.05
+# n_k * s = 6 per participant: |delta| up to 4.2 fits the CKKS headroom, and the total
+# weight of 60 keeps the average within 1e-5 of plaintext FedAvg.
+WEIGHT_SCALE = 0.001
+
+
+def hidden_units(num_params: int) -> int:
+    """Hidden width of the 784-h-10 MLP closest to ``num_params`` parameters."""
+    return max(1, round((num_params - NUM_CLASSES) / (INPUT_DIM + 1 + NUM_CLASSES)))
+
+
+def make_mlp(num_params: int) -> torch.nn.Sequential:
+    """The benchmark model: a 784-h-10 ReLU MLP."""
+    hidden = hidden_units(num_params)
+    return torch.nn.Sequential(
+        torch.nn.Linear(INPUT_DIM, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, NUM_CLASSES)
+    )
 
 
 def initial_arrays(num_params: int) -> list[np.ndarray]:
-    """A model of ``num_params`` float32 values in a few layers."""
-    rng = np.random.default_rng(0)
-    sizes = [num_params // 2, num_params // 4, num_params - num_params // 2 - num_params // 4]
-    return [rng.normal(0, 0.1, size).astype(np.float32) for size in sizes]
+    """Initial float32 weights of the MLP (same seed in every mode)."""
+    torch.manual_seed(0)
+    return [p.detach().numpy().copy() for p in make_mlp(num_params).parameters()]
+
+
+@functools.cache
+def synthetic_data(partition_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Participant data: Gaussian classes around shared means, MNIST-shaped."""
+    means = np.random.default_rng(0).normal(0, 1, (NUM_CLASSES, INPUT_DIM))
+    rng = np.random.default_rng(1 + partition_id)
+    labels = rng.integers(0, NUM_CLASSES, SAMPLES_PER_PARTICIPANT)
+    features = means[labels] + rng.normal(0, 2, (SAMPLES_PER_PARTICIPANT, INPUT_DIM))
+    return torch.from_numpy(features.astype(np.float32)), torch.from_numpy(labels)
 
 
 def local_update(arrays: list[np.ndarray], partition_id: int) -> tuple[list[np.ndarray], int]:
-    """Cheap stand-in for local training: a small deterministic step."""
-    rng = np.random.default_rng(partition_id)
-    updated = [(a + rng.normal(0, 0.01, a.shape)).astype(np.float32) for a in arrays]
-    return updated, 50 + 10 * partition_id
+    """One SGD epoch of the MLP on the participant's data, from the global weights."""
+    torch.set_num_threads(1)
+    num_params = sum(a.size for a in arrays)
+    model = make_mlp(num_params)
+    with torch.no_grad():
+        for param, array in zip(model.parameters(), arrays, strict=True):
+            param.copy_(torch.from_numpy(np.asarray(array, dtype=np.float32)))
+    features, labels = synthetic_data(partition_id)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(partition_id))
+    for start in range(0, len(labels), BATCH_SIZE):
+        batch = order[start : start + BATCH_SIZE]
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(features[batch]), labels[batch])
+        loss.backward()
+        optimizer.step()
+    return [p.detach().numpy().copy() for p in model.parameters()], len(labels)
 
 
-def reply_size_mod(log_path: Path) -> Callable[[Message, Context, ClientAppCallable], Message]:
-    """Outermost mod: append the serialized size of every train reply to ``log_path``."""
+_TRAIN_STATE = "bench-train"
+
+
+def _server_round(msg: Message) -> int:
+    if msg.metadata.group_id.isdigit():  # legacy workflows (SecAgg+)
+        return int(msg.metadata.group_id)
+    for record in msg.content.config_records.values():
+        if "server-round" in record:
+            return int(record["server-round"])  # type: ignore[call-overload]
+    return 0
+
+
+def client_timing_mod(log_path: Path) -> Callable[[Message, Context, ClientAppCallable], Message]:
+    """Outermost mod: log each train reply's size (round 1 only) and client-side times."""
 
     def mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+        started = time.perf_counter()
         reply = call_next(msg, context)
-        if msg.metadata.message_type.startswith("train") and not reply.has_error():
-            size = recorddict_to_proto(reply.content).ByteSize()
-            with log_path.open("a", encoding="utf-8") as log_file:
-                log_file.write(json.dumps({"node": context.node_id, "bytes": size}) + "\n")
+        total = time.perf_counter() - started
+        if not msg.metadata.message_type.startswith("train") or reply.has_error():
+            return reply
+        server_round = _server_round(msg)
+        entry: dict[str, Any] = {"node": context.node_id, "round": server_round}
+        entry["client_s"] = total
+        train = context.state.config_records.pop(_TRAIN_STATE, None)
+        entry["train_s"] = float(train["seconds"]) if train else 0.0  # type: ignore[arg-type]
+        if server_round == 1:
+            entry["bytes"] = recorddict_to_proto(reply.content).ByteSize()
+        with log_path.open("a", encoding="utf-8") as log_file:
+            log_file.write(json.dumps(entry) + "\n")
         return reply
 
     return mod
 
 
-def message_client_app(mods: list[Any], key_dir: Path | None) -> ClientApp:
+def timed_local_update(
+    arrays: list[np.ndarray], partition_id: int, context: Context
+) -> tuple[list[np.ndarray], int]:
+    """``local_update``, leaving its duration in the node state for ``client_timing_mod``."""
+    synthetic_data(partition_id)  # generated and cached outside the timed epoch
+    started = time.perf_counter()
+    result = local_update(arrays, partition_id)
+    context.state[_TRAIN_STATE] = ConfigRecord({"seconds": time.perf_counter() - started})
+    return result
+
+
+class _LoggingKeyHolder(KeyHolder):
+    """Appends the phase timings of every decryption to the run's log."""
+
+    def __init__(self, *, log_path: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.log_path = log_path
+
+    def decrypt(self, request: DecryptRequest) -> np.ndarray:
+        values = super().decrypt(request)
+        entry = {"key_holder": self.last_timings, "round": request.manifest.server_round}
+        with self.log_path.open("a", encoding="utf-8") as log_file:
+            log_file.write(json.dumps(entry) + "\n")
+        return values
+
+
+def message_client_app(mods: list[Any], key_dir: Path | None, log_path: Path) -> ClientApp:
     """Quickstart-shaped ClientApp; with ``key_dir`` partition 0 is the key holder."""
     app = ClientApp(mods=mods)
 
     @app.train()
     def train(msg: Message, context: Context) -> Message:
         arrays = [a.numpy() for a in msg.content["arrays"].values()]  # type: ignore[union-attr]
-        updated, num_examples = local_update(arrays, int(context.node_config["partition-id"]))
+        partition_id = int(context.node_config["partition-id"])
+        updated, num_examples = timed_local_update(arrays, partition_id, context)
         record = ArrayRecord({str(i): Array(a) for i, a in enumerate(updated)})
         metrics = MetricRecord({"num-examples": num_examples})
         return Message(RecordDict({"arrays": record, "metrics": metrics}), reply_to=msg)
@@ -102,18 +202,19 @@ def message_client_app(mods: list[Any], key_dir: Path | None) -> ClientApp:
                 return None
             wallet = Wallet.from_keypair_bytes((key_dir / "wallet.bin").read_bytes())
             sealed = (key_dir / "secret.sealed").read_bytes()
-            return KeyHolder.from_sealed(sealed, wallet, min_inputs=3)
+            return _LoggingKeyHolder.from_sealed(sealed, wallet, min_inputs=3, log_path=log_path)
 
         register_key_holder(app, load)
     return app
 
 
 class _SecAggClient(NumPyClient):
-    def __init__(self, partition_id: int) -> None:
+    def __init__(self, partition_id: int, context: Context) -> None:
         self.partition_id = partition_id
+        self.node_context = context
 
     def fit(self, parameters, config):  # type: ignore[no-untyped-def]
-        updated, num_examples = local_update(parameters, self.partition_id)
+        updated, num_examples = timed_local_update(parameters, self.partition_id, self.node_context)
         return updated, num_examples, {}
 
 
@@ -121,18 +222,23 @@ def secagg_client_app(mods: list[Any]) -> ClientApp:
     """Legacy ClientApp with ``secaggplus_mod``."""
 
     def client_fn(context: Context):  # type: ignore[no-untyped-def]
-        return _SecAggClient(int(context.node_config["partition-id"])).to_client()
+        partition_id = int(context.node_config["partition-id"])
+        return _SecAggClient(partition_id, context).to_client()
 
     return ClientApp(client_fn=client_fn, mods=mods)
 
 
 class _RecordingEncryptedFedAvg(EncryptedFedAvg):
-    """Also records the size of the request the aggregator sends the key holder."""
+    """Also records the size of the request the aggregator sends the key holder.
+
+    Converting the request to protobuf costs time, so only round 1 (not timed) does it.
+    """
 
     request_bytes: list[int]
 
     def _request_decryption(self, request: DecryptRequest) -> np.ndarray:
-        self.request_bytes.append(recorddict_to_proto(request.to_recorddict()).ByteSize())
+        if request.manifest.server_round == 1:
+            self.request_bytes.append(recorddict_to_proto(request.to_recorddict()).ByteSize())
         return super()._request_decryption(request)
 
 
@@ -156,10 +262,11 @@ def message_server_app(
                 task_id="bench",
                 key_holder_wallet=(key_dir / "address.txt").read_text(),
                 min_decrypt_inputs=3,
-                weight_scale=0.01,
+                weight_scale=WEIGHT_SCALE,
                 **common,
             )
             strategy.request_bytes = extra.setdefault("key_holder_request_bytes", [])
+            extra["server_timings"] = strategy.round_timings
         else:
             strategy = FedAvg(**common)
         arrays = ArrayRecord({str(i): Array(a) for i, a in enumerate(initial_arrays(num_params))})
@@ -218,15 +325,15 @@ def run_mode(mode: str, num_params: int, rounds: int, work_dir: Path) -> dict[st
     log_path.unlink(missing_ok=True)
     stamps: list[float] = []
     extra: dict[str, Any] = {}
-    size_mod = reply_size_mod(log_path)
+    timing_mod = client_timing_mod(log_path)
     if mode == "secaggplus":
         server_app = secagg_server_app(num_params, rounds, stamps)
-        client_app = secagg_client_app([size_mod, secaggplus_mod])
+        client_app = secagg_client_app([timing_mod, secaggplus_mod])
     else:
         key_dir = work_dir / "keys"
-        mods = [size_mod, ckks_mod] if mode == "ckks" else [size_mod]
+        mods = [timing_mod, ckks_mod] if mode == "ckks" else [timing_mod]
         server_app = message_server_app(mode, num_params, rounds, stamps, key_dir, extra)
-        client_app = message_client_app(mods, key_dir if mode == "ckks" else None)
+        client_app = message_client_app(mods, key_dir if mode == "ckks" else None, log_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         run_simulation(
@@ -242,16 +349,27 @@ def run_mode(mode: str, num_params: int, rounds: int, work_dir: Path) -> dict[st
     if len(stamps) != rounds + 1:
         raise RuntimeError(f"{mode} at {num_params} finished {len(stamps) - 1}/{rounds} rounds")
     round_times = [b - a for a, b in itertools.pairwise(stamps)]
-    sizes = [json.loads(line)["bytes"] for line in log_path.read_text().splitlines()]
-    result = {
+    entries = [json.loads(line) for line in log_path.read_text().splitlines()]
+    clients = [e for e in entries if "client_s" in e and e["round"] > 1]
+    timed_rounds = max(1, rounds - 1)
+    result: dict[str, Any] = {
+        "num_params": sum(a.size for a in initial_arrays(num_params)),
         "round_times_s": round_times,
         "median_round_time_s": statistics.median(round_times[1:] or round_times),
-        "bytes_per_participant_per_round": sum(sizes) / (NUM_PARTICIPANTS * rounds),
+        "bytes_per_participant_per_round": sum(e.get("bytes", 0) for e in entries)
+        / NUM_PARTICIPANTS,
+        # Per participant per timed round; participants share the machine's cores.
+        "train_s": sum(e["train_s"] for e in clients) / (NUM_PARTICIPANTS * timed_rounds),
+        "client_overhead_s": sum(e["client_s"] - e["train_s"] for e in clients)
+        / (NUM_PARTICIPANTS * timed_rounds),
     }
     if extra.get("key_holder_request_bytes"):
-        result["key_holder_request_bytes_per_round"] = statistics.median(
-            extra["key_holder_request_bytes"]
-        )
+        result["key_holder_request_bytes_per_round"] = extra["key_holder_request_bytes"][0]
+    if extra.get("server_timings"):
+        timed = [t for r, t in extra["server_timings"].items() if r > 1]
+        result["server_s"] = {k: statistics.median(t[k] for t in timed) for k in timed[0]}
+        holder = [e["key_holder"] for e in entries if "key_holder" in e and e["round"] > 1]
+        result["key_holder_s"] = {k: statistics.median(t[k] for t in holder) for k in holder[0]}
     return result
 
 
@@ -269,13 +387,49 @@ def write_results(results: dict[str, Any]) -> None:
         "| params | mode | bytes/participant/round | bytes ratio | round time (s) | time ratio |",
         "|---:|---|---:|---:|---:|---:|",
     ]
-    for size, modes in results["sizes"].items():
+    for modes in results["sizes"].values():
         for mode, row in modes.items():
+            bytes_sent = row["bytes_per_participant_per_round"]
             lines.append(
-                f"| {size} | {mode} | {row['bytes_per_participant_per_round']:,.0f} | "
+                f"| {row['num_params']:,} | {mode} | {bytes_sent:,.0f} | "
                 f"{row['bytes_ratio']:.2f}x | {row['median_round_time_s']:.2f} | "
                 f"{row['time_ratio']:.2f}x |"
             )
+    lines += [
+        "",
+        "Where the time goes, in seconds. Client columns: mean per participant per timed "
+        f"round ({NUM_PARTICIPANTS} participants share the cores, two at a time); client "
+        "work beyond training is CKKS encryption, serialization and hashing for ckks, "
+        "masking and secret sharing for SecAgg+. Server and key-holder columns: median "
+        "per timed round; the transfer is the key-holder round trip minus its compute.",
+        "",
+        "| params | mode | local training | client work beyond training | "
+        "server validate (hash, parse) | server add | key holder round trip | "
+        "key holder verify inputs | key holder add | key holder check aggregate | "
+        "decrypt | transfer to key holder |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for modes in results["sizes"].values():
+        for mode, row in modes.items():
+            server = row.get("server_s", {})
+            holder = row.get("key_holder_s", {})
+            cells = [f"{row['train_s']:.2f}", f"{row['client_overhead_s']:.2f}"]
+            if server:
+                transfer = server["key_holder_s"] - sum(holder.values())
+                values = [
+                    server["validate_s"],
+                    server["add_s"],
+                    server["key_holder_s"],
+                    holder["verify_inputs_s"],
+                    holder["add_s"],
+                    holder["check_aggregate_s"],
+                    holder["decrypt_s"],
+                    transfer,
+                ]
+                cells += [f"{v:.2f}" for v in values]
+            else:
+                cells += ["-"] * 8
+            lines.append(f"| {row['num_params']:,} | {mode} | " + " | ".join(cells) + " |")
     lines.append("")
     for size, modes in results["sizes"].items():
         request = modes.get("ckks", {}).get("key_holder_request_bytes_per_round")
