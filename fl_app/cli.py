@@ -36,12 +36,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     settings = RunSettings.from_run_config({}, overrides)  # fail fast, before Ray starts
 
     from fl_app.report import RoundPrinter
-    from fl_app.simulation import run_federated
+    from fl_app.simulation import Federation, run_federated
 
     _quiet_framework_logs(args.verbose)
     printer = RoundPrinter(settings, num_participants=args.participants)
     report = run_federated(
-        overrides, num_supernodes=args.participants, on_round=printer, verbose=args.verbose
+        overrides,
+        federation=Federation(num_supernodes=args.participants),
+        on_round=printer,
+        verbose=args.verbose,
     )
     printer.finish(report)
     return 0

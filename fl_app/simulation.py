@@ -6,6 +6,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,56 +14,90 @@ from flwr.app import Context
 from flwr.simulation import run_simulation
 
 from fl_app import payload
+from fl_app.client.behaviour import Behaviour
 from fl_app.client.client_app import build_client_app
 from fl_app.keys import KeyFiles
-from fl_app.server.server_app import RoundCallback, RunReport, build_server_app
+from fl_app.server.server_app import RoundCallback, RunReport, ServerServices, build_server_app
 from fl_app.settings import RunSettings
-from strategy import KeyHolder
+from strategy import KeyHolder, Wallet
+from strategy.stake_gate import StakeGate
 
-__all__ = ["run_federated"]
+__all__ = ["Federation", "run_federated"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Federation:
+    """Who takes part in an in-process run, and what the organisation brings.
+
+    Attributes
+    ----------
+    num_supernodes
+        Simulated participants; each gets partition ``0 .. num_supernodes - 1``.
+    keys
+        The task's CKKS key files, held by partition ``key_holder``. When None and the
+        run is encrypted, fresh keys are made in a temporary directory.
+    key_holder
+        Partition of the participant that holds the sealed secret context.
+    wallets
+        Participants' wallets, by partition; they prove stakes.
+    gate
+        The organisation's stake gate; None samples every node.
+    behaviours
+        Adversarial partitions (demos and fairness runs).
+    """
+
+    num_supernodes: int = 10
+    keys: KeyFiles | None = None
+    key_holder: int = 0
+    wallets: Mapping[int, Wallet] = field(default_factory=dict)
+    gate: StakeGate | None = None
+    behaviours: Mapping[int, Behaviour] = field(default_factory=dict)
 
 
 def run_federated(
     overrides: Mapping[str, Any] | None = None,
     *,
-    num_supernodes: int = 10,
+    federation: Federation | None = None,
     on_round: RoundCallback | None = None,
     verbose: bool = False,
 ) -> RunReport:
-    """Train with ``num_supernodes`` simulated participants and return the run's report.
-
-    With CKKS aggregation (the default) and no key files in the run config, participant 0
-    acts as key holder: it makes the task's keys in a temporary directory, the server
-    loads only the public context.
+    """Train on the Simulation Engine and return the run's report.
 
     ``overrides`` are run-config values (hyphenated keys) applied on top of the defaults;
     they are validated before anything starts. ``verbose`` forwards the participants'
     logs from the simulation workers.
     """
+    members = federation if federation is not None else Federation()
     settings = RunSettings.from_run_config({}, overrides)
-    if settings.min_nodes > num_supernodes:
-        overrides = {**(overrides or {}), "min-nodes": num_supernodes}
+    if settings.min_nodes > members.num_supernodes:
+        overrides = {**(overrides or {}), "min-nodes": members.num_supernodes}
     with tempfile.TemporaryDirectory(prefix="fl-app-keys-") as key_dir:
-        keys = None
-        if settings.aggregation == "ckks" and not settings.ckks_public_context:
+        keys = members.keys
+        if keys is None and settings.aggregation == "ckks" and not settings.ckks_public_context:
             keys = KeyFiles.create(Path(key_dir))
-        return _run(overrides, settings, keys, num_supernodes, on_round, verbose)
+        return _run(overrides, settings, members, keys, on_round, verbose)
 
 
 def _run(
     overrides: Mapping[str, Any] | None,
     settings: RunSettings,
+    members: Federation,
     keys: KeyFiles | None,
-    num_supernodes: int,
     on_round: RoundCallback | None,
     verbose: bool,
 ) -> RunReport:
+    key_holder, wallets = members.key_holder, dict(members.wallets)
+
     def load_key_holder(context: Context) -> KeyHolder | None:
-        if keys is None or int(context.node_config.get(payload.PARTITION_ID, -1)) != 0:
+        if keys is None or _partition(context) != key_holder:
             return None
         return keys.load_key_holder(min_inputs=settings.ckks_min_inputs)
 
+    def load_wallet(context: Context) -> Wallet | None:
+        return wallets.get(_partition(context))
+
     report = RunReport()
+    services = ServerServices(keys=keys, gate=members.gate, on_round=on_round)
     # Keep Ray's current behaviour (CPU-only workers) without its per-run notice.
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     with warnings.catch_warnings():
@@ -71,9 +106,14 @@ def _run(
         # of `flwr run`, which the Deployment Engine path uses.
         warnings.simplefilter("ignore", DeprecationWarning)
         run_simulation(
-            server_app=build_server_app(overrides, report=report, on_round=on_round, keys=keys),
-            client_app=build_client_app(overrides, load_key_holder=load_key_holder),
-            num_supernodes=num_supernodes,
+            server_app=build_server_app(overrides, report=report, services=services),
+            client_app=build_client_app(
+                overrides,
+                load_key_holder=load_key_holder,
+                load_wallet=load_wallet,
+                behaviours=members.behaviours,
+            ),
+            num_supernodes=members.num_supernodes,
             backend_config={
                 "client_resources": {"num_cpus": 1, "num_gpus": 0.0},
                 "init_args": {"logging_level": "ERROR", "log_to_driver": verbose},
@@ -85,3 +125,7 @@ def _run(
             f"{settings.num_server_rounds} rounds; see the log above"
         )
     return report
+
+
+def _partition(context: Context) -> int:
+    return int(context.node_config.get(payload.PARTITION_ID, -1))

@@ -17,7 +17,7 @@ NON_IID = {"partitioning": "dirichlet", "dirichlet-alpha": 0.5, "num-server-roun
 
 @pytest.fixture(scope="module")
 def breast_cancer_run() -> list[float]:
-    report = run_federated({**NON_IID, "dataset": "breast_cancer"}, num_supernodes=10)
+    report = run_federated({**NON_IID, "dataset": "breast_cancer"})
     return [r.accuracy for r in report.rounds]
 
 
@@ -27,12 +27,12 @@ def test_breast_cancer_non_iid_reaches_94_percent(breast_cancer_run: list[float]
 
 
 def test_same_seed_gives_the_same_accuracies(breast_cancer_run: list[float]) -> None:
-    again = run_federated({**NON_IID, "dataset": "breast_cancer"}, num_supernodes=10)
+    again = run_federated({**NON_IID, "dataset": "breast_cancer"})
     assert [r.accuracy for r in again.rounds] == breast_cancer_run
 
 
 def test_digits_non_iid_reaches_90_percent() -> None:
-    report = run_federated({**NON_IID, "dataset": "digits"}, num_supernodes=10)
+    report = run_federated({**NON_IID, "dataset": "digits"})
     assert report.final_accuracy >= 0.90
     plain = run_federated({**NON_IID, "dataset": "digits", "aggregation": "plain"})
     assert abs(report.final_accuracy - plain.final_accuracy) <= 0.005
@@ -48,7 +48,6 @@ def test_dp_sgd_stays_within_five_points_and_reports_epsilon(
 ) -> None:
     report = run_federated(
         {**NON_IID, "dataset": "breast_cancer", "dp-enabled": True, "dp-target-epsilon": 8.0},
-        num_supernodes=10,
     )
     assert report.final_accuracy >= breast_cancer_run[-1] - 0.05
     per_round = [report.train_metrics[r][payload.DP_EPSILON] for r in range(1, 11)]

@@ -10,12 +10,14 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, 
 from flwr.clientapp import ClientApp
 
 from fl_app import payload
+from fl_app.client.behaviour import FREE_RIDER_CLAIMED_EXAMPLES, Behaviour, flip_labels
 from fl_app.errors import DataError
 from fl_app.ml import TabularData, TabularMLP, evaluate, load_csv, load_partition, train
 from fl_app.ml.privacy import DpAccount
 from fl_app.settings import RunSettings
 from strategy import ckks_mod, register_key_holder
 from strategy.key_holder import KeyHolderLoader, key_holder_from_node_config
+from strategy.stake_gate import WalletLoader, register_stake_prover, wallet_from_node_config
 
 __all__ = ["app", "build_client_app", "local_data"]
 
@@ -91,10 +93,21 @@ def _save_dp_account(context: Context, dp: DpAccount) -> None:
     )
 
 
+def _reply(
+    msg: Message,
+    arrays: ArrayRecord,
+    metrics: dict[str, int | float | list[int] | list[float]],
+) -> Message:
+    content = RecordDict({payload.ARRAYS: arrays, payload.METRICS: MetricRecord(metrics)})
+    return Message(content=content, reply_to=msg)
+
+
 def build_client_app(
     overrides: Mapping[str, Any] | None = None,
     *,
     load_key_holder: KeyHolderLoader = key_holder_from_node_config,
+    load_wallet: WalletLoader = wallet_from_node_config,
+    behaviours: Mapping[int, Behaviour] | None = None,
 ) -> ClientApp:
     """Create the ClientApp.
 
@@ -106,32 +119,42 @@ def build_client_app(
     load_key_holder
         Finds the key holder's secret on the one node that holds it (by default from the
         node config ``ckks-sealed-secret`` and ``wallet-keypair``).
+    load_wallet
+        The participant's wallet, which proves its stake to the server (by default the
+        keypair file named by node config ``wallet-keypair``).
+    behaviours
+        Adversarial behaviour of simulated partitions (demos and fairness runs); absent
+        partitions are honest.
     """
+    adversaries = dict(behaviours or {})
     plain = RunSettings.from_run_config({}, overrides).aggregation == "plain"
     app = ClientApp(mods=[] if plain else [ckks_mod])
     register_key_holder(app, load_key_holder)
+    register_stake_prover(app, load_wallet)
 
     @app.train()
     def train_fn(msg: Message, context: Context) -> Message:
         settings = RunSettings.from_run_config(context.run_config, overrides)
         torch.set_num_threads(1)
         data = local_data(context.node_config, settings)
-        model = TabularMLP.from_state_dict(
-            msg.content.array_records[payload.ARRAYS].to_torch_state_dict()
-        )
-        server_round = int(
-            _number(msg.content.config_records[payload.CONFIG], payload.SERVER_ROUND)
-        )
+        received = msg.content.array_records[payload.ARRAYS]
+        partition = int(context.node_config.get(payload.PARTITION_ID, 0))
+        behaviour = adversaries.get(partition, Behaviour.HONEST)
+        if behaviour is Behaviour.FREE_RIDER:
+            return _reply(msg, received, {payload.NUM_EXAMPLES: FREE_RIDER_CLAIMED_EXAMPLES})
+        if behaviour is Behaviour.LABEL_FLIPPER:
+            data = flip_labels(data)
+        config = msg.content.config_records[payload.CONFIG]
+        server_round = int(_number(config, payload.SERVER_ROUND))
         dp = _dp_account(context, settings, len(data)) if settings.dp_enabled else None
+        model = TabularMLP.from_state_dict(received.to_torch_state_dict())
         result = train(
             model,
             data,
             epochs=settings.local_epochs,
             batch_size=settings.batch_size,
             learning_rate=settings.learning_rate,
-            seed=settings.seed * 100_003
-            + server_round * 1_009
-            + int(context.node_config.get(payload.PARTITION_ID, 0)),
+            seed=settings.seed * 100_003 + server_round * 1_009 + partition,
             dp=dp,
         )
         metrics: dict[str, int | float | list[int] | list[float]] = {
@@ -141,13 +164,7 @@ def build_client_app(
         if dp is not None:
             _save_dp_account(context, dp)
             metrics[payload.DP_EPSILON] = dp.spent()
-        content = RecordDict(
-            {
-                payload.ARRAYS: ArrayRecord(model.state_dict()),
-                payload.METRICS: MetricRecord(metrics),
-            }
-        )
-        return Message(content=content, reply_to=msg)
+        return _reply(msg, ArrayRecord(model.state_dict()), metrics)
 
     @app.evaluate()
     def evaluate_fn(msg: Message, context: Context) -> Message:

@@ -11,7 +11,7 @@ from typing import Any
 from flwr.app import ArrayRecord, Context, MetricRecord
 from flwr.common import log
 from flwr.serverapp import Grid, ServerApp
-from flwr.serverapp.strategy import FedAvg
+from flwr.serverapp.strategy import FedAvg, Strategy
 
 from fl_app import payload
 from fl_app.errors import ConfigError
@@ -19,18 +19,27 @@ from fl_app.keys import KeyFiles
 from fl_app.ml import TabularMLP, build_model, evaluate, org_split
 from fl_app.server.metrics import aggregate_train_metrics
 from fl_app.settings import RunSettings
-from strategy import EncryptedFedAvg
+from strategy import EncryptedFedAvg, RoundManifest
+from strategy.stake_gate import StakeGate
+from strategy.stake_gated import StakeGatedStrategy
 
-__all__ = ["RoundReport", "RunReport", "app", "build_server_app"]
+__all__ = ["RoundReport", "RunReport", "ServerServices", "app", "build_server_app"]
 
 
 @dataclass(frozen=True)
 class RoundReport:
-    """The global model's test metrics after a round (round 0 is the initial model)."""
+    """The global model's test metrics after a round (round 0 is the initial model).
+
+    ``contributors`` are the wallets whose updates were aggregated (stake-gated runs),
+    ``manifest`` the round's encrypted-aggregation manifest (CKKS runs).
+    """
 
     server_round: int
     accuracy: float
     loss: float
+    arrays: ArrayRecord = field(repr=False)
+    contributors: tuple[str, ...] = ()
+    manifest: RoundManifest | None = None
 
 
 @dataclass
@@ -50,12 +59,33 @@ class RunReport:
 RoundCallback = Callable[[RoundReport], None]
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServerServices:
+    """What an organisation running in this process hands its ServerApp.
+
+    Attributes
+    ----------
+    keys
+        The task's key files; only the public context and key holder's address are read.
+        Without them the run-config paths ``ckks-public-context`` and
+        ``ckks-key-holder`` are used.
+    gate
+        Admits only nodes that prove an active stake on the task.
+    on_round
+        Called after the global model is evaluated each round (progress, manifests,
+        on-chain records).
+    """
+
+    keys: KeyFiles | None = None
+    gate: StakeGate | None = None
+    on_round: RoundCallback | None = None
+
+
 def build_server_app(
     overrides: Mapping[str, Any] | None = None,
     *,
     report: RunReport | None = None,
-    on_round: RoundCallback | None = None,
-    keys: KeyFiles | None = None,
+    services: ServerServices | None = None,
 ) -> ServerApp:
     """Create the ServerApp.
 
@@ -65,15 +95,12 @@ def build_server_app(
         Values that replace run-config entries (for in-process runs).
     report
         Filled with per-round metrics and the final model when given.
-    on_round
-        Called after the global model is evaluated each round (progress display).
-    keys
-        The task's key files (only the public context and the key holder's address are
-        read); otherwise the run-config paths ``ckks-public-context`` and
-        ``ckks-key-holder`` are used.
+    services
+        Keys, stake gate and round callback of an in-process organisation.
     """
     app = ServerApp()
     run_report = report if report is not None else RunReport()
+    extra = services if services is not None else ServerServices()
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
@@ -82,9 +109,18 @@ def build_server_app(
         split = org_split(settings.dataset, settings.seed)
         model = build_model(split.reference, hidden_units=settings.hidden_units, seed=settings.seed)
 
+        strategy = _make_strategy(settings, extra)
+
         def evaluate_global(server_round: int, arrays: ArrayRecord) -> MetricRecord:
             result = evaluate(TabularMLP.from_state_dict(arrays.to_torch_state_dict()), split.test)
-            round_report = RoundReport(server_round, result.accuracy, result.loss)
+            round_report = RoundReport(
+                server_round,
+                result.accuracy,
+                result.loss,
+                arrays,
+                contributors=tuple(getattr(strategy, "contributors", {}).get(server_round, ())),
+                manifest=getattr(strategy, "manifests", {}).get(server_round),
+            )
             run_report.rounds.append(round_report)
             log(
                 INFO,
@@ -93,13 +129,12 @@ def build_server_app(
                 result.accuracy,
                 result.loss,
             )
-            if on_round is not None:
-                on_round(round_report)
+            if extra.on_round is not None:
+                extra.on_round(round_report)
             return MetricRecord(
                 {payload.EVAL_ACCURACY: result.accuracy, payload.EVAL_LOSS: result.loss}
             )
 
-        strategy = _make_strategy(settings, keys)
         result = strategy.start(
             grid=grid,
             initial_arrays=ArrayRecord(model.state_dict()),
@@ -114,7 +149,13 @@ def build_server_app(
     return app
 
 
-def _make_strategy(settings: RunSettings, keys: KeyFiles | None) -> FedAvg:
+def _make_strategy(settings: RunSettings, services: ServerServices) -> Strategy:
+    """Encrypted FedAvg by default, stake-gated when a gate is given."""
+    inner = _make_aggregation(settings, services.keys)
+    return inner if services.gate is None else StakeGatedStrategy(inner, services.gate)
+
+
+def _make_aggregation(settings: RunSettings, keys: KeyFiles | None) -> FedAvg:
     """Encrypted FedAvg by default; plaintext FedAvg only when asked, with a warning."""
     common: dict[str, Any] = {
         "fraction_train": settings.fraction_train,

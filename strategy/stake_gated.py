@@ -1,0 +1,106 @@
+"""A strategy wrapper that trains only with nodes that proved an active stake.
+
+It wraps any message-based Flower strategy (as Flower's differential-privacy wrappers
+do): each round it asks the :class:`~strategy.stake_gate.StakeGate` which connected
+nodes proved a staked wallet, and hands the wrapped strategy a view of the grid holding
+only those nodes. Replies from any other node are dropped before aggregation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from logging import INFO, WARNING
+
+from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
+from flwr.common import log
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import FedAvg, Strategy
+
+from .stake_gate import GatedGrid, StakeGate
+
+__all__ = ["StakeGatedStrategy"]
+
+
+class StakeGatedStrategy(Strategy):
+    """Sample only proven stakers; remember which wallets contributed in each round.
+
+    Parameters
+    ----------
+    strategy
+        The strategy to wrap (``FedAvg``, ``EncryptedFedAvg``, ...).
+    gate
+        Checks wallet proofs and on-chain stakes.
+    """
+
+    def __init__(self, strategy: FedAvg, gate: StakeGate) -> None:
+        self.strategy = strategy
+        self.gate = gate
+        self.contributors: dict[int, list[str]] = {}
+        """Wallets whose updates were aggregated, by round."""
+        self._admitted: dict[int, str] = {}
+
+    def __getattr__(self, name: str) -> object:
+        # Expose the wrapped strategy's attributes (e.g. the round manifests).
+        return getattr(self.__dict__["strategy"], name)
+
+    def summary(self) -> None:
+        log(
+            INFO,
+            "\t├──> Stake gate: task %s, minimum %d lamports",
+            self.gate.task,
+            self.gate.min_stake,
+        )
+        self.strategy.summary()
+
+    def configure_train(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        self._admitted = self.gate.admit(grid)
+        if len(self._admitted) < self.strategy.min_train_nodes:
+            log(
+                WARNING,
+                "round %d skipped: %d staked node(s) proved, %d needed",
+                server_round,
+                len(self._admitted),
+                self.strategy.min_train_nodes,
+            )
+            return []
+        return self.strategy.configure_train(
+            server_round,
+            arrays,
+            config,
+            GatedGrid(grid, self._admitted),  # type: ignore[arg-type]
+        )
+
+    def aggregate_train(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        admitted = []
+        for reply in replies:
+            if reply.metadata.src_node_id in self._admitted:
+                admitted.append(reply)
+            else:
+                log(
+                    WARNING,
+                    "dropped a reply from node %d: not admitted this round",
+                    reply.metadata.src_node_id,
+                )
+        self.contributors[server_round] = [
+            self._admitted[r.metadata.src_node_id] for r in admitted if not r.has_error()
+        ]
+        return self.strategy.aggregate_train(server_round, admitted)
+
+    def configure_evaluate(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        return self.strategy.configure_evaluate(
+            server_round,
+            arrays,
+            config,
+            GatedGrid(grid, self._admitted),  # type: ignore[arg-type]
+        )
+
+    def aggregate_evaluate(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> MetricRecord | None:
+        return self.strategy.aggregate_evaluate(server_round, replies)
