@@ -1,0 +1,123 @@
+"""The organisation: funds a task, publishes what participants need, records and settles.
+
+Everything a participant or an auditor needs to check the task is content-addressed:
+the client template and the CKKS public context are pinned before the task is created
+(their CIDs go into the Task account), and each round's manifest and model checkpoint
+are pinned before ``round_record`` puts the manifest CID on chain.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from fl_app.chain import StakingClient, TaskParams, task_address
+from fl_app.ipfs import IpfsClient, pin_manifest, pin_template
+from fl_app.server.server_app import RoundReport
+
+__all__ = ["Organisation", "TaskPlan"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskPlan:
+    """What the organisation fixes when it creates a task (amounts in lamports)."""
+
+    task_id: int
+    reward_pool: int
+    min_stake: int
+    max_participants: int
+    rounds: int
+    join_window_s: int = 3_600
+    settle_window_s: int = 7 * 24 * 3_600
+    grace_period_s: int = 24 * 3_600
+    max_slash_bps: int = 2_000
+
+
+class Organisation:
+    """The task owner's actions, signed by its authority wallet."""
+
+    def __init__(self, client: StakingClient, ipfs: IpfsClient, authority: Keypair) -> None:
+        self.client = client
+        self.ipfs = ipfs
+        self.authority = authority
+
+    def create_task(
+        self,
+        plan: TaskPlan,
+        *,
+        key_holder: Pubkey,
+        public_context: bytes,
+        template_dir: Path,
+    ) -> Pubkey:
+        """Pin the template and the public context, then create and fund the task."""
+        template_cid = pin_template(self.ipfs, template_dir)
+        context_cid = self.ipfs.add_bytes(public_context, name="ckks-public-context")
+        now = self.client.transport.unix_timestamp()
+        self.client.task_create(
+            self.authority,
+            TaskParams(
+                task_id=plan.task_id,
+                reward_pool=plan.reward_pool,
+                min_stake=plan.min_stake,
+                max_participants=plan.max_participants,
+                rounds_planned=plan.rounds,
+                join_deadline=now + plan.join_window_s,
+                settle_deadline=now + plan.settle_window_s,
+                grace_period=plan.grace_period_s,
+                max_slash_bps=plan.max_slash_bps,
+                key_holder=key_holder,
+                template_cid=template_cid,
+                he_context_cid=context_cid,
+            ),
+        )
+        return task_address(self.authority.pubkey(), plan.task_id)
+
+    def pin_model(self, report: RoundReport) -> str:
+        """Pin the round's global model (a torch state dict) and return its CID."""
+        buffer = io.BytesIO()
+        torch.save(report.arrays.to_torch_state_dict(), buffer)
+        return self.ipfs.add_bytes(buffer.getvalue(), name=f"model-round-{report.server_round}.pt")
+
+    def record_round(
+        self, task: Pubkey, report: RoundReport, *, scores: Mapping[str, float] | None = None
+    ) -> str:
+        """Pin the round's manifest and model, and record the round on chain.
+
+        Returns the manifest CID. The manifest lists the contributors, the digests of
+        their committed ciphertexts, the model CID, the round's test metrics and, when
+        given, the contribution scores.
+        """
+        model_cid = self.pin_model(report)
+        manifest: dict[str, Any] = {
+            "task": str(task),
+            "round": report.server_round,
+            "contributors": list(report.contributors),
+            "model_cid": model_cid,
+            "metrics": {"test_accuracy": report.accuracy, "test_loss": report.loss},
+            "scores": dict(scores or {}),
+            "encrypted_aggregation": (
+                None if report.manifest is None else json.loads(report.manifest.to_json())
+            ),
+        }
+        manifest_cid = pin_manifest(self.ipfs, manifest)
+        self.client.round_record(
+            self.authority,
+            task,
+            round_index=report.server_round - 1,
+            manifest_cid=manifest_cid,
+            contributors=[Pubkey.from_string(w) for w in report.contributors],
+            aggregate_cid=model_cid,
+        )
+        return manifest_cid
+
+    def finalize(self, task: Pubkey, scores: Mapping[Pubkey, int], model_cid: str) -> None:
+        """Post every staker's integer score; the program computes the shares."""
+        self.client.task_finalize(self.authority, task, scores=scores, model_cid=model_cid)
