@@ -1,0 +1,273 @@
+"""Contribution scores from the scalars the key holder may decrypt, and integer weights.
+
+What is decrypted
+-----------------
+Participant ``i`` commits ``Enc(w_i)``, ``w_i = n_i * s * u_i`` (``u_i`` its local model
+minus the global model, ``n_i`` its *claimed* example count, ``s`` the public weight
+scale). Besides the aggregate, the key holder decrypts per participant and round only
+``<w_i, g0>`` and ``||w_i||^2``, where ``g0`` is the organisation's reference update: the
+same local training run on its own reference split (FLTrust, Cao et al. 2021, NDSS). No
+individual update is ever decrypted.
+
+The score of one round
+----------------------
+From those scalars, with ``r_i = ||u_i|| / ||g0||`` and ``cos_i = cos(u_i, g0)``:
+
+* ``p_i = cos_i * min(r_i, clip)``: the projection of the update on the reference
+  direction, in units of ``||g0||``, with the update's length clipped at ``clip`` times
+  the reference's (FLTrust rescales every update to ``||g0||``). Scaling an update up
+  cannot raise ``p_i`` beyond ``clip``.
+* **net contribution** ``n_i * (p_i - p_bar)``, ``p_bar = sum_j n_j p_j / sum_j n_j``:
+  how far the participant moves the FedAvg step along the reference direction, above
+  or below the step it is averaged into. It is a first-order (linearised) estimate of
+  the participant's Shapley value (Shapley 1953) in the per-round FedAvg game of
+  Song et al. 2019 ("Profit Allocation for Federated Learning"): there a coalition is
+  worth its weighted *mean* update, so an update worse than the others' dilutes them and
+  has a negative marginal value, whatever its sign. Because of the centring, claiming
+  more examples pays at most ``N_others * (p_i - p_others)`` however large the claim,
+  and a zero update with a large claim scores ``-n_i * p_bar < 0``.
+* **alignment** ``max(p_i, 0)`` with the length clipped at ``||g0||`` (``clip = 1``):
+  the scale-invariant CGSV/FLTrust idea (cosine gate, Xu et al. 2021, NeurIPS; Cao et
+  al. 2021), weighted by how much of a reference step the update makes, so that a tiny
+  or zero update earns about nothing even when CKKS noise makes its cosine random.
+
+Both are accumulated over rounds. The final score is
+``(1 - alignment_share) * max(net, 0) / sum(max(net, 0)) + alignment_share * align /
+sum(align)``: net contribution decides the ranking; the small alignment share pays
+honest participants whose net contribution is below zero (noisy or small data) more
+than anyone whose update never pointed the right way. So a free-rider (zero update, any
+claimed count) and a label-flipper (update against the reference) get 0, and anyone who
+helped in some round gets more than they do.
+
+Measured fidelity (``benchmarks/fairness.py``): Spearman correlation with exact per-round
+Shapley values on plaintext runs. Cosine to the aggregate alone (CGSV) is scale-invariant
+but ignores data size and lets a participant with a large claimed count pull the
+aggregate towards itself, which is why the reference update is used instead; the
+aggregate is only a fallback reference for an organisation without reference data.
+
+Integer weights
+---------------
+The staking program pays ``share_i = pool * score_i / sum(scores)`` with ``u64`` scores.
+``integer_weights`` gives each participant ``floor(total * x_i / sum(x))`` computed
+exactly on rationals, then hands the leftover units one each to the largest remainders
+(ties to the lower index): the weights sum to exactly ``total`` (<= 2^64 - 1), a zero
+score always maps to 0, and the result is the same on every machine. If every score is
+zero, every weight is zero and the program splits the pool equally among contributors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+__all__ = [
+    "DEFAULT_ALIGNMENT_SHARE",
+    "DEFAULT_LENGTH_CLIP",
+    "DEFAULT_WEIGHT_TOTAL",
+    "DEFAULT_ZERO_LENGTH",
+    "ContributionLedger",
+    "RoundContribution",
+    "RoundScalars",
+    "final_scores",
+    "integer_weights",
+    "round_contributions",
+]
+
+U64_MAX = 2**64 - 1
+DEFAULT_WEIGHT_TOTAL = 1_000_000_000
+DEFAULT_LENGTH_CLIP = 2.0
+DEFAULT_ZERO_LENGTH = 1e-3
+DEFAULT_ALIGNMENT_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class RoundScalars:
+    """What the key holder decrypts for one participant in one round.
+
+    Attributes
+    ----------
+    reference_inner : float
+        ``<w_i, g0>``, the committed weighted update against the reference update.
+    squared_norm : float
+        ``||w_i||^2``.
+    claimed_examples : int
+        ``n_i`` as reported by the participant (untrusted).
+    """
+
+    reference_inner: float
+    squared_norm: float
+    claimed_examples: int
+
+
+@dataclass(frozen=True)
+class RoundContribution:
+    """One participant's contribution in one round (see the module docstring)."""
+
+    net: float
+    alignment: float
+
+
+def round_contributions(
+    scalars: Mapping[str, RoundScalars],
+    *,
+    reference_norm: float,
+    weight_scale: float,
+    length_clip: float = DEFAULT_LENGTH_CLIP,
+    zero_length: float = DEFAULT_ZERO_LENGTH,
+) -> dict[str, RoundContribution]:
+    """Score every participant of one round from its decrypted scalars.
+
+    Parameters
+    ----------
+    scalars
+        Participant id to its round scalars.
+    reference_norm
+        ``||g0||`` of the round's reference update (public).
+    weight_scale
+        ``s``, the public scale participants multiply their update by.
+    length_clip
+        Update lengths are clipped at this multiple of ``||g0||`` in the net term.
+    zero_length
+        An update shorter than this multiple of ``||g0||`` counts as zero: its cosine
+        would be CKKS noise.
+
+    Returns
+    -------
+    dict[str, RoundContribution]
+        Net contribution (can be negative) and alignment (>= 0) per participant.
+    """
+    if not reference_norm > 0 or not weight_scale > 0 or not length_clip >= 1:
+        raise ValueError(
+            "reference_norm and weight_scale must be positive and length_clip >= 1; "
+            f"got {reference_norm}, {weight_scale}, {length_clip}"
+        )
+    projection: dict[str, float] = {}
+    alignment: dict[str, float] = {}
+    claimed: dict[str, int] = {}
+    for pid, x in scalars.items():
+        if x.claimed_examples <= 0 or x.squared_norm < 0:
+            raise ValueError(
+                f"participant {pid}: claimed examples must be positive and the squared "
+                f"norm non-negative; got {x.claimed_examples} and {x.squared_norm}"
+            )
+        claimed[pid] = x.claimed_examples
+        norm = math.sqrt(x.squared_norm)
+        length = norm / (x.claimed_examples * weight_scale * reference_norm)
+        if length <= zero_length:
+            projection[pid] = alignment[pid] = 0.0
+            continue
+        cosine = max(-1.0, min(1.0, x.reference_inner / (norm * reference_norm)))
+        projection[pid] = cosine * min(length, length_clip)
+        alignment[pid] = max(cosine, 0.0) * min(length, 1.0)
+    total = sum(claimed.values())
+    mean = sum(claimed[p] * projection[p] for p in scalars) / total if total else 0.0
+    return {
+        p: RoundContribution(claimed[p] * (projection[p] - mean), alignment[p]) for p in scalars
+    }
+
+
+def final_scores(
+    net: Mapping[str, float],
+    alignment: Mapping[str, float],
+    *,
+    alignment_share: float = DEFAULT_ALIGNMENT_SHARE,
+) -> dict[str, float]:
+    """Combine accumulated net contribution and alignment into shares that sum to 1.
+
+    A term whose sum is zero is dropped (its share goes to the other); if both are
+    zero every score is zero.
+    """
+    if not 0.0 <= alignment_share <= 1.0:
+        raise ValueError(f"alignment_share must be in [0, 1], got {alignment_share}")
+    positive = {p: max(v, 0.0) for p, v in net.items()}
+    terms = [(positive, 1.0 - alignment_share), (dict(alignment), alignment_share)]
+    terms = [(t, w) for t, w in terms if w > 0 and sum(t.values()) > 0]
+    weight_sum = sum(w for _, w in terms)
+    scores = dict.fromkeys(net, 0.0)
+    for values, weight in terms:
+        total = sum(values.values())
+        for p, v in values.items():
+            scores[p] += weight / weight_sum * v / total
+    return scores
+
+
+@dataclass
+class ContributionLedger:
+    """Accumulates round contributions; ``scores()`` and ``weights()`` at settlement.
+
+    Parameters
+    ----------
+    length_clip, alignment_share
+        See ``round_contributions`` and ``final_scores``.
+    """
+
+    length_clip: float = DEFAULT_LENGTH_CLIP
+    alignment_share: float = DEFAULT_ALIGNMENT_SHARE
+    net: dict[str, float] = field(default_factory=dict)
+    alignment: dict[str, float] = field(default_factory=dict)
+    rounds: list[int] = field(default_factory=list)
+
+    def add_round(
+        self,
+        server_round: int,
+        scalars: Mapping[str, RoundScalars],
+        *,
+        reference_norm: float,
+        weight_scale: float,
+    ) -> dict[str, RoundContribution]:
+        """Score one round and add it to the totals; a round is counted once."""
+        if server_round in self.rounds:
+            raise ValueError(f"round {server_round} is already in the ledger")
+        contributions = round_contributions(
+            scalars,
+            reference_norm=reference_norm,
+            weight_scale=weight_scale,
+            length_clip=self.length_clip,
+        )
+        for pid, c in contributions.items():
+            self.net[pid] = self.net.get(pid, 0.0) + c.net
+            self.alignment[pid] = self.alignment.get(pid, 0.0) + c.alignment
+        self.rounds.append(server_round)
+        return contributions
+
+    def scores(self) -> dict[str, float]:
+        """Each participant's share of the reward (sums to 1, or all zero)."""
+        return final_scores(self.net, self.alignment, alignment_share=self.alignment_share)
+
+    def weights(self, participants: Sequence[str], total: int = DEFAULT_WEIGHT_TOTAL) -> list[int]:
+        """``u64`` scores for ``task_finalize`` in the order of ``participants``.
+
+        Participants that never contributed get 0.
+        """
+        scores = self.scores()
+        return integer_weights([scores.get(p, 0.0) for p in participants], total)
+
+
+def integer_weights(scores: Sequence[float], total: int = DEFAULT_WEIGHT_TOTAL) -> list[int]:
+    """Map non-negative scores to integers that sum to exactly ``total`` (or all 0).
+
+    Largest-remainder apportionment on exact rationals: deterministic, proportional to
+    within one unit, and a zero score always gets 0.
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite score, or ``total`` outside ``1..2^64-1``.
+    """
+    if not 1 <= total <= U64_MAX:
+        raise ValueError(f"total must be in 1..2^64-1, got {total}")
+    if any(not math.isfinite(s) or s < 0 for s in scores):
+        raise ValueError("scores must be finite and non-negative")
+    exact = [Fraction(s) for s in scores]
+    denominator = sum(exact)
+    if denominator == 0:
+        return [0] * len(exact)
+    quotas = [total * s / denominator for s in exact]
+    weights = [math.floor(q) for q in quotas]
+    leftover = total - sum(weights)
+    by_remainder = sorted(range(len(exact)), key=lambda i: (-(quotas[i] - weights[i]), i))
+    for i in by_remainder[:leftover]:
+        weights[i] += 1
+    return weights
