@@ -41,11 +41,14 @@ class KeyFiles:
         return self.directory / "key_holder.json"
 
     @classmethod
-    def create(cls, directory: Path) -> KeyFiles:
-        """Generate CKKS keys and a key-holder wallet; seal the secret to the wallet."""
+    def create(cls, directory: Path, *, wallet: Wallet | None = None) -> KeyFiles:
+        """Generate CKKS keys and seal the secret to the key holder's wallet.
+
+        Without ``wallet`` a fresh one is generated for the key holder.
+        """
         directory.mkdir(parents=True, exist_ok=True)
         files = cls(directory)
-        wallet = Wallet.generate()
+        wallet = wallet if wallet is not None else Wallet.generate()
         keys = generate_keys()
         files.public_context.write_bytes(keys.public_context)
         files.sealed_secret.write_bytes(seal_to_wallet(keys.secret_context, wallet.address))
