@@ -36,14 +36,16 @@ Both are accumulated over rounds. The final score is
 sum(align)``: net contribution decides the ranking; the small alignment share pays
 honest participants whose net contribution is below zero (noisy or small data) more
 than anyone whose update never pointed the right way. So a free-rider (zero update, any
-claimed count) and a label-flipper (update against the reference) get 0, and anyone who
-helped in some round gets more than they do.
+claimed count) and a label-flipper (update against the reference) get 0, and anyone whose
+update pointed within 90 degrees of the reference in some round gets more than they do.
 
-Measured fidelity (``benchmarks/fairness.py``): Spearman correlation with exact per-round
-Shapley values on plaintext runs. Cosine to the aggregate alone (CGSV) is scale-invariant
-but ignores data size and lets a participant with a large claimed count pull the
-aggregate towards itself, which is why the reference update is used instead; the
-aggregate is only a fallback reference for an organisation without reference data.
+Measured fidelity (``benchmarks/fairness.py``): Spearman correlation of honest scores with
+exact per-round Shapley values on plaintext runs, mean 0.97 on breast_cancer and digits
+(8 seeds each, worst seed 0.88), against 0.6-0.8 for either cosine alone.
+Cosine to the aggregate alone (CGSV) is scale-invariant but ignores data size and lets a
+participant with a large claimed count pull the aggregate towards itself, which is why
+the reference update is used instead; the aggregate is only a fallback reference for an
+organisation without reference data.
 
 Integer weights
 ---------------
