@@ -28,7 +28,6 @@ Usage: ``python benchmarks/round_bench.py [--quick] [--rounds N]``.
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import json
 import platform
@@ -91,14 +90,23 @@ def initial_arrays(num_params: int) -> list[np.ndarray]:
     return [p.detach().numpy().copy() for p in make_mlp(num_params).parameters()]
 
 
-@functools.cache
+_DATA: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
 def synthetic_data(partition_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Participant data: Gaussian classes around shared means, MNIST-shaped."""
+    """Participant data: Gaussian classes around shared means, MNIST-shaped (cached).
+
+    A plain dict, not ``functools.cache``: Ray workers cannot unpickle a cache wrapper
+    defined in a script run as ``__main__``.
+    """
+    if partition_id in _DATA:
+        return _DATA[partition_id]
     means = np.random.default_rng(0).normal(0, 1, (NUM_CLASSES, INPUT_DIM))
     rng = np.random.default_rng(1 + partition_id)
     labels = rng.integers(0, NUM_CLASSES, SAMPLES_PER_PARTICIPANT)
     features = means[labels] + rng.normal(0, 2, (SAMPLES_PER_PARTICIPANT, INPUT_DIM))
-    return torch.from_numpy(features.astype(np.float32)), torch.from_numpy(labels)
+    _DATA[partition_id] = (torch.from_numpy(features.astype(np.float32)), torch.from_numpy(labels))
+    return _DATA[partition_id]
 
 
 def local_update(arrays: list[np.ndarray], partition_id: int) -> tuple[list[np.ndarray], int]:
