@@ -9,7 +9,7 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain import StakingClient
 from fl_app.client.fetch import fetch_template
-from fl_app.ipfs import IpfsClient
+from fl_app.ipfs.content import ContentSource
 from strategy import Wallet
 
 __all__ = ["Participant"]
@@ -35,10 +35,16 @@ class Participant:
         """Lock ``amount`` lamports in the task's vault."""
         self.client.stake_deposit(self.keypair, task, amount)
 
-    def fetch_template(self, task: Pubkey, ipfs: IpfsClient, destination: Path) -> Path:
-        """Fetch the client template by the CID on chain; refuse it if the bytes differ."""
+    def fetch_template(self, task: Pubkey, source: ContentSource, destination: Path) -> Path:
+        """Fetch the client template by the CID recorded on chain and unpack it.
+
+        Raises
+        ------
+        CidMismatchError
+            If the bytes ``source`` returns do not hash to that CID; nothing is written.
+        """
         cid = self.client.task(task).template_cid
-        return fetch_template(cid, source=ipfs, destination=destination)
+        return fetch_template(cid, source=source, destination=destination)
 
     def claim(self, task: Pubkey) -> int:
         """Claim reward and remaining stake; return the lamports received (fee excluded)."""
