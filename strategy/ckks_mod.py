@@ -4,7 +4,8 @@ Add it to an existing ClientApp, ``ClientApp(mods=[ckks_mod])``; the app's train
 function is unchanged. The mod lets the app train, then replaces the reply's plaintext
 ArrayRecord by the encrypted, pre-weighted update ``n_k * s * (w_k - w_global)`` (``s`` is
 the strategy's ``weight_scale``) plus a commitment to its ciphertexts, bound to the task,
-round and node. The MetricRecord is passed on unchanged.
+round, node and (when the round is scored) the reference update the server committed
+to before training. The MetricRecord is passed on unchanged.
 
 The public context reaches the mod through the train message's ConfigRecord
 (``ckks-context``), or, if the strategy does not send it, from the file named by the
@@ -43,6 +44,7 @@ from .constants import (
     CONFIG_CONTEXT,
     CONFIG_CONTEXT_SHA256,
     CONFIG_MAX_ABS,
+    CONFIG_REFERENCE_SHA256,
     CONFIG_SERVER_ROUND,
     CONFIG_TASK_ID,
     CONFIG_WEIGHT_KEY,
@@ -117,6 +119,7 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
         weight=weight,
         num_values=int(delta.size),
         chunk_sha256=tuple(sha256_hex(chunk) for chunk in chunks),
+        reference_sha256=str(config.get(CONFIG_REFERENCE_SHA256, "")),
     )
     wallet_path = ctxt.node_config.get(NODE_CONFIG_WALLET)
     if wallet_path:

@@ -15,6 +15,7 @@ CONFIG_WEIGHT_SCALE: Final = "ckks-weight-scale"
 CONFIG_WEIGHT_KEY: Final = "ckks-weight-key"
 CONFIG_MAX_ABS: Final = "ckks-max-abs"
 CONFIG_SERVER_ROUND: Final = "server-round"
+CONFIG_REFERENCE_SHA256: Final = "ckks-reference-sha256"
 
 # Train reply (participant -> server).
 RECORD_UPDATE: Final = "ckks-update"
@@ -31,6 +32,7 @@ RECORD_INPUTS: Final = "ckks-inputs"
 RECORD_AGGREGATE: Final = "ckks-aggregate"
 RECORD_PLAINTEXT: Final = "ckks-plaintext"
 RECORD_IDENTITY: Final = "ckks-identity"
+RECORD_REFERENCE: Final = "ckks-reference"
 KEY_KIND: Final = "kind"
 KEY_MANIFEST_JSON: Final = "manifest-json"
 KEY_INPUT_NODE_IDS: Final = "input-node-ids"
@@ -40,7 +42,8 @@ KEY_SIGNATURE: Final = "signature"
 KEY_VALUES: Final = "values"
 KEY_MANIFEST_SHA256: Final = "manifest-sha256"
 
-# Decryption request kinds. Only sums are served today; scalar scores come later.
+# Decryption request kinds: the sum of a round's updates, then per update the scalars
+# <w_i, g0> and ||w_i||^2 for contribution scores (one request of each per round).
 KIND_WEIGHTED_SUM: Final = "weighted-sum"
 KIND_INNER_PRODUCT: Final = "inner-product"
 
@@ -53,3 +56,5 @@ NODE_CONFIG_WALLET: Final = "wallet-keypair"
 # Key-holder state kept in the node's Context across messages of one run.
 STATE_KEY_HOLDER: Final = "ckks-key-holder"
 STATE_DECRYPTED_ROUNDS: Final = "decrypted-rounds"
+STATE_SUMMED_INPUTS: Final = "summed-inputs"
+STATE_SCORED_ROUNDS: Final = "scored-rounds"

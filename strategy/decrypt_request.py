@@ -2,12 +2,14 @@
 
 A request names an operation (``kind``), the round manifest, the committed inputs it
 covers with their ciphertexts, and the aggregate the aggregator computed. The key holder
-recomputes the aggregate itself and decrypts only that (see ``KeyHolder``).
+recomputes the aggregate itself and decrypts only that (see ``KeyHolder``). A scoring
+request (``"inner-product"``) carries the round's plaintext reference update instead of
+an aggregate; the key holder computes the encrypted scalars itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
@@ -24,6 +26,7 @@ from .constants import (
     RECORD_AGGREGATE,
     RECORD_INPUTS,
     RECORD_PLAINTEXT,
+    RECORD_REFERENCE,
     RECORD_REQUEST,
 )
 from .exceptions import MalformedCiphertextError, MalformedReplyError
@@ -37,8 +40,8 @@ class DecryptRequest:
     Attributes
     ----------
     kind : str
-        Operation: ``"weighted-sum"`` today; ``"inner-product"`` is reserved for
-        scalar contribution scores.
+        Operation: ``"weighted-sum"`` (the sum of the inputs) or ``"inner-product"``
+        (per input, ``<w_i, reference>`` and ``||w_i||^2``).
     manifest : RoundManifest
         The round manifest with every accepted commitment.
     input_node_ids : tuple[int, ...]
@@ -46,7 +49,9 @@ class DecryptRequest:
     inputs : dict[int, list[bytes]]
         Serialized ciphertext chunks of each input node.
     aggregate : list[bytes]
-        Serialized chunks of the aggregate the aggregator computed.
+        Serialized chunks of the aggregate the aggregator computed (empty for scores).
+    reference : np.ndarray | None
+        The round's reference update ``g0`` (scoring requests only).
     """
 
     kind: str
@@ -54,6 +59,7 @@ class DecryptRequest:
     input_node_ids: tuple[int, ...]
     inputs: dict[int, list[bytes]]
     aggregate: list[bytes]
+    reference: np.ndarray | None = field(default=None, compare=False)
 
     def to_recorddict(self) -> RecordDict:
         """Encode as Flower message content."""
@@ -63,7 +69,7 @@ class DecryptRequest:
                 input_arrays[f"{node_id}:{index}"] = Array(
                     dtype=ARRAY_DTYPE, shape=(len(chunk),), stype=ARRAY_STYPE, data=chunk
                 )
-        return RecordDict(
+        content = RecordDict(
             {
                 RECORD_REQUEST: ConfigRecord(
                     {
@@ -76,6 +82,10 @@ class DecryptRequest:
                 RECORD_AGGREGATE: chunks_to_arrayrecord(self.aggregate),
             }
         )
+        if self.reference is not None:
+            reference = np.asarray(self.reference, dtype=np.float64)
+            content[RECORD_REFERENCE] = ArrayRecord({KEY_VALUES: Array(reference)})
+        return content
 
     @classmethod
     def from_recorddict(cls, content: RecordDict) -> DecryptRequest:
@@ -98,12 +108,19 @@ class DecryptRequest:
             if index_text != str(len(chunks)):
                 raise MalformedCiphertextError(f"input {key!r} is out of order")
             chunks.append(bytes(array.data))
+        reference = None
+        if RECORD_REFERENCE in content.array_records:
+            values = content.array_records[RECORD_REFERENCE].get(KEY_VALUES)
+            if values is None or values.dtype != "float64":
+                raise MalformedReplyError("the reference update must be a float64 array")
+            reference = np.asarray(values.numpy(), dtype=np.float64).ravel()
         return cls(
             kind=kind,
             manifest=manifest,
             input_node_ids=node_ids,
             inputs=inputs,
             aggregate=arrayrecord_to_chunks(aggregate_record),
+            reference=reference,
         )
 
 

@@ -6,13 +6,20 @@ participants send ``Enc(n_k * s * delta_k)`` (see ``ckks_mod``), the aggregator 
 ciphertexts, the key holder decrypts only the verified sum, and the aggregator sets
 ``w <- w + sum_k(n_k * s * delta_k) / sum_k(n_k * s)``, which equals plaintext FedAvg of
 the participants' models. The aggregator only ever loads the public context.
+
+With a ``reference_update_fn`` the strategy also collects contribution scalars: it
+commits ``sha256(g0)`` of the organisation's reference update in the train config before
+any update arrives, and after the sum asks the key holder for ``<w_i, g0>`` and
+``||w_i||^2`` of every aggregated update (FLTrust-style reference, Cao et al. 2021; see
+``strategy.contribution`` for the score built from them).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from logging import INFO, WARNING
 
 import numpy as np
@@ -28,6 +35,7 @@ from .ckks import (
     context_fingerprint,
     flatten_arrays,
     load_public_context,
+    supports_multiplication,
     unflatten_like,
 )
 from .constants import (
@@ -36,21 +44,29 @@ from .constants import (
     CONFIG_CONTEXT,
     CONFIG_CONTEXT_SHA256,
     CONFIG_MAX_ABS,
+    CONFIG_REFERENCE_SHA256,
     CONFIG_TASK_ID,
     CONFIG_WEIGHT_KEY,
     CONFIG_WEIGHT_SCALE,
     KEY_NONCE,
     KEY_SIGNATURE,
     KEY_WALLET,
+    KIND_INNER_PRODUCT,
     KIND_WEIGHTED_SUM,
     RECORD_IDENTITY,
 )
+from .contribution import RoundScalars
 from .decrypt_request import DecryptRequest, plaintext_from_reply
-from .exceptions import EncryptedAggregationError, KeyHolderError
+from .encrypted_scalars import reference_sha256
+from .exceptions import ContextMismatchError, EncryptedAggregationError, KeyHolderError
 from .key_holder import identity_message
 from .manifest import RoundManifest
-from .reply_validation import ExpectedUpdate, validate_replies
+from .reply_validation import AcceptedUpdate, ExpectedUpdate, validate_replies
 from .wallet import verify_signature
+
+ReferenceUpdateFn = Callable[[int, ArrayRecord], np.ndarray]
+# Scalars may violate Cauchy-Schwarz by CKKS noise (~1e-5 relative, see `ckks`), not more.
+_CAUCHY_SCHWARZ_SLACK = 1e-3
 
 
 class EncryptedFedAvg(FedAvg):
@@ -77,6 +93,11 @@ class EncryptedFedAvg(FedAvg):
     send_context : bool (default: True)
         Send the public context in each train ConfigRecord. If False, participants
         read it from their ``ckks-public-context`` node-config path.
+    reference_update_fn : Callable[[int, ArrayRecord], np.ndarray] | None
+        ``(server_round, global_arrays) -> g0``: the organisation's reference update,
+        flattened in ``ArrayRecord`` key order (as ``ckks_mod`` flattens updates). When
+        given, every round is scored; the public context must come from
+        ``generate_keys(profile="scoring")``.
     **fedavg_kwargs
         Passed to ``FedAvg`` (``fraction_train``, ``min_train_nodes``, ...).
     """
@@ -92,6 +113,7 @@ class EncryptedFedAvg(FedAvg):
         weight_scale: float = 1.0,
         decrypt_timeout: float = 600.0,
         send_context: bool = True,
+        reference_update_fn: ReferenceUpdateFn | None = None,
         **fedavg_kwargs: object,
     ) -> None:
         super().__init__(**fedavg_kwargs)  # type: ignore[arg-type]
@@ -109,6 +131,18 @@ class EncryptedFedAvg(FedAvg):
         self.weight_scale = weight_scale
         self.decrypt_timeout = decrypt_timeout
         self.send_context = send_context
+        if reference_update_fn is not None and not supports_multiplication(self._context):
+            raise ContextMismatchError(
+                "contribution scoring needs CKKS keys with room for one multiplication; "
+                "make the task's keys with generate_keys(profile='scoring')"
+            )
+        self.reference_update_fn = reference_update_fn
+        self.reference_updates: dict[int, np.ndarray] = {}
+        """The committed reference update ``g0`` of each scored round (publish it)."""
+        self.reference_norms: dict[int, float] = {}
+        """``||g0||`` of each round whose scalars were decrypted."""
+        self.round_scalars: dict[int, dict[int, RoundScalars]] = {}
+        """Decrypted contribution scalars of each round, by node id."""
         self.manifests: dict[int, RoundManifest] = {}
         # Wall seconds per aggregation phase of each round, for operators and benchmarks.
         self.round_timings: dict[int, dict[str, float]] = {}
@@ -144,6 +178,13 @@ class EncryptedFedAvg(FedAvg):
         config[CONFIG_WEIGHT_KEY] = self.weighted_by_key
         # Each update gets an equal share of the modulus headroom of the sum.
         config[CONFIG_MAX_ABS] = MAX_ABS_SUM / sample_size
+        if self.reference_update_fn is not None:
+            # Committed before any update exists, so g0 cannot be chosen to probe them.
+            reference = np.asarray(
+                self.reference_update_fn(server_round, arrays), dtype=np.float64
+            ).ravel()
+            self.reference_updates[server_round] = reference
+            config[CONFIG_REFERENCE_SHA256] = reference_sha256(reference)
         if self.send_context:
             config[CONFIG_CONTEXT] = self.public_context
         return super().configure_train(server_round, arrays, config, grid)
@@ -163,6 +204,11 @@ class EncryptedFedAvg(FedAvg):
             num_values=int(global_flat.size),
             weight_key=self.weighted_by_key,
             weight_scale=self.weight_scale,
+            reference_sha256=(
+                reference_sha256(self.reference_updates[server_round])
+                if server_round in self.reference_updates
+                else ""
+            ),
         )
         started = time.perf_counter()
         accepted = validate_replies(replies, expected)
@@ -203,6 +249,10 @@ class EncryptedFedAvg(FedAvg):
             "key_holder_s": time.perf_counter() - added,
         }
         self.manifests[server_round] = manifest
+        if server_round in self.reference_updates:
+            scored = time.perf_counter()
+            self._collect_scalars(server_round, request, accepted)
+            self.round_timings[server_round]["score_s"] = time.perf_counter() - scored
         if manifest.total_weight < MIN_PRECISE_TOTAL_WEIGHT:
             log(
                 WARNING,
@@ -218,6 +268,55 @@ class EncryptedFedAvg(FedAvg):
             [update.content for update in accepted], self.weighted_by_key
         )
         return arrays, metrics
+
+    def _collect_scalars(
+        self, server_round: int, summed: DecryptRequest, accepted: list[AcceptedUpdate]
+    ) -> None:
+        """Ask the key holder for the round's scalars; a failure leaves the round unscored."""
+        reference = self.reference_updates[server_round]
+        request = DecryptRequest(
+            kind=KIND_INNER_PRODUCT,
+            manifest=summed.manifest,
+            input_node_ids=summed.input_node_ids,
+            inputs=summed.inputs,
+            aggregate=[],
+            reference=reference,
+        )
+        try:
+            values = self._request_decryption(request)
+        except EncryptedAggregationError as err:
+            log(WARNING, "Round %d not scored: %s: %s", server_round, type(err).__name__, err)
+            return
+        if values.shape != (len(accepted), 2):
+            log(
+                WARNING,
+                "Round %d not scored: key holder sent %s scalars",
+                server_round,
+                values.shape,
+            )
+            return
+        reference_norm = float(np.linalg.norm(reference))
+        scalars: dict[int, RoundScalars] = {}
+        for update, (inner, square) in zip(accepted, values, strict=True):
+            # A participant that bypassed ckks_mod's bound can make its scalars wrap
+            # around the CKKS modulus; wrapped values break Cauchy-Schwarz.
+            norm = math.sqrt(max(float(square), 0.0))
+            if abs(inner) > (norm * (1 + _CAUCHY_SCHWARZ_SLACK) + 1e-4) * reference_norm:
+                log(
+                    WARNING,
+                    "Round %d: scalars of node %d are inconsistent (out of the CKKS range); "
+                    "it is not scored this round",
+                    server_round,
+                    update.node_id,
+                )
+                continue
+            scalars[update.node_id] = RoundScalars(
+                reference_inner=float(inner),
+                squared_norm=max(float(square), 0.0),
+                claimed_examples=max(1, round(update.commitment.weight / self.weight_scale)),
+            )
+        self.round_scalars[server_round] = scalars
+        self.reference_norms[server_round] = reference_norm
 
     def _request_decryption(self, request: DecryptRequest) -> np.ndarray:
         assert self._grid is not None and self.key_holder_node_id is not None

@@ -71,6 +71,16 @@ class DisallowedOperationError(EncryptedAggregationError):
     """
 
 
+class ReferenceMismatchError(EncryptedAggregationError):
+    """A scoring request's reference update is not the one committed for the round.
+
+    The server must commit ``sha256(g0)`` in the round's train config before updates
+    arrive (participants copy it into their signed commitments) and later ask for
+    scores with exactly that ``g0``; a reference chosen after seeing the updates, or one
+    shaped like a probe of single coordinates, is refused.
+    """
+
+
 class MalformedReplyError(EncryptedAggregationError):
     """A reply lacks the records the encrypted protocol needs, or carries plaintext.
 

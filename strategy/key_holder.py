@@ -4,7 +4,20 @@ The key holder is a participant node that holds the CKKS secret context (sealed 
 wallet). The aggregator reaches it with ``query.ckks_decrypt`` messages; the key holder
 recomputes the requested aggregate from the committed inputs (CKKS addition is
 deterministic) and decrypts only a sum over at least ``k`` distinct committed inputs,
-once per round. Everything else is refused with a specific error.
+once per round. After a round's sum, and once per round, it also serves contribution
+scalars over the same inputs: it computes ``Enc(<w_i, g0>)`` and ``Enc(||w_i||^2)`` of
+each committed update itself and decrypts only those two scalars, for a reference
+``g0`` whose SHA-256 every participant signed into its commitment. Everything else is
+refused with a specific error.
+
+Residual risk of scoring: each scored round releases two scalars per participant, one
+linear projection of the update and its length. The key holder refuses a reference
+concentrated on one coordinate, but any committed ``g0`` reveals ``<w_i, g0>``: it is
+pinned publicly with the round manifest so an auditor can check it is a real model
+update of the organisation (training the global model on its reference split), not a
+crafted probe. A participant that bypasses ``ckks_mod`` can encrypt values whose
+scalars exceed the CKKS range (``+-32768``) and decrypt to noise; the strategy drops
+scalars that violate Cauchy-Schwarz.
 
 Why queries and not a mod: in flwr 1.41 a ClientApp only runs mods around functions it
 has registered, so a message type the app does not register never reaches a mod. The
@@ -32,6 +45,7 @@ from .ckks import (
     load_secret_context,
     public_fingerprint_of,
     sha256_hex,
+    supports_multiplication,
 )
 from .constants import (
     ACTION_DECRYPT,
@@ -47,14 +61,18 @@ from .constants import (
     RECORD_IDENTITY,
     STATE_DECRYPTED_ROUNDS,
     STATE_KEY_HOLDER,
+    STATE_SCORED_ROUNDS,
+    STATE_SUMMED_INPUTS,
 )
 from .decrypt_request import DecryptRequest, plaintext_reply_content
+from .encrypted_scalars import check_reference, encrypted_scalars, reference_sha256
 from .exceptions import (
     ContextMismatchError,
     DigestMismatchError,
     DisallowedOperationError,
     EncryptedAggregationError,
     InsufficientInputsError,
+    ReferenceMismatchError,
     ReplayError,
     WalletError,
 )
@@ -98,6 +116,17 @@ class KeyHolder:
         self.wallet = wallet
         self.allowed_signers = allowed_signers
         self.decrypted_rounds: set[tuple[str, int]] = set()
+        # Digest of the inputs of each round's decrypted sum; scores must cover the same.
+        self.summed_inputs: dict[tuple[str, int], str] = {}
+        self.scored_rounds: set[tuple[str, int]] = set()
+        self.can_score = (
+            supports_multiplication(self._context)
+            and self._context.has_galois_keys()
+            and self._context.has_relin_keys()
+        )
+        if self.can_score:
+            # Rotations run before any rescale, at scale 2^56 (see `encrypted_scalars`).
+            self._context.auto_rescale = False
         # Wall seconds per phase of the last served request, for operators and benchmarks.
         self.last_timings: dict[str, float] = {}
         if allowed_signers is None:
@@ -129,12 +158,11 @@ class KeyHolder:
             A specific subclass naming why the request was refused.
         """
         if request.kind == KIND_INNER_PRODUCT:
-            raise DisallowedOperationError(
-                "inner-product requests are reserved for contribution scores and not served yet"
-            )
+            return self.score(request)
         if request.kind != KIND_WEIGHTED_SUM:
             raise DisallowedOperationError(f"unknown operation {request.kind!r}")
         started = time.perf_counter()
+        self._check_round_not_summed(request)
         vectors = self._verified_inputs(request)
         verified = time.perf_counter()
         total = add_chunkwise(vectors)
@@ -147,7 +175,9 @@ class KeyHolder:
                 "(for example a single update presented as a sum)"
             )
         checked = time.perf_counter()
-        self.decrypted_rounds.add((request.manifest.task_id, request.manifest.server_round))
+        round_key = (request.manifest.task_id, request.manifest.server_round)
+        self.decrypted_rounds.add(round_key)
+        self.summed_inputs[round_key] = _inputs_digest(request)
         values = decrypt_chunks(total)
         self.last_timings = {
             "verify_inputs_s": verified - started,
@@ -157,10 +187,64 @@ class KeyHolder:
         }
         return values
 
-    def _verified_inputs(self, request: DecryptRequest) -> list[list[ts.CKKSVector]]:
+    def score(self, request: DecryptRequest) -> np.ndarray:
+        """Verify a scoring request; return ``[<w_i, g0>, ||w_i||^2]`` per listed input.
+
+        Served once per round, after the round's sum was decrypted, over the same
+        committed inputs, for the reference whose SHA-256 the inputs committed to.
+
+        Raises
+        ------
+        EncryptedAggregationError
+            A specific subclass naming why the request was refused.
+        """
         manifest = request.manifest
-        if manifest.context_sha256 != self.context_sha256:
-            raise ContextMismatchError("the manifest names another CKKS context")
+        round_key = (manifest.task_id, manifest.server_round)
+        if not self.can_score:
+            raise DisallowedOperationError(
+                "these CKKS keys leave no room for a multiplication; contribution scores "
+                "need keys made with generate_keys(profile='scoring')"
+            )
+        if round_key in self.scored_rounds:
+            raise DisallowedOperationError(f"round {manifest.server_round} was already scored")
+        if round_key not in self.summed_inputs:
+            raise DisallowedOperationError(
+                f"round {manifest.server_round}'s sum has not been decrypted; scores are "
+                "served only over the inputs of a decrypted sum"
+            )
+        started = time.perf_counter()
+        vectors = self._verified_inputs(request)
+        if self.summed_inputs[round_key] != _inputs_digest(request):
+            raise DisallowedOperationError(
+                "scores must cover exactly the committed inputs of the round's decrypted sum"
+            )
+        if request.reference is None:
+            raise ReferenceMismatchError("the scoring request carries no reference update")
+        digest = reference_sha256(request.reference)
+        for node_id in request.input_node_ids:
+            commitment = manifest.commitment_of(node_id)
+            if commitment is None or commitment.reference_sha256 != digest:
+                raise ReferenceMismatchError(
+                    f"node {node_id} did not commit to this reference update before "
+                    "training; the server may only score with the g0 it committed to"
+                )
+        check_reference(request.reference, _num_values(request))
+        verified = time.perf_counter()
+        self.scored_rounds.add(round_key)
+        encrypted = [encrypted_scalars(chunks, request.reference) for chunks in vectors]
+        evaluated = time.perf_counter()
+        scalars = np.array(
+            [[float(inner.decrypt()[0]), float(square.decrypt()[0])] for inner, square in encrypted]
+        )
+        self.last_timings = {
+            "verify_inputs_s": verified - started,
+            "evaluate_s": evaluated - verified,
+            "decrypt_s": time.perf_counter() - evaluated,
+        }
+        return scalars
+
+    def _check_round_not_summed(self, request: DecryptRequest) -> None:
+        manifest = request.manifest
         round_key = (manifest.task_id, manifest.server_round)
         if round_key in self.decrypted_rounds:
             raise DisallowedOperationError(
@@ -172,6 +256,11 @@ class KeyHolder:
             raise ReplayError(
                 f"round {manifest.server_round} is older than round {max(done)}, already decrypted"
             )
+
+    def _verified_inputs(self, request: DecryptRequest) -> list[list[ts.CKKSVector]]:
+        manifest = request.manifest
+        if manifest.context_sha256 != self.context_sha256:
+            raise ContextMismatchError("the manifest names another CKKS context")
         node_ids = request.input_node_ids
         if len(set(node_ids)) != len(node_ids):
             raise DisallowedOperationError("an input is listed more than once")
@@ -232,6 +321,18 @@ class KeyHolder:
             record[KEY_WALLET] = self.wallet.address
             record[KEY_SIGNATURE] = self.wallet.sign(identity_message(nonce, self.context_sha256))
         return record
+
+
+def _inputs_digest(request: DecryptRequest) -> str:
+    """Fingerprint of a request's manifest and listed inputs."""
+    listed = ",".join(str(n) for n in sorted(request.input_node_ids))
+    return sha256_hex(f"{request.manifest.digest()}|{listed}".encode("ascii"))
+
+
+def _num_values(request: DecryptRequest) -> int:
+    commitment = request.manifest.commitment_of(request.input_node_ids[0])
+    assert commitment is not None  # checked by _verified_inputs
+    return commitment.num_values
 
 
 def identity_message(nonce: bytes, context_sha256: str) -> bytes:
@@ -304,7 +405,12 @@ def register_key_holder(
             log(WARNING, "Key holder refused a decryption: %s: %s", type(err).__name__, err)
             return _refusal(msg, f"{type(err).__name__}: {err}")
         _save_rounds(holder, context)
-        log(INFO, "Key holder decrypted round %d", request.manifest.server_round)
+        log(
+            INFO,
+            "Key holder decrypted round %d (%s)",
+            request.manifest.server_round,
+            request.kind,
+        )
         return Message(plaintext_reply_content(values, request.manifest.digest()), reply_to=msg)
 
 
@@ -316,8 +422,21 @@ def _restore_rounds(holder: KeyHolder, context: Context) -> None:
         for entry in record.get(STATE_DECRYPTED_ROUNDS, []):  # type: ignore[union-attr]
             task_id, _, round_text = str(entry).rpartition("#")
             holder.decrypted_rounds.add((task_id, int(round_text)))
+        for entry in record.get(STATE_SCORED_ROUNDS, []):  # type: ignore[union-attr]
+            task_id, _, round_text = str(entry).rpartition("#")
+            holder.scored_rounds.add((task_id, int(round_text)))
+        for entry in record.get(STATE_SUMMED_INPUTS, []):  # type: ignore[union-attr]
+            task_id, round_text, digest = str(entry).rsplit("#", 2)
+            holder.summed_inputs[(task_id, int(round_text))] = digest
 
 
 def _save_rounds(holder: KeyHolder, context: Context) -> None:
-    entries = sorted(f"{task}#{rnd}" for task, rnd in holder.decrypted_rounds)
-    context.state.config_records[STATE_KEY_HOLDER] = ConfigRecord({STATE_DECRYPTED_ROUNDS: entries})
+    context.state.config_records[STATE_KEY_HOLDER] = ConfigRecord(
+        {
+            STATE_DECRYPTED_ROUNDS: sorted(f"{t}#{r}" for t, r in holder.decrypted_rounds),
+            STATE_SCORED_ROUNDS: sorted(f"{t}#{r}" for t, r in holder.scored_rounds),
+            STATE_SUMMED_INPUTS: sorted(
+                f"{t}#{r}#{digest}" for (t, r), digest in holder.summed_inputs.items()
+            ),
+        }
+    )

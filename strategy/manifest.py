@@ -45,6 +45,9 @@ class UpdateCommitment:
         Number of encrypted values (model parameters).
     chunk_sha256 : tuple[str, ...]
         Hex SHA-256 of each serialized ciphertext chunk, in order.
+    reference_sha256 : str
+        SHA-256 of the reference update the server committed to in the train config
+        before any update arrived ("" if the round is not scored).
     signer : str
         Base58 wallet address that signed the commitment ("" if unsigned).
     signature : str
@@ -58,6 +61,7 @@ class UpdateCommitment:
     weight: float
     num_values: int
     chunk_sha256: tuple[str, ...]
+    reference_sha256: str = ""
     signer: str = ""
     signature: str = ""
 
@@ -109,6 +113,7 @@ class UpdateCommitment:
                 weight=float(body["weight"]),
                 num_values=int(body["num_values"]),
                 chunk_sha256=tuple(str(d) for d in body["chunk_sha256"]),
+                reference_sha256=str(body.get("reference_sha256", "")),
                 signer=str(body.get("signer", "")),
                 signature=str(body.get("signature", "")),
             )

@@ -24,6 +24,7 @@ from .exceptions import (
     DigestMismatchError,
     EncryptedAggregationError,
     MalformedReplyError,
+    ReferenceMismatchError,
     ReplayError,
 )
 from .manifest import UpdateCommitment
@@ -49,6 +50,8 @@ class ExpectedUpdate:
         Metric holding the participant's number of examples.
     weight_scale : float
         Factor the participant multiplies its number of examples by.
+    reference_sha256 : str
+        The reference update committed in this round's train config ("" if none).
     """
 
     context: ts.Context
@@ -58,6 +61,7 @@ class ExpectedUpdate:
     num_values: int
     weight_key: str
     weight_scale: float
+    reference_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,10 @@ def validate_reply(msg: Message, expected: ExpectedUpdate) -> AcceptedUpdate:
         )
     if commitment.context_sha256 != expected.context_sha256:
         raise ContextMismatchError("update is encrypted under another public context")
+    if commitment.reference_sha256 != expected.reference_sha256:
+        raise ReferenceMismatchError(
+            "commitment names another reference update than the round's train config"
+        )
     if commitment.num_values != expected.num_values:
         raise CiphertextSizeError(
             f"update has {commitment.num_values} values, the model {expected.num_values}"

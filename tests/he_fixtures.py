@@ -17,7 +17,7 @@ from flwr.supercore.task_identity import TaskIdentity
 
 from strategy import KeyHolder, KeyMaterial, ckks_mod, generate_keys, register_key_holder
 
-__all__ = ["ckks_keys", "other_ckks_keys", "server_identity"]
+__all__ = ["ckks_keys", "other_ckks_keys", "scoring_ckks_keys", "server_identity"]
 
 SERVER_NODE_ID = 0
 RUN_ID = 1
@@ -36,6 +36,12 @@ def ckks_keys() -> KeyMaterial:
 def other_ckks_keys() -> KeyMaterial:
     """A second key pair with the same parameters, for wrong-context cases."""
     return generate_keys()
+
+
+@pytest.fixture(scope="session")
+def scoring_ckks_keys() -> KeyMaterial:
+    """A key pair of the scoring profile (one multiplication, evaluation keys)."""
+    return generate_keys(profile="scoring")
 
 
 @pytest.fixture()

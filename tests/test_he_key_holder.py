@@ -198,11 +198,12 @@ def test_key_holder_refuses_wrong_size(ckks_keys: KeyMaterial, holder: KeyHolder
         holder.decrypt(replace(request, manifest=manifest, inputs=inputs))
 
 
-def test_key_holder_does_not_serve_inner_products_yet(
+def test_key_holder_with_aggregation_keys_refuses_scores(
     ckks_keys: KeyMaterial, holder: KeyHolder
 ) -> None:
     inputs = {n: c for n, (_, c) in _updates(ckks_keys, rnd=1).items()}
-    with pytest.raises(DisallowedOperationError, match="reserved"):
+    holder.decrypt(_request(ckks_keys, 1, inputs))
+    with pytest.raises(DisallowedOperationError, match="profile='scoring'"):
         holder.decrypt(_request(ckks_keys, 1, inputs, kind=KIND_INNER_PRODUCT))
 
 
