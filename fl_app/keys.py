@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strategy import KeyHolder, Wallet, generate_keys, seal_to_wallet
+from strategy.ckks import AGGREGATION_PROFILE, SCORING_PROFILE
 from strategy.constants import NODE_CONFIG_SEALED_SECRET, NODE_CONFIG_WALLET
 
 __all__ = ["KeyFiles"]
@@ -41,15 +42,19 @@ class KeyFiles:
         return self.directory / "key_holder.json"
 
     @classmethod
-    def create(cls, directory: Path, *, wallet: Wallet | None = None) -> KeyFiles:
+    def create(
+        cls, directory: Path, *, wallet: Wallet | None = None, scoring: bool = True
+    ) -> KeyFiles:
         """Generate CKKS keys and seal the secret to the key holder's wallet.
 
-        Without ``wallet`` a fresh one is generated for the key holder.
+        Without ``wallet`` a fresh one is generated for the key holder. ``scoring``
+        makes keys of the scoring profile (needed for contribution scores; larger
+        ciphertexts), otherwise of the aggregation-only profile.
         """
         directory.mkdir(parents=True, exist_ok=True)
         files = cls(directory)
         wallet = wallet if wallet is not None else Wallet.generate()
-        keys = generate_keys()
+        keys = generate_keys(SCORING_PROFILE if scoring else AGGREGATION_PROFILE)
         files.public_context.write_bytes(keys.public_context)
         files.sealed_secret.write_bytes(seal_to_wallet(keys.secret_context, wallet.address))
         files.wallet.write_text(json.dumps(list(wallet.keypair_bytes())))

@@ -30,6 +30,9 @@ class RunSettings:
     ``ckks_weight_scale`` multiplies each participant's example count before it weights
     the encrypted update; weighted sums must stay inside the CKKS plaintext bound, so it
     should be about the inverse of the largest local data set.
+
+    ``contribution_scoring`` scores every round against the organisation's reference
+    update (the task's CKKS keys must then be of the scoring profile).
     """
 
     dataset: str = "breast_cancer"
@@ -53,6 +56,7 @@ class RunSettings:
     ckks_weight_scale: float = 0.01
     ckks_public_context: str = ""
     ckks_key_holder: str = ""
+    contribution_scoring: bool = True
     task_id: str = "local-task"
 
     def __post_init__(self) -> None:

@@ -74,7 +74,7 @@ def run_federated(
     with tempfile.TemporaryDirectory(prefix="fl-app-keys-") as key_dir:
         keys = members.keys
         if keys is None and settings.aggregation == "ckks" and not settings.ckks_public_context:
-            keys = KeyFiles.create(Path(key_dir))
+            keys = KeyFiles.create(Path(key_dir), scoring=settings.contribution_scoring)
         return _run(overrides, settings, members, keys, on_round, verbose)
 
 

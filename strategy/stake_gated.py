@@ -16,6 +16,7 @@ from flwr.common import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg, Strategy
 
+from .contribution import RoundScalars
 from .stake_gate import GatedGrid, StakeGate
 
 __all__ = ["StakeGatedStrategy"]
@@ -37,11 +38,24 @@ class StakeGatedStrategy(Strategy):
         self.gate = gate
         self.contributors: dict[int, list[str]] = {}
         """Wallets whose updates were aggregated, by round."""
+        self.round_wallets: dict[int, dict[int, str]] = {}
+        """Node id -> wallet of the nodes admitted in each round."""
         self._admitted: dict[int, str] = {}
 
     def __getattr__(self, name: str) -> object:
         # Expose the wrapped strategy's attributes (e.g. the round manifests).
         return getattr(self.__dict__["strategy"], name)
+
+    @property
+    def round_scalars(self) -> dict[int, dict[str, RoundScalars]]:
+        """The wrapped strategy's contribution scalars of each round, by wallet address."""
+        scalars: dict[int, dict[int, RoundScalars]] = getattr(self.strategy, "round_scalars", {})
+        return {
+            server_round: {
+                self.round_wallets[server_round][node_id]: x for node_id, x in by_node.items()
+            }
+            for server_round, by_node in scalars.items()
+        }
 
     def summary(self) -> None:
         log(
@@ -85,6 +99,7 @@ class StakeGatedStrategy(Strategy):
                     "dropped a reply from node %d: not admitted this round",
                     reply.metadata.src_node_id,
                 )
+        self.round_wallets[server_round] = dict(self._admitted)
         self.contributors[server_round] = [
             self._admitted[r.metadata.src_node_id] for r in admitted if not r.has_error()
         ]

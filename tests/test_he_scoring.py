@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from flwr.app import ArrayRecord, ConfigRecord, Message
+from flwr.serverapp.strategy import FedAvg
 
 from strategy import (
     ContextMismatchError,
@@ -43,8 +44,10 @@ from strategy.constants import (
     KIND_WEIGHTED_SUM,
     RECORD_COMMITMENT,
 )
+from strategy.contribution import RoundScalars
 from strategy.encrypted_scalars import reference_sha256
 from strategy.exceptions import ReferenceMismatchError
+from strategy.stake_gated import StakeGatedStrategy
 from tests.he_fixtures import *  # noqa: F403  (pytest fixtures, used by name)
 from tests.he_fixtures import FakeFederation, make_model, perturbed
 
@@ -276,3 +279,12 @@ def test_server_drops_update_committed_to_another_reference(
     messages = strategy.configure_train(1, global_model, ConfigRecord(), federation)
     strategy.aggregate_train(1, federation.send_and_receive(messages))
     assert sorted(strategy.round_scalars[1]) == [101, 102, 103]
+
+
+def test_stake_gated_strategy_keys_scalars_by_wallet() -> None:
+    inner = FedAvg()
+    x = RoundScalars(reference_inner=0.5, squared_norm=1.0, claimed_examples=10)
+    inner.round_scalars = {1: {101: x}}  # type: ignore[attr-defined]
+    gated = StakeGatedStrategy(inner, gate=None)  # type: ignore[arg-type]
+    gated.round_wallets[1] = {101: "WalletA", 102: "WalletB"}
+    assert gated.round_scalars == {1: {"WalletA": x}}

@@ -18,8 +18,10 @@ from fl_app.errors import ConfigError
 from fl_app.keys import KeyFiles
 from fl_app.ml import TabularMLP, build_model, evaluate, org_split
 from fl_app.server.metrics import aggregate_train_metrics
+from fl_app.server.reference import reference_update_fn
 from fl_app.settings import RunSettings
 from strategy import EncryptedFedAvg, RoundManifest
+from strategy.contribution import RoundScalars
 from strategy.stake_gate import StakeGate
 from strategy.stake_gated import StakeGatedStrategy
 
@@ -31,7 +33,10 @@ class RoundReport:
     """The global model's test metrics after a round (round 0 is the initial model).
 
     ``contributors`` are the wallets whose updates were aggregated (stake-gated runs),
-    ``manifest`` the round's encrypted-aggregation manifest (CKKS runs).
+    ``manifest`` the round's encrypted-aggregation manifest (CKKS runs). ``scalars`` are
+    the decrypted contribution scalars of the round, by wallet in stake-gated runs and
+    by ``str(node_id)`` otherwise, with the round's ``reference_norm`` (``||g0||``) and
+    the public ``weight_scale``; empty (and 0.0) when the round was not scored.
     """
 
     server_round: int
@@ -40,6 +45,9 @@ class RoundReport:
     arrays: ArrayRecord = field(repr=False)
     contributors: tuple[str, ...] = ()
     manifest: RoundManifest | None = None
+    scalars: Mapping[str, RoundScalars] = field(default_factory=dict)
+    reference_norm: float = 0.0
+    weight_scale: float = 0.0
 
 
 @dataclass
@@ -113,6 +121,8 @@ def build_server_app(
 
         def evaluate_global(server_round: int, arrays: ArrayRecord) -> MetricRecord:
             result = evaluate(TabularMLP.from_state_dict(arrays.to_torch_state_dict()), split.test)
+            scalars = getattr(strategy, "round_scalars", {}).get(server_round, {})
+            reference_norm = getattr(strategy, "reference_norms", {}).get(server_round, 0.0)
             round_report = RoundReport(
                 server_round,
                 result.accuracy,
@@ -120,6 +130,9 @@ def build_server_app(
                 arrays,
                 contributors=tuple(getattr(strategy, "contributors", {}).get(server_round, ())),
                 manifest=getattr(strategy, "manifests", {}).get(server_round),
+                scalars={str(key): x for key, x in scalars.items()},
+                reference_norm=reference_norm if scalars else 0.0,
+                weight_scale=settings.ckks_weight_scale if scalars else 0.0,
             )
             run_report.rounds.append(round_report)
             log(
@@ -190,6 +203,9 @@ def _make_aggregation(settings: RunSettings, keys: KeyFiles | None) -> FedAvg:
         key_holder_wallet=key_holder,
         min_decrypt_inputs=settings.ckks_min_inputs,
         weight_scale=settings.ckks_weight_scale,
+        reference_update_fn=reference_update_fn(settings)
+        if settings.contribution_scoring
+        else None,
         **common,
     )
 
