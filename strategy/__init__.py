@@ -19,9 +19,10 @@ Usage (an existing quickstart-style app; nothing else changes)::
         fraction_train=1.0,                    # any FedAvg keyword
     )
 
-Keys, once per task, by anyone but the aggregator::
+Keys, once per task, by anyone but the aggregator (``profile="scoring"`` when the
+strategy gets a ``reference_update_fn`` to collect contribution scalars)::
 
-    keys = generate_keys()
+    keys = generate_keys(profile="scoring")
     sealed = seal_to_wallet(keys.secret_context, key_holder_address)
     # publish keys.public_context; give `sealed` to the key holder
 
@@ -45,6 +46,7 @@ from .exceptions import (
     MalformedCiphertextError,
     MalformedReplyError,
     PlaintextOverflowError,
+    ReferenceMismatchError,
     ReplayError,
     SecretKeyExposedError,
     WalletError,
@@ -68,6 +70,7 @@ __all__ = [
     "MalformedCiphertextError",
     "MalformedReplyError",
     "PlaintextOverflowError",
+    "ReferenceMismatchError",
     "ReplayError",
     "RoundManifest",
     "SecretKeyExposedError",
