@@ -44,6 +44,11 @@ pub struct TransactionOutcome {
     ok: bool,
     /// Debug rendering of the runtime's error, if any.
     error: Option<String>,
+    /// The runtime's error as JSON, exactly as a validator's RPC reports `err`.
+    error_json: Option<String>,
+    /// Whether the transaction was recorded (executed, fee charged), even if an
+    /// instruction failed; false when it was rejected before execution.
+    committed: bool,
     /// Index of the failing instruction, if the error was an instruction error.
     instruction_index: Option<u8>,
     /// Custom program error code (e.g. 6000+ for `StakingError`), if any.
@@ -98,27 +103,62 @@ impl Chain {
     }
 }
 
+/// What the runtime reported for one transaction, executed or simulated.
+struct Execution {
+    result: Result<(), TransactionError>,
+    logs: Vec<String>,
+    compute_units: u64,
+    committed: bool,
+}
+
+fn executed(
+    result: Result<solana_program_test::BanksTransactionResultWithMetadata, BanksClientError>,
+) -> Result<Execution, BanksClientError> {
+    match result {
+        Ok(with_meta) => {
+            let committed = with_meta.metadata.is_some();
+            let (logs, compute_units) = with_meta
+                .metadata
+                .map(|m| (m.log_messages, m.compute_units_consumed))
+                .unwrap_or_default();
+            Ok(Execution {
+                result: with_meta.result,
+                logs,
+                compute_units,
+                committed,
+            })
+        }
+        Err(BanksClientError::TransactionError(err))
+        | Err(BanksClientError::SimulationError { err, .. }) => Ok(Execution {
+            result: Err(err),
+            logs: Vec::new(),
+            compute_units: 0,
+            committed: false,
+        }),
+        Err(other) => Err(other),
+    }
+}
+
 fn outcome(
     py: Python<'_>,
     signature: &[u8],
     fee: u64,
-    result: Result<solana_program_test::BanksTransactionResultWithMetadata, BanksClientError>,
+    execution: Result<Execution, BanksClientError>,
 ) -> TransactionOutcome {
-    let (result, logs, compute_units) = match result {
-        Ok(with_meta) => {
-            let (logs, units) = with_meta
-                .metadata
-                .map(|m| (m.log_messages, m.compute_units_consumed))
-                .unwrap_or_default();
-            (with_meta.result, logs, units)
-        }
-        Err(BanksClientError::TransactionError(err))
-        | Err(BanksClientError::SimulationError { err, .. }) => (Err(err), Vec::new(), 0),
+    let Execution {
+        result,
+        logs,
+        compute_units,
+        committed,
+    } = match execution {
+        Ok(execution) => execution,
         Err(other) => {
             return TransactionOutcome {
                 signature: PyBytes::new_bound(py, signature).unbind(),
                 ok: false,
                 error: Some(other.to_string()),
+                error_json: None,
+                committed: false,
                 instruction_index: None,
                 custom_code: None,
                 logs: Vec::new(),
@@ -134,10 +174,16 @@ fn outcome(
         Err(TransactionError::InstructionError(index, _)) => (Some(*index), None),
         _ => (None, None),
     };
+    let error_json = result
+        .as_ref()
+        .err()
+        .and_then(|e| serde_json::to_string(e).ok());
     TransactionOutcome {
         signature: PyBytes::new_bound(py, signature).unbind(),
         ok: result.is_ok(),
         error: result.err().map(|e| format!("{e:?}")),
+        error_json,
+        committed,
         instruction_index,
         custom_code,
         logs,
@@ -240,9 +286,9 @@ impl Chain {
                 // A validator drops a resent transaction instead of running it again.
                 return Ok((
                     0,
-                    Err(BanksClientError::TransactionError(
+                    executed(Err(BanksClientError::TransactionError(
                         TransactionError::AlreadyProcessed,
-                    )),
+                    ))),
                 ));
             }
             let client = &mut context.banks_client;
@@ -254,6 +300,44 @@ impl Chain {
             let result = self
                 .runtime
                 .block_on(client.process_transaction_with_metadata(tx));
+            Ok::<_, PyErr>((fee, executed(result)))
+        })?;
+        Ok(outcome(py, signature.as_ref(), fee, result))
+    }
+
+    /// Runs a signed, bincode-serialized legacy transaction without recording
+    /// it (a validator's preflight). Signatures are not verified here.
+    fn simulate_transaction(
+        &self,
+        py: Python<'_>,
+        transaction: &[u8],
+    ) -> PyResult<TransactionOutcome> {
+        let tx: Transaction = bincode::deserialize(transaction)
+            .map_err(|e| chain_error(format!("not a serialized transaction: {e}")))?;
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        let (fee, result) = py.allow_threads(|| {
+            let mut context = self.context()?;
+            let client = &mut context.banks_client;
+            let fee = self
+                .runtime
+                .block_on(client.get_fee_for_message(tx.message.clone()))
+                .map_err(chain_error)?
+                .unwrap_or(0);
+            let result = self
+                .runtime
+                .block_on(client.simulate_transaction(tx))
+                .map(|simulation| {
+                    let (logs, compute_units) = simulation
+                        .simulation_details
+                        .map(|d| (d.logs, d.units_consumed))
+                        .unwrap_or_default();
+                    Execution {
+                        result: simulation.result.unwrap_or(Ok(())),
+                        logs,
+                        compute_units,
+                        committed: false,
+                    }
+                });
             Ok::<_, PyErr>((fee, result))
         })?;
         Ok(outcome(py, signature.as_ref(), fee, result))
