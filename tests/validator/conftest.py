@@ -1,8 +1,11 @@
-"""A solana-test-validator running the SBF build of the staking program.
+"""The chains the JSON-RPC scenarios run against.
 
-The suite needs `solana-test-validator` and `anchor` (to build the `.so`) on
-PATH and is skipped with the reason otherwise; the same scenarios always run
-on the embedded chain in tests/test_chain_settlement.py.
+Each scenario runs twice: against the local chain service (the embedded chain
+served over JSON-RPC, always available) and against a solana-test-validator
+running the SBF build of the staking program. The latter needs
+`solana-test-validator` and `anchor` (to build the `.so`) on PATH and is
+skipped with the reason otherwise; the same scenarios also run in-process on
+the embedded chain in tests/test_chain_settlement.py.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pytest
 
 from fl_app.chain import RpcTransport, StakingClient
 from fl_app.chain.idl import load_spec
+from fl_app.chain.local_rpc import LocalChainServer, set_unix_timestamp
 from tests.validator import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +34,8 @@ def _missing_tools() -> str | None:
     missing = [tool for tool in ("solana-test-validator", "anchor") if shutil.which(tool) is None]
     if missing:
         return (
-            f"{' and '.join(missing)} not on PATH (the embedded-chain suite covers these scenarios)"
+            f"{' and '.join(missing)} not on PATH "
+            "(the local-chain variant and the embedded suite cover these scenarios)"
         )
     return None
 
@@ -94,9 +99,24 @@ def validator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-@pytest.fixture
-def chain(validator_url: str) -> scenarios.Chain:
-    transport = RpcTransport(validator_url)
+@pytest.fixture(scope="session")
+def local_chain_url() -> Iterator[str]:
+    with LocalChainServer() as server:
+        yield server.url
+
+
+@pytest.fixture(params=["local-chain", "solana-test-validator"])
+def chain(request: pytest.FixtureRequest) -> scenarios.Chain:
+    if request.param == "local-chain":
+        url = request.getfixturevalue("local_chain_url")
+        transport = RpcTransport(url)
+        return scenarios.Chain(
+            client=StakingClient(transport),
+            fund=transport.airdrop,
+            wait_until=lambda unix_timestamp: set_unix_timestamp(url, unix_timestamp),
+        )
+    url = request.getfixturevalue("validator_url")
+    transport = RpcTransport(url)
 
     def wait_until(unix_timestamp: int) -> None:
         deadline = time.monotonic() + _CLOCK_TIMEOUT_S
