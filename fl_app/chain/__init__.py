@@ -4,7 +4,6 @@ from fl_app.chain.accounts import RoundAccount, StakeAccount, TaskAccount, TaskS
 from fl_app.chain.client import StakingClient, TaskParams
 from fl_app.chain.embedded import EmbeddedTransport
 from fl_app.chain.errors import ChainError, ProgramError, TransactionRejectedError
-from fl_app.chain.local_rpc import LocalChainServer
 from fl_app.chain.pda import round_address, stake_address, task_address
 from fl_app.chain.rpc import RpcTransport
 from fl_app.chain.transport import AccountSnapshot, SendResult, Transport
@@ -13,7 +12,6 @@ __all__ = [
     "AccountSnapshot",
     "ChainError",
     "EmbeddedTransport",
-    "LocalChainServer",
     "ProgramError",
     "RoundAccount",
     "RpcTransport",
