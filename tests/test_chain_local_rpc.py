@@ -19,6 +19,7 @@ import pytest
 from solana.rpc.api import Client
 from solana.rpc.core import RPCException
 from solana.rpc.types import TxOpts
+from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.rpc.errors import SendTransactionPreflightFailureMessage
 from solders.signature import Signature
@@ -310,3 +311,16 @@ def test_a_second_process_shares_one_chain() -> None:
         returncode = process.wait(timeout=_EXIT_TIMEOUT_S)
     assert returncode == 0
     assert "stopped" in (process.stdout.read() if process.stdout else "")
+
+
+def test_transaction_the_runtime_cannot_run_is_refused_with_the_reason(
+    server: LocalChainServer,
+) -> None:
+    payer = server.payer()
+    ix = transfer(
+        TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Keypair().pubkey(), lamports=1)
+    )
+    stale = Transaction.new_signed_with_payer([ix], payer.pubkey(), [payer], Hash.new_unique())
+    result = RpcTransport(server.url).send_transaction(bytes(stale))
+    assert not result.ok
+    assert result.error == "Transaction simulation failed: Blockhash not found"

@@ -11,6 +11,7 @@ from solana.rpc.core import RPCException
 from solana.rpc.types import TxOpts
 from solders.hash import Hash
 from solders.pubkey import Pubkey
+from solders.rpc.errors import SendTransactionPreflightFailureMessage
 from solders.signature import Signature
 from solders.sysvar import CLOCK
 from solders.transaction import Transaction
@@ -51,6 +52,15 @@ class RpcTransport:
                 transaction, opts=TxOpts(skip_preflight=True, preflight_commitment=Confirmed)
             )
         except (RPCException, SolanaRpcException) as rejected:
+            failure = rejected.args[0] if rejected.args else None
+            if isinstance(failure, SendTransactionPreflightFailureMessage):
+                # Refused before it ran (e.g. an unknown blockhash): say why, with logs.
+                return SendResult(
+                    signature=signature,
+                    ok=False,
+                    error=failure.message,
+                    logs=list(failure.data.logs or []),
+                )
             return SendResult(signature=signature, ok=False, error=str(rejected))
         meta = self._wait_for_meta(signature)
         err = meta.err
