@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fl_app import payload
+from fl_app.demo import LAMPORTS_PER_SOL, DemoResult
+from fl_app.plots import plot_accuracy, plot_rewards
 from fl_app.server.server_app import RoundReport, RunReport
 from fl_app.settings import RunSettings
 
-__all__ = ["RoundPrinter"]
+__all__ = ["RoundPrinter", "print_settlement", "write_demo_report"]
 
 
 class RoundPrinter:
@@ -60,3 +64,81 @@ class RoundPrinter:
             )
         self._console.print(table)
         self._console.print(f"final test accuracy: [bold]{report.final_accuracy:.4f}[/]")
+
+
+def print_settlement(result: DemoResult, console: Console | None = None) -> None:
+    """The demo's closing tables: each participant's score, reward and stake returned,
+    and the task vault's lamports before and after settlement."""
+    out = console or Console()
+    table = Table(title=f"Settlement of task {result.task}")
+    table.add_column("participant", no_wrap=True)
+    table.add_column("behaviour", no_wrap=True)
+    table.add_column("score share", justify="right", no_wrap=True)
+    table.add_column("reward SOL", justify="right", no_wrap=True)
+    table.add_column("stake back SOL", justify="right", no_wrap=True)
+    total = sum(o.score for o in result.outcomes) or 1
+    for outcome in result.outcomes:
+        table.add_row(
+            f"{outcome.address[:8]}",
+            outcome.behaviour.value,
+            f"{100 * outcome.score / total:.1f} %",
+            _sol(outcome.reward),
+            _sol(outcome.stake_returned),
+        )
+    out.print(table)
+    chain = Table(title="Chain balances (lamports)")
+    chain.add_column("what")
+    chain.add_column("lamports", justify="right")
+    chain.add_row("vault before training (pool + stakes + rent)", f"{result.lamports_in:,}")
+    chain.add_row("paid out by claims", f"{result.lamports_out:,}")
+    chain.add_row("left in the vault (rent)", f"{result.vault_after:,}")
+    out.print(chain)
+    out.print(f"manifests on IPFS and chain: {', '.join(result.manifest_cids)}")
+
+
+def _sol(lamports: int) -> str:
+    return f"{lamports / LAMPORTS_PER_SOL:.4f}"
+
+
+def write_demo_report(result: DemoResult, directory: Path) -> Path:
+    """Write ``report.md`` with the run's tables and figures into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    labels = [f"{o.address[:6]} ({o.behaviour.value})" for o in result.outcomes]
+    plot_accuracy(result.report.rounds, directory / "accuracy.png")
+    plot_rewards(
+        labels,
+        [o.score for o in result.outcomes],
+        [o.reward / LAMPORTS_PER_SOL for o in result.outcomes],
+        directory / "rewards.png",
+    )
+    lines = [
+        f"# Task {result.task}",
+        "",
+        "![accuracy per round](accuracy.png)",
+        "",
+        "| round | test accuracy | contributors | manifest CID |",
+        "|---:|---:|---:|---|",
+    ]
+    for r, cid in zip(result.report.rounds[1:], result.manifest_cids, strict=True):
+        lines.append(f"| {r.server_round} | {r.accuracy:.4f} | {len(r.contributors)} | `{cid}` |")
+    lines += [
+        "",
+        "![contribution and reward per participant](rewards.png)",
+        "",
+        "| participant | behaviour | score | reward (SOL) | stake returned (SOL) |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for o in result.outcomes:
+        lines.append(
+            f"| `{o.address}` | {o.behaviour.value} | {o.score:,} | {_sol(o.reward)} | "
+            f"{_sol(o.stake_returned)} |"
+        )
+    lines += [
+        "",
+        f"Vault: {result.lamports_in:,} lamports before training, {result.lamports_out:,} "
+        f"paid out by claims, {result.vault_after:,} left (the account's rent).",
+        "",
+    ]
+    path = directory / "report.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -8,6 +8,7 @@ are pinned before ``round_record`` puts the manifest CID on chain.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -92,8 +94,9 @@ class Organisation:
         """Pin the round's manifest and model, and record the round on chain.
 
         Returns the manifest CID. The manifest lists the contributors, the digests of
-        their committed ciphertexts, the model CID, the round's test metrics and, when
-        given, the contribution scores.
+        their committed ciphertexts, the model CID, the round's test metrics, and for a
+        scored round the reference update's CID, the decrypted scalars and the round's
+        contribution scores: enough for anyone to recompute the rewards.
         """
         model_cid = self.pin_model(report)
         manifest: dict[str, Any] = {
@@ -102,11 +105,20 @@ class Organisation:
             "contributors": list(report.contributors),
             "model_cid": model_cid,
             "metrics": {"test_accuracy": report.accuracy, "test_loss": report.loss},
-            "scores": dict(scores or {}),
             "encrypted_aggregation": (
                 None if report.manifest is None else json.loads(report.manifest.to_json())
             ),
         }
+        if report.scalars and report.reference_update is not None:
+            manifest["scoring"] = {
+                "reference_update_cid": self._pin_array(
+                    report.reference_update, f"reference-round-{report.server_round}.npy"
+                ),
+                "reference_norm": report.reference_norm,
+                "weight_scale": report.weight_scale,
+                "scalars": {w: dataclasses.asdict(x) for w, x in report.scalars.items()},
+                "scores": dict(scores or {}),
+            }
         manifest_cid = pin_manifest(self.ipfs, manifest)
         self.client.round_record(
             self.authority,
@@ -117,6 +129,11 @@ class Organisation:
             aggregate_cid=model_cid,
         )
         return manifest_cid
+
+    def _pin_array(self, array: np.ndarray, name: str) -> str:
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        return self.ipfs.add_bytes(buffer.getvalue(), name=name)
 
     def finalize(self, task: Pubkey, scores: Mapping[Pubkey, int], model_cid: str) -> None:
         """Post every staker's integer score; the program computes the shares."""

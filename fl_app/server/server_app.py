@@ -8,6 +8,7 @@ from logging import INFO, WARNING
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from flwr.app import ArrayRecord, Context, MetricRecord
 from flwr.common import log
 from flwr.serverapp import Grid, ServerApp
@@ -37,6 +38,8 @@ class RoundReport:
     the decrypted contribution scalars of the round, by wallet in stake-gated runs and
     by ``str(node_id)`` otherwise, with the round's ``reference_norm`` (``||g0||``) and
     the public ``weight_scale``; empty (and 0.0) when the round was not scored.
+    ``reference_update`` is the organisation's reference update ``g0`` the scalars were
+    computed against, published so that anyone can check it is a real model update.
     """
 
     server_round: int
@@ -48,6 +51,7 @@ class RoundReport:
     scalars: Mapping[str, RoundScalars] = field(default_factory=dict)
     reference_norm: float = 0.0
     weight_scale: float = 0.0
+    reference_update: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -133,6 +137,7 @@ def build_server_app(
                 scalars={str(key): x for key, x in scalars.items()},
                 reference_norm=reference_norm if scalars else 0.0,
                 weight_scale=settings.ckks_weight_scale if scalars else 0.0,
+                reference_update=getattr(strategy, "reference_updates", {}).get(server_round),
             )
             run_report.rounds.append(round_report)
             log(

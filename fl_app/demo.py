@@ -1,0 +1,219 @@
+"""The demo: one whole task, from creation to the last claim, on embedded defaults.
+
+An organisation creates and funds a task on the embedded chain, pins the client template
+and the CKKS public context to a private Kubo daemon, and runs the Flower Simulation
+Engine with encrypted, stake-gated FedAvg. Participants verify the template by the CID
+on chain, stake, and train; one is a free-rider and one flips its labels. After each
+round the manifest and model are pinned and recorded on chain; at the end the
+organisation posts contribution scores and everyone claims.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from fl_app.chain import EmbeddedTransport, StakingClient
+from fl_app.chain.stake_lookup import chain_stake_lookup
+from fl_app.client.behaviour import Behaviour
+from fl_app.ipfs import IpfsClient, KuboDaemon
+from fl_app.keys import KeyFiles
+from fl_app.roles import Organisation, Participant, TaskPlan
+from fl_app.server.server_app import RoundReport, RunReport
+from fl_app.simulation import Federation, run_federated
+from strategy.contribution import ContributionLedger, round_contributions
+from strategy.stake_gate import StakeGate
+
+__all__ = ["DemoOptions", "DemoResult", "ParticipantOutcome", "run_demo"]
+
+LAMPORTS_PER_SOL = 1_000_000_000
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "client_template"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    """The demo's scenario; amounts in lamports."""
+
+    participants: int = 6
+    rounds: int = 5
+    dataset: str = "breast_cancer"
+    seed: int = 42
+    reward_pool: int = 10 * LAMPORTS_PER_SOL
+    min_stake: int = LAMPORTS_PER_SOL
+    free_rider: int | None = 4
+    label_flipper: int | None = 5
+
+    def behaviours(self) -> dict[int, Behaviour]:
+        roles = {self.free_rider: Behaviour.FREE_RIDER, self.label_flipper: Behaviour.LABEL_FLIPPER}
+        return {p: b for p, b in roles.items() if p is not None}
+
+
+@dataclass(frozen=True)
+class ParticipantOutcome:
+    """What one participant put in and got back."""
+
+    address: str
+    behaviour: Behaviour
+    score: int
+    reward: int
+    stake_returned: int
+    received: int
+
+
+@dataclass
+class DemoResult:
+    """Everything the demo did, for printing and for tests."""
+
+    task: Pubkey
+    report: RunReport
+    manifest_cids: list[str] = field(default_factory=list)
+    outcomes: list[ParticipantOutcome] = field(default_factory=list)
+    vault_after: int = 0
+    lamports_in: int = 0
+    lamports_out: int = 0
+
+
+def run_demo(
+    options: DemoOptions,
+    *,
+    daemon: KuboDaemon | None = None,
+    transport: EmbeddedTransport | None = None,
+    on_round: Callable[[RoundReport], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> DemoResult:
+    """Run the whole task.
+
+    Parameters
+    ----------
+    options
+        The scenario.
+    daemon, transport
+        A running Kubo daemon and an embedded chain to use; by default the demo starts
+        its own daemon in a temporary repository (stopped at the end) and a fresh chain.
+    on_round, on_step
+        Progress callbacks: after each round, and after each step of the task.
+    """
+    say = on_step or (lambda _: None)
+    chain = transport if transport is not None else EmbeddedTransport()
+    client = StakingClient(chain, program_id=chain.program_id)
+    with tempfile.TemporaryDirectory(prefix="fl-app-demo-") as scratch:
+        root = Path(scratch)
+        with contextlib.ExitStack() as stack:
+            if daemon is None:
+                daemon = stack.enter_context(KuboDaemon(repo_dir=root / "ipfs"))
+            ipfs = stack.enter_context(daemon.client())
+            say(f"IPFS: private Kubo daemon at {daemon.api_url}")
+            say(f"Solana: embedded chain, staking program {chain.program_id}")
+            return _run(options, root, client, chain, ipfs, say, on_round)
+
+
+def _run(
+    options: DemoOptions,
+    root: Path,
+    client: StakingClient,
+    transport: EmbeddedTransport,
+    ipfs: IpfsClient,
+    say: Callable[[str], None],
+    on_round: Callable[[RoundReport], None] | None,
+) -> DemoResult:
+    authority = Keypair()
+    participants = [Participant(client, Keypair()) for _ in range(options.participants)]
+    for keypair in (authority, *(p.keypair for p in participants)):
+        transport.airdrop(keypair.pubkey(), 100 * LAMPORTS_PER_SOL)
+    key_holder = participants[0]
+    keys = KeyFiles.create(root / "keys", wallet=key_holder.wallet, scoring=True)
+    organisation = Organisation(client, ipfs, authority)
+    plan = TaskPlan(
+        task_id=1,
+        reward_pool=options.reward_pool,
+        min_stake=options.min_stake,
+        max_participants=options.participants,
+        rounds=options.rounds,
+    )
+    task = organisation.create_task(
+        plan,
+        key_holder=key_holder.address,
+        public_context=keys.public_context.read_bytes(),
+        template_dir=TEMPLATE_DIR,
+    )
+    on_chain = client.task(task)
+    say(
+        f"task {task} created: pool {options.reward_pool / LAMPORTS_PER_SOL:g} SOL, "
+        f"template {on_chain.template_cid}, CKKS context {on_chain.he_context_cid}"
+    )
+    for index, participant in enumerate(participants):
+        participant.fetch_template(task, ipfs, root / f"template-{index}")
+        participant.stake(task, options.min_stake)
+    say(f"{len(participants)} participants verified the template by its CID and staked")
+    lamports_in = client.balance(task)
+
+    ledger = ContributionLedger()
+    result = DemoResult(task=task, report=RunReport(), lamports_in=lamports_in)
+
+    def record(report: RoundReport) -> None:
+        if report.server_round > 0:
+            contributions = {}
+            if report.scalars:  # a round the key holder could not score earns nothing
+                scoring = {
+                    "reference_norm": report.reference_norm,
+                    "weight_scale": report.weight_scale,
+                }
+                ledger.add_round(report.server_round, report.scalars, **scoring)
+                contributions = round_contributions(report.scalars, **scoring)
+            result.manifest_cids.append(
+                organisation.record_round(
+                    task, report, scores={w: c.net for w, c in contributions.items()}
+                )
+            )
+        if on_round is not None:
+            on_round(report)
+
+    gate = StakeGate(
+        task=str(task), min_stake=options.min_stake, stake_lookup=chain_stake_lookup(client, task)
+    )
+    result.report = run_federated(
+        {
+            "dataset": options.dataset,
+            "seed": options.seed,
+            "num-server-rounds": options.rounds,
+            "task-id": str(task),
+            "min-nodes": 3,
+        },
+        federation=Federation(
+            num_supernodes=options.participants,
+            keys=keys,
+            wallets={i: p.wallet for i, p in enumerate(participants)},
+            gate=gate,
+            behaviours=options.behaviours(),
+        ),
+        on_round=record,
+    )
+    weights = ledger.weights([str(p.address) for p in participants])
+    scores = {p.address: w for p, w in zip(participants, weights, strict=True)}
+    final_model = organisation.pin_model(result.report.rounds[-1])
+    organisation.finalize(task, scores, final_model)
+    say(f"task finalized with scores {list(scores.values())}; final model {final_model}")
+    behaviours = options.behaviours()
+    for index, participant in enumerate(participants):
+        stake = client.stake(task, participant.address)
+        assert stake is not None
+        received = participant.claim(task)
+        result.outcomes.append(
+            ParticipantOutcome(
+                address=str(participant.address),
+                behaviour=behaviours.get(index, Behaviour.HONEST),
+                score=stake.score,
+                reward=stake.reward_share,
+                stake_returned=stake.remaining,
+                received=received,
+            )
+        )
+    result.vault_after = client.balance(task)
+    result.lamports_out = sum(o.received for o in result.outcomes)
+    return result

@@ -1,0 +1,47 @@
+"""Figures of a run, saved as PNG beside a Markdown report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+# Figure objects render to files without pyplot's global state or a GUI backend.
+from matplotlib.figure import Figure
+
+from fl_app.server.server_app import RoundReport
+
+__all__ = ["plot_accuracy", "plot_rewards"]
+
+
+def plot_accuracy(rounds: Sequence[RoundReport], path: Path) -> Path:
+    """Test accuracy of the global model per round (round 0 is the initial model)."""
+    fig = Figure(figsize=(6, 3.5), dpi=120)
+    ax = fig.subplots()
+    ax.plot([r.server_round for r in rounds], [r.accuracy for r in rounds], marker="o")
+    ax.set_xlabel("round")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.set_title("Global model on the organisation's test split")
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
+    return path
+
+
+def plot_rewards(
+    labels: Sequence[str], scores: Sequence[float], rewards_sol: Sequence[float], path: Path
+) -> Path:
+    """Contribution score share and reward per participant, side by side."""
+    fig = Figure(figsize=(9, 3.5), dpi=120)
+    left, right = fig.subplots(1, 2)
+    total = sum(scores) or 1.0
+    left.bar(labels, [s / total for s in scores], color="tab:blue")
+    left.set_title("contribution (share of scores)")
+    right.bar(labels, rewards_sol, color="tab:green")
+    right.set_title("reward (SOL)")
+    for ax in (left, right):
+        ax.tick_params(axis="x", rotation=30)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
+    return path
