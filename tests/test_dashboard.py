@@ -18,6 +18,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from fl_app.cli import _parser, main
 from fl_app.client.behaviour import Behaviour
 from fl_app.dashboard import DashboardError, DashboardServer, DashboardState, create_app
 from fl_app.dashboard.demo_feed import DemoDashboard
@@ -190,6 +191,20 @@ def test_server_refuses_a_taken_port_and_a_non_loopback_address() -> None:
             DashboardServer(app, port=port).start()
     with pytest.raises(DashboardError, match="loopback only"):
         DashboardServer(app, host="0.0.0.0")
+
+
+def test_demo_command_takes_an_optional_dashboard_port() -> None:
+    parse = _parser().parse_args
+    assert parse(["demo"]).dashboard is None
+    assert parse(["demo", "--dashboard", "--rounds", "2"]).dashboard == 0
+    assert parse(["demo", "--dashboard", "8123"]).dashboard == 8123
+
+
+def test_demo_command_reports_a_taken_dashboard_port(capsys: pytest.CaptureFixture[str]) -> None:
+    with DashboardServer(create_app(DashboardState())) as taken:
+        port = taken.url.rsplit(":", 1)[1].rstrip("/")
+        assert main(["demo", "--participants", "4", "--dashboard", port]) == 2
+    assert "is the port taken" in capsys.readouterr().err
 
 
 # -- a real browser, during a run ----------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -10,7 +12,7 @@ from fl_app.chain import StakingClient
 from fl_app.dashboard.observed_transport import ObservedTransport
 from fl_app.dashboard.server import DashboardServer
 from fl_app.dashboard.state import DashboardState
-from fl_app.dashboard.web import create_app
+from fl_app.dashboard.web import POLL_INTERVAL_MS, create_app
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -88,6 +90,20 @@ class DemoDashboard:
         if self._server is None:
             self._server = DashboardServer(self.app, host=host, port=port)
         return self._server.start()
+
+    def linger(self, *, interactive: bool) -> None:
+        """Keep serving after the run, so open pages show how it ended.
+
+        ``interactive``: until the user presses Enter (or Ctrl+C); otherwise for two
+        polling intervals, long enough for every open page to fetch the final state.
+        """
+        if self._server is None:
+            return
+        if not interactive:
+            time.sleep(2 * POLL_INTERVAL_MS / 1000)
+            return
+        with contextlib.suppress(EOFError, KeyboardInterrupt):
+            input(f"The dashboard stays at {self._server.url} until you press Enter. ")
 
     def close(self) -> None:
         """Stop serving, if serving."""
