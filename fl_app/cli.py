@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fl_app.errors import FlAppError
 from fl_app.settings import DATASETS, PARTITIONINGS, RunSettings
+
+if TYPE_CHECKING:
+    from fl_app.server.server_app import RoundReport
 
 __all__ = ["main"]
 
@@ -50,6 +55,55 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.participants < 4:
+        raise FlAppError(
+            "--participants must be at least 4 (a key holder, two honest, one adversary)"
+        )
+    from rich.console import Console
+
+    from fl_app.demo import DemoOptions, run_demo
+    from fl_app.report import print_settlement, write_demo_report
+
+    _quiet_framework_logs(args.verbose)
+    console = Console()
+    options = DemoOptions(
+        participants=args.participants,
+        rounds=args.rounds,
+        dataset=args.dataset,
+        seed=args.seed,
+        free_rider=args.participants - 2,
+        label_flipper=args.participants - 1,
+    )
+
+    def show_round(report: RoundReport) -> None:
+        line = f"round {report.server_round:>2}: test accuracy {report.accuracy:.4f}"
+        if report.contributors:
+            line += f", {len(report.contributors)} staked contributors"
+        console.print(line)
+
+    dashboard = None
+    if args.dashboard is not None:
+        from fl_app.dashboard import DemoDashboard
+
+        dashboard = DemoDashboard(options, on_round=show_round, on_step=console.print)
+        console.print(f"dashboard: {dashboard.serve(port=args.dashboard)}")
+    try:
+        if dashboard is None:
+            result = run_demo(options, on_round=show_round, on_step=console.print)
+        else:
+            result = dashboard.run()
+        print_settlement(result, console)
+        report = write_demo_report(result, Path(args.out) / f"task-{str(result.task)[:8]}")
+        console.print(f"report with figures: {report}")
+        if dashboard is not None:
+            dashboard.linger(interactive=sys.stdin.isatty())
+    finally:
+        if dashboard is not None:
+            dashboard.close()
+    return 0
+
+
 def _cmd_data_check(args: argparse.Namespace) -> int:
     from fl_app.ml import load_csv
 
@@ -66,7 +120,7 @@ def _quiet_framework_logs(verbose: bool) -> None:
     # Opacus configures the root logger on import; Flower's own handler is enough.
     flwr_logger.propagate = False
     if not verbose:
-        flwr_logger.setLevel(logging.WARNING)
+        flwr_logger.setLevel(logging.ERROR)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,8 +149,31 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--verbose", "-v", action="store_true", help="show Flower's logs")
         cmd.set_defaults(func=_cmd_train)
 
-    add_train("demo", "run the demo task on embedded defaults")
     add_train("train", "federated training on the Simulation Engine")
+
+    demo = commands.add_parser(
+        "demo",
+        help="a whole task on embedded defaults, from creation to the last claim",
+        description="Create a task on the embedded chain, pin its template and CKKS context "
+        "to a private Kubo daemon, stake, train with encrypted stake-gated FedAvg (one "
+        "free-rider, one label-flipper), record every round, settle and claim.",
+    )
+    demo.add_argument("--participants", type=int, default=6, help="participants (4-12)")
+    demo.add_argument("--rounds", type=int, default=5, help="federated rounds")
+    demo.add_argument("--dataset", choices=DATASETS, default="breast_cancer")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--out", default="runs", help="where the report and figures go")
+    demo.add_argument(
+        "--dashboard",
+        nargs="?",
+        type=int,
+        const=0,
+        metavar="PORT",
+        help="serve a live dashboard of the task on 127.0.0.1 during the run and print its "
+        "URL (PORT defaults to a free one); afterwards it stays up until Enter",
+    )
+    demo.add_argument("--verbose", "-v", action="store_true", help="show Flower's logs")
+    demo.set_defaults(func=_cmd_demo)
 
     data = commands.add_parser("data", help="participants' data files")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
@@ -115,6 +192,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fl-app`` console script."""
     args = _parser().parse_args(argv)
+    if not getattr(args, "verbose", False):
+        # Libraries' notices about their own future (anchorpy's dependencies, Ray) are
+        # not the user's to act on.
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
     try:
         return int(args.func(args))
     except FlAppError as exc:

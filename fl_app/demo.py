@@ -27,7 +27,7 @@ from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
 from fl_app.server.server_app import RoundReport, RunReport
 from fl_app.simulation import Federation, run_federated
-from strategy.contribution import ContributionLedger, round_contributions
+from strategy.contribution import ContributionLedger
 from strategy.stake_gate import StakeGate
 
 __all__ = ["DemoOptions", "DemoResult", "ParticipantOutcome", "run_demo"]
@@ -158,19 +158,14 @@ def _run(
 
     def record(report: RoundReport) -> None:
         if report.server_round > 0:
-            contributions = {}
             if report.scalars:  # a round the key holder could not score earns nothing
-                scoring = {
-                    "reference_norm": report.reference_norm,
-                    "weight_scale": report.weight_scale,
-                }
-                ledger.add_round(report.server_round, report.scalars, **scoring)
-                contributions = round_contributions(report.scalars, **scoring)
-            result.manifest_cids.append(
-                organisation.record_round(
-                    task, report, scores={w: c.net for w, c in contributions.items()}
+                ledger.add_round(
+                    report.server_round,
+                    report.scalars,
+                    reference_norm=report.reference_norm,
+                    weight_scale=report.weight_scale,
                 )
-            )
+            result.manifest_cids.append(organisation.record_round(task, report))
         if on_round is not None:
             on_round(report)
 

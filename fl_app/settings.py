@@ -33,6 +33,11 @@ class RunSettings:
 
     ``contribution_scoring`` scores every round against the organisation's reference
     update (the task's CKKS keys must then be of the scoring profile).
+
+    ``task_address`` binds the run to an on-chain task (Deployment Engine runs): the
+    server then reads the task from the cluster at ``chain_url``, fetches the public
+    context from the IPFS daemon at ``ipfs_api`` by the CID on chain, admits only staked
+    nodes, and records every round signed by the keypair file ``authority_keypair``.
     """
 
     dataset: str = "breast_cancer"
@@ -58,11 +63,19 @@ class RunSettings:
     ckks_key_holder: str = ""
     contribution_scoring: bool = True
     task_id: str = "local-task"
+    task_address: str = ""
+    chain_url: str = ""
+    ipfs_api: str = ""
+    authority_keypair: str = ""
 
     def __post_init__(self) -> None:
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("partitioning", self.partitioning, PARTITIONINGS)
         _check_choice("aggregation", self.aggregation, AGGREGATIONS)
+        if self.task_address and not (self.chain_url and self.ipfs_api and self.authority_keypair):
+            raise ConfigError(
+                "run config 'task-address' needs 'chain-url', 'ipfs-api' and 'authority-keypair'"
+            )
         if self.ckks_min_inputs < 2:
             raise ConfigError(
                 f"run config 'ckks-min-inputs' must be at least 2, got {self.ckks_min_inputs}"

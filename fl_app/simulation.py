@@ -97,7 +97,12 @@ def _run(
         return wallets.get(_partition(context))
 
     report = RunReport()
-    services = ServerServices(keys=keys, gate=members.gate, on_round=on_round)
+    services = ServerServices(
+        public_context=None if keys is None else keys.public_context.read_bytes(),
+        key_holder=None if keys is None else keys.key_holder_address,
+        gate=members.gate,
+        on_round=on_round,
+    )
     # Keep Ray's current behaviour (CPU-only workers) without its per-run notice.
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     with warnings.catch_warnings():

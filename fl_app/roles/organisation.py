@@ -24,6 +24,7 @@ from solders.pubkey import Pubkey
 from fl_app.chain import StakingClient, TaskParams, task_address
 from fl_app.ipfs import IpfsClient, pin_manifest, pin_template
 from fl_app.server.server_app import RoundReport
+from strategy.contribution import round_contributions
 
 __all__ = ["Organisation", "TaskPlan"]
 
@@ -88,9 +89,7 @@ class Organisation:
         torch.save(report.arrays.to_torch_state_dict(), buffer)
         return self.ipfs.add_bytes(buffer.getvalue(), name=f"model-round-{report.server_round}.pt")
 
-    def record_round(
-        self, task: Pubkey, report: RoundReport, *, scores: Mapping[str, float] | None = None
-    ) -> str:
+    def record_round(self, task: Pubkey, report: RoundReport) -> str:
         """Pin the round's manifest and model, and record the round on chain.
 
         Returns the manifest CID. The manifest lists the contributors, the digests of
@@ -110,6 +109,11 @@ class Organisation:
             ),
         }
         if report.scalars and report.reference_update is not None:
+            contributions = round_contributions(
+                report.scalars,
+                reference_norm=report.reference_norm,
+                weight_scale=report.weight_scale,
+            )
             manifest["scoring"] = {
                 "reference_update_cid": self._pin_array(
                     report.reference_update, f"reference-round-{report.server_round}.npy"
@@ -117,7 +121,7 @@ class Organisation:
                 "reference_norm": report.reference_norm,
                 "weight_scale": report.weight_scale,
                 "scalars": {w: dataclasses.asdict(x) for w, x in report.scalars.items()},
-                "scores": dict(scores or {}),
+                "net_contributions": {w: c.net for w, c in contributions.items()},
             }
         manifest_cid = pin_manifest(self.ipfs, manifest)
         self.client.round_record(

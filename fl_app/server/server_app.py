@@ -16,7 +16,6 @@ from flwr.serverapp.strategy import FedAvg, Strategy
 
 from fl_app import payload
 from fl_app.errors import ConfigError
-from fl_app.keys import KeyFiles
 from fl_app.ml import TabularMLP, build_model, evaluate, org_split
 from fl_app.server.metrics import aggregate_train_metrics
 from fl_app.server.reference import reference_update_fn
@@ -77,10 +76,10 @@ class ServerServices:
 
     Attributes
     ----------
-    keys
-        The task's key files; only the public context and key holder's address are read.
-        Without them the run-config paths ``ckks-public-context`` and
-        ``ckks-key-holder`` are used.
+    public_context, key_holder
+        The task's public CKKS context and its key holder's wallet address. Without them
+        the run-config values ``ckks-public-context`` (a path) and ``ckks-key-holder``
+        are used.
     gate
         Admits only nodes that prove an active stake on the task.
     on_round
@@ -88,7 +87,8 @@ class ServerServices:
         on-chain records).
     """
 
-    keys: KeyFiles | None = None
+    public_context: bytes | None = None
+    key_holder: str | None = None
     gate: StakeGate | None = None
     on_round: RoundCallback | None = None
 
@@ -112,12 +112,13 @@ def build_server_app(
     """
     app = ServerApp()
     run_report = report if report is not None else RunReport()
-    extra = services if services is not None else ServerServices()
+    given = services
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
         settings = RunSettings.from_run_config(context.run_config, overrides)
         run_report.settings = settings
+        extra = given if given is not None else _services_from_run_config(settings)
         split = org_split(settings.dataset, settings.seed)
         model = build_model(split.reference, hidden_units=settings.hidden_units, seed=settings.seed)
 
@@ -167,13 +168,22 @@ def build_server_app(
     return app
 
 
+def _services_from_run_config(settings: RunSettings) -> ServerServices:
+    """Services of a run bound to an on-chain task (``task-address`` set), else none."""
+    if not settings.task_address:
+        return ServerServices()
+    from fl_app.server.task_services import task_services
+
+    return task_services(settings)
+
+
 def _make_strategy(settings: RunSettings, services: ServerServices) -> Strategy:
     """Encrypted FedAvg by default, stake-gated when a gate is given."""
-    inner = _make_aggregation(settings, services.keys)
+    inner = _make_aggregation(settings, services)
     return inner if services.gate is None else StakeGatedStrategy(inner, services.gate)
 
 
-def _make_aggregation(settings: RunSettings, keys: KeyFiles | None) -> FedAvg:
+def _make_aggregation(settings: RunSettings, services: ServerServices) -> FedAvg:
     """Encrypted FedAvg by default; plaintext FedAvg only when asked, with a warning."""
     common: dict[str, Any] = {
         "fraction_train": settings.fraction_train,
@@ -190,8 +200,8 @@ def _make_aggregation(settings: RunSettings, keys: KeyFiles | None) -> FedAvg:
             "use it only as a baseline",
         )
         return FedAvg(**common)
-    if keys is not None:
-        public_context, key_holder = keys.public_context.read_bytes(), keys.key_holder_address
+    if services.public_context is not None and services.key_holder is not None:
+        public_context, key_holder = services.public_context, services.key_holder
     else:
         if not settings.ckks_public_context or not settings.ckks_key_holder:
             raise ConfigError(
@@ -204,7 +214,7 @@ def _make_aggregation(settings: RunSettings, keys: KeyFiles | None) -> FedAvg:
         public_context, key_holder = path.read_bytes(), settings.ckks_key_holder
     return EncryptedFedAvg(
         public_context=public_context,
-        task_id=settings.task_id,
+        task_id=settings.task_address or settings.task_id,
         key_holder_wallet=key_holder,
         min_decrypt_inputs=settings.ckks_min_inputs,
         weight_scale=settings.ckks_weight_scale,

@@ -1,0 +1,61 @@
+"""Bind a ServerApp to an on-chain task: public context, stake gate and round records.
+
+Used when the ServerApp runs as its own process (Flower's Deployment Engine): everything
+it needs comes from the run config, the chain and IPFS, as it would for an organisation
+running on a real cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from fl_app.chain import RpcTransport, StakingClient
+from fl_app.chain.stake_lookup import chain_stake_lookup
+from fl_app.errors import ConfigError
+from fl_app.ipfs import IpfsClient, fetch_verified
+from fl_app.roles import Organisation
+from fl_app.server.server_app import RoundReport, ServerServices
+from fl_app.settings import RunSettings
+from strategy.stake_gate import StakeGate
+
+__all__ = ["load_keypair", "task_services"]
+
+
+def load_keypair(path: str | Path) -> Keypair:
+    """Read a Solana keypair file (a JSON array of 64 bytes)."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"no keypair file at {file}: create one with fl-app wallet new")
+    try:
+        return Keypair.from_bytes(bytes(json.loads(file.read_text())))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{file} is not a Solana keypair file: {exc}") from None
+
+
+def task_services(settings: RunSettings) -> ServerServices:
+    """The services of a run bound to the task at ``settings.task_address``."""
+    client = StakingClient(RpcTransport(settings.chain_url))
+    address = Pubkey.from_string(settings.task_address)
+    task = client.task(address)
+    ipfs = IpfsClient(settings.ipfs_api)
+    public_context = fetch_verified(ipfs, task.he_context_cid, what="CKKS public context")
+    organisation = Organisation(client, ipfs, load_keypair(settings.authority_keypair))
+
+    def record(report: RoundReport) -> None:
+        if report.server_round > 0:
+            organisation.record_round(address, report)
+
+    return ServerServices(
+        public_context=public_context,
+        key_holder=str(task.key_holder),
+        gate=StakeGate(
+            task=settings.task_address,
+            min_stake=task.min_stake,
+            stake_lookup=chain_stake_lookup(client, address),
+        ),
+        on_round=record,
+    )
