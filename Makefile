@@ -18,7 +18,7 @@ export PATH := $(VENV)/bin:$(CACHE)/bin:$(PATH)
 
 .PHONY: setup chain demo test lint bench clean
 
-setup: $(STAMPS)/python $(STAMPS)/ipfs chain
+setup: $(STAMPS)/python $(STAMPS)/ipfs $(STAMPS)/browser chain
 
 $(VENV)/bin/python:
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,6 +30,11 @@ $(STAMPS)/python: pyproject.toml | $(VENV)/bin/python
 
 $(STAMPS)/ipfs: scripts/setup_ipfs.sh
 	bash scripts/setup_ipfs.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+# Debian's Chromium, for the dashboard's browser test.
+$(STAMPS)/browser: scripts/setup_browser.sh
+	bash scripts/setup_browser.sh
 	@mkdir -p $(STAMPS) && touch $@
 
 # Builds the embedded chain (the staking program inside an in-process Solana runtime)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 # Figure objects render to files without pyplot's global state or a GUI backend.
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from fl_app.server.server_app import RoundReport
 
@@ -19,6 +20,7 @@ def plot_accuracy(rounds: Sequence[RoundReport], path: Path) -> Path:
     ax = fig.subplots()
     ax.plot([r.server_round for r in rounds], [r.accuracy for r in rounds], marker="o")
     ax.set_xlabel("round")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
