@@ -12,37 +12,25 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import based58
 from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.public import SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
 from .exceptions import WalletError
 
-_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
 
 def b58encode(data: bytes) -> str:
     """Encode bytes in Bitcoin/Solana base58."""
-    number = int.from_bytes(data, "big")
-    encoded = ""
-    while number:
-        number, remainder = divmod(number, 58)
-        encoded = _B58_ALPHABET[remainder] + encoded
-    leading_zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * leading_zeros + encoded
+    return based58.b58encode(data).decode("ascii")
 
 
 def b58decode(text: str) -> bytes:
     """Decode Bitcoin/Solana base58 text."""
-    number = 0
-    for char in text:
-        index = _B58_ALPHABET.find(char)
-        if index < 0:
-            raise WalletError(f"{char!r} is not a base58 character")
-        number = number * 58 + index
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    leading_ones = len(text) - len(text.lstrip("1"))
-    return b"\0" * leading_ones + body
+    try:
+        return bytes(based58.b58decode(text.encode("ascii")))
+    except (UnicodeEncodeError, ValueError) as exc:
+        raise WalletError(f"{text[:20]!r} is not base58 text") from exc
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+import based58
 from solders.transaction import Transaction
 
 __all__ = [
@@ -17,8 +18,6 @@ __all__ = [
     "error_message",
 ]
 
-_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_INDEX = {char: value for value, char in enumerate(_ALPHABET)}
 # A validator refuses base58 account data above this size and asks for base64.
 _MAX_BASE58_BYTES = 128
 # What a validator reports as `rentEpoch` for rent-exempt accounts since 1.14.
@@ -50,25 +49,15 @@ class RpcError(Exception):
 
 def b58encode(data: bytes) -> str:
     """Bitcoin-alphabet base58, as Solana uses for keys, signatures and data."""
-    number = int.from_bytes(data, "big")
-    digits = []
-    while number:
-        number, digit = divmod(number, 58)
-        digits.append(_ALPHABET[digit])
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(digits))
+    return based58.b58encode(data).decode("ascii")
 
 
 def b58decode(text: str) -> bytes:
     """Inverse of `b58encode`; raises ValueError on a character outside the alphabet."""
-    number = 0
-    for char in text:
-        if char not in _INDEX:
-            raise ValueError(f"invalid base58 character {char!r}")
-        number = number * 58 + _INDEX[char]
-    zeros = len(text) - len(text.lstrip("1"))
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    return b"\0" * zeros + body
+    try:
+        return bytes(based58.b58decode(text.encode("ascii")))
+    except (UnicodeEncodeError, ValueError) as exc:
+        raise ValueError(f"invalid base58 text {text[:20]!r}") from exc
 
 
 def encode_account(

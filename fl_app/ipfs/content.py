@@ -20,6 +20,7 @@ from fl_app.ipfs.bundle import pack_bundle
 from fl_app.ipfs.cid import Cid
 from fl_app.ipfs.errors import CidMismatchError, IpfsRequestError
 from fl_app.ipfs.unixfs import DEFAULT_IMPORT, file_cid
+from strategy.manifest import canonical_json
 
 __all__ = [
     "ContentSource",
@@ -77,19 +78,6 @@ def fetch_verified(
     data = source.cat(cid, max_bytes=max_bytes)
     verify_cid(data, cid, what=what)
     return data
-
-
-def canonical_json(value: Any) -> bytes:
-    """Encode ``value`` as canonical JSON bytes (sorted keys, compact, UTF-8).
-
-    Raises
-    ------
-    ValueError
-        For NaN or infinite floats, which JSON cannot represent.
-    """
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
 
 
 def _reject_constant(name: str) -> float:
