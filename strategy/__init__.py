@@ -51,7 +51,8 @@ from .exceptions import (
     SecretKeyExposedError,
     WalletError,
 )
-from .key_holder import KeyHolder, key_holder_from_node_config, register_key_holder
+from .key_holder import KeyHolder
+from .key_holder_app import key_holder_from_node_config, register_key_holder
 from .manifest import RoundManifest, UpdateCommitment
 from .wallet import Wallet, seal_to_wallet
 

@@ -16,7 +16,7 @@ from fl_app.ml import TabularData, TabularMLP, evaluate, load_csv, load_partitio
 from fl_app.ml.privacy import DpAccount
 from fl_app.settings import RunSettings
 from strategy import ckks_mod, register_key_holder
-from strategy.key_holder import KeyHolderLoader, key_holder_from_node_config
+from strategy.key_holder_app import KeyHolderLoader, key_holder_from_node_config
 from strategy.stake_gate import WalletLoader, register_stake_prover, wallet_from_node_config
 
 __all__ = ["app", "build_client_app", "local_data"]
