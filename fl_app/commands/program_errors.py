@@ -1,0 +1,112 @@
+"""The staking program's refusals, said as what happened and what to do about it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fl_app.errors import FlAppError
+
+__all__ = ["explain", "explained"]
+
+# Placeholders are filled from the command's context; a missing one reads "?".
+_MESSAGES = {
+    "StakingError.StakeBelowMinimum": (
+        "stake of {amount} SOL is below task {task}'s minimum of {min_stake} SOL: "
+        "stake at least {min_stake} SOL"
+    ),
+    "StakingError.TaskFull": (
+        "task {task} already has its {max_participants} participants: choose another task"
+    ),
+    "StakingError.JoinDeadlinePassed": (
+        "task {task} closed to new stakes at {join_deadline}: choose another task"
+    ),
+    "StakingError.TaskNotOpen": "task {task} is already {state}: nothing more can be done",
+    "StakingError.AuthorityCannotStake": (
+        "wallet {wallet} created task {task} and cannot stake on it: "
+        "stake with a participant's wallet (-k)"
+    ),
+    "StakingError.KeyHolderIsAuthority": (
+        "the key holder must not be the organisation's own wallet: pass the address "
+        "printed by the key holder's fl-app keys create"
+    ),
+    "StakingError.NotSettled": (
+        "task {task} is not settled yet: claim after the organisation runs "
+        "fl-app task finalize {task}, or after {expires} when anyone can run "
+        "fl-app task expire {task}"
+    ),
+    "StakingError.AlreadyClaimed": "wallet {wallet} already claimed on task {task}",
+    "StakingError.ExpireTooEarly": (
+        "task {task} can expire only after {expires} (settle deadline plus grace period)"
+    ),
+    "StakingError.SettlementWindowClosed": (
+        "task {task}'s settlement window closed at {expires}: expire it with "
+        "fl-app task expire {task}"
+    ),
+    "StakingError.NoContributors": (
+        "nobody contributed to a round of task {task}: nothing to finalize; "
+        "expire it after {expires} with fl-app task expire {task}"
+    ),
+    "StakingError.StakeCountMismatch": (
+        "task {task} has {participants} stakes but {scored} were scored: "
+        "list every staker with --participant"
+    ),
+    "StakingError.TrainingStarted": "training on task {task} has started: stakes are locked",
+    "StakingError.ScoreForNonContributor": (
+        "a participant who contributed to no round of task {task} got a positive score"
+    ),
+    "StakingError.DeadlinesNotOrdered": (
+        "deadlines must satisfy now < join deadline < settle deadline: "
+        "check --join-window and --settle-window"
+    ),
+    "StakingError.CidTooLong": "a CID is longer than the program stores",
+    "AnchorError.ConstraintHasOne": (
+        "wallet {wallet} is not the authority of task {task}: sign with the "
+        "organisation's keypair (-k)"
+    ),
+    "AnchorError.AccountNotInitialized": (
+        "wallet {wallet} has no stake on task {task}: stake first with fl-app stake {task} SOL"
+    ),
+    "SystemError.AccountAlreadyInUse": "{already_exists}",
+    "SystemError.ResultWithNegativeLamports": (
+        "wallet {wallet} has too little SOL for this: fund it "
+        "(fl-app airdrop 10 on embedded/localnet)"
+    ),
+}
+
+
+class _Context(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def explain(name: str, fallback: str, **context: Any) -> FlAppError:
+    """A one-line error for the program error ``name`` (``StakingError.X``)."""
+    template = _MESSAGES.get(name)
+    if template is None:
+        return FlAppError(f"the staking program refused: {fallback}")
+    return FlAppError(template.format_map(_Context(context)))
+
+
+@contextmanager
+def explained(**context: Any) -> Iterator[dict[str, Any]]:
+    """Turn chain refusals inside the block into one-line errors.
+
+    Yields the context dict; the block may add entries (say, a deadline) before sending.
+    """
+    from fl_app.chain import ProgramError, TransactionRejectedError
+
+    values = dict(context)
+    try:
+        yield values
+    except ProgramError as err:
+        raise explain(err.name, str(err), **values) from None
+    except TransactionRejectedError as err:
+        text = str(err)
+        if "insufficient" in text.lower() or "debit an account" in text:
+            raise FlAppError(
+                f"wallet {values.get('wallet', '?')} cannot pay this transaction: "
+                f"fund it (fl-app airdrop 10 on embedded/localnet) ({text})"
+            ) from None
+        raise FlAppError(f"the chain refused the transaction: {text}") from None

@@ -1,0 +1,243 @@
+"""``fl-app task create | status | rounds | finalize | expire``: the organisation's task."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fl_app.commands.command_parser import add_command, ipfs_url, signer
+from fl_app.commands.output import Output
+from fl_app.errors import FlAppError
+
+if TYPE_CHECKING:
+    from solders.pubkey import Pubkey
+
+    from fl_app.commands.cluster import ChainSession
+
+__all__ = ["DEFAULT_TEMPLATE_DIR", "register"]
+
+DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "client_template"
+# Task ids tried when --task-id is not given; an organisation rarely has more.
+_MAX_AUTO_TASK_ID = 1_000
+_FEE_LAMPORTS = 5_000
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``task`` and its subcommands."""
+    from fl_app.commands import task_audit
+
+    task = commands.add_parser("task", help="create, inspect and settle a staked task")
+    group = task.add_subparsers(dest="task_command", required=True, metavar="COMMAND")
+    create = add_command(
+        group,
+        "create",
+        _create,
+        help="pin the client template and CKKS context, then create and fund a task",
+        description="Pin the client template and the key holder's CKKS public context to "
+        "IPFS, create the task on chain with both CIDs, and move the reward pool into it. "
+        "Prints the task address.",
+        keypair=True,
+        ipfs=True,
+    )
+    create.add_argument("--pool", required=True, metavar="SOL", help="reward pool in SOL")
+    create.add_argument("--min-stake", required=True, metavar="SOL", help="minimum stake")
+    create.add_argument(
+        "--rounds", required=True, type=int, metavar="N", help="federated rounds planned"
+    )
+    create.add_argument("--max-participants", required=True, type=int, metavar="N")
+    create.add_argument(
+        "--key-holder", required=True, metavar="ADDRESS", help="from fl-app keys create"
+    )
+    create.add_argument(
+        "--context", required=True, type=Path, help="public_context.bin from fl-app keys create"
+    )
+    create.add_argument("--task-id", type=int, metavar="N", help="default: your first unused id")
+    create.add_argument("--join-window", default="1h", help="staking stays open this long")
+    create.add_argument("--settle-window", default="7d", help="time to finalize the task")
+    create.add_argument("--grace", default="1d", help="after that, anyone can expire it")
+    create.add_argument(
+        "--max-slash-bps",
+        type=int,
+        default=2_000,
+        metavar="BPS",
+        help="most of a stake a slash may take",
+    )
+    create.add_argument(
+        "--template",
+        type=Path,
+        default=DEFAULT_TEMPLATE_DIR,
+        metavar="DIR",
+        help="client template directory",
+    )
+    status = add_command(
+        group,
+        "status",
+        _status,
+        help="state, pool, stakes, deadlines, CIDs, participants",
+        chain=True,
+    )
+    status.add_argument("task", metavar="TASK", help="task address")
+    task_audit.register(group)
+    expire = add_command(
+        group,
+        "expire",
+        _expire,
+        help="expire a task not settled by its deadline plus grace (anyone may)",
+        keypair=True,
+    )
+    expire.add_argument("task", metavar="TASK", help="task address")
+
+
+def _create(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.chain import TaskParams, task_address
+    from fl_app.commands.amounts import format_sol, parse_duration, parse_sol
+    from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.commands.program_errors import explained
+    from fl_app.commands.task_view import account_space
+    from fl_app.ipfs import IpfsClient, pin_template
+
+    pool = parse_sol(args.pool, what="--pool")
+    min_stake = parse_sol(args.min_stake, what="--min-stake")
+    windows = {
+        "join": parse_duration(args.join_window, what="--join-window"),
+        "settle": parse_duration(args.settle_window, what="--settle-window"),
+        "grace": parse_duration(args.grace, what="--grace"),
+    }
+    key_holder = parse_address(args.key_holder, what="--key-holder")
+    context: Path = args.context
+    if not context.is_file():
+        raise FlAppError(
+            f"no CKKS context at {context}: the key holder makes public_context.bin "
+            "with fl-app keys create"
+        )
+    if not (args.template / "client.py").is_file():
+        raise FlAppError(f"{args.template} is not a client template (it has no client.py)")
+    authority = signer(args)
+    if key_holder == authority.pubkey():
+        raise FlAppError(
+            "the key holder must not be the organisation's own wallet: pass the address "
+            "printed by the key holder's fl-app keys create"
+        )
+    with open_chain(args) as chain:
+        transport = chain.client.transport
+        task_id = (
+            args.task_id if args.task_id is not None else _free_task_id(chain, authority.pubkey())
+        )
+        address = task_address(authority.pubkey(), task_id)
+        if transport.get_account(address) is not None:
+            raise FlAppError(
+                f"task id {task_id} of wallet {authority.pubkey()} exists already "
+                f"({address}): choose another --task-id"
+            )
+        rent = transport.minimum_balance_for_rent_exemption(account_space("Task"))
+        chain.require_funds(authority, pool + rent + _FEE_LAMPORTS, action="task create")
+        with IpfsClient(ipfs_url(args)) as ipfs, out.progress("pinning to IPFS", total=2) as step:
+            template_cid = pin_template(ipfs, args.template)
+            step()
+            context_cid = ipfs.add_bytes(context.read_bytes(), name="ckks-public-context")
+            step()
+        now = transport.unix_timestamp()
+        params = TaskParams(
+            task_id=task_id,
+            reward_pool=pool,
+            min_stake=min_stake,
+            max_participants=args.max_participants,
+            rounds_planned=args.rounds,
+            join_deadline=now + windows["join"],
+            settle_deadline=now + windows["join"] + windows["settle"],
+            grace_period=windows["grace"],
+            max_slash_bps=args.max_slash_bps,
+            key_holder=key_holder,
+            template_cid=template_cid,
+            he_context_cid=context_cid,
+        )
+        with explained(task=address, wallet=authority.pubkey()):
+            chain.client.task_create(authority, params)
+    out.result(
+        {
+            "task": str(address),
+            "task_id": task_id,
+            "template_cid": template_cid,
+            "he_context_cid": context_cid,
+            "reward_pool_lamports": pool,
+            "min_stake_lamports": min_stake,
+        },
+        text=[
+            f"task: {address}",
+            f"reward pool {format_sol(pool)} SOL, minimum stake {format_sol(min_stake)} SOL, "
+            f"{args.rounds} rounds, up to {args.max_participants} participants",
+            f"template CID: {template_cid}",
+            f"CKKS context CID: {context_cid}",
+            f"participants join with: fl-app stake {address} {format_sol(min_stake)}",
+        ],
+        quiet=str(address),
+    )
+    return 0
+
+
+def _free_task_id(chain: ChainSession, owner: Pubkey) -> int:
+    from fl_app.chain import task_address
+
+    for task_id in range(1, _MAX_AUTO_TASK_ID + 1):
+        if chain.client.transport.get_account(task_address(owner, task_id)) is None:
+            return task_id
+    raise FlAppError(f"wallet {owner} has {_MAX_AUTO_TASK_ID} tasks: pass --task-id")
+
+
+def _status(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.commands.stakers import ListingUnsupportedError, list_stakes
+    from fl_app.commands.task_view import stake_json, stake_line, task_json, task_lines
+
+    address = parse_address(args.task, what="task")
+    with open_chain(args) as chain:
+        task = chain.task(address)
+        now = chain.client.transport.unix_timestamp()
+        try:
+            stakes = list_stakes(chain.cluster, address)
+            listing = None
+        except ListingUnsupportedError as err:
+            stakes, listing = [], str(err)
+    lines = task_lines(task, now)
+    if listing is not None:
+        lines.append(f"participants: not listed ({listing})")
+    elif stakes:
+        lines.append("participants:")
+        lines.extend(stake_line(s) for s in stakes)
+    else:
+        lines.append("participants: none yet")
+    data = task_json(task) | {"chain_time": now, "stakes": [stake_json(s) for s in stakes]}
+    out.result(data, text=lines, quiet=task.state.value)
+    return 0
+
+
+def _expire(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.commands.program_errors import explained
+    from fl_app.commands.task_view import expires_at, when
+
+    address = parse_address(args.task, what="task")
+    caller = signer(args)
+    with open_chain(args) as chain:
+        task = chain.task(address)
+        now = chain.client.transport.unix_timestamp()
+        context = {
+            "task": address,
+            "wallet": caller.pubkey(),
+            "state": task.state.value.lower(),
+            "expires": when(expires_at(task), now),
+        }
+        with explained(**context):
+            chain.client.task_expire(caller, address)
+        after = chain.task(address)
+    out.result(
+        {"task": str(address), "state": after.state.value},
+        text=[
+            f"task {address} expired: every stake returns in full and the pool is split "
+            f"among the {after.contributors} participants who contributed",
+            f"participants collect with: fl-app claim {address}",
+        ],
+        quiet=after.state.value,
+    )
+    return 0

@@ -1,0 +1,270 @@
+"""``fl-app task rounds | finalize``: what each round recorded, and scores anyone can recompute.
+
+The scores posted at settlement are not taken on trust: ``finalize`` fetches every round
+manifest by the CID recorded on chain (each fetch is verified against its CID), feeds the
+decrypted scalars they hold to :class:`strategy.contribution.ContributionLedger`, and
+posts the resulting integer weights. ``finalize --dry-run`` does the same without
+sending, so a participant or an auditor can check what the organisation posted.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fl_app.commands.command_parser import add_command, ipfs_url, signer
+from fl_app.commands.output import Advance, Output
+from fl_app.errors import FlAppError
+
+if TYPE_CHECKING:
+    from solders.pubkey import Pubkey
+
+    from fl_app.chain import RoundAccount, StakeAccount, StakingClient, TaskAccount
+    from fl_app.commands.cluster import ChainSession
+    from fl_app.ipfs import IpfsClient
+
+__all__ = ["RecordedRound", "fetch_rounds", "recompute_weights", "register"]
+
+
+@dataclass(frozen=True)
+class RecordedRound:
+    """A Round account and the manifest its CID names."""
+
+    account: RoundAccount
+    manifest: dict[str, Any]
+
+
+def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``task rounds`` and ``task finalize``."""
+    rounds = add_command(
+        group,
+        "rounds",
+        _rounds,
+        help="each recorded round: manifest CID, contributors, metrics from IPFS",
+        chain=True,
+        ipfs=True,
+    )
+    rounds.add_argument("task", metavar="TASK", help="task address")
+    finalize = add_command(
+        group,
+        "finalize",
+        _finalize,
+        help="recompute every score from the round manifests and post them",
+        description="Fetch every round manifest from IPFS by the CID on chain, recompute "
+        "each participant's contribution score from the decrypted scalars it records "
+        "(strategy.contribution), and post the integer weights with the last round's "
+        "model CID. With --dry-run anyone can audit the scores without sending.",
+        keypair=True,
+        ipfs=True,
+    )
+    finalize.add_argument("task", metavar="TASK", help="task address")
+    finalize.add_argument(
+        "--dry-run", action="store_true", help="recompute and print the scores, send nothing"
+    )
+    finalize.add_argument(
+        "--participant",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a staker to score, when the chain cannot list stakes (repeatable)",
+    )
+
+
+def fetch_rounds(
+    client: StakingClient,
+    ipfs: IpfsClient,
+    task: TaskAccount,
+    advance: Advance | None = None,
+) -> list[RecordedRound]:
+    """Every recorded round of ``task`` with its verified manifest, in order."""
+    from fl_app.ipfs import fetch_manifest
+
+    found = []
+    for index in range(task.rounds_recorded):
+        account = client.round(task.address, index)
+        manifest = fetch_manifest(ipfs, account.manifest_cid)
+        if manifest.get("task") != str(task.address) or manifest.get("round") != index + 1:
+            raise FlAppError(
+                f"manifest {account.manifest_cid} recorded for round {index + 1} of task "
+                f"{task.address} describes round {manifest.get('round')} of task "
+                f"{manifest.get('task')}: the record is inconsistent"
+            )
+        found.append(RecordedRound(account, manifest))
+        if advance is not None:
+            advance()
+    return found
+
+
+def recompute_weights(rounds: Sequence[RecordedRound], participants: Sequence[str]) -> list[int]:
+    """``u64`` scores of ``participants`` from the scored manifests (see the module doc)."""
+    from strategy.contribution import ContributionLedger, RoundScalars
+
+    ledger = ContributionLedger()
+    for recorded in rounds:
+        scoring = recorded.manifest.get("scoring")
+        if not scoring:  # a round the key holder could not score earns nothing
+            continue
+        scalars = {w: RoundScalars(**x) for w, x in scoring["scalars"].items()}
+        ledger.add_round(
+            recorded.manifest["round"],
+            scalars,
+            reference_norm=scoring["reference_norm"],
+            weight_scale=scoring["weight_scale"],
+        )
+    return ledger.weights(list(participants))
+
+
+def _rounds(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.ipfs import IpfsClient
+
+    address = parse_address(args.task, what="task")
+    with open_chain(args) as chain:
+        task = chain.task(address)
+        rounds: list[RecordedRound] = []
+        if task.rounds_recorded:
+            with (
+                IpfsClient(ipfs_url(args)) as ipfs,
+                out.progress("fetching manifests", total=task.rounds_recorded) as step,
+            ):
+                rounds = fetch_rounds(chain.client, ipfs, task, step)
+    lines = [f"{task.rounds_recorded} of {task.rounds_planned} rounds recorded on task {address}"]
+    if not rounds:
+        lines[0] = f"no rounds recorded yet on task {address} (0 of {task.rounds_planned} planned)"
+    entries = []
+    for recorded in rounds:
+        manifest = recorded.manifest
+        metrics = manifest.get("metrics", {})
+        shown = ", ".join(f"{k} {_number(v)}" for k, v in sorted(metrics.items()))
+        lines.append(
+            f"round {manifest['round']}: {recorded.account.contributors} contributors, "
+            f"{shown or 'no metrics'}{', scored' if manifest.get('scoring') else ''}"
+        )
+        lines.append(f"  manifest {recorded.account.manifest_cid}")
+        lines.append(f"  model    {manifest.get('model_cid')}")
+        entries.append(
+            {
+                "round": manifest["round"],
+                "manifest_cid": recorded.account.manifest_cid,
+                "model_cid": manifest.get("model_cid"),
+                "contributors": manifest.get("contributors", []),
+                "metrics": metrics,
+                "scored": bool(manifest.get("scoring")),
+            }
+        )
+    out.result(
+        {"task": str(address), "rounds_planned": task.rounds_planned, "rounds": entries},
+        text=lines,
+        quiet=str(len(entries)),
+    )
+    return 0
+
+
+def _number(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _finalize(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.commands.amounts import format_sol
+    from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.commands.program_errors import explained
+    from fl_app.commands.task_view import expires_at, when
+    from fl_app.ipfs import IpfsClient
+
+    address = parse_address(args.task, what="task")
+    authority = None if args.dry_run else signer(args)
+    with open_chain(args) as chain:
+        task = chain.task(address)
+        if authority is not None and authority.pubkey() != task.authority:
+            raise FlAppError(
+                f"wallet {authority.pubkey()} is not the authority of task {address} "
+                f"({task.authority}): sign with the organisation's keypair (-k), or audit "
+                "with --dry-run"
+            )
+        if task.rounds_recorded == 0:
+            now = chain.client.transport.unix_timestamp()
+            raise FlAppError(
+                f"task {address} has no recorded rounds: train first; without any, it can "
+                f"only expire after {when(expires_at(task), now)}"
+            )
+        with (
+            IpfsClient(ipfs_url(args)) as ipfs,
+            out.progress("fetching manifests", total=task.rounds_recorded) as step,
+        ):
+            rounds = fetch_rounds(chain.client, ipfs, task, step)
+        stakes = _stakers(chain, task, rounds, args.participant)
+        participants = [str(s.participant) for s in stakes]
+        weights = recompute_weights(rounds, participants)
+        model_cid = rounds[-1].manifest["model_cid"]
+        if authority is not None:
+            now = chain.client.transport.unix_timestamp()
+            context = {
+                "task": address,
+                "wallet": authority.pubkey(),
+                "state": task.state.value.lower(),
+                "expires": when(expires_at(task), now),
+                "participants": task.participants,
+                "scored": len(stakes),
+            }
+            with explained(**context):
+                chain.client.task_finalize(
+                    authority,
+                    address,
+                    scores={s.participant: w for s, w in zip(stakes, weights, strict=True)},
+                    model_cid=model_cid,
+                )
+            stakes = [chain.client.stake(address, s.participant) or s for s in stakes]
+    verb = "would post" if authority is None else "posted"
+    lines = [f"scores recomputed from {len(rounds)} round manifests; {verb}:"]
+    for stake, weight in zip(stakes, weights, strict=True):
+        share = "" if authority is None else f", reward {format_sol(stake.reward_share)} SOL"
+        lines.append(f"  {stake.participant}  score {weight}{share}")
+    lines.append(f"model CID: {model_cid}")
+    if authority is not None:
+        lines.append(f"participants collect with: fl-app claim {address}")
+    out.result(
+        {
+            "task": str(address),
+            "posted": authority is not None,
+            "model_cid": model_cid,
+            "scores": {p: w for p, w in zip(participants, weights, strict=True)},
+            "reward_share_lamports": {str(s.participant): s.reward_share for s in stakes},
+        },
+        text=lines,
+        quiet=model_cid,
+    )
+    return 0
+
+
+def _stakers(
+    chain: ChainSession,
+    task: TaskAccount,
+    rounds: Sequence[RecordedRound],
+    named: Sequence[str],
+) -> list[StakeAccount]:
+    """Every stake of ``task``: listed by the chain, else from manifests and ``named``."""
+    from fl_app.commands.cluster import parse_address
+    from fl_app.commands.stakers import ListingUnsupportedError, list_stakes
+
+    try:
+        stakes = list_stakes(chain.cluster, task.address)
+    except ListingUnsupportedError as err:
+        candidates: dict[str, None] = {}
+        for recorded in rounds:
+            candidates.update(dict.fromkeys(recorded.manifest.get("contributors", [])))
+        candidates.update(dict.fromkeys(named))
+        stakes = []
+        for text in candidates:
+            participant: Pubkey = parse_address(text, what="participant")
+            stake = chain.client.stake(task.address, participant)
+            if stake is None:
+                raise FlAppError(f"{participant} has no stake on task {task.address}") from None
+            stakes.append(stake)
+        if len(stakes) != task.participants:
+            raise FlAppError(
+                f"found {len(stakes)} of the {task.participants} stakes of task "
+                f"{task.address} ({err}): name the others with --participant ADDRESS"
+            ) from None
+    return stakes
