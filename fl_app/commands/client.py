@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fl_app.commands.command_parser import add_command, ipfs_url
+from fl_app.commands.command_parser import add_command, open_ipfs
 from fl_app.commands.output import Output
 from fl_app.errors import FlAppError
 
@@ -39,7 +39,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _fetch(args: argparse.Namespace, out: Output) -> int:
     from fl_app.client.fetch import fetch_template
     from fl_app.commands.cluster import open_chain, parse_address
-    from fl_app.ipfs import IpfsClient
 
     address = parse_address(args.task, what="task")
     destination: Path = args.dest or Path(f"client-{str(address)[:8]}")
@@ -47,7 +46,7 @@ def _fetch(args: argparse.Namespace, out: Output) -> int:
         raise FlAppError(f"{destination} is not empty: choose another --dest")
     with open_chain(args) as chain:
         cid = chain.task(address).template_cid
-    with IpfsClient(ipfs_url(args)) as ipfs, out.progress("fetching the client template"):
+    with open_ipfs(args) as ipfs, out.progress("fetching the client template"):
         entry = fetch_template(cid, source=ipfs, destination=destination)
     out.result(
         {"task": str(address), "template_cid": cid, "directory": str(entry.parent)},

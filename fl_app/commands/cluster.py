@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -38,6 +39,7 @@ CLUSTERS = {
 }
 _MONIKER_ALIASES = {"e": "embedded", "l": "localnet", "d": "devnet"}
 _HEALTH_TIMEOUT_S = 5.0
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,9 @@ class Cluster:
     url: str
 
     @property
-    def is_test_chain(self) -> bool:
-        """Whether SOL can be airdropped freely here."""
-        return self.name in ("embedded", "localnet")
+    def is_local(self) -> bool:
+        """A chain on this machine (embedded, localnet): test SOL is free there."""
+        return urlsplit(self.url).hostname in _LOOPBACK_HOSTS
 
     def start_hint(self) -> str:
         if self.name == "embedded":
@@ -137,7 +139,7 @@ class ChainSession:
         if have < needed:
             hint = (
                 f"fl-app airdrop {format_sol(_round_up_sol(needed - have))} on embedded/localnet"
-                if self.cluster.is_test_chain
+                if self.cluster.is_local
                 else "send it SOL from a funded wallet"
             )
             raise FlAppError(
@@ -160,7 +162,7 @@ def check_reachable(cluster: Cluster) -> None:
             cluster.url,
             json=request,
             timeout=_HEALTH_TIMEOUT_S,
-            trust_env=cluster.name not in ("embedded", "localnet"),
+            trust_env=not cluster.is_local,
         )
         response.raise_for_status()
     except httpx.HTTPError:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,9 @@ from fl_app.commands.output import Output, add_output_options
 if TYPE_CHECKING:
     from solders.keypair import Keypair
 
-__all__ = ["Handler", "add_command", "ipfs_url", "signer"]
+    from fl_app.ipfs import IpfsClient
+
+__all__ = ["Handler", "add_command", "ipfs_url", "open_ipfs", "signer"]
 
 Handler = Callable[[argparse.Namespace, Output], int]
 """A subcommand: parsed arguments and where to print, to an exit status."""
@@ -67,3 +70,19 @@ def ipfs_url(args: argparse.Namespace) -> str:
             "no IPFS daemon: start one with fl-app services start (or pass --ipfs URL)"
         )
     return str(url).rstrip("/")
+
+
+@contextmanager
+def open_ipfs(args: argparse.Namespace) -> Iterator[IpfsClient]:
+    """A client of the IPFS daemon; an unreachable daemon is reported with the fix."""
+    from fl_app.errors import FlAppError
+    from fl_app.ipfs import IpfsClient, IpfsUnavailableError
+
+    url = ipfs_url(args)
+    try:
+        with IpfsClient(url, timeout=30.0, retries=1) as client:
+            yield client
+    except IpfsUnavailableError:
+        raise FlAppError(
+            f"no IPFS daemon at {url}: start it with fl-app services start (or pass --ipfs URL)"
+        ) from None

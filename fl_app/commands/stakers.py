@@ -53,7 +53,7 @@ def list_stakes(cluster: Cluster, task: Pubkey, *, timeout_s: float = 30.0) -> l
             cluster.url,
             json=request,
             timeout=timeout_s,
-            trust_env=cluster.name not in ("embedded", "localnet"),
+            trust_env=not cluster.is_local,
         )
         answer = response.json()
     except (httpx.HTTPError, ValueError):

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fl_app.commands.command_parser import add_command, ipfs_url, signer
+from fl_app.commands.command_parser import add_command, open_ipfs, signer
 from fl_app.commands.output import Output
 from fl_app.errors import FlAppError
 
@@ -95,7 +95,7 @@ def _create(args: argparse.Namespace, out: Output) -> int:
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.commands.program_errors import explained
     from fl_app.commands.task_view import account_space
-    from fl_app.ipfs import IpfsClient, pin_template
+    from fl_app.ipfs import pin_template
 
     pool = parse_sol(args.pool, what="--pool")
     min_stake = parse_sol(args.min_stake, what="--min-stake")
@@ -132,7 +132,7 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             )
         rent = transport.minimum_balance_for_rent_exemption(account_space("Task"))
         chain.require_funds(authority, pool + rent + _FEE_LAMPORTS, action="task create")
-        with IpfsClient(ipfs_url(args)) as ipfs, out.progress("pinning to IPFS", total=2) as step:
+        with open_ipfs(args) as ipfs, out.progress("pinning to IPFS", total=2) as step:
             template_cid = pin_template(ipfs, args.template)
             step()
             context_cid = ipfs.add_bytes(context.read_bytes(), name="ckks-public-context")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fl_app.commands.command_parser import add_command, ipfs_url, signer
+from fl_app.commands.command_parser import add_command, open_ipfs, signer
 from fl_app.commands.output import Advance, Output
 from fl_app.errors import FlAppError
 
@@ -118,7 +118,6 @@ def recompute_weights(rounds: Sequence[RecordedRound], participants: Sequence[st
 
 def _rounds(args: argparse.Namespace, out: Output) -> int:
     from fl_app.commands.cluster import open_chain, parse_address
-    from fl_app.ipfs import IpfsClient
 
     address = parse_address(args.task, what="task")
     with open_chain(args) as chain:
@@ -126,7 +125,7 @@ def _rounds(args: argparse.Namespace, out: Output) -> int:
         rounds: list[RecordedRound] = []
         if task.rounds_recorded:
             with (
-                IpfsClient(ipfs_url(args)) as ipfs,
+                open_ipfs(args) as ipfs,
                 out.progress("fetching manifests", total=task.rounds_recorded) as step,
             ):
                 rounds = fetch_rounds(chain.client, ipfs, task, step)
@@ -171,7 +170,6 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.commands.program_errors import explained
     from fl_app.commands.task_view import expires_at, when
-    from fl_app.ipfs import IpfsClient
 
     address = parse_address(args.task, what="task")
     authority = None if args.dry_run else signer(args)
@@ -190,7 +188,7 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
                 f"only expire after {when(expires_at(task), now)}"
             )
         with (
-            IpfsClient(ipfs_url(args)) as ipfs,
+            open_ipfs(args) as ipfs,
             out.progress("fetching manifests", total=task.rounds_recorded) as step,
         ):
             rounds = fetch_rounds(chain.client, ipfs, task, step)

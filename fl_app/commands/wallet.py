@@ -107,7 +107,7 @@ def _airdrop(args: argparse.Namespace, out: Output) -> int:
 
     lamports = parse_sol(args.amount)
     cluster = resolve_cluster(args.url)
-    if not cluster.is_test_chain:
+    if not cluster.is_local:
         raise FlAppError(
             f"airdrop works on embedded and localnet only, not {cluster.url}: "
             "get devnet SOL from https://faucet.solana.com"

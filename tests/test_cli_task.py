@@ -1,0 +1,420 @@
+"""The organisation's and participants' commands against a real chain service and Kubo.
+
+``keys create``, ``task create | status | rounds | finalize | expire``, ``stake``,
+``claim`` and ``client fetch``: each one's success and its main failure, with the message.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+import torch
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from fl_app.chain import RpcTransport, StakingClient
+from fl_app.chain.local_rpc import LocalChainServer
+from fl_app.commands.amounts import format_sol
+from fl_app.commands.task_view import account_space
+from fl_app.deployment import free_port
+from fl_app.ipfs import KuboDaemon, bundle_cid, file_cid, pin_manifest
+from fl_app.keys import KeyFiles
+from strategy.contribution import ContributionLedger, RoundScalars
+from tests.ipfs_fixtures import TEMPLATE_DIR
+from tests.test_cli_fixtures import (
+    LAMPORTS_PER_SOL,
+    FlApp,
+    address_of,
+    chain_server,
+    fl_app,
+    isolated_home,
+    new_wallet,
+)
+
+__all__ = ["chain_server", "fl_app", "isolated_home"]  # fixtures used here
+
+
+@pytest.fixture(scope="module")
+def key_files(tmp_path_factory: pytest.TempPathFactory) -> KeyFiles:
+    """One set of task keys (the key holder's ceremony is tested on its own below)."""
+    return KeyFiles.create(tmp_path_factory.mktemp("keys"), scoring=True)
+
+
+@dataclass
+class World:
+    """A chain, an IPFS daemon, an organisation wallet and a created task."""
+
+    chain: LocalChainServer
+    ipfs: str
+    org: Path
+    key_holder: str
+    context: Path
+    tmp: Path
+
+    def common(self) -> list[str]:
+        return ["-u", self.chain.url, "--ipfs", self.ipfs]
+
+    def wallet(self, name: str, sol: int = 0) -> Path:
+        return new_wallet(self.tmp, name, self.chain, sol)
+
+    def create_task(self, fl_app: FlApp, *extra: str) -> str:
+        run = fl_app(
+            "task", "create", "-k", str(self.org), *self.common(),
+            "--pool", "10", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+            "--key-holder", self.key_holder, "--context", str(self.context), "--quiet", *extra,
+        )  # fmt: skip
+        assert run.code == 0, run.stderr
+        return run.stdout.strip()
+
+
+@pytest.fixture
+def world(
+    chain_server: LocalChainServer, kubo_daemon: KuboDaemon, key_files: KeyFiles, tmp_path: Path
+) -> World:
+    org = new_wallet(tmp_path, "org", chain_server, sol=50)
+    return World(
+        chain_server,
+        kubo_daemon.api_url,
+        org,
+        key_files.key_holder_address,
+        key_files.public_context,
+        tmp_path,
+    )
+
+
+def _client(world: World) -> StakingClient:
+    return StakingClient(RpcTransport(world.chain.url))
+
+
+def _keypair(path: Path) -> Keypair:
+    return Keypair.from_bytes(bytes(json.loads(path.read_text())))
+
+
+# -- keys ---------------------------------------------------------------------------
+
+
+def test_keys_create_seals_the_secret_to_the_wallet(
+    fl_app: FlApp, tmp_path: Path, chain_server: LocalChainServer
+) -> None:
+    wallet = new_wallet(tmp_path, "holder", chain_server)
+    run = fl_app("keys", "create", "-k", str(wallet), "--dir", str(tmp_path / "k"))
+    assert run.code == 0, run.stderr
+    files = KeyFiles(tmp_path / "k")
+    assert files.key_holder_address == address_of(wallet)
+    assert f"key holder: {address_of(wallet)}" in run.stdout
+    assert f"public context: {files.public_context}" in run.stdout
+    assert files.load_key_holder(min_inputs=3) is not None  # opens with that wallet
+    again = fl_app("keys", "create", "-k", str(wallet), "--dir", str(tmp_path / "k"))
+    assert again.code == 2
+    assert again.error.startswith(f"{tmp_path / 'k'} already holds task keys: use another --dir")
+
+
+# -- task create --------------------------------------------------------------------
+
+
+def test_task_create_pins_template_and_context_and_funds_the_pool(
+    fl_app: FlApp, world: World
+) -> None:
+    run = fl_app(
+        "task", "create", "-k", str(world.org), *world.common(), "--json",
+        "--pool", "10.5", "--min-stake", "1", "--rounds", "3", "--max-participants", "4",
+        "--key-holder", world.key_holder, "--context", str(world.context), "--task-id", "7",
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    result = run.json()
+    task = _client(world).task(Pubkey.from_string(result["task"]))
+    assert task.task_id == 7 and task.reward_pool == 10_500_000_000
+    assert task.template_cid == bundle_cid(TEMPLATE_DIR) == result["template_cid"]
+    assert task.he_context_cid == file_cid(world.context.read_bytes())
+    assert str(task.key_holder) == world.key_holder
+    rent = world.chain.methods.call("getMinimumBalanceForRentExemption", [account_space("Task")])
+    assert _client(world).balance(task.address) == task.reward_pool + rent
+    same_id = fl_app(
+        "task", "create", "-k", str(world.org), *world.common(),
+        "--pool", "1", "--min-stake", "1", "--rounds", "3", "--max-participants", "4",
+        "--key-holder", world.key_holder, "--context", str(world.context), "--task-id", "7",
+    )  # fmt: skip
+    assert same_id.error.endswith(f"exists already ({task.address}): choose another --task-id")
+
+
+def test_task_create_without_funds_says_how_much_is_missing(fl_app: FlApp, world: World) -> None:
+    poor = world.wallet("poor", sol=1)
+    run = fl_app(
+        "task", "create", "-k", str(poor), *world.common(),
+        "--pool", "10", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+        "--key-holder", world.key_holder, "--context", str(world.context),
+    )  # fmt: skip
+    assert run.code == 2
+    assert run.error.startswith(f"wallet {address_of(poor)} has 1 SOL, task create needs 10.00")
+    assert run.error.endswith("SOL: fund it (fl-app airdrop 10 on embedded/localnet)")
+
+
+def test_task_create_without_ipfs_names_the_command_that_starts_it(
+    fl_app: FlApp, world: World
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    run = fl_app(
+        "task", "create", "-k", str(world.org), "-u", world.chain.url, "--ipfs", dead,
+        "--pool", "1", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+        "--key-holder", world.key_holder, "--context", str(world.context),
+    )  # fmt: skip
+    assert run.error == (
+        f"no IPFS daemon at {dead}: start it with fl-app services start (or pass --ipfs URL)"
+    )
+    no_state = fl_app(
+        "task", "create", "-k", str(world.org), "-u", world.chain.url,
+        "--pool", "1", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+        "--key-holder", world.key_holder, "--context", str(world.context),
+    )  # fmt: skip
+    assert no_state.error == (
+        "no IPFS daemon: start one with fl-app services start (or pass --ipfs URL)"
+    )
+
+
+def test_task_create_refuses_the_organisation_as_key_holder(fl_app: FlApp, world: World) -> None:
+    run = fl_app(
+        "task", "create", "-k", str(world.org), *world.common(),
+        "--pool", "1", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+        "--key-holder", address_of(world.org), "--context", str(world.context),
+    )  # fmt: skip
+    assert run.error.startswith("the key holder must not be the organisation's own wallet")
+
+
+# -- status, stake ------------------------------------------------------------------
+
+
+def test_stake_then_status_lists_the_participants(fl_app: FlApp, world: World) -> None:
+    task = world.create_task(fl_app)
+    alice, bob = world.wallet("alice", sol=5), world.wallet("bob", sol=5)
+    run = fl_app("stake", task, "1.5", "-k", str(alice), "-u", world.chain.url)
+    assert run.code == 0, run.stderr
+    assert run.stdout.splitlines()[0] == f"staked 1.5 SOL on task {task} from {address_of(alice)}"
+    assert fl_app("stake", task, "1", "-k", str(bob), "-u", world.chain.url).code == 0
+    status = fl_app("task", "status", task, "-u", world.chain.url)
+    assert status.code == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert "state:            Open" in lines
+    assert "reward pool:      10 SOL" in lines
+    assert "stakes held:      2.5 SOL (minimum stake 1 SOL)" in lines
+    assert "participants:     2 of 4, 0 contributed" in lines
+    assert any(line.startswith(f"  {address_of(alice)}  stake 1.5 SOL") for line in lines)
+    as_json = fl_app("task", "status", task, "-u", world.chain.url, "--json").json()
+    assert {s["participant"] for s in as_json["stakes"]} == {address_of(alice), address_of(bob)}
+
+
+def test_stake_below_minimum_names_the_minimum(fl_app: FlApp, world: World) -> None:
+    task = world.create_task(fl_app)
+    alice = world.wallet("alice", sol=5)
+    run = fl_app("stake", task, "0.5", "-k", str(alice), "-u", world.chain.url)
+    assert run.code == 2
+    assert run.error == (
+        f"stake of 0.5 SOL is below task {task}'s minimum of 1 SOL: stake at least 1 SOL"
+    )
+
+
+def test_program_refusals_are_explained(fl_app: FlApp, world: World) -> None:
+    task = world.create_task(fl_app)
+    run = fl_app("stake", task, "1", "-k", str(world.org), "-u", world.chain.url)
+    assert run.error == (
+        f"wallet {address_of(world.org)} created task {task} and cannot stake on it: "
+        "stake with a participant's wallet (-k)"
+    )
+    alice = world.wallet("alice", sol=5)
+    assert fl_app("stake", task, "1", "-k", str(alice), "-u", world.chain.url).code == 0
+    twice = fl_app("stake", task, "1", "-k", str(alice), "-u", world.chain.url)
+    assert twice.error.startswith(f"wallet {address_of(alice)} has already staked on task {task}")
+
+
+def test_unknown_task_is_reported(fl_app: FlApp, world: World) -> None:
+    nowhere = str(Keypair().pubkey())
+    run = fl_app("task", "status", nowhere, "-u", world.chain.url)
+    assert run.code == 2
+    assert run.error == (
+        f"no task at {nowhere} on {world.chain.url}: check the address and the cluster (--url)"
+    )
+    assert fl_app("task", "status", "not-an-address").error == (
+        "task 'not-an-address' is not a Solana address (base58)"
+    )
+
+
+# -- client fetch -------------------------------------------------------------------
+
+
+def test_client_fetch_unpacks_the_verified_template(
+    fl_app: FlApp, world: World, tmp_path: Path
+) -> None:
+    task = world.create_task(fl_app)
+    run = fl_app("client", "fetch", task, "--dest", str(tmp_path / "c"), *world.common())
+    assert run.code == 0, run.stderr
+    assert run.stdout.splitlines()[0] == f"verified client template {bundle_cid(TEMPLATE_DIR)}"
+    assert (tmp_path / "c" / "client.py").read_bytes() == (TEMPLATE_DIR / "client.py").read_bytes()
+
+
+class _LyingDaemon(BaseHTTPRequestHandler):
+    """A Kubo RPC look-alike that answers every request with the wrong bytes."""
+
+    def do_POST(self) -> None:
+        body = b"print('not the template you were promised')\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def lying_ipfs() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _LyingDaemon)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_client_fetch_refuses_a_template_that_does_not_match_its_cid(
+    fl_app: FlApp, world: World, tmp_path: Path, lying_ipfs: str
+) -> None:
+    task = world.create_task(fl_app)
+    dest = tmp_path / "c"
+    run = fl_app("client", "fetch", task, "--dest", str(dest), "-u", world.chain.url,
+                 "--ipfs", lying_ipfs)  # fmt: skip
+    assert run.code == 2
+    assert run.error.startswith(f"client template refused: expected CID {bundle_cid(TEMPLATE_DIR)}")
+    assert run.error.endswith("do not run or use this content")
+    assert not dest.exists() or not any(dest.iterdir())
+
+
+# -- rounds, finalize, claim, expire ------------------------------------------------
+
+
+def _record_rounds(world: World, task: str, scalars: list[dict[str, RoundScalars]]) -> list[str]:
+    """Record scored rounds as the organisation's server does, with synthetic scalars."""
+    from fl_app.ipfs import IpfsClient
+
+    client = _client(world)
+    authority = _keypair(world.org)
+    model_cids = []
+    with IpfsClient(world.ipfs) as ipfs:
+        for index, round_scalars in enumerate(scalars):
+            buffer = io.BytesIO()
+            torch.save({"w": torch.full((2,), float(index))}, buffer)
+            model_cid = ipfs.add_bytes(buffer.getvalue(), name="model.pt")
+            manifest = {
+                "task": task,
+                "round": index + 1,
+                "contributors": sorted(round_scalars),
+                "model_cid": model_cid,
+                "metrics": {"test_accuracy": 0.5 + 0.1 * index, "test_loss": 1.0 - 0.1 * index},
+                "encrypted_aggregation": None,
+                "scoring": {
+                    "reference_norm": 1.0,
+                    "weight_scale": 0.01,
+                    "scalars": {w: vars(x) for w, x in round_scalars.items()},
+                },
+            }
+            client.round_record(
+                authority,
+                Pubkey.from_string(task),
+                round_index=index,
+                manifest_cid=pin_manifest(ipfs, manifest),
+                contributors=[Pubkey.from_string(w) for w in sorted(round_scalars)],
+                aggregate_cid=model_cid,
+            )
+            model_cids.append(model_cid)
+    return model_cids
+
+
+def _scalars(honest: list[str], free_rider: str) -> dict[str, RoundScalars]:
+    # w_i = n_i * s * u_i with s = 0.01, ||g0|| = 1: honest updates point along g0.
+    values = {
+        w: RoundScalars(1.0 - 0.2 * i, (1.0 - 0.2 * i) ** 2, 100) for i, w in enumerate(honest)
+    }
+    return values | {free_rider: RoundScalars(0.0, 0.0, 1_000)}
+
+
+def test_rounds_finalize_and_claim_follow_the_manifests(fl_app: FlApp, world: World) -> None:
+    task = world.create_task(fl_app)
+    wallets = [world.wallet(name, sol=5) for name in ("ann", "ben", "cat")]
+    for path in wallets:
+        assert fl_app("stake", task, "1", "-k", str(path), "-u", world.chain.url).code == 0
+    empty = fl_app("task", "rounds", task, "-u", world.chain.url)
+    assert empty.stdout.strip() == f"no rounds recorded yet on task {task} (0 of 2 planned)"
+    early = fl_app("claim", task, "-k", str(wallets[0]), "-u", world.chain.url)
+    assert early.error.startswith(f"task {task} is not settled yet: claim after the organisation")
+
+    honest, free_rider = [address_of(p) for p in wallets[:2]], address_of(wallets[2])
+    rounds = [_scalars(honest, free_rider), _scalars(honest, free_rider)]
+    model_cids = _record_rounds(world, task, rounds)
+
+    listed = fl_app("task", "rounds", task, *world.common())
+    assert listed.code == 0, listed.stderr
+    assert "round 2: 3 contributors, test_accuracy 0.6000, test_loss 0.9000, scored" in (
+        listed.stdout.splitlines()
+    )
+    ledger = ContributionLedger()
+    for number, scalars in enumerate(rounds, start=1):
+        ledger.add_round(number, scalars, reference_norm=1.0, weight_scale=0.01)
+    participants = sorted(address_of(p) for p in wallets)
+    expected = dict(zip(participants, ledger.weights(participants), strict=True))
+    assert expected[free_rider] == 0
+
+    audit = fl_app("task", "finalize", task, "--dry-run", *world.common(), "--json").json()
+    assert audit["scores"] == expected and audit["posted"] is False
+    not_owner = fl_app("task", "finalize", task, "-k", str(wallets[0]), *world.common())
+    assert not_owner.error.startswith(f"wallet {honest[0]} is not the authority of task {task}")
+    posted = fl_app("task", "finalize", task, "-k", str(world.org), *world.common())
+    assert posted.code == 0, posted.stderr
+    assert f"model CID: {model_cids[-1]}" in posted.stdout
+    on_chain = _client(world).task(Pubkey.from_string(task))
+    assert on_chain.model_cid == model_cids[-1] and on_chain.state.value == "Finalized"
+
+    claim = fl_app("claim", task, "-k", str(wallets[0]), "-u", world.chain.url)
+    assert claim.code == 0, claim.stderr
+    stake = _client(world).stake(Pubkey.from_string(task), Pubkey.from_string(honest[0]))
+    assert stake is not None and stake.reward_share > 0
+    total, reward = (
+        format_sol(stake.reward_share + LAMPORTS_PER_SOL),
+        format_sol(stake.reward_share),
+    )
+    assert claim.stdout.strip() == (
+        f"claimed {total} SOL from task {task}: reward {reward} SOL + stake 1 SOL"
+    )
+    rider = fl_app("claim", task, "-k", str(wallets[2]), "-u", world.chain.url, "--json").json()
+    assert rider["reward_lamports"] == 0 and rider["stake_returned_lamports"] == LAMPORTS_PER_SOL
+    again = fl_app("claim", task, "-k", str(wallets[0]), "-u", world.chain.url)
+    assert again.error == f"wallet {honest[0]} already claimed on task {task}"
+
+
+def test_expire_waits_for_the_deadline_then_anyone_may(fl_app: FlApp, world: World) -> None:
+    task = world.create_task(
+        fl_app, "--join-window", "60s", "--settle-window", "1h", "--grace", "1h"
+    )
+    anyone = world.wallet("anyone", sol=1)
+    early = fl_app("task", "expire", task, "-k", str(anyone), "-u", world.chain.url)
+    assert early.code == 2
+    assert early.error.startswith(f"task {task} can expire only after ")
+    assert early.error.endswith("(settle deadline plus grace period)")
+    account = _client(world).task(Pubkey.from_string(task))
+    world.chain.set_unix_timestamp(account.settle_deadline + account.grace_period + 1)
+    run = fl_app("task", "expire", task, "-k", str(anyone), "-u", world.chain.url)
+    assert run.code == 0, run.stderr
+    assert run.stdout.startswith(f"task {task} expired: every stake returns in full")
+    assert _client(world).task(Pubkey.from_string(task)).state.value == "Expired"
+
+
+def test_json_mode_prints_one_object(fl_app: FlApp, world: World) -> None:
+    task = world.create_task(fl_app)
+    run = fl_app("--json", "task", "status", task, "-u", world.chain.url)
+    assert run.code == 0
+    assert json.loads(run.stdout)["address"] == task
+    assert len(run.stdout.strip().splitlines()) == 1
