@@ -25,7 +25,7 @@ SUPERNODE = "flower-supernode"
 
 def build_command(options: argparse.Namespace) -> list[str]:
     """The ``flower-supernode`` command line for these options."""
-    command = [SUPERNODE, "--superlink", options.superlink]
+    command = [SUPERNODE, "--superlink", options.superlink, "--port", str(options.port)]
     if options.insecure:
         command.append("--insecure")
     else:
@@ -42,6 +42,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--root-certificates", help="CA certificate (PEM) of the SuperLink")
     parser.add_argument("--insecure", action="store_true", help="no TLS (local tests only)")
     parser.add_argument("--node-config", default="", help="key=value pairs for the ClientApp")
+    parser.add_argument(
+        "--port", type=int, default=9094, help="local port of the SuperNode's ClientApp API"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the command, do not run")
     options = parser.parse_args(argv)
     if not options.insecure and not options.root_certificates:

@@ -21,7 +21,14 @@ from typing import Any
 
 from fl_app.errors import FlAppError
 
-__all__ = ["DeploymentError", "LocalDeployment", "local_deployment"]
+__all__ = [
+    "DeploymentError",
+    "LocalDeployment",
+    "flower_env",
+    "free_port",
+    "local_deployment",
+    "node_config_arg",
+]
 
 _CONNECTION = "local-deployment"
 
@@ -30,7 +37,8 @@ class DeploymentError(FlAppError):
     """A SuperLink, SuperNode or ``flwr run`` of the local deployment failed."""
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -48,12 +56,23 @@ def _wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes], nam
     raise DeploymentError(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
+def flower_env() -> dict[str, str]:
+    """This environment, with this interpreter's scripts first on PATH.
+
+    SuperLink and SuperNodes spawn Flower's own executables by name, so they must find
+    the ones installed beside the running Python even when its venv is not activated.
+    """
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return {**os.environ, "PATH": path, "FLWR_DISABLE_UPDATE_CHECK": "1"}
+
+
 def _bin(name: str) -> str:
     path = Path(sys.executable).with_name(name)
     return str(path) if path.exists() else (shutil.which(name) or name)
 
 
-def _node_config(values: Mapping[str, Any]) -> str:
+def node_config_arg(values: Mapping[str, Any]) -> str:
+    """Flower's ``--node-config`` text for these values (strings quoted)."""
     return " ".join(
         f"{k}={v}" if not isinstance(v, str) else f'{k}="{v}"' for k, v in values.items()
     )
@@ -103,21 +122,23 @@ def _toml(value: Any) -> str:
 
 @contextmanager
 def local_deployment(
-    node_configs: Sequence[Mapping[str, Any]], *, workdir: Path, startup_timeout: float = 60
+    node_configs: Sequence[Mapping[str, Any]],
+    *,
+    workdir: Path,
+    port: int | None = None,
+    startup_timeout: float = 60,
 ) -> Iterator[LocalDeployment]:
-    """Start a SuperLink and one SuperNode per node config; stop them all on exit."""
+    """Start a SuperLink and one SuperNode per node config; stop them all on exit.
+
+    ``port`` fixes the SuperLink's port (participants elsewhere connect to it); by
+    default a free one is taken.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     flwr_home = workdir / "flwr-home"
     flwr_home.mkdir(exist_ok=True)
     # Flower 1.41 serves the Fleet, Control and Runtime APIs over HTTP on one port.
-    port = _free_port()
-    env = {
-        **os.environ,
-        # SuperLink and SuperNodes spawn Flower's own executables by name.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "FLWR_HOME": str(flwr_home),
-        "FLWR_DISABLE_UPDATE_CHECK": "1",
-    }
+    port = port or free_port()
+    env = {**flower_env(), "FLWR_HOME": str(flwr_home)}
     (flwr_home / "config.toml").write_text(
         f'[superlink]\ndefault = "{_CONNECTION}"\n\n'
         f'[superlink.{_CONNECTION}]\naddress = "127.0.0.1:{port}"\ninsecure = true\n'
@@ -152,8 +173,8 @@ def local_deployment(
                     "--insecure",
                     f"--superlink=127.0.0.1:{port}",
                     "--host=127.0.0.1",
-                    f"--port={_free_port()}",
-                    f"--node-config={_node_config(config)}",
+                    f"--port={free_port()}",
+                    f"--node-config={node_config_arg(config)}",
                 ],
             )
         yield LocalDeployment(workdir, f"127.0.0.1:{port}", env, processes)

@@ -1,12 +1,14 @@
 """A staked task on the Deployment Engine: SuperLink, SuperNodes and the chain as services.
 
 The ServerApp runs in its own process and reaches the chain over JSON-RPC (the embedded
-chain served on loopback) and IPFS over Kubo's RPC, as an organisation on a cluster does.
+chain served on loopback) and IPFS over Kubo's RPC, as an organisation on a cluster does;
+each participant verifies the client template by its on-chain CID and runs it.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,16 +16,17 @@ from solders.keypair import Keypair
 
 from fl_app.chain import RpcTransport, StakingClient
 from fl_app.chain.local_rpc import LocalChainServer
-from fl_app.deployment import local_deployment
+from fl_app.client.launch import ParticipantRun, run_participant
+from fl_app.deployment import free_port
 from fl_app.ipfs import KuboDaemon
 from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
+from fl_app.server.launch import run_task_server
 from strategy import Wallet
 
 pytestmark = pytest.mark.slow
 
-PROJECT = Path(__file__).resolve().parents[1]
-TEMPLATE = PROJECT / "client_template"
+TEMPLATE = Path(__file__).resolve().parents[1] / "client_template"
 SOL = 1_000_000_000
 
 
@@ -54,25 +57,43 @@ def test_staked_task_runs_on_superlink_and_records_every_round(
         for member in members[:3]:  # the fourth node never stakes
             Participant(client, member).stake(task, SOL)
 
-        nodes: list[dict[str, object]] = [
-            {
-                "partition-id": i,
+        port = free_port()
+        runs: dict[int, ParticipantRun] = {}
+
+        def take_part(index: int) -> None:
+            node: dict[str, object] = {
+                "partition-id": index,
                 "num-partitions": 4,
-                "wallet-keypair": str(_keypair_file(member, tmp_path / f"node-{i}.json")),
+                "wallet-keypair": str(_keypair_file(members[index], tmp_path / f"n{index}.json")),
             }
-            for i, member in enumerate(members)
-        ]
-        nodes[0].update(keys.key_holder_node_config())
-        run_config = {
-            "num-server-rounds": 2,
-            "min-nodes": 3,
-            "task-address": str(task),
-            "chain-url": chain.url,
-            "ipfs-api": kubo_daemon.api_url,
-            "authority-keypair": str(_keypair_file(authority, tmp_path / "org.json")),
-        }
-        with local_deployment(nodes, workdir=tmp_path / "flower") as deployment:
-            log = deployment.run(PROJECT, run_config, timeout=600)
+            if index == 0:
+                node.update(keys.key_holder_node_config())
+            runs[index] = run_participant(
+                client=StakingClient(RpcTransport(chain.url)),
+                task=task,
+                source=ipfs,
+                superlink=f"127.0.0.1:{port}",
+                node_config=node,
+                workdir=tmp_path / f"participant-{index}",
+                timeout_s=600,
+            )
+
+        threads = [threading.Thread(target=take_part, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        log = run_task_server(
+            task=str(task),
+            chain_url=chain.url,
+            ipfs_api=kubo_daemon.api_url,
+            authority_keypair=_keypair_file(authority, tmp_path / "org.json"),
+            port=port,
+            workdir=tmp_path / "server",
+            run_config={"num-server-rounds": 2, "min-nodes": 3},
+            timeout_s=600,
+        )
+        for thread in threads:
+            thread.join(timeout=120)
+        assert [runs[i].rounds_recorded for i in range(4)] == [2, 2, 2, 2]
 
         assert "stake gate: 3 of 4 nodes proved an active stake" in log
         assert client.task(task).rounds_recorded == 2

@@ -1,0 +1,47 @@
+"""Run the organisation's side of a task on Flower's Deployment Engine.
+
+A SuperLink listens for the participants' SuperNodes; the ServerApp is submitted with a
+run config that binds it to the on-chain task, so it admits only staked nodes, pins each
+round's manifest and records it on chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fl_app.deployment import local_deployment
+
+__all__ = ["APP_DIR", "run_task_server"]
+
+APP_DIR = Path(__file__).resolve().parents[2]
+"""The Flower app (this project: pyproject.toml with [tool.flwr.app])."""
+
+
+def run_task_server(
+    *,
+    task: str,
+    chain_url: str,
+    ipfs_api: str,
+    authority_keypair: Path,
+    port: int,
+    workdir: Path,
+    run_config: Mapping[str, Any] | None = None,
+    timeout_s: float = 3_600.0,
+) -> str:
+    """Start a SuperLink on ``port``, run the task's ServerApp to the end, return its log.
+
+    The SuperLink listens on loopback without TLS: this is the single-machine set-up of
+    the embedded defaults. A deployment across machines runs ``flower-superlink`` with
+    certificates and ``flwr run`` with the same run config.
+    """
+    config = {
+        **(run_config or {}),
+        "task-address": task,
+        "chain-url": chain_url,
+        "ipfs-api": ipfs_api,
+        "authority-keypair": str(authority_keypair.expanduser().resolve()),
+    }
+    with local_deployment([], workdir=workdir, port=port) as deployment:
+        return deployment.run(APP_DIR, config, timeout=timeout_s)
