@@ -57,7 +57,7 @@ def test_genuine_template_is_verified_unpacked_and_run(
     out, err = capfd.readouterr()
     assert code == 0
     assert f"verified client template {cid}" in err
-    assert "flower-supernode --superlink 127.0.0.1:9092 --insecure" in out
+    assert "flower-supernode --superlink 127.0.0.1:9092 --port 9094 --insecure" in out
     assert (destination / "client.py").read_bytes() == (TEMPLATE_DIR / "client.py").read_bytes()
 
 
