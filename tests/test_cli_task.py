@@ -418,3 +418,45 @@ def test_json_mode_prints_one_object(fl_app: FlApp, world: World) -> None:
     assert run.code == 0
     assert json.loads(run.stdout)["address"] == task
     assert len(run.stdout.strip().splitlines()) == 1
+
+
+def test_status_on_a_chain_that_cannot_list_stakes_says_so(
+    fl_app: FlApp, world: World, kubo_daemon: KuboDaemon
+) -> None:
+    with LocalChainServer(0) as plain:  # python -m fl_app.chain.local_rpc: no listing
+        world = World(
+            plain, world.ipfs, new_wallet(world.tmp, "org2", plain, sol=20), world.key_holder,
+            world.context, world.tmp,
+        )  # fmt: skip
+        task = world.create_task(fl_app)
+        run = fl_app("task", "status", task, "-u", plain.url)
+    assert run.code == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == (
+        f"participants: not listed (the chain at {plain.url} cannot list accounts "
+        "(no getProgramAccounts); run the chain with fl-app services start)"
+    )
+
+
+def test_finalize_without_listing_scores_contributors_and_named_stakers(
+    fl_app: FlApp, world: World
+) -> None:
+    with LocalChainServer(0) as plain:
+        world = World(
+            plain, world.ipfs, new_wallet(world.tmp, "org3", plain, sol=20), world.key_holder,
+            world.context, world.tmp,
+        )  # fmt: skip
+        task = world.create_task(fl_app)
+        wallets = [world.wallet(name, sol=5) for name in ("dan", "eve", "fay")]
+        for path in wallets:
+            assert fl_app("stake", task, "1", "-k", str(path), "-u", plain.url).code == 0
+        worked = [address_of(p) for p in wallets[:2]]
+        idle = address_of(wallets[2])  # staked, never sampled: in no manifest
+        _record_rounds(world, task, [_scalars(worked[:1], worked[1])])
+        common = ["-k", str(world.org), *world.common()]
+        missing = fl_app("task", "finalize", task, *common)
+        assert missing.error.startswith(f"found 2 of the 3 stakes of task {task}")
+        assert missing.error.endswith("name the others with --participant ADDRESS")
+        run = fl_app("task", "finalize", task, *common, "--participant", idle, "--json")
+    assert run.code == 0, run.stderr
+    scores = run.json()["scores"]
+    assert set(scores) == {*worked, idle} and scores[idle] == 0 and scores[worked[0]] > 0
