@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -64,6 +65,8 @@ MODES = ("plaintext", "ckks", "secaggplus")
 INPUT_DIM = 784
 NUM_CLASSES = 10
 SAMPLES_PER_PARTICIPANT = 6000
+LOCAL_EPOCHS_ENV = "ROUND_BENCH_LOCAL_EPOCHS"
+"""Local epochs per round; an environment variable so that simulation workers see it."""
 BATCH_SIZE = 32
 LEARNING_RATE = 0.05
 # n_k * s = 6 per participant: |delta| up to 4.2 fits the CKKS headroom, and the total
@@ -110,7 +113,7 @@ def synthetic_data(partition_id: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def local_update(arrays: list[np.ndarray], partition_id: int) -> tuple[list[np.ndarray], int]:
-    """One SGD epoch of the MLP on the participant's data, from the global weights."""
+    """``LOCAL_EPOCHS_ENV`` SGD epochs (default 1) of the MLP on the participant's data."""
     torch.set_num_threads(1)
     num_params = sum(a.size for a in arrays)
     model = make_mlp(num_params)
@@ -119,13 +122,15 @@ def local_update(arrays: list[np.ndarray], partition_id: int) -> tuple[list[np.n
             param.copy_(torch.from_numpy(np.asarray(array, dtype=np.float32)))
     features, labels = synthetic_data(partition_id)
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(partition_id))
-    for start in range(0, len(labels), BATCH_SIZE):
-        batch = order[start : start + BATCH_SIZE]
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(features[batch]), labels[batch])
-        loss.backward()
-        optimizer.step()
+    generator = torch.Generator().manual_seed(partition_id)
+    for _ in range(int(os.environ.get(LOCAL_EPOCHS_ENV, "1"))):
+        order = torch.randperm(len(labels), generator=generator)
+        for start in range(0, len(labels), BATCH_SIZE):
+            batch = order[start : start + BATCH_SIZE]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(features[batch]), labels[batch])
+            loss.backward()
+            optimizer.step()
     return [p.detach().numpy().copy() for p in model.parameters()], len(labels)
 
 
@@ -384,7 +389,10 @@ def run_mode(mode: str, num_params: int, rounds: int, work_dir: Path) -> dict[st
 def write_results(results: dict[str, Any]) -> None:
     """Write round_time.json and round_time.md."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "round_time.json").write_text(json.dumps(results, indent=2) + "\n")
+    stem = (
+        "round_time" if results["local_epochs"] == 1 else f"round_time_e{results['local_epochs']}"
+    )
+    (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [
         "# Round benchmark",
         "",
@@ -447,7 +455,7 @@ def write_results(results: dict[str, Any]) -> None:
                 f"{request / 1e6:.1f} MB per round (all committed ciphertexts, for "
                 "recomputation)."
             )
-    (RESULTS_DIR / "round_time.md").write_text("\n".join(lines) + "\n")
+    (RESULTS_DIR / f"{stem}.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -455,12 +463,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="100k parameters only")
     parser.add_argument("--rounds", type=int, default=4, help="rounds per run (default 4)")
+    parser.add_argument(
+        "--local-epochs",
+        type=int,
+        default=1,
+        help="local SGD epochs per round (default 1; results of other values go to "
+        "round_time_e<N>.{json,md})",
+    )
     args = parser.parse_args()
+    os.environ[LOCAL_EPOCHS_ENV] = str(args.local_epochs)
     sizes = [100_000] if args.quick else [100_000, 1_000_000]
     results: dict[str, Any] = {
         "participants": NUM_PARTICIPANTS,
         "rounds": args.rounds,
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "local_epochs": args.local_epochs,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "sizes": {},
     }
     with tempfile.TemporaryDirectory() as tmp:

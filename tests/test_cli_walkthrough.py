@@ -55,10 +55,8 @@ class Newcomer:
         ``extra`` arguments are appended (a free port instead of the default). Returns
         stdout, or the error line when the step is documented to fail.
         """
-        assert documented in self.readme, f"not in the README: {documented}"
-        args = [values.get(a, a) if values else a for a in documented.split()[1:] if a != "\\"]
         done = subprocess.run(
-            [sys.executable, "-m", "fl_app.cli", *args, *extra],
+            self._command(documented, extra, values),
             cwd=self.cwd,
             env=self.env,
             capture_output=True,
@@ -66,21 +64,56 @@ class Newcomer:
             timeout=180,
             check=False,
         )
-        output = done.stdout + done.stderr
+        return self._check(done.returncode, done.stdout, done.stderr, fails=fails)
+
+    def start(
+        self, documented: str, *extra: str, values: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
+        """Start the README's command ``documented`` in the background (its ``&``)."""
+        return subprocess.Popen(
+            self._command(documented.removesuffix(" &"), extra, values),
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def finish(self, process: subprocess.Popen[str], *, timeout: float = 600) -> str:
+        """Wait for a background command (the README's ``wait``); return its stdout."""
+        stdout, stderr = process.communicate(timeout=timeout)
+        return self._check(process.returncode, stdout, stderr, fails=False)
+
+    def _command(
+        self, documented: str, extra: tuple[str, ...], values: dict[str, str] | None
+    ) -> list[str]:
+        assert documented in self.readme, f"not in the README: {documented}"
+        args = [values.get(a, a) if values else a for a in documented.split()[1:] if a != "\\"]
+        return [sys.executable, "-m", "fl_app.cli", *args, *extra]
+
+    @staticmethod
+    def _check(returncode: int, stdout: str, stderr: str, *, fails: bool) -> str:
+        output = stdout + stderr
         assert "Traceback" not in output and "Warning" not in output, output
         if fails:
-            assert done.returncode == 2, output
-            assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, output
-            return done.stderr.strip()
-        assert done.returncode == 0, output
-        assert done.stderr == "", output
-        return done.stdout
+            assert returncode == 2, output
+            assert stdout == "" and len(stderr.strip().splitlines()) == 1, output
+            return stderr.strip()
+        assert returncode == 0, output
+        assert stderr == "", output
+        return stdout
 
 
 def _value(output: str, label: str) -> str:
     match = re.search(rf"^{label}: ({ADDRESS})$", output, re.MULTILINE)
     assert match, output
     return match.group(1)
+
+
+def _sol_received(output: str) -> float:
+    match = re.search(r"claimed ([0-9.]+) SOL", output)
+    assert match, output
+    return float(match.group(1))
 
 
 def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
@@ -125,6 +158,37 @@ def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
         assert rounds.strip() == f"no rounds recorded yet on task {task} (0 of 3 planned)"
         refused = user.run("fl-app claim TASK", fails=True, values=on_task)
         assert refused.startswith(f"fl-app: error: task {task} is not settled yet: claim after")
+
+        port = free_port()
+        on_link = on_task | {"127.0.0.1:9092": f"127.0.0.1:{port}"}
+        server = user.start(
+            "fl-app server start TASK -k org.json &", "--port", str(port), values=on_task
+        )
+        clients = [
+            user.start(
+                "fl-app client run TASK --superlink 127.0.0.1:9092 --partition 0/2 &",
+                values=on_link,
+            ),
+            user.start(
+                "fl-app client run TASK --superlink 127.0.0.1:9092 --partition 1/2 -k "
+                "keyholder.json \\\n    --sealed-secret keys/secret_context.sealed --min-inputs 2",
+                values=on_link,
+            ),
+        ]
+        served = user.finish(server)
+        assert "3 of 3 round(s) recorded on chain" in served
+        for client in clients:
+            assert "3 round(s) recorded" in user.finish(client)
+
+        rounds = user.run("fl-app task rounds TASK", values=on_task)
+        assert rounds.count("bafk") >= 3
+        audit = user.run("fl-app task finalize TASK --dry-run", values=on_task)
+        user.run("fl-app task finalize TASK -k org.json", values=on_task)
+        mine = user.run("fl-app claim TASK", values=on_task)
+        theirs = user.run("fl-app claim TASK -k keyholder.json", values=on_task)
+        rewards = [_sol_received(mine), _sol_received(theirs)]
+        assert sum(rewards) == pytest.approx(12.0, abs=1e-8)  # pool 10 + two stakes of 1
+        assert audit
     finally:
         stopped = user.run("fl-app services stop")
     assert stopped.strip() == "stopped chain and ipfs"

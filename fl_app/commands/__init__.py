@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from fl_app.commands import client, data, keys, services, simulation, stake, task, wallet
+from fl_app.commands import (
+    client,
+    data,
+    keys,
+    server,
+    services,
+    simulation,
+    stake,
+    task,
+    wallet,
+)
 
 __all__ = ["GROUPS", "register_all"]
 
 # In the order ``fl-app --help`` lists them: set-up, the organisation, the participant,
-# then local runs. The Deployment Engine's ``server`` group slots in after ``task``.
-GROUPS = (services, wallet, keys, task, stake, client, simulation, data)
+# then local runs.
+GROUPS = (services, wallet, keys, task, server, stake, client, simulation, data)
 
 
 def register_all(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,6 +1,8 @@
-"""``fl-app client fetch``: the participant's verified copy of the task's client.
+"""``fl-app client fetch | run``: the participant's verified client of a task.
 
-The Deployment Engine run (``client run``) joins this group.
+``fetch`` unpacks the template only if it hashes to the CID on chain; ``run`` does the
+same and then runs it: a Flower SuperNode that trains on the participant's data until
+every planned round of the task is recorded on chain.
 """
 
 from __future__ import annotations
@@ -34,6 +36,40 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     fetch.add_argument(
         "--dest", type=Path, help="empty directory to unpack into (default ./client-TASK)"
     )
+    run = add_command(
+        group,
+        "run",
+        _run,
+        help="verify the client template, then train in the task's rounds",
+        description="Fetch and verify the client template by the CID on chain, then run "
+        "its SuperNode against the organisation's SuperLink. Your wallet (--keypair) "
+        "proves your stake; your data never leaves this machine, your updates leave it "
+        "encrypted. Stops when every planned round is recorded on chain.",
+        keypair=True,
+        ipfs=True,
+    )
+    run.add_argument("task", metavar="TASK", help="task address")
+    run.add_argument("--superlink", required=True, metavar="HOST:PORT", help="the SuperLink")
+    data = run.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", type=Path, metavar="CSV", help="your data (CSV with header)")
+    data.add_argument(
+        "--partition",
+        metavar="I/N",
+        help="train on share I of N of the task's bundled data set (demos)",
+    )
+    run.add_argument("--target", help="label column of --data")
+    run.add_argument(
+        "--sealed-secret",
+        type=Path,
+        help="the key holder's sealed CKKS secret (keys/secret_context.sealed)",
+    )
+    run.add_argument(
+        "--min-inputs",
+        type=int,
+        default=3,
+        help="key holder only: decrypt sums over at least this many updates (default 3)",
+    )
+    run.add_argument("--timeout", type=float, default=3_600.0, help="seconds to wait")
 
 
 def _fetch(args: argparse.Namespace, out: Output) -> int:
@@ -54,3 +90,62 @@ def _fetch(args: argparse.Namespace, out: Output) -> int:
         quiet=str(entry.parent),
     )
     return 0
+
+
+def _run(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.client.launch import run_participant
+    from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.commands.keypair_files import default_keypair_path, read_keypair
+    from fl_app.services import fl_app_home
+
+    address = parse_address(args.task, what="task")
+    keypair_path: Path = (args.keypair or default_keypair_path()).expanduser().resolve()
+    wallet = read_keypair(keypair_path).pubkey()
+    node_config: dict[str, object] = {"wallet-keypair": str(keypair_path)}
+    if args.data is not None:
+        if not args.target:
+            raise FlAppError("--data needs --target, the name of the label column")
+        node_config.update({"data-path": str(args.data.resolve()), "target-column": args.target})
+    else:
+        node_config.update(_partition(args.partition))
+    if args.sealed_secret is not None:
+        if not args.sealed_secret.is_file():
+            raise FlAppError(f"no sealed secret at {args.sealed_secret}: see fl-app keys create")
+        node_config.update(
+            {
+                "ckks-sealed-secret": str(args.sealed_secret.resolve()),
+                "ckks-min-inputs": args.min_inputs,
+            }
+        )
+    workdir = fl_app_home() / "runs" / f"client-{str(address)[:8]}-{str(wallet)[:8]}"
+    with open_chain(args) as chain, open_ipfs(args) as ipfs:
+        stake = chain.client.stake(address, wallet)
+        if stake is None:
+            raise FlAppError(
+                f"wallet {wallet} has no stake on task {address}: stake first "
+                f"(fl-app stake {address} SOL -k {keypair_path})"
+            )
+        out.say(f"joining task {address} as {wallet} via {args.superlink}")
+        with out.progress("training in the task's rounds"):
+            result = run_participant(
+                client=chain.client,
+                task=address,
+                source=ipfs,
+                superlink=args.superlink,
+                node_config=node_config,
+                workdir=workdir,
+                timeout_s=args.timeout,
+            )
+    out.result(
+        {"task": str(address), "rounds_recorded": result.rounds_recorded, "logs": str(workdir)},
+        text=[f"task {address}: {result.rounds_recorded} round(s) recorded; logs in {workdir}"],
+        quiet=str(result.rounds_recorded),
+    )
+    return 0
+
+
+def _partition(text: str) -> dict[str, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or not 0 <= int(index) < int(count):
+        raise FlAppError(f"--partition takes I/N with 0 <= I < N, got {text!r}")
+    return {"partition-id": int(index), "num-partitions": int(count)}

@@ -16,7 +16,7 @@ from fl_app.settings import DATASETS, PARTITIONINGS, RunSettings
 if TYPE_CHECKING:
     from fl_app.server.server_app import RoundReport
 
-__all__ = ["quiet_framework_logs", "register"]
+__all__ = ["parse_overrides", "quiet_framework_logs", "register"]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,7 +65,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.set_defaults(handler=_demo)
 
 
-def _parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -76,7 +76,7 @@ def _parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace, out: Output) -> int:
-    overrides = _parse_overrides(args.run_config)
+    overrides = parse_overrides(args.run_config)
     for key in ("dataset", "partitioning", "seed"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)

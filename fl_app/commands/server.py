@@ -1,0 +1,115 @@
+"""``fl-app server start``: the organisation runs its task on Flower's Deployment Engine."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fl_app.commands.command_parser import add_command, ipfs_url
+from fl_app.commands.output import Output
+from fl_app.errors import FlAppError
+
+__all__ = ["register"]
+
+DEFAULT_SUPERLINK_PORT = 9092
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``server`` and its subcommands."""
+    server = commands.add_parser("server", help="the organisation's Flower server of a task")
+    group = server.add_subparsers(dest="server_command", required=True, metavar="COMMAND")
+    start = add_command(
+        group,
+        "start",
+        _start,
+        help="run the task's rounds: a SuperLink for the participants and the ServerApp",
+        description="Start a Flower SuperLink on this machine and run the task's ServerApp "
+        "until every planned round is done. Only nodes that prove a staked wallet are "
+        "sampled; each round's manifest is pinned to IPFS and recorded on chain, signed by "
+        "the task's authority (--keypair).",
+        keypair=True,
+        ipfs=True,
+    )
+    start.add_argument("task", metavar="TASK", help="task address")
+    start.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_SUPERLINK_PORT,
+        help=f"port participants connect to (default {DEFAULT_SUPERLINK_PORT})",
+    )
+    start.add_argument(
+        "--run-config",
+        "-c",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="run-config values of pyproject.toml, e.g. -c dataset=digits",
+    )
+    start.add_argument("--timeout", type=float, default=3_600.0, help="seconds the run may take")
+
+
+def _start(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.commands.keypair_files import default_keypair_path
+    from fl_app.commands.simulation import parse_overrides
+    from fl_app.server.launch import run_task_server
+    from fl_app.services import fl_app_home
+
+    address = parse_address(args.task, what="task")
+    keypair_path: Path = (args.keypair or default_keypair_path()).expanduser()
+    with open_chain(args) as chain:
+        task = chain.task(address)
+        authority = _authority(keypair_path)
+        if authority != str(task.authority):
+            raise FlAppError(
+                f"{keypair_path} is wallet {authority}, but task {address} belongs to "
+                f"{task.authority}: pass the authority's keypair with --keypair"
+            )
+        url = chain.cluster.url
+    if task.participants < 2:
+        raise FlAppError(
+            f"task {address} has {task.participants} staker(s); encrypted rounds need at "
+            "least 2 (participants join with fl-app stake)"
+        )
+    # Everyone staked takes part; a sum is decrypted over at least 3 inputs when the
+    # task has that many, so no single update can be recovered from two sums.
+    quorum = min(task.participants, 3)
+    run_config = {
+        "num-server-rounds": task.rounds_planned,
+        "min-nodes": quorum,
+        "ckks-min-inputs": quorum,
+        **parse_overrides(args.run_config),
+    }
+    out.say(
+        f"SuperLink on 127.0.0.1:{args.port}; waiting for {quorum} staked participant(s) "
+        f"(fl-app client run {address} --superlink 127.0.0.1:{args.port} ...)"
+    )
+    workdir = fl_app_home() / "runs" / f"server-{str(address)[:8]}"
+    with out.progress(f"running {task.rounds_planned} round(s) of task {address}"):
+        run_task_server(
+            task=str(address),
+            chain_url=url,
+            ipfs_api=ipfs_url(args),
+            authority_keypair=keypair_path,
+            port=args.port,
+            workdir=workdir,
+            run_config=run_config,
+            timeout_s=args.timeout,
+        )
+    with open_chain(args) as chain:
+        done = chain.task(address)
+    out.result(
+        {"task": str(address), "rounds_recorded": done.rounds_recorded, "logs": str(workdir)},
+        text=[
+            f"{done.rounds_recorded} of {done.rounds_planned} round(s) recorded on chain",
+            f"next: fl-app task rounds {address}; fl-app task finalize {address}",
+        ],
+        quiet=str(done.rounds_recorded),
+    )
+    return 0
+
+
+def _authority(path: Path) -> str:
+    from fl_app.commands.keypair_files import read_keypair
+
+    return str(read_keypair(path).pubkey())
