@@ -8,10 +8,12 @@ the key holder's node reads ``secret_context.sealed`` and ``key_holder.json``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from solders.keypair import Keypair
+
+from fl_app.keypair_files import write_keypair
 from strategy import KeyHolder, Wallet, generate_keys, seal_to_wallet
 from strategy.ckks import AGGREGATION_PROFILE, SCORING_PROFILE
 from strategy.constants import NODE_CONFIG_SEALED_SECRET, NODE_CONFIG_WALLET
@@ -57,8 +59,8 @@ class KeyFiles:
         keys = generate_keys(SCORING_PROFILE if scoring else AGGREGATION_PROFILE)
         files.public_context.write_bytes(keys.public_context)
         files.sealed_secret.write_bytes(seal_to_wallet(keys.secret_context, wallet.address))
-        files.wallet.write_text(json.dumps(list(wallet.keypair_bytes())))
-        files.wallet.chmod(0o600)
+        # Created 0600 before the secret is written, never readable by others.
+        write_keypair(files.wallet, Keypair.from_bytes(wallet.keypair_bytes()), force=True)
         files.address_file.write_text(wallet.address)
         return files
 

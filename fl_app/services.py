@@ -167,7 +167,7 @@ def stop_services(*, timeout_s: float = 10.0) -> list[str]:
 
 def _start_chain(home: Path, port: int, timeout_s: float) -> ServiceRecord:
     log = home / "logs" / "chain.log"
-    command = [sys.executable, "-m", "fl_app.commands.local_chain", "--port", str(port)]
+    command = [sys.executable, "-m", "fl_app.chain.local_rpc", "--port", str(port)]
     process = _spawn(command, log)
     deadline = time.monotonic() + timeout_s
     url = None

@@ -1,1 +1,3 @@
-pytest_plugins = ["tests.ipfs_fixtures"]
+"""Shared fixtures: a private Kubo daemon, and the command line's chain and home."""
+
+pytest_plugins = ["tests.cli_fixtures", "tests.ipfs_fixtures"]

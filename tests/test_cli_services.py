@@ -11,7 +11,7 @@ import pytest
 from fl_app.deployment import free_port
 from fl_app.ipfs import IpfsClient
 from fl_app.services import load_state
-from tests.test_cli_fixtures import FlApp, fl_app, isolated_home
+from tests.cli_fixtures import FlApp, fl_app, isolated_home
 
 __all__ = ["fl_app", "isolated_home"]  # fixtures used here
 

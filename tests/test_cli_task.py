@@ -27,8 +27,7 @@ from fl_app.deployment import free_port
 from fl_app.ipfs import KuboDaemon, bundle_cid, file_cid, pin_manifest
 from fl_app.keys import KeyFiles
 from strategy.contribution import ContributionLedger, RoundScalars
-from tests.ipfs_fixtures import TEMPLATE_DIR
-from tests.test_cli_fixtures import (
+from tests.cli_fixtures import (
     LAMPORTS_PER_SOL,
     FlApp,
     address_of,
@@ -37,6 +36,7 @@ from tests.test_cli_fixtures import (
     isolated_home,
     new_wallet,
 )
+from tests.ipfs_fixtures import TEMPLATE_DIR
 
 __all__ = ["chain_server", "fl_app", "isolated_home"]  # fixtures used here
 
@@ -423,7 +423,8 @@ def test_json_mode_prints_one_object(fl_app: FlApp, world: World) -> None:
 def test_status_on_a_chain_that_cannot_list_stakes_says_so(
     fl_app: FlApp, world: World, kubo_daemon: KuboDaemon
 ) -> None:
-    with LocalChainServer(0) as plain:  # python -m fl_app.chain.local_rpc: no listing
+    with LocalChainServer(0) as plain:
+        _without_listing(plain)
         world = World(
             plain, world.ipfs, new_wallet(world.tmp, "org2", plain, sol=20), world.key_holder,
             world.context, world.tmp,
@@ -433,7 +434,8 @@ def test_status_on_a_chain_that_cannot_list_stakes_says_so(
     assert run.code == 0, run.stderr
     assert run.stdout.splitlines()[-1] == (
         f"participants: not listed (the chain at {plain.url} cannot list accounts "
-        "(no getProgramAccounts); run the chain with fl-app services start)"
+        "(no getProgramAccounts); use an RPC that serves it, or name the stakers with "
+        "--participant)"
     )
 
 
@@ -441,6 +443,7 @@ def test_finalize_without_listing_scores_contributors_and_named_stakers(
     fl_app: FlApp, world: World
 ) -> None:
     with LocalChainServer(0) as plain:
+        _without_listing(plain)
         world = World(
             plain, world.ipfs, new_wallet(world.tmp, "org3", plain, sol=20), world.key_holder,
             world.context, world.tmp,
@@ -460,3 +463,9 @@ def test_finalize_without_listing_scores_contributors_and_named_stakers(
     assert run.code == 0, run.stderr
     scores = run.json()["scores"]
     assert set(scores) == {*worked, idle} and scores[idle] == 0 and scores[worked[0]] > 0
+
+
+def _without_listing(server: LocalChainServer) -> None:
+    """Turn the service into an RPC provider that disables getProgramAccounts, as many
+    public ones do for its cost."""
+    del server.methods._methods["getProgramAccounts"]

@@ -11,7 +11,7 @@ import pytest
 from fl_app.chain.local_rpc import LocalChainServer
 from fl_app.commands.amounts import format_sol, parse_duration, parse_sol
 from fl_app.errors import FlAppError
-from tests.test_cli_fixtures import (
+from tests.cli_fixtures import (
     FlApp,
     address_of,
     chain_server,

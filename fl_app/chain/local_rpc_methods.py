@@ -25,6 +25,7 @@ from solders.sysvar import CLOCK
 from solders.transaction import Transaction
 
 from fl_app.chain import local_rpc_params as param
+from fl_app.chain.local_rpc_accounts import AccountIndex
 from fl_app.chain.local_rpc_encoding import RpcError, encode_account, encode_transaction
 
 __all__ = ["SET_UNIX_TIMESTAMP", "SOLANA_VERSION", "ChainMethods"]
@@ -78,6 +79,7 @@ class ChainMethods:
         self._lock_timeout_s = lock_timeout_s
         self._history: OrderedDict[Signature, _Recorded] = OrderedDict()
         self._history_size = history
+        self._accounts = AccountIndex()
         self._methods: dict[str, Callable[[list[Any]], object]] = {
             "getAccountInfo": self._get_account_info,
             "getBalance": self._get_balance,
@@ -86,6 +88,9 @@ class ChainMethods:
             "getLatestBlockhash": self._get_latest_blockhash,
             "getMinimumBalanceForRentExemption": self._get_rent_exemption,
             "getMultipleAccounts": self._get_multiple_accounts,
+            "getProgramAccounts": lambda params: self._accounts.program_accounts(
+                params, self._account
+            ),
             "getSignatureStatuses": self._get_signature_statuses,
             "getSlot": lambda _: self._clock()[0],
             "getTransaction": self._get_transaction,
@@ -232,6 +237,7 @@ class ChainMethods:
         outcome = self._chain.send_transaction(bytes(transaction))
         if not outcome.committed:
             raise param.preflight_failure(outcome)
+        self._accounts.remember(str(key) for key in transaction.message.account_keys)
         slot, block_time = self._clock()
         signature = Signature.from_bytes(outcome.signature)
         self._history[signature] = _Recorded(

@@ -95,7 +95,7 @@ def _fetch(args: argparse.Namespace, out: Output) -> int:
 def _run(args: argparse.Namespace, out: Output) -> int:
     from fl_app.client.launch import run_participant
     from fl_app.commands.cluster import open_chain, parse_address
-    from fl_app.commands.keypair_files import default_keypair_path, read_keypair
+    from fl_app.keypair_files import default_keypair_path, read_keypair
     from fl_app.services import fl_app_home
 
     address = parse_address(args.task, what="task")

@@ -53,7 +53,7 @@ def add_command(
 
 def signer(args: argparse.Namespace) -> Keypair:
     """The keypair of ``--keypair`` (default ``~/.config/solana/id.json``)."""
-    from fl_app.commands.keypair_files import default_keypair_path, read_keypair
+    from fl_app.keypair_files import default_keypair_path, read_keypair
 
     path: Path = args.keypair or default_keypair_path()
     return read_keypair(path.expanduser())

@@ -50,8 +50,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _start(args: argparse.Namespace, out: Output) -> int:
     from fl_app.commands.cluster import open_chain, parse_address
-    from fl_app.commands.keypair_files import default_keypair_path
     from fl_app.commands.simulation import parse_overrides
+    from fl_app.keypair_files import default_keypair_path
     from fl_app.server.launch import run_task_server
     from fl_app.services import fl_app_home
 
@@ -110,6 +110,6 @@ def _start(args: argparse.Namespace, out: Output) -> int:
 
 
 def _authority(path: Path) -> str:
-    from fl_app.commands.keypair_files import read_keypair
+    from fl_app.keypair_files import read_keypair
 
     return str(read_keypair(path).pubkey())

@@ -26,7 +26,7 @@ _METHOD_NOT_FOUND = -32601
 
 
 class ListingUnsupportedError(FlAppError):
-    """The cluster's RPC has no ``getProgramAccounts`` (``python -m fl_app.chain.local_rpc``)."""
+    """The cluster's RPC has ``getProgramAccounts`` turned off (some providers do)."""
 
 
 def list_stakes(cluster: Cluster, task: Pubkey, *, timeout_s: float = 30.0) -> list[StakeAccount]:
@@ -63,7 +63,7 @@ def list_stakes(cluster: Cluster, task: Pubkey, *, timeout_s: float = 30.0) -> l
         if error.get("code") == _METHOD_NOT_FOUND:
             raise ListingUnsupportedError(
                 f"the chain at {cluster.url} cannot list accounts (no getProgramAccounts); "
-                "run the chain with fl-app services start"
+                "use an RPC that serves it, or name the stakers with --participant"
             )
         raise FlAppError(f"getProgramAccounts failed at {cluster.url}: {error.get('message')}")
     stakes = [

@@ -52,7 +52,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _keypair_path(args: argparse.Namespace) -> Path:
-    from fl_app.commands.keypair_files import default_keypair_path
+    from fl_app.keypair_files import default_keypair_path
 
     path: Path = args.keypair or default_keypair_path()
     return path.expanduser()
@@ -61,7 +61,7 @@ def _keypair_path(args: argparse.Namespace) -> Path:
 def _new(args: argparse.Namespace, out: Output) -> int:
     from solders.keypair import Keypair
 
-    from fl_app.commands.keypair_files import write_keypair
+    from fl_app.keypair_files import write_keypair
 
     path = _keypair_path(args)
     keypair = Keypair()

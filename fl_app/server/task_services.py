@@ -7,33 +7,20 @@ running on a real cluster.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from fl_app.chain import RpcTransport, StakingClient
 from fl_app.chain.stake_lookup import chain_stake_lookup
-from fl_app.errors import ConfigError
 from fl_app.ipfs import IpfsClient, fetch_verified
+from fl_app.keypair_files import read_keypair
 from fl_app.roles import Organisation
 from fl_app.server.server_app import RoundReport, ServerServices
 from fl_app.settings import RunSettings
 from strategy.stake_gate import StakeGate
 
-__all__ = ["load_keypair", "task_services"]
-
-
-def load_keypair(path: str | Path) -> Keypair:
-    """Read a Solana keypair file (a JSON array of 64 bytes)."""
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ConfigError(f"no keypair file at {file}: create one with fl-app wallet new")
-    try:
-        return Keypair.from_bytes(bytes(json.loads(file.read_text())))
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{file} is not a Solana keypair file: {exc}") from None
+__all__ = ["task_services"]
 
 
 def task_services(settings: RunSettings) -> ServerServices:
@@ -43,7 +30,9 @@ def task_services(settings: RunSettings) -> ServerServices:
     task = client.task(address)
     ipfs = IpfsClient(settings.ipfs_api)
     public_context = fetch_verified(ipfs, task.he_context_cid, what="CKKS public context")
-    organisation = Organisation(client, ipfs, load_keypair(settings.authority_keypair))
+    organisation = Organisation(
+        client, ipfs, read_keypair(Path(settings.authority_keypair).expanduser())
+    )
 
     def record(report: RoundReport) -> None:
         if report.server_round > 0:

@@ -16,7 +16,6 @@ from solders.keypair import Keypair
 
 from fl_app.chain.local_rpc import LocalChainServer
 from fl_app.cli import main
-from fl_app.commands.local_chain import serve_program_accounts
 
 LAMPORTS_PER_SOL = 1_000_000_000
 
@@ -47,7 +46,7 @@ FlApp = Callable[..., Run]
 @pytest.fixture(scope="module")
 def chain_server() -> Iterator[LocalChainServer]:
     """A fresh embedded chain over JSON-RPC on a free loopback port."""
-    with serve_program_accounts(LocalChainServer(0)) as server:
+    with LocalChainServer(0) as server:
         yield server
 
 
