@@ -1,7 +1,4 @@
-"""Shared fixtures and fakes for the encrypted-aggregation tests (tests/test_he_*.py).
-
-Test modules import the fixtures with ``from tests.he_fixtures import *``.
-"""
+"""Shared fixtures and fakes for the encrypted-aggregation tests (tests/test_he_*.py)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,6 @@ from strategy import (
 from strategy.ckks import add_chunkwise, encrypt_vector, load_chunks, load_public_context
 from strategy.ckks import sha256_hex as sha
 from strategy.constants import KIND_INNER_PRODUCT, KIND_WEIGHTED_SUM
-from tests.he_fixtures import *  # noqa: F403  (pytest fixtures, used by name)
 
 TASK = "task-kh"
 NUM_VALUES = 2500  # two chunks

@@ -33,7 +33,6 @@ from strategy.constants import (
     CONFIG_WEIGHT_SCALE,
 )
 from strategy.wallet import b58decode, b58encode
-from tests.he_fixtures import *  # noqa: F403  (pytest fixtures, used by name)
 from tests.he_fixtures import make_model, perturbed
 
 

@@ -48,7 +48,6 @@ from strategy.contribution import RoundScalars
 from strategy.encrypted_scalars import reference_sha256
 from strategy.exceptions import ReferenceMismatchError
 from strategy.stake_gated import StakeGatedStrategy
-from tests.he_fixtures import *  # noqa: F403  (pytest fixtures, used by name)
 from tests.he_fixtures import FakeFederation, make_model, perturbed
 
 TASK = "task-scores"

@@ -19,7 +19,6 @@ from strategy.constants import (
     KEY_COMMITMENT_JSON,
     RECORD_COMMITMENT,
 )
-from tests.he_fixtures import *  # noqa: F403  (pytest fixtures, used by name)
 from tests.he_fixtures import make_model, perturbed
 
 NUM_PARAMS = 100_000

@@ -12,7 +12,6 @@ from flwr.serverapp.strategy import FedAvg
 from strategy import EncryptedFedAvg, KeyHolder, KeyMaterial, generate_keys
 from strategy.ckks import chunks_to_arrayrecord, encrypt_vector, load_public_context
 from strategy.constants import RECORD_UPDATE
-from tests.he_fixtures import *  # noqa: F403  (pytest fixtures, used by name)
 from tests.he_fixtures import FakeFederation, make_model, perturbed
 
 SMALL = {"w": (3, 4), "b": (4,)}
