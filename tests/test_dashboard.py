@@ -18,7 +18,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from fl_app.cli import _parser, main
+from fl_app.cli import build_parser, main
 from fl_app.client.behaviour import Behaviour
 from fl_app.dashboard import DashboardError, DashboardServer, DashboardState, create_app
 from fl_app.dashboard.demo_feed import DemoDashboard
@@ -194,7 +194,7 @@ def test_server_refuses_a_taken_port_and_a_non_loopback_address() -> None:
 
 
 def test_demo_command_takes_an_optional_dashboard_port() -> None:
-    parse = _parser().parse_args
+    parse = build_parser().parse_args
     assert parse(["demo"]).dashboard is None
     assert parse(["demo", "--dashboard", "--rounds", "2"]).dashboard == 0
     assert parse(["demo", "--dashboard", "8123"]).dashboard == 8123
