@@ -11,7 +11,7 @@ from matplotlib.ticker import MaxNLocator
 
 from fl_app.server.server_app import RoundReport
 
-__all__ = ["plot_accuracy", "plot_rewards"]
+__all__ = ["plot_accuracy", "plot_bytes", "plot_rewards"]
 
 
 def plot_accuracy(rounds: Sequence[RoundReport], path: Path) -> Path:
@@ -44,6 +44,36 @@ def plot_rewards(
     for ax in (left, right):
         ax.tick_params(axis="x", rotation=30)
         ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
+    return path
+
+
+def plot_bytes(rounds: Sequence[RoundReport], path: Path) -> Path:
+    """Bytes each participant sent per round, encrypted, against a plaintext update."""
+    trained = [r for r in rounds if r.server_round > 0]
+    fig = Figure(figsize=(6, 3.5), dpi=120)
+    ax = fig.subplots()
+    encrypted = [sum(r.ciphertext_bytes) / max(len(r.ciphertext_bytes), 1) for r in trained]
+    ax.plot(
+        [r.server_round for r in trained],
+        [b / 1e3 for b in encrypted],
+        marker="o",
+        label="CKKS update (mean)",
+    )
+    ax.plot(
+        [r.server_round for r in trained],
+        [r.plaintext_bytes / 1e3 for r in trained],
+        linestyle="--",
+        label="plaintext float32 update",
+    )
+    ax.set_xlabel("round")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("kB per participant")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("Bytes sent per participant per round")
     fig.tight_layout()
     fig.savefig(path, bbox_inches="tight")
     return path

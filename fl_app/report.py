@@ -10,7 +10,7 @@ from rich.table import Table
 
 from fl_app import payload
 from fl_app.demo import LAMPORTS_PER_SOL, DemoResult
-from fl_app.plots import plot_accuracy, plot_rewards
+from fl_app.plots import plot_accuracy, plot_bytes, plot_rewards
 from fl_app.server.server_app import RoundReport, RunReport
 from fl_app.settings import RunSettings
 
@@ -105,6 +105,7 @@ def write_demo_report(result: DemoResult, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     labels = [f"{o.address[:6]} ({o.behaviour.value})" for o in result.outcomes]
     plot_accuracy(result.report.rounds, directory / "accuracy.png")
+    plot_bytes(result.report.rounds, directory / "bytes.png")
     plot_rewards(
         labels,
         [o.score for o in result.outcomes],
@@ -122,6 +123,8 @@ def write_demo_report(result: DemoResult, directory: Path) -> Path:
     for r, cid in zip(result.report.rounds[1:], result.manifest_cids, strict=True):
         lines.append(f"| {r.server_round} | {r.accuracy:.4f} | {len(r.contributors)} | `{cid}` |")
     lines += [
+        "",
+        "![bytes per participant per round](bytes.png)",
         "",
         "![contribution and reward per participant](rewards.png)",
         "",

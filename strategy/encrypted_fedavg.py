@@ -146,6 +146,8 @@ class EncryptedFedAvg(FedAvg):
         self.manifests: dict[int, RoundManifest] = {}
         # Wall seconds per aggregation phase of each round, for operators and benchmarks.
         self.round_timings: dict[int, dict[str, float]] = {}
+        self.ciphertext_bytes: dict[int, list[int]] = {}
+        """Serialized ciphertext bytes of each accepted update, by round."""
         self._grid: Grid | None = None
         self._global_arrays: ArrayRecord | None = None
 
@@ -223,6 +225,9 @@ class EncryptedFedAvg(FedAvg):
             )
             return None, None
         accepted.sort(key=lambda update: update.node_id)
+        self.ciphertext_bytes[server_round] = [
+            sum(len(chunk) for chunk in update.chunks) for update in accepted
+        ]
         manifest = RoundManifest(
             task_id=self.task_id,
             server_round=server_round,

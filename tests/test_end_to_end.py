@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from statistics import mean
 
 import pytest
@@ -11,6 +12,7 @@ from fl_app.chain import EmbeddedTransport, StakingClient
 from fl_app.client.behaviour import Behaviour
 from fl_app.demo import DemoOptions, DemoResult, run_demo
 from fl_app.ipfs import KuboDaemon
+from fl_app.report import write_demo_report
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +65,17 @@ def test_adversaries_earn_less_than_honest_participants(
     assert flipper.reward < min(honest)
     assert all(o.stake_returned == 1_000_000_000 for o in result.outcomes)
     assert all(o.received == o.reward + o.stake_returned for o in result.outcomes)
+
+
+def test_report_has_tables_and_figures(
+    demo: tuple[DemoResult, EmbeddedTransport], tmp_path: Path
+) -> None:
+    result, _ = demo
+    report = write_demo_report(result, tmp_path)
+    text = report.read_text()
+    for cid in result.manifest_cids:
+        assert cid in text
+    for figure in ("accuracy.png", "bytes.png", "rewards.png"):
+        assert f"({figure})" in text
+        assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
+    assert all(len(r.ciphertext_bytes) == 6 for r in result.report.rounds[1:])

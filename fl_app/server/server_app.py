@@ -39,6 +39,7 @@ class RoundReport:
     the public ``weight_scale``; empty (and 0.0) when the round was not scored.
     ``reference_update`` is the organisation's reference update ``g0`` the scalars were
     computed against, published so that anyone can check it is a real model update.
+    ``ciphertext_bytes`` are the sizes of the encrypted updates aggregated in the round.
     """
 
     server_round: int
@@ -51,6 +52,12 @@ class RoundReport:
     reference_norm: float = 0.0
     weight_scale: float = 0.0
     reference_update: np.ndarray | None = field(default=None, repr=False)
+    ciphertext_bytes: tuple[int, ...] = ()
+
+    @property
+    def plaintext_bytes(self) -> int:
+        """Bytes of the model as float32, what a plaintext update would weigh."""
+        return 4 * sum(int(np.prod(array.shape)) for array in self.arrays.values())
 
 
 @dataclass
@@ -139,6 +146,9 @@ def build_server_app(
                 reference_norm=reference_norm if scalars else 0.0,
                 weight_scale=settings.ckks_weight_scale if scalars else 0.0,
                 reference_update=getattr(strategy, "reference_updates", {}).get(server_round),
+                ciphertext_bytes=tuple(
+                    getattr(strategy, "ciphertext_bytes", {}).get(server_round, ())
+                ),
             )
             run_report.rounds.append(round_report)
             log(
