@@ -59,6 +59,10 @@ test: lint
 
 bench: setup
 	$(PY) benchmarks/round_bench.py
+	$(PY) benchmarks/scoring_bench.py
+	$(PY) benchmarks/fairness.py
+	$(PY) benchmarks/chain_bench.py
+	$(PY) benchmarks/ipfs_verify.py
 
 clean:
 	rm -rf build
