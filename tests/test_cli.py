@@ -25,6 +25,7 @@ def _fl_app(*args: str) -> subprocess.CompletedProcess[str]:
         (["train", "-c", "learning-rate=-1"], "run config 'learning-rate' must be positive"),
         (["train", "-c", "lerning-rate=1"], "unknown run config key(s) lerning-rate"),
         (["train", "-c", "rounds"], "--run-config takes key=value pairs"),
+        (["demo", "--participants", "13"], "--participants must be 4 to 12"),
     ],
 )
 def test_bad_config_is_one_line_without_traceback(args: list[str], message: str) -> None:

@@ -102,9 +102,14 @@ def _train(args: argparse.Namespace, out: Output) -> int:
 
 
 def _demo(args: argparse.Namespace, out: Output) -> int:
-    if args.participants < 4:
+    from fl_app.chain.idl import load_spec
+
+    most = load_spec().max_participants
+    if not 4 <= args.participants <= most:
         raise FlAppError(
-            "--participants must be at least 4 (a key holder, two honest, one adversary)"
+            f"--participants must be 4 to {most} (a key holder, honest participants, a "
+            "free-rider and a label-flipper; the staking program takes at most "
+            f"{most} per task)"
         )
     from rich.console import Console
 
