@@ -396,7 +396,8 @@ def write_results(results: dict[str, Any]) -> None:
     lines = [
         "# Round benchmark",
         "",
-        f"{NUM_PARTICIPANTS} participants, Simulation Engine, {results['machine']}. "
+        f"{NUM_PARTICIPANTS} participants, Simulation Engine, {results['machine']}, "
+        f"{results.get('local_epochs', 1)} local SGD epoch(s) per round. "
         f"Median round time over rounds 2..{results['rounds']}; bytes are serialized "
         "train replies per participant per round. Ratios are against plaintext FedAvg.",
         "",
