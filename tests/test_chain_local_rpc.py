@@ -95,30 +95,6 @@ def _transfer(client: Client, payer: Keypair, lamports: int) -> Transaction:
     return Transaction.new_signed_with_payer([ix], payer.pubkey(), [payer], blockhash)
 
 
-# -- the staking scenarios over RpcTransport ------------------------------------
-
-
-def test_full_task_settles_every_lamport(chain: scenarios.Chain) -> None:
-    results = scenarios.run_full_task(chain)
-    assert all(result.ok and result.fee > 0 and result.logs for result in results.values())
-
-
-def test_round_record_by_wrong_signer_is_refused(chain: scenarios.Chain) -> None:
-    scenarios.run_wrong_signer(chain)
-
-
-def test_claim_needs_settlement_and_happens_once(chain: scenarios.Chain) -> None:
-    scenarios.run_claim_rules(chain)
-
-
-def test_slash_over_the_task_limit_is_refused(chain: scenarios.Chain) -> None:
-    scenarios.run_over_limit_slash(chain)
-
-
-def test_expire_only_after_deadline_and_grace(chain: scenarios.Chain) -> None:
-    scenarios.run_expire(chain)
-
-
 # -- solana-py against the service ----------------------------------------------
 
 

@@ -1,11 +1,10 @@
-"""The chains the JSON-RPC scenarios run against.
+"""The chains the staking scenarios run against.
 
-Each scenario runs twice: against the local chain service (the embedded chain
-served over JSON-RPC, always available) and against a solana-test-validator
-running the SBF build of the staking program. The latter needs
-`solana-test-validator` and `anchor` (to build the `.so`) on PATH and is
-skipped with the reason otherwise; the same scenarios also run in-process on
-the embedded chain in tests/test_chain_settlement.py.
+Each scenario runs three times: in-process on the embedded chain, over JSON-RPC
+against the local chain service (the embedded chain served on loopback), and over
+JSON-RPC against a solana-test-validator running the SBF build of the staking
+program. The last needs `solana-test-validator` and `anchor` (to build the `.so`) on
+PATH and is skipped with the reason otherwise; the first two never skip.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fl_app.chain import RpcTransport, StakingClient
+from fl_app.chain import EmbeddedTransport, RpcTransport, StakingClient
 from fl_app.chain.idl import load_spec
 from fl_app.chain.local_rpc import LocalChainServer, set_unix_timestamp
 from tests.validator import scenarios
@@ -35,7 +34,7 @@ def _missing_tools() -> str | None:
     if missing:
         return (
             f"{' and '.join(missing)} not on PATH "
-            "(the local-chain variant and the embedded suite cover these scenarios)"
+            "(the embedded and local-chain variants cover these scenarios)"
         )
     return None
 
@@ -105,8 +104,21 @@ def local_chain_url() -> Iterator[str]:
         yield server.url
 
 
-@pytest.fixture(params=["local-chain", "solana-test-validator"])
+@pytest.fixture(
+    params=[
+        "embedded",
+        "local-chain",
+        pytest.param("solana-test-validator", marks=[pytest.mark.validator, pytest.mark.slow]),
+    ]
+)
 def chain(request: pytest.FixtureRequest) -> scenarios.Chain:
+    if request.param == "embedded":
+        embedded = EmbeddedTransport()
+        return scenarios.Chain(
+            client=StakingClient(embedded, program_id=embedded.program_id),
+            fund=embedded.airdrop,
+            wait_until=embedded.set_unix_timestamp,
+        )
     if request.param == "local-chain":
         url = request.getfixturevalue("local_chain_url")
         transport = RpcTransport(url)
