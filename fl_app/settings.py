@@ -127,6 +127,14 @@ class RunSettings:
         }
         return cls(**values)
 
+    def training_seed(self, server_round: int, partition: int) -> int:
+        """Seed of one participant's local training in one round.
+
+        The organisation's reference update uses the same rule, so it trains exactly as a
+        participant would.
+        """
+        return self.seed * 100_003 + server_round * 1_009 + partition
+
     def to_run_config(self) -> dict[str, Any]:
         """Return the settings as a Flower run config (hyphenated keys)."""
         return {_key(k): v for k, v in dataclasses.asdict(self).items()}

@@ -26,7 +26,7 @@ class EmbeddedTransport:
     """
 
     def __init__(self) -> None:
-        self._module = _extension()
+        self._module = load_extension()
         self._chain = self._module.Chain()
 
     @property
@@ -79,8 +79,9 @@ class EmbeddedTransport:
         self._chain.set_unix_timestamp(unix_timestamp)
 
 
-def _extension() -> ModuleType:
-    # Imported on first use so the RPC transport works without the extension.
+def load_extension() -> ModuleType:
+    """The ``embedded_chain`` extension, imported on first use so that the JSON-RPC
+    transport works without it."""
     try:
         return importlib.import_module("embedded_chain")
     except ImportError as err:

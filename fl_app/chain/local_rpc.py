@@ -17,7 +17,6 @@ Run in the foreground with ``python -m fl_app.chain.local_rpc --port 8999``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import signal
@@ -32,6 +31,7 @@ from typing import Any
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from fl_app.chain.embedded import load_extension
 from fl_app.chain.errors import ChainError
 from fl_app.chain.local_rpc_encoding import RpcError
 from fl_app.chain.local_rpc_methods import SET_UNIX_TIMESTAMP, ChainMethods
@@ -72,7 +72,7 @@ class LocalChainServer:
         request_timeout_s: float = 10.0,
         max_connections: int = 32,
     ) -> None:
-        module = _extension()
+        module = load_extension()
 
         class Handler(_JsonRpcHandler):
             pass
@@ -254,16 +254,6 @@ class _JsonRpcHandler(BaseHTTPRequestHandler):
 
 def _error_response(request_id: object, err: RpcError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "error": err.to_json(), "id": request_id}
-
-
-def _extension() -> Any:
-    # Imported on first use, like EmbeddedTransport, so the package imports without it.
-    try:
-        return importlib.import_module("embedded_chain")
-    except ImportError as err:
-        raise ChainError(
-            "the embedded_chain extension is not installed; run scripts/setup_chain.sh"
-        ) from err
 
 
 def main(argv: list[str] | None = None) -> int:

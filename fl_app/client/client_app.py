@@ -154,7 +154,7 @@ def build_client_app(
             epochs=settings.local_epochs,
             batch_size=settings.batch_size,
             learning_rate=settings.learning_rate,
-            seed=settings.seed * 100_003 + server_round * 1_009 + partition,
+            seed=settings.training_seed(server_round, partition),
             dp=dp,
         )
         metrics: dict[str, int | float | list[int] | list[float]] = {

@@ -42,7 +42,7 @@ def reference_update_fn(settings: RunSettings) -> Callable[[int, ArrayRecord], n
             epochs=settings.local_epochs,
             batch_size=settings.batch_size,
             learning_rate=settings.learning_rate,
-            seed=settings.seed * 100_003 + server_round * 1_009 + REFERENCE_PARTITION,
+            seed=settings.training_seed(server_round, REFERENCE_PARTITION),
         )
         return flatten_arrays(ArrayRecord(model.state_dict())) - flatten_arrays(arrays)
 
