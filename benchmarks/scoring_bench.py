@@ -40,8 +40,6 @@ from fl_app.simulation import Federation, run_federated
 from strategy import ckks_mod, generate_keys
 from strategy.ckks import (
     PROFILES,
-    encrypt_vector,
-    load_chunks,
     load_public_context,
     load_secret_context,
 )
@@ -54,6 +52,7 @@ from strategy.constants import (
     CONFIG_WEIGHT_SCALE,
 )
 from strategy.encrypted_scalars import encrypted_scalars
+from strategy.packing import packing_for
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NUM_PARTICIPANTS = 6
@@ -157,10 +156,12 @@ def key_holder_score_seconds(num_values: int, participants: int = NUM_PARTICIPAN
     context.auto_rescale = False
     rng = np.random.default_rng(1)
     reference = rng.normal(0, 0.05, num_values)
-    chunks = [encrypt_vector(public, rng.normal(0, 0.02, num_values)) for _ in range(participants)]
+    chunks = [
+        packing_for(public).encrypt(rng.normal(0, 0.02, num_values)) for _ in range(participants)
+    ]
     started = time.perf_counter()
     for update in chunks:
-        inner, square = encrypted_scalars(load_chunks(context, update, num_values), reference)
+        inner, square = encrypted_scalars(packing_for(context).load(update, num_values), reference)
         inner.decrypt()
         square.decrypt()
     return time.perf_counter() - started

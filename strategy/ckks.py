@@ -1,4 +1,4 @@
-"""CKKS parameters, key generation and chunked encryption of model updates.
+"""CKKS parameters, key generation, contexts and the wire form of encrypted updates.
 
 Parameter choice (Cheon, Kim, Kim, Song 2017, "Homomorphic Encryption for Arithmetic of
 Approximate Numbers"; security bounds from the Homomorphic Encryption Standard, Albrecht
@@ -18,26 +18,26 @@ et al. 2018, table for classical 128-bit security with ternary secrets):
   to +-25.6 measured a standard error of 8e-6 and a maximum of 8e-5 over 200k values.
   The server divides the sum by ``sum(n_k * s)``, so the averaged update is within 1e-5
   of plaintext FedAvg when that total weight is at least 10 (the strategy warns below
-  it). Scale ``2^30`` with ``q0 = 40`` is 4x more precise but 0.9% larger, which puts a
-  reply over 6x its float32 size; ``2^20`` gives errors near 1e-2.
-* Each ciphertext packs ``N / 2 = 2048`` real values; larger models are chunked.
+  it). Scale ``2^30`` with ``q0 = 40`` is 4x more precise and 0.9% larger; ``2^20``
+  gives errors near 1e-2.
+* A ciphertext has ``N / 2 = 2048`` complex slots. With these aggregation keys each slot
+  carries two reals (``strategy.packing.ComplexPacking``), 4096 values per ciphertext;
+  larger models are chunked.
 
-Size: a serialized ciphertext is 23.8 bytes per value (5.95x float32; 24.0 B at
-``q0 = 40``). A ciphertext is two polynomials of ``N`` coefficients mod ``q0``, which
-SEAL stores as 64-bit words and zstd-compresses to about 47.6 bits each (zstd removes
-only part of the unused high bits, so a smaller ``q0`` barely helps). Bit-packing the
-coefficients exactly would give ``4 * log2(q0) / 8`` = 19 B (4.75x).
-Reaching 3x would additionally need two reals per complex slot (SEAL's complex encoder;
-TenSEAL only exposes real slots), or quantising updates to integers and packing several
-per slot. Seed-compressed ciphertexts halve the size again but exist only for symmetric
-(secret-key) encryption, which participants cannot use because they must not hold the
-secret key.
+Size: a serialized ciphertext is 11.9 bytes per value (2.97x float32). A ciphertext is
+two polynomials of ``N`` coefficients mod ``q0``, which SEAL stores as 64-bit words and
+zstd-compresses to about 47.6 bits each (zstd removes only part of the unused high bits,
+so a smaller ``q0`` barely helps). With one real per slot, as TenSEAL's vectors pack,
+the same ciphertext is 23.8 B per value (5.95x). Bit-packing the coefficients exactly
+would give ``2 * log2(q0) / 8`` = 9.5 B (2.4x). Seed-compressed ciphertexts halve the
+size again but exist only for symmetric (secret-key) encryption, which participants
+cannot use because they must not hold the secret key.
 
 Scoring profile
 ---------------
 Contribution scores need ``<w_i, g0>`` and ``||w_i||^2`` of each committed update, one
 multiplication (by the plaintext reference, or by itself) and a slot sum by rotations.
-``profile="scoring"`` keeps ``N = 4096`` (so the chunking is the same) and scale ``2^28``
+``profile="scoring"`` keeps ``N = 4096`` and scale ``2^28``
 (so aggregation is exactly as precise) with ``coeff_mod_bit_sizes = [36, 36, 37]``:
 109 bits, the 128-bit bound for ``N = 4096``. The key holder multiplies *without*
 rescaling and sums the slots by rotations while the product is at scale ``2^56`` in the
@@ -50,18 +50,21 @@ noise of a fresh ciphertext is about ``3e-6`` per slot, see ``tests/test_he_scor
 Sums of updates are decrypted at the top level, where the range is far beyond
 ``MAX_ABS_SUM``.
 
-Cost: a fresh ciphertext carries two data primes, 43.2 bytes per value (10.8x float32,
-against 23.8 B for the aggregation profile); the public context grows from 92 kB to
-134 kB and the secret context from 141 kB to 204 kB. Relinearisation and Galois keys
-are part of the *secret* context only (TenSEAL rebuilds them from the secret key when
-it is loaded): the key holder is the only party that evaluates products and rotations,
-and in the public context, which is sent in every train message, they would add 6.3 MB.
+Slot products must not mix values, so scoring keys pack one real per slot
+(``strategy.packing.RealPacking``, 2048 values per ciphertext).
+
+Cost: a fresh ciphertext carries two data primes and one real per slot, 43.2 bytes per
+value (10.8x float32, against 11.9 B for the aggregation profile); the public context
+grows from 92 kB to 134 kB and the secret context from 141 kB to 204 kB.
+Relinearisation and Galois keys are part of the *secret* context only (TenSEAL rebuilds
+them from the secret key when it is loaded): the key holder is the only party that
+evaluates products and rotations, and in the public context, which is sent in every
+train message, they would add 6.3 MB.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +84,6 @@ COEFF_MOD_BIT_SIZES = (38, 38)
 GLOBAL_SCALE_BITS = 28
 AGGREGATION_PROFILE = "aggregation"
 SCORING_PROFILE = "scoring"
-SLOTS_PER_CIPHERTEXT = POLY_MODULUS_DEGREE // 2
 MAX_ABS_SUM = 256.0
 # Below this total weight the averaged update may differ from plaintext FedAvg by > 1e-5.
 MIN_PRECISE_TOTAL_WEIGHT = 10.0
@@ -229,75 +231,6 @@ def supports_multiplication(context: ts.Context) -> bool:
     """
     data_bits = context.data.seal_context().first_context_data().total_coeff_modulus_bit_count()
     return data_bits > 2 * GLOBAL_SCALE_BITS + 8
-
-
-def num_chunks(num_values: int) -> int:
-    """Number of ciphertexts needed for ``num_values`` values."""
-    return max(1, math.ceil(num_values / SLOTS_PER_CIPHERTEXT))
-
-
-def chunk_length(num_values: int, index: int) -> int:
-    """Number of values packed in chunk ``index`` of an update of ``num_values``."""
-    return min(SLOTS_PER_CIPHERTEXT, num_values - index * SLOTS_PER_CIPHERTEXT)
-
-
-def encrypt_vector(context: ts.Context, values: np.ndarray) -> list[bytes]:
-    """Encrypt a flat vector as serialized ciphertexts of ``N / 2`` slots each."""
-    flat = np.asarray(values, dtype=np.float64).ravel()
-    return [
-        ts.ckks_vector(context, flat[start : start + SLOTS_PER_CIPHERTEXT]).serialize()
-        for start in range(0, max(flat.size, 1), SLOTS_PER_CIPHERTEXT)
-    ]
-
-
-def load_chunks(context: ts.Context, chunks: list[bytes], num_values: int) -> list[ts.CKKSVector]:
-    """Parse serialized chunks under ``context`` and check their sizes.
-
-    Raises
-    ------
-    CiphertextSizeError
-        If the number of chunks or of values in a chunk is not what ``num_values``
-        implies.
-    MalformedCiphertextError
-        If a chunk does not parse under ``context`` (corrupt bytes or other parameters).
-    """
-    if len(chunks) != num_chunks(num_values):
-        raise CiphertextSizeError(
-            f"expected {num_chunks(num_values)} ciphertext chunks for {num_values} "
-            f"values, got {len(chunks)}"
-        )
-    vectors = []
-    for index, chunk in enumerate(chunks):
-        try:
-            vector = ts.ckks_vector_from(context, chunk)
-        except (ValueError, RuntimeError) as err:
-            raise MalformedCiphertextError(
-                f"chunk {index} is not a ciphertext under the task context ({err})"
-            ) from err
-        if vector.size() != chunk_length(num_values, index):
-            raise CiphertextSizeError(
-                f"chunk {index} packs {vector.size()} values, expected "
-                f"{chunk_length(num_values, index)}"
-            )
-        vectors.append(vector)
-    return vectors
-
-
-def add_chunkwise(updates: list[list[ts.CKKSVector]]) -> list[ts.CKKSVector]:
-    """Homomorphically add updates chunk by chunk (deterministic in SEAL)."""
-    if len(updates) == 1:
-        return list(updates[0])
-    # `a + b` allocates the result; `copy()` would also deep-copy the context (slow).
-    total = [a + b for a, b in zip(updates[0], updates[1], strict=True)]
-    for update in updates[2:]:
-        for index, vector in enumerate(update):
-            total[index].add_(vector)
-    return total
-
-
-def decrypt_chunks(vectors: list[ts.CKKSVector]) -> np.ndarray:
-    """Decrypt chunks with their (private) context into one flat float64 vector."""
-    return np.concatenate([np.asarray(v.decrypt(), dtype=np.float64) for v in vectors])
 
 
 def sha256_hex(data: bytes) -> str:

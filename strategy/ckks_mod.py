@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
-import tenseal as ts
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, RecordDict
 from flwr.clientapp.typing import ClientAppCallable
 from flwr.common.logger import log
@@ -35,7 +34,6 @@ from flwr.common.logger import log
 from .ckks import (
     chunks_to_arrayrecord,
     context_fingerprint,
-    encrypt_vector,
     flatten_arrays,
     load_public_context,
     sha256_hex,
@@ -63,9 +61,10 @@ from .exceptions import (
     PlaintextOverflowError,
 )
 from .manifest import UpdateCommitment
+from .packing import Packing, packing_for
 from .wallet import Wallet
 
-_CONTEXTS: dict[str, ts.Context] = {}
+_PACKINGS: dict[str, Packing] = {}
 _WARNED_UNPINNED: set[str] = set()
 
 
@@ -90,7 +89,7 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
     if msg.metadata.message_type.split(".")[0] != MessageType.TRAIN:
         return call_next(msg, ctxt)
     config = _train_config(msg)
-    context, context_sha256 = _public_context(config, ctxt)
+    packing, context_sha256 = _public_packing(config, ctxt)
     global_arrays = _only_arrayrecord(msg.content, "train message")
 
     reply = call_next(msg, ctxt)
@@ -110,7 +109,7 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
             f"pre-weighted update reaches {float(np.max(np.abs(weighted))):.3g}, above the "
             f"per-update bound {max_abs:.3g}; lower the strategy's weight_scale"
         )
-    chunks = encrypt_vector(context, weighted)
+    chunks = packing.encrypt(weighted)
     commitment = UpdateCommitment(
         task_id=str(config[CONFIG_TASK_ID]),
         server_round=int(cast(int, config[CONFIG_SERVER_ROUND])),
@@ -144,7 +143,7 @@ def _train_config(msg: Message) -> ConfigRecord:
     )
 
 
-def _public_context(config: ConfigRecord, ctxt: Context) -> tuple[ts.Context, str]:
+def _public_packing(config: ConfigRecord, ctxt: Context) -> tuple[Packing, str]:
     if CONFIG_CONTEXT in config:
         context_bytes = bytes(cast(bytes, config[CONFIG_CONTEXT]))
     elif NODE_CONFIG_PUBLIC_CONTEXT in ctxt.node_config:
@@ -172,9 +171,9 @@ def _public_context(config: ConfigRecord, ctxt: Context) -> tuple[ts.Context, st
             f"the server's public context {fingerprint[:16]} is not the pinned task "
             f"context {str(pin)[:16]}; refusing to encrypt under it"
         )
-    if fingerprint not in _CONTEXTS:
-        _CONTEXTS[fingerprint] = load_public_context(context_bytes)
-    return _CONTEXTS[fingerprint], fingerprint
+    if fingerprint not in _PACKINGS:
+        _PACKINGS[fingerprint] = packing_for(load_public_context(context_bytes))
+    return _PACKINGS[fingerprint], fingerprint
 
 
 def _only_arrayrecord(content: RecordDict, what: str) -> ArrayRecord:

@@ -31,7 +31,6 @@ from flwr.serverapp.strategy import FedAvg
 from .ckks import (
     MAX_ABS_SUM,
     MIN_PRECISE_TOTAL_WEIGHT,
-    add_chunkwise,
     context_fingerprint,
     flatten_arrays,
     load_public_context,
@@ -61,6 +60,7 @@ from .encrypted_scalars import reference_sha256
 from .exceptions import ContextMismatchError, EncryptedAggregationError, KeyHolderError
 from .key_holder import identity_message
 from .manifest import RoundManifest
+from .packing import packing_for
 from .reply_validation import AcceptedUpdate, ExpectedUpdate, validate_replies
 from .wallet import verify_signature
 
@@ -122,6 +122,7 @@ class EncryptedFedAvg(FedAvg):
         if min_decrypt_inputs < 2:
             raise ValueError("min_decrypt_inputs must be at least 2")
         self._context = load_public_context(public_context)
+        self._packing = packing_for(self._context)
         self.public_context = public_context
         self.context_sha256 = context_fingerprint(public_context)
         self.task_id = task_id
@@ -199,7 +200,7 @@ class EncryptedFedAvg(FedAvg):
             raise RuntimeError("aggregate_train called before configure_train")
         global_flat = flatten_arrays(self._global_arrays)
         expected = ExpectedUpdate(
-            context=self._context,
+            packing=self._packing,
             context_sha256=self.context_sha256,
             task_id=self.task_id,
             server_round=server_round,
@@ -234,14 +235,14 @@ class EncryptedFedAvg(FedAvg):
             context_sha256=self.context_sha256,
             commitments=tuple(update.commitment for update in accepted),
         )
-        total = add_chunkwise([update.vectors for update in accepted])
+        total = self._packing.add([update.ciphertexts for update in accepted])
         added = time.perf_counter()
         request = DecryptRequest(
             kind=KIND_WEIGHTED_SUM,
             manifest=manifest,
             input_node_ids=tuple(update.node_id for update in accepted),
             inputs={update.node_id: update.chunks for update in accepted},
-            aggregate=[vector.serialize() for vector in total],
+            aggregate=self._packing.serialize(total),
         )
         try:
             weighted_sum = self._request_decryption(request)

@@ -18,8 +18,8 @@ import hashlib
 import numpy as np
 import tenseal as ts
 
-from .ckks import SLOTS_PER_CIPHERTEXT
 from .exceptions import CiphertextSizeError, ReferenceMismatchError
+from .packing import RealPacking
 
 __all__ = ["MAX_COORDINATE_SHARE", "check_reference", "encrypted_scalars", "reference_sha256"]
 
@@ -72,7 +72,7 @@ def encrypted_scalars(
     inner: ts.CKKSVector | None = None
     square: ts.CKKSVector | None = None
     for index, vector in enumerate(vectors):
-        start = index * SLOTS_PER_CIPHERTEXT
+        start = index * RealPacking.slots
         part = reference[start : start + vector.size()].tolist()
         chunk_inner, chunk_square = vector.dot(part), vector.dot(vector)
         inner = chunk_inner if inner is None else inner + chunk_inner

@@ -29,16 +29,13 @@ from __future__ import annotations
 
 import time
 from logging import WARNING
+from typing import Any
 
 import numpy as np
-import tenseal as ts
 from flwr.app import ConfigRecord
 from flwr.common.logger import log
 
 from .ckks import (
-    add_chunkwise,
-    decrypt_chunks,
-    load_chunks,
     load_secret_context,
     public_fingerprint_of,
     sha256_hex,
@@ -62,6 +59,7 @@ from .exceptions import (
     ReplayError,
     WalletError,
 )
+from .packing import packing_for
 from .wallet import Wallet
 
 ERROR_CODE_REFUSED = 4100
@@ -97,6 +95,7 @@ class KeyHolder:
         if min_inputs < 2:
             raise ValueError("min_inputs must be at least 2 to keep single updates private")
         self._context = load_secret_context(secret_context)
+        self._packing = packing_for(self._context)
         self.context_sha256 = public_fingerprint_of(self._context)
         self.min_inputs = min_inputs
         self.wallet = wallet
@@ -149,11 +148,11 @@ class KeyHolder:
             raise DisallowedOperationError(f"unknown operation {request.kind!r}")
         started = time.perf_counter()
         self._check_round_not_summed(request)
-        vectors = self._verified_inputs(request)
+        inputs = self._verified_inputs(request)
         verified = time.perf_counter()
-        total = add_chunkwise(vectors)
+        total = self._packing.add(inputs)
         added = time.perf_counter()
-        recomputed = [sha256_hex(v.serialize()) for v in total]
+        recomputed = [sha256_hex(chunk) for chunk in self._packing.serialize(total)]
         claimed = [sha256_hex(chunk) for chunk in request.aggregate]
         if recomputed != claimed:
             raise DisallowedOperationError(
@@ -164,7 +163,7 @@ class KeyHolder:
         round_key = (request.manifest.task_id, request.manifest.server_round)
         self.decrypted_rounds.add(round_key)
         self.summed_inputs[round_key] = _inputs_digest(request)
-        values = decrypt_chunks(total)
+        values = self._packing.decrypt(total, _num_values(request))
         self.last_timings = {
             "verify_inputs_s": verified - started,
             "add_s": added - verified,
@@ -243,7 +242,7 @@ class KeyHolder:
                 f"round {manifest.server_round} is older than round {max(done)}, already decrypted"
             )
 
-    def _verified_inputs(self, request: DecryptRequest) -> list[list[ts.CKKSVector]]:
+    def _verified_inputs(self, request: DecryptRequest) -> list[list[Any]]:
         manifest = request.manifest
         if manifest.context_sha256 != self.context_sha256:
             raise ContextMismatchError("the manifest names another CKKS context")
@@ -288,7 +287,7 @@ class KeyHolder:
             if num_values not in (None, commitment.num_values):
                 raise DisallowedOperationError("inputs have different sizes")
             num_values = commitment.num_values
-            vectors.append(load_chunks(self._context, chunks, commitment.num_values))
+            vectors.append(self._packing.load(chunks, commitment.num_values))
         return vectors
 
     def _check_signer(self, signer: str, valid: bool, seen: set[str]) -> None:

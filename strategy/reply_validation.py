@@ -11,12 +11,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from logging import INFO, WARNING
+from typing import Any
 
-import tenseal as ts
 from flwr.app import Message, RecordDict
 from flwr.common.logger import log
 
-from .ckks import arrayrecord_to_chunks, load_chunks, sha256_hex
+from .ckks import arrayrecord_to_chunks, sha256_hex
 from .constants import KEY_COMMITMENT_JSON, RECORD_COMMITMENT, RECORD_UPDATE
 from .exceptions import (
     CiphertextSizeError,
@@ -28,6 +28,7 @@ from .exceptions import (
     ReplayError,
 )
 from .manifest import UpdateCommitment
+from .packing import Packing
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class ExpectedUpdate:
 
     Attributes
     ----------
-    context : ts.Context
-        The task's public context.
+    packing : Packing
+        How the task's public context packs values into ciphertexts.
     context_sha256 : str
         Its fingerprint.
     task_id : str
@@ -54,7 +55,7 @@ class ExpectedUpdate:
         The reference update committed in this round's train config ("" if none).
     """
 
-    context: ts.Context
+    packing: Packing
     context_sha256: str
     task_id: str
     server_round: int
@@ -71,7 +72,7 @@ class AcceptedUpdate:
     node_id: int
     commitment: UpdateCommitment
     chunks: list[bytes]
-    vectors: list[ts.CKKSVector]
+    ciphertexts: list[Any]
     content: RecordDict
 
 
@@ -125,8 +126,8 @@ def validate_reply(msg: Message, expected: ExpectedUpdate) -> AcceptedUpdate:
         raise CiphertextSizeError("number of ciphertexts differs from the commitment")
     if tuple(sha256_hex(chunk) for chunk in chunks) != commitment.chunk_sha256:
         raise DigestMismatchError("ciphertexts do not hash to the committed SHA-256")
-    vectors = load_chunks(expected.context, chunks, expected.num_values)
-    return AcceptedUpdate(node_id, commitment, chunks, vectors, content)
+    ciphertexts = expected.packing.load(chunks, expected.num_values)
+    return AcceptedUpdate(node_id, commitment, chunks, ciphertexts, content)
 
 
 def validate_replies(replies: Iterable[Message], expected: ExpectedUpdate) -> list[AcceptedUpdate]:

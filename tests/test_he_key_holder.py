@@ -23,12 +23,13 @@ from strategy import (
     Wallet,
     WalletError,
 )
-from strategy.ckks import add_chunkwise, encrypt_vector, load_chunks, load_public_context
+from strategy.ckks import load_public_context
 from strategy.ckks import sha256_hex as sha
 from strategy.constants import KIND_INNER_PRODUCT, KIND_WEIGHTED_SUM
+from strategy.packing import packing_for
 
 TASK = "task-kh"
-NUM_VALUES = 2500  # two chunks
+NUM_VALUES = 5000  # two chunks of 4096 (complex slots)
 K = 3
 
 
@@ -50,14 +51,14 @@ def _updates(keys: KeyMaterial, rnd: int, n: int = 4) -> dict[int, tuple[np.ndar
     out = {}
     for node_id in range(1, n + 1):
         values = rng.normal(0, 1, NUM_VALUES)
-        out[node_id] = (values, encrypt_vector(public, values))
+        out[node_id] = (values, packing_for(public).encrypt(values))
     return out
 
 
 def _sum_chunks(keys: KeyMaterial, inputs: dict[int, list[bytes]]) -> list[bytes]:
     public = load_public_context(keys.public_context)
-    loaded = [load_chunks(public, chunks, NUM_VALUES) for chunks in inputs.values()]
-    return [v.serialize() for v in add_chunkwise(loaded)]
+    loaded = [packing_for(public).load(chunks, NUM_VALUES) for chunks in inputs.values()]
+    return packing_for(public).serialize(packing_for(public).add(loaded))
 
 
 def _request(

@@ -30,10 +30,7 @@ from strategy import (
     UpdateCommitment,
 )
 from strategy.ckks import (
-    add_chunkwise,
-    encrypt_vector,
     flatten_arrays,
-    load_chunks,
     load_public_context,
     sha256_hex,
 )
@@ -47,6 +44,7 @@ from strategy.constants import (
 from strategy.contribution import RoundScalars
 from strategy.encrypted_scalars import reference_sha256
 from strategy.exceptions import ReferenceMismatchError
+from strategy.packing import packing_for
 from strategy.stake_gated import StakeGatedStrategy
 from tests.he_fixtures import FakeFederation, make_model, perturbed
 
@@ -69,7 +67,7 @@ class _Round:
         rng = np.random.default_rng(rnd)
         self.keys, self.rnd, self.reference = keys, rnd, reference
         self.values = {n: rng.normal(0, 0.02, NUM_VALUES) for n in range(1, 5)}
-        self.inputs = {n: encrypt_vector(public, v) for n, v in self.values.items()}
+        self.inputs = {n: packing_for(public).encrypt(v) for n, v in self.values.items()}
         self.manifest = RoundManifest(
             TASK,
             rnd,
@@ -91,13 +89,13 @@ class _Round:
 
     def sum_request(self) -> DecryptRequest:
         public = load_public_context(self.keys.public_context)
-        loaded = [load_chunks(public, c, NUM_VALUES) for c in self.inputs.values()]
+        loaded = [packing_for(public).load(c, NUM_VALUES) for c in self.inputs.values()]
         return DecryptRequest(
             kind=KIND_WEIGHTED_SUM,
             manifest=self.manifest,
             input_node_ids=tuple(self.inputs),
             inputs=self.inputs,
-            aggregate=[v.serialize() for v in add_chunkwise(loaded)],
+            aggregate=packing_for(public).serialize(packing_for(public).add(loaded)),
         )
 
     def score_request(self, **overrides: object) -> DecryptRequest:

@@ -1,4 +1,9 @@
-"""Bytes on the wire: an encrypted train reply stays within 6x the float32 update."""
+"""Bytes on the wire: an encrypted train reply is about 3x the float32 update.
+
+Two reals per CKKS slot give 11.9 B per value (2.97x float32); a 100k update also pays
+for its last, partly filled ciphertext and the signed commitment (3.05x measured). The
+requirement is 6x; this test holds the packing to what it achieves.
+"""
 
 from __future__ import annotations
 
@@ -22,11 +27,11 @@ from strategy.constants import (
 from tests.he_fixtures import make_model, perturbed
 
 NUM_PARAMS = 100_000
-MAX_BYTES_RATIO = 6.0
+MAX_BYTES_RATIO = 3.1
 
 
 @pytest.mark.usefixtures("server_identity")
-def test_signed_encrypted_reply_of_100k_update_is_at_most_6x_float32(
+def test_signed_encrypted_reply_of_100k_update_is_at_most_3_1x_float32(
     ckks_keys: KeyMaterial, tmp_path: Path
 ) -> None:
     # A 784-126-10 MLP: 100,180 float32 parameters in four arrays.

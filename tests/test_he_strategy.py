@@ -10,8 +10,9 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, Re
 from flwr.serverapp.strategy import FedAvg
 
 from strategy import EncryptedFedAvg, KeyHolder, KeyMaterial, generate_keys
-from strategy.ckks import chunks_to_arrayrecord, encrypt_vector, load_public_context
+from strategy.ckks import chunks_to_arrayrecord, load_public_context
 from strategy.constants import RECORD_UPDATE
+from strategy.packing import packing_for
 from tests.he_fixtures import FakeFederation, make_model, perturbed
 
 SMALL = {"w": (3, 4), "b": (4,)}
@@ -133,7 +134,7 @@ def test_bad_replies_are_dropped_with_reason_and_round_goes_on(
 
     def other_context(reply: Message) -> Message:
         foreign = load_public_context(other_ckks_keys.public_context)
-        return _replace_update(reply, encrypt_vector(foreign, np.zeros(16)))
+        return _replace_update(reply, packing_for(foreign).encrypt(np.zeros(16)))
 
     def plaintext(reply: Message) -> Message:
         reply.content["arrays"] = ArrayRecord({"w": Array(np.zeros(3))})
@@ -179,7 +180,7 @@ def test_wrong_size_and_undecodable_ciphertexts_are_dropped(
         return _replace_update(reply, chunks)
 
     federation.tamper = {
-        102: lambda r: recommit(r, encrypt_vector(public, np.zeros(5))),
+        102: lambda r: recommit(r, packing_for(public).encrypt(np.zeros(5000))),
         103: lambda r: recommit(r, [b"\x00" * 64]),
     }
     with caplog.at_level(logging.WARNING, logger="flwr"):
