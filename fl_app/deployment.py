@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
     "free_port",
     "local_deployment",
     "node_config_arg",
+    "spawn_group",
+    "stop_group",
 ]
 
 _CONNECTION = "local-deployment"
@@ -35,6 +38,32 @@ _CONNECTION = "local-deployment"
 
 class DeploymentError(FlAppError):
     """A SuperLink, SuperNode or ``flwr run`` of the local deployment failed."""
+
+
+def spawn_group(
+    args: Sequence[str], *, env: Mapping[str, str], log: Any
+) -> subprocess.Popen[bytes]:
+    """Start ``args`` as the leader of a new process group, output to ``log``.
+
+    Flower's SuperNode starts app runners of its own; ``stop_group`` stops them with it.
+    """
+    return subprocess.Popen(
+        list(args), env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop_group(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """Ask a group started by ``spawn_group`` to stop, then kill whatever is left of it."""
+    _signal_group(proc, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=timeout)
+    _signal_group(proc, signal.SIGKILL)
+    proc.wait(timeout=5)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
 
 
 def free_port() -> int:
@@ -149,7 +178,7 @@ def local_deployment(
     def spawn(name: str, args: list[str]) -> subprocess.Popen[bytes]:
         log = (workdir / f"{name}.log").open("wb")
         logs.append(log)
-        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = spawn_group(args, env=env, log=log)
         processes.append(proc)
         return proc
 
@@ -180,12 +209,8 @@ def local_deployment(
         yield LocalDeployment(workdir, f"127.0.0.1:{port}", env, processes)
     finally:
         for proc in reversed(processes):
-            proc.terminate()
+            _signal_group(proc, signal.SIGTERM)
         for proc in reversed(processes):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            stop_group(proc)
         for log in logs:
             log.close()

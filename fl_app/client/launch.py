@@ -18,7 +18,7 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain import StakingClient, TaskState
 from fl_app.client.fetch import fetch_template
-from fl_app.deployment import flower_env, free_port, node_config_arg
+from fl_app.deployment import flower_env, free_port, node_config_arg, spawn_group, stop_group
 from fl_app.errors import FlAppError
 from fl_app.ipfs.content import ContentSource
 
@@ -70,16 +70,11 @@ def run_participant(
         command.append("--insecure")
     log_path = workdir / "supernode.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=flower_env())
+        process = spawn_group(command, env=flower_env(), log=log)
         try:
             recorded = _wait_for_rounds(client, task, process, poll_s, timeout_s, log_path)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            stop_group(process)
     return ParticipantRun(rounds_recorded=recorded, returncode=process.returncode)
 
 
