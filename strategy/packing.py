@@ -20,10 +20,8 @@ relies on to compare a recomputed aggregate with the one it is asked to decrypt.
 
 from __future__ import annotations
 
-import atexit
 import math
 import os
-import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -214,29 +212,31 @@ def _check_count(chunks: list[bytes], num_values: int, slots: int) -> None:
 
 
 # TenSEAL's SEAL bindings save and load objects only through file paths, so ciphertexts
-# pass through one scratch file per thread, in memory-backed /dev/shm where it exists.
-_scratch: dict[int, str] = {}
+# pass through a scratch file per thread, in memory-backed /dev/shm where it exists,
+# removed right after each use.
+_SHM = Path("/dev/shm")
+SCRATCH_DIR = _SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK) else Path(tempfile.gettempdir())
 
 
-def _scratch_file() -> str:
-    pid = os.getpid()
-    if pid not in _scratch:
-        shm = "/dev/shm"
-        base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-        _scratch[pid] = tempfile.mkdtemp(prefix="ckks-", dir=base)
-        atexit.register(shutil.rmtree, _scratch[pid], True)
-    return os.path.join(_scratch[pid], str(threading.get_ident()))
+def _scratch_file() -> Path:
+    return SCRATCH_DIR / f"ckks-{os.getpid()}-{threading.get_ident()}"
 
 
 def _save(cipher: Any) -> bytes:
     path = _scratch_file()
-    cipher.save(path)
-    return Path(path).read_bytes()
+    try:
+        cipher.save(str(path))
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _load(seal_context: Any, data: bytes) -> Any:
     path = _scratch_file()
-    Path(path).write_bytes(data)
-    cipher = sealapi.Ciphertext(seal_context)
-    cipher.load(seal_context, path)
-    return cipher
+    try:
+        path.write_bytes(data)
+        cipher = sealapi.Ciphertext(seal_context)
+        cipher.load(seal_context, str(path))
+        return cipher
+    finally:
+        path.unlink(missing_ok=True)

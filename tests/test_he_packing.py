@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ import tenseal as ts
 import tenseal.sealapi as sealapi
 
 from strategy import KeyMaterial
+from strategy import packing as packing_module
 from strategy.ckks import load_public_context, load_secret_context
 from strategy.exceptions import CiphertextSizeError, MalformedCiphertextError
 from strategy.packing import SCALE, ComplexPacking, RealPacking, packing_for
@@ -91,3 +93,11 @@ def test_load_refuses_the_wrong_number_of_chunks(ckks_keys: KeyMaterial) -> None
     packing = packing_for(load_public_context(ckks_keys.public_context))
     with pytest.raises(CiphertextSizeError, match="expected 2 ciphertext chunks"):
         packing.load(packing.encrypt(np.ones(100)), NUM_VALUES)
+
+
+def test_ciphertexts_leave_no_scratch_files(ckks_keys: KeyMaterial) -> None:
+    packing = packing_for(load_public_context(ckks_keys.public_context))
+    packing.load(packing.encrypt(np.ones(NUM_VALUES)), NUM_VALUES)
+    with pytest.raises(MalformedCiphertextError):
+        packing.load([b"not a ciphertext"], 8)
+    assert not list(packing_module.SCRATCH_DIR.glob(f"ckks-{os.getpid()}-*"))
