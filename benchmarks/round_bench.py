@@ -463,7 +463,7 @@ def main() -> None:
     """Parse arguments, run every mode and size, write the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="100k parameters only")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds per run (default 4)")
+    parser.add_argument("--rounds", type=int, default=8, help="rounds per run (default 8)")
     parser.add_argument(
         "--local-epochs",
         type=int,
