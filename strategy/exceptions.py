@@ -106,8 +106,8 @@ class KeyHolderError(EncryptedAggregationError):
     """
 
 
-class WalletError(EncryptedAggregationError):
-    """A wallet keypair, sealed key or signature is invalid.
+class WalletError(EncryptedAggregationError, ValueError):
+    """A wallet keypair, sealed key, signature or base58 text is invalid.
 
     Use the Solana CLI keypair file (a JSON array of 64 bytes) of the intended wallet.
     """

@@ -6,13 +6,12 @@ import base64
 import json
 from typing import Any
 
-import based58
 from solders.transaction import Transaction
+
+from strategy.wallet import b58encode
 
 __all__ = [
     "RpcError",
-    "b58decode",
-    "b58encode",
     "encode_account",
     "encode_transaction",
     "error_message",
@@ -45,19 +44,6 @@ class RpcError(Exception):
         if self.data is not None:
             error["data"] = self.data
         return error
-
-
-def b58encode(data: bytes) -> str:
-    """Bitcoin-alphabet base58, as Solana uses for keys, signatures and data."""
-    return based58.b58encode(data).decode("ascii")
-
-
-def b58decode(text: str) -> bytes:
-    """Inverse of `b58encode`; raises ValueError on a character outside the alphabet."""
-    try:
-        return bytes(based58.b58decode(text.encode("ascii")))
-    except (UnicodeEncodeError, ValueError) as exc:
-        raise ValueError(f"invalid base58 text {text[:20]!r}") from exc
 
 
 def encode_account(

@@ -11,7 +11,8 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import Transaction
 
-from fl_app.chain.local_rpc_encoding import RpcError, b58decode, error_message
+from fl_app.chain.local_rpc_encoding import RpcError, error_message
+from strategy.wallet import b58decode
 
 __all__ = [
     "already_processed",
