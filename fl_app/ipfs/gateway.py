@@ -14,6 +14,7 @@ import httpx
 
 from fl_app.ipfs.cid import Cid
 from fl_app.ipfs.errors import IpfsNotFoundError, IpfsRequestError, IpfsUnavailableError
+from fl_app.ipfs.rpc import read_capped
 
 __all__ = ["GatewaySource"]
 
@@ -63,11 +64,4 @@ def _read(http: httpx.Client, url: str, cid: str, max_bytes: int | None) -> byte
             response.read()
             detail = " ".join(response.text.split())[:200]
             raise IpfsRequestError(f"gateway GET {cid}: HTTP {response.status_code} {detail}")
-        chunks: list[bytes] = []
-        total = 0
-        for chunk in response.iter_bytes():
-            total += len(chunk)
-            if max_bytes is not None and total > max_bytes:
-                raise IpfsRequestError(f"{cid} is larger than the {max_bytes}-byte limit")
-            chunks.append(chunk)
-    return b"".join(chunks)
+        return read_capped(response, cid, max_bytes)

@@ -232,15 +232,8 @@ class IpfsClient:
         max_bytes
             Refuse (``IpfsRequestError``) content longer than this many bytes.
         """
-        chunks: list[bytes] = []
-        total = 0
         with self._stream("cat", {"arg": cid}) as response:
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if max_bytes is not None and total > max_bytes:
-                    raise IpfsRequestError(f"{cid} is larger than the {max_bytes}-byte limit")
-                chunks.append(chunk)
-        return b"".join(chunks)
+            return read_capped(response, cid, max_bytes)
 
     def cat_to_file(self, cid: str, destination: Path) -> int:
         """Stream the file ``cid`` into ``destination``; return the byte count."""
@@ -299,3 +292,15 @@ def _request_error(command: str, response: httpx.Response) -> IpfsRequestError:
     if any(marker in message for marker in _NOT_FOUND_MARKERS):
         return IpfsNotFoundError(f"IPFS {command}: {message}")
     return IpfsRequestError(f"IPFS {command} failed: {message}")
+
+
+def read_capped(response: httpx.Response, cid: str, max_bytes: int | None) -> bytes:
+    """Read a streamed response body, refusing (``IpfsRequestError``) more than ``max_bytes``."""
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
+            raise IpfsRequestError(f"{cid} is larger than the {max_bytes}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)

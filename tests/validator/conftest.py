@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from fl_app.chain import EmbeddedTransport, RpcTransport, StakingClient
 from fl_app.chain.idl import load_spec
 from fl_app.chain.local_rpc import LocalChainServer, set_unix_timestamp
+from fl_app.deployment import free_port
 from tests.validator import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,19 +48,13 @@ def _built_program() -> Path:
     raise FileNotFoundError("anchor build produced no staking.so")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def validator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     reason = _missing_tools()
     if reason:
         pytest.skip(reason)
     program = _built_program()
-    port = _free_port()
+    port = free_port()
     ledger = tmp_path_factory.mktemp("ledger")
     process = subprocess.Popen(
         [
@@ -72,7 +66,7 @@ def validator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "--rpc-port",
             str(port),
             "--faucet-port",
-            str(_free_port()),
+            str(free_port()),
             "--bpf-program",
             str(load_spec().program_id),
             str(program),
