@@ -263,15 +263,7 @@ class KeyHolder:
             commitment = manifest.commitment_of(node_id)
             if commitment is None:
                 raise DigestMismatchError(f"node {node_id} has no commitment in the manifest")
-            if (
-                commitment.task_id != manifest.task_id
-                or commitment.server_round != manifest.server_round
-                or commitment.node_id != node_id
-            ):
-                raise ReplayError(
-                    f"node {node_id}'s commitment is bound to task {commitment.task_id!r} "
-                    f"round {commitment.server_round}, not this round"
-                )
+            commitment.check_bound_to(manifest.task_id, manifest.server_round, node_id)
             if commitment.context_sha256 != self.context_sha256:
                 raise ContextMismatchError(f"node {node_id} encrypted under another context")
             self._check_signer(commitment.signer, commitment.has_valid_signature(), signers)

@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from .exceptions import MalformedReplyError, WalletError
+from .exceptions import MalformedReplyError, ReplayError, WalletError
 from .wallet import Wallet, verify_signature
 
 
@@ -90,6 +90,14 @@ class UpdateCommitment:
         except ValueError:
             return False
         return verify_signature(self.signer, self.signed_bytes(), signature)
+
+    def check_bound_to(self, task_id: str, server_round: int, node_id: int) -> None:
+        """Raise ``ReplayError`` unless this commitment is for that task, round and node."""
+        if (self.task_id, self.server_round, self.node_id) != (task_id, server_round, node_id):
+            raise ReplayError(
+                f"commitment is bound to task {self.task_id!r} round {self.server_round} "
+                f"node {self.node_id}, not task {task_id!r} round {server_round} node {node_id}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON encoding."""

@@ -96,15 +96,7 @@ def validate_reply(msg: Message, expected: ExpectedUpdate) -> AcceptedUpdate:
     commitment = UpdateCommitment.from_json(
         str(content.config_records[RECORD_COMMITMENT].get(KEY_COMMITMENT_JSON, ""))
     )
-    if (
-        commitment.task_id != expected.task_id
-        or commitment.server_round != expected.server_round
-        or commitment.node_id != node_id
-    ):
-        raise ReplayError(
-            f"commitment is bound to task {commitment.task_id!r} round "
-            f"{commitment.server_round} node {commitment.node_id}, not this reply"
-        )
+    commitment.check_bound_to(expected.task_id, expected.server_round, node_id)
     if commitment.context_sha256 != expected.context_sha256:
         raise ContextMismatchError("update is encrypted under another public context")
     if commitment.reference_sha256 != expected.reference_sha256:
