@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import struct
+
 import embedded_chain
 import pytest
+from solders.instruction import Instruction
 from solders.keypair import Keypair
+from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 
 from fl_app.chain import EmbeddedTransport
+
+ED25519_PROGRAM_ID = Pubkey.from_string("Ed25519SigVerify111111111111111111111111111")
 
 
 @pytest.fixture
@@ -71,3 +77,47 @@ def test_resent_transaction_is_rejected_not_rerun(transport: EmbeddedTransport) 
     assert not again.ok and again.error == "AlreadyProcessed"
     account = transport.get_account(address)
     assert account is not None and account.lamports == 10**6
+
+
+def _ed25519_instruction(signer: Keypair, message: bytes, *, tamper: bool) -> Instruction:
+    """An Ed25519 program instruction verifying ``signer``'s signature of ``message``."""
+    signature = bytes(signer.sign_message(message))
+    if tamper:
+        message = message[:-1] + bytes([message[-1] ^ 1])
+    header = 2 + 7 * 2
+    key_at, signature_at, message_at = header, header + 32, header + 32 + 64
+    this = 0xFFFF  # every offset refers to this instruction's own data
+    offsets = struct.pack("<7H", signature_at, this, key_at, this, message_at, len(message), this)
+    data = bytes([1, 0]) + offsets + bytes(signer.pubkey()) + signature + message
+    return Instruction(ED25519_PROGRAM_ID, data, [])
+
+
+def test_forged_signature_is_refused_and_moves_nothing(transport: EmbeddedTransport) -> None:
+    victim, thief = Keypair(), Keypair()
+    transport.airdrop(victim.pubkey(), 10**9)
+    ix = transfer(
+        TransferParams(from_pubkey=victim.pubkey(), to_pubkey=thief.pubkey(), lamports=10**8)
+    )
+    message = Message.new_with_blockhash([ix], victim.pubkey(), transport.latest_blockhash())
+    # The thief signs the victim's transfer with its own key.
+    forged = Transaction.populate(message, [thief.sign_message(bytes(message))])
+    result = transport.send_transaction(bytes(forged))
+    assert not result.ok and result.error == "SignatureFailure"
+    assert transport.get_account(thief.pubkey()) is None
+    victim_account = transport.get_account(victim.pubkey())
+    assert victim_account is not None and victim_account.lamports == 10**9
+
+
+def test_ed25519_precompile_is_verified(transport: EmbeddedTransport) -> None:
+    payer, attestor = transport.payer(), Keypair()
+    for tamper, expected_ok in ((False, True), (True, False)):
+        ix = _ed25519_instruction(attestor, b"round 0 of task", tamper=tamper)
+        tx = Transaction.new_signed_with_payer(
+            [ix], payer.pubkey(), [payer], transport.latest_blockhash()
+        )
+        result = transport.send_transaction(bytes(tx))
+        assert result.ok is expected_ok, result.error
+        if not expected_ok:
+            # solana-sdk 1.18 reports any failed precompile check under this name;
+            # the transaction is refused before execution, so no fee is taken.
+            assert (result.error, result.fee) == ("InvalidAccountIndex", 0)

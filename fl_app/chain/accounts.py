@@ -32,6 +32,8 @@ class TaskAccount:
     task_id: int
     reward_funded: int
     reward_pool: int
+    reward_paid: int
+    refunded: int
     stake_held: int
     min_stake: int
     max_participants: int

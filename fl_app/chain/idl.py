@@ -34,6 +34,10 @@ class ProgramSpec:
         Longest CID the program stores.
     max_participants : int
         Most stakes a task can hold.
+    max_join_window, max_settle_window, max_grace_period : int
+        Longest join window, settle window and grace period a task may set (s).
+    min_reward_pool : int
+        Smallest reward pool a task may be funded with (lamports).
     errors : dict[int, str]
         Program error code to variant name.
     """
@@ -45,6 +49,10 @@ class ProgramSpec:
     seed_round: bytes
     max_cid_len: int
     max_participants: int
+    max_join_window: int
+    max_settle_window: int
+    max_grace_period: int
+    min_reward_pool: int
     errors: dict[int, str]
 
 
@@ -86,5 +94,9 @@ def load_spec(idl_path: Path = IDL_PATH, anchor_toml: Path = _ANCHOR_TOML) -> Pr
         seed_round=bytes(json.loads(_constant(raw, "SEED_ROUND"))),
         max_cid_len=int(_constant(raw, "MAX_CID_LEN")),
         max_participants=int(_constant(raw, "MAX_PARTICIPANTS")),
+        max_join_window=int(_constant(raw, "MAX_JOIN_WINDOW")),
+        max_settle_window=int(_constant(raw, "MAX_SETTLE_WINDOW")),
+        max_grace_period=int(_constant(raw, "MAX_GRACE_PERIOD")),
+        min_reward_pool=int(_constant(raw, "MIN_REWARD_POOL")),
         errors={int(e["code"]): str(e["name"]) for e in raw["errors"]},
     )

@@ -283,3 +283,28 @@ def run_expire(chain: Chain) -> None:
     before = client.balance(participant.pubkey())
     result = client.reward_claim(participant, task.address)
     assert client.balance(participant.pubkey()) == before + SOL - result.fee
+
+
+def run_slash_never_reaches_authority(chain: Chain) -> None:
+    """An authority that slashes, credits nobody and lets the task expire gets back
+    exactly its funding; the slashed lamports go back to the slashed stake."""
+    client = chain.client
+    task = create_task(chain, join_in=5, settle_in=10, grace=2)
+    victim = deposit(chain, task, 2 * SOL)
+    # A round crediting nobody locks the stake, then the authority slashes it.
+    client.round_record(
+        task.authority, task.address, round_index=0, manifest_cid=CID, contributors=[]
+    )
+    slash = 2 * SOL * task.params.max_slash_bps // 10_000
+    client.participant_slash(
+        task.authority, task.address, participant=victim.pubkey(), amount=slash, evidence_cid=CID
+    )
+    chain.wait_until(task.params.settle_deadline + task.params.grace_period + 1)
+    authority_before = client.balance(task.authority.pubkey())
+    client.task_expire(chain.wallet(SOL), task.address)
+    assert client.balance(task.authority.pubkey()) == authority_before + task.params.reward_pool
+    account = client.task(task.address)
+    assert (account.refunded, account.reward_pool) == (task.params.reward_pool, slash)
+    before = client.balance(victim.pubkey())
+    result = client.reward_claim(victim, task.address)
+    assert client.balance(victim.pubkey()) == before + 2 * SOL - result.fee

@@ -28,3 +28,7 @@ def test_slash_over_the_task_limit_is_refused(chain: scenarios.Chain) -> None:
 
 def test_expire_only_after_deadline_and_grace(chain: scenarios.Chain) -> None:
     scenarios.run_expire(chain)
+
+
+def test_slash_never_reaches_the_authority(chain: scenarios.Chain) -> None:
+    scenarios.run_slash_never_reaches_authority(chain)

@@ -18,6 +18,7 @@ use pyo3::types::PyBytes;
 use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_sdk::account::ReadableAccount;
 use solana_sdk::clock::Clock;
+use solana_sdk::feature_set::FeatureSet;
 use solana_sdk::instruction::InstructionError;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
@@ -101,6 +102,16 @@ impl Chain {
             .lock()
             .map_err(|_| chain_error("the chain was poisoned by an earlier panic"))
     }
+}
+
+/// The checks a validator's signature-verification stage makes before a
+/// transaction reaches the bank: every signature, and every precompile
+/// instruction (ed25519, secp256k1). BanksClient's `process_transaction`
+/// makes them, but `process_transaction_with_metadata` does not, so without
+/// this anyone could send a transaction "signed" by any wallet.
+fn verify(tx: &Transaction) -> Result<(), TransactionError> {
+    tx.verify()?;
+    tx.verify_precompiles(&FeatureSet::all_enabled())
 }
 
 /// What the runtime reported for one transaction, executed or simulated.
@@ -290,6 +301,10 @@ impl Chain {
                         TransactionError::AlreadyProcessed,
                     ))),
                 ));
+            }
+            if let Err(err) = verify(&tx) {
+                // Refused before execution, as by a validator: no fee is taken.
+                return Ok((0, executed(Err(BanksClientError::TransactionError(err)))));
             }
             let client = &mut context.banks_client;
             let fee = self

@@ -27,3 +27,23 @@ pub const MAX_PARTICIPANTS: u32 = 12;
 /// Denominator of basis-point quantities (100% = 10_000 bps).
 #[constant]
 pub const BPS_DENOMINATOR: u64 = 10_000;
+
+/// Longest join window: `join_deadline - now` at creation, in seconds (30 days).
+#[constant]
+pub const MAX_JOIN_WINDOW: i64 = 2_592_000;
+
+/// Longest settle window: `settle_deadline - join_deadline`, in seconds (90 days).
+#[constant]
+pub const MAX_SETTLE_WINDOW: i64 = 7_776_000;
+
+/// Longest grace period after the settle deadline, in seconds (30 days).
+/// With the two windows above, every stake is recoverable (expire, then
+/// claim) at most 150 days after the task is created.
+#[constant]
+pub const MAX_GRACE_PERIOD: i64 = 2_592_000;
+
+/// Smallest reward pool, in lamports. It is above the rent-exempt minimum of
+/// an empty wallet (890_880), so refunding the pool on expiry can never fail
+/// because the authority emptied its wallet: expiry cannot be blocked.
+#[constant]
+pub const MIN_REWARD_POOL: u64 = 1_000_000;

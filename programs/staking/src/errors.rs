@@ -72,4 +72,14 @@ pub enum StakingError {
     ArithmeticOverflow,
     #[msg("The task account holds fewer lamports than the pool and stakes it owes")]
     VaultShortfall,
+    #[msg("The join window (join deadline - now) is longer than MAX_JOIN_WINDOW")]
+    JoinWindowTooLong,
+    #[msg("The settle window (settle deadline - join deadline) is longer than MAX_SETTLE_WINDOW")]
+    SettleWindowTooLong,
+    #[msg("The grace period is longer than MAX_GRACE_PERIOD")]
+    GracePeriodTooLong,
+    #[msg("The reward pool is below MIN_REWARD_POOL lamports")]
+    RewardPoolBelowFloor,
+    #[msg("The authority's refunds would exceed what it funded and was not paid out")]
+    RefundExceedsUnpaidFunding,
 }

@@ -18,6 +18,9 @@ pub struct StakeDeposited {
     pub task: Pubkey,
     pub participant: Pubkey,
     pub amount: u64,
+    /// Unix time after which anyone may expire the task and the stake is
+    /// claimable, whatever the authority does (bounded at creation).
+    pub recoverable_after: i64,
 }
 
 #[event]

@@ -37,6 +37,34 @@ async fn withdraws_stake_and_closes_account() {
 }
 
 #[tokio::test]
+async fn slash_before_training_goes_back_to_the_withdrawn_stake() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let participant = env.join(2 * SOL).await;
+    env.slash(&participant.pubkey(), SOL / 2)
+        .await
+        .expect("slash");
+    assert_eq!(env.task_state().await.reward_pool, POOL + SOL / 2);
+    let task_key = env.task();
+    let wallet_before = env.lamports(&participant.pubkey()).await;
+
+    let ix = stake_withdraw_ix(&task_key, &participant.pubkey());
+    env.send(&[ix], &[&participant]).await.expect("withdraw");
+
+    // Nobody has contributed yet, so the slash has no contributors' pool to
+    // go to: the whole deposit comes back and the pool is the funding again.
+    let stake_rent = env
+        .rent(8 + <Stake as anchor_lang::Space>::INIT_SPACE)
+        .await;
+    assert_eq!(
+        env.lamports(&participant.pubkey()).await,
+        wallet_before + 2 * SOL + stake_rent - 5_000
+    );
+    let task = env.task_state().await;
+    assert_eq!((task.reward_pool, task.stake_held), (POOL, 0));
+}
+
+#[tokio::test]
 async fn error_training_started() {
     let mut env = Env::new().await;
     env.create_task().await;

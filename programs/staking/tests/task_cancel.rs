@@ -35,6 +35,36 @@ async fn cancel_allowed_after_all_stakes_withdrawn() {
 }
 
 #[tokio::test]
+async fn cancel_after_slashed_victim_withdraws_refunds_only_the_funding() {
+    let mut env = Env::new().await;
+    let authority_before = env.lamports(&env.authority.pubkey()).await;
+    env.create_task().await;
+    let victim = env.join(2 * SOL).await;
+    // The attack: slash the victim to the cap, let it leave, cancel.
+    env.slash(&victim.pubkey(), SOL).await.expect("slash");
+    let victim_before = env.lamports(&victim.pubkey()).await;
+    let ix = stake_withdraw_ix(&env.task(), &victim.pubkey());
+    env.send(&[ix], &[&victim]).await.expect("withdraw");
+    let ix = task_cancel_ix(&env.authority.pubkey(), &env.task());
+    let authority = env.authority.insecure_clone();
+    env.send(&[ix], &[&authority]).await.expect("cancel");
+
+    // The authority paid three fees (create, slash, cancel) and got back only
+    // its funding and the task's rent; the victim got its whole deposit.
+    assert_eq!(
+        env.lamports(&env.authority.pubkey()).await,
+        authority_before - 3 * 5_000
+    );
+    let stake_rent = env
+        .rent(8 + <staking::state::Stake as anchor_lang::Space>::INIT_SPACE)
+        .await;
+    assert_eq!(
+        env.lamports(&victim.pubkey()).await,
+        victim_before + 2 * SOL + stake_rent - 5_000
+    );
+}
+
+#[tokio::test]
 async fn error_task_has_stakes() {
     let mut env = Env::new().await;
     env.create_task().await;

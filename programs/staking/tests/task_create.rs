@@ -194,3 +194,61 @@ async fn error_non_canonical_bump() {
         anchor_code::CONSTRAINT_SEEDS,
     );
 }
+
+#[tokio::test]
+async fn error_reward_pool_below_floor() {
+    create_error(
+        |a| a.reward_pool = staking::MIN_REWARD_POOL - 1,
+        StakingError::RewardPoolBelowFloor,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn error_join_window_too_long() {
+    create_error(
+        |a| {
+            a.join_deadline = START_TIME + staking::MAX_JOIN_WINDOW + 1;
+            a.settle_deadline = a.join_deadline + 1;
+        },
+        StakingError::JoinWindowTooLong,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn error_settle_window_too_long() {
+    create_error(
+        |a| a.settle_deadline = a.join_deadline + staking::MAX_SETTLE_WINDOW + 1,
+        StakingError::SettleWindowTooLong,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn error_grace_period_too_long() {
+    create_error(
+        |a| a.grace_period = staking::MAX_GRACE_PERIOD + 1,
+        StakingError::GracePeriodTooLong,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn accepts_the_longest_windows_and_smallest_pool() {
+    let mut env = Env::new().await;
+    let mut args = default_args(env.task_id, &env.key_holder.pubkey());
+    args.reward_pool = staking::MIN_REWARD_POOL;
+    args.join_deadline = START_TIME + staking::MAX_JOIN_WINDOW;
+    args.settle_deadline = args.join_deadline + staking::MAX_SETTLE_WINDOW;
+    args.grace_period = staking::MAX_GRACE_PERIOD;
+    env.create_task_with(args).await.expect("task_create");
+    let task = env.task_state().await;
+    assert_eq!(
+        task.settle_window_end().expect("window"),
+        START_TIME
+            + staking::MAX_JOIN_WINDOW
+            + staking::MAX_SETTLE_WINDOW
+            + staking::MAX_GRACE_PERIOD
+    );
+}

@@ -49,22 +49,93 @@ async fn expired_pool_is_split_among_contributors() {
 }
 
 #[tokio::test]
-async fn pool_returns_to_authority_without_contributors() {
+async fn without_contributors_authority_gets_its_funding_and_slashes_go_back() {
     let mut env = Env::new().await;
     env.create_task().await;
     let a = env.join(SOL).await;
+    let b = env.join(SOL).await;
+    // A round nobody is credited in locks the stakes; then slash both.
+    env.record_round(&[]).await.expect("round");
+    env.slash(&a.pubkey(), SOL / 2).await.expect("slash");
+    env.slash(&b.pubkey(), SOL / 4).await.expect("slash");
     env.set_time(AFTER_GRACE).await;
     let caller = env.wallet(SOL).await;
     let authority_before = env.lamports(&env.authority.pubkey()).await;
     env.expire(&caller).await.expect("expire");
     assert_eq!(
         env.lamports(&env.authority.pubkey()).await,
-        authority_before + POOL
+        authority_before + POOL,
+        "the authority gets back exactly what it funded, no slashed lamport"
     );
+    let task = env.task_state().await;
+    assert_eq!((task.refunded, task.reward_pool), (POOL, SOL / 2 + SOL / 4));
 
+    for who in [&a, &b] {
+        let before = env.lamports(&who.pubkey()).await;
+        env.claim(who).await.expect("claim");
+        assert_eq!(env.lamports(&who.pubkey()).await, before + SOL - 5_000);
+    }
+    let task = env.task_state().await;
+    assert_eq!((task.reward_pool, task.stake_held), (0, 0));
+}
+
+#[tokio::test]
+async fn emptied_authority_wallet_cannot_block_expiry() {
+    let mut env = Env::new().await;
+    let mut args = default_args(env.task_id, &env.key_holder.pubkey());
+    args.reward_pool = staking::MIN_REWARD_POOL;
+    env.create_task_with(args).await.expect("task_create");
+    let a = env.join(SOL).await;
+    // The authority drains its wallet to nothing (the account disappears).
+    let authority = env.authority.insecure_clone();
+    let balance = env.lamports(&authority.pubkey()).await;
+    let sink = solana_sdk::pubkey::Pubkey::new_unique();
+    let ix = solana_sdk::system_instruction::transfer(&authority.pubkey(), &sink, balance - 5_000);
+    env.send(&[ix], &[&authority]).await.expect("drain");
+    assert!(env.account(&authority.pubkey()).await.is_none());
+
+    env.set_time(AFTER_GRACE).await;
+    let caller = env.wallet(SOL).await;
+    env.expire(&caller).await.expect("expire");
+    assert_eq!(
+        env.lamports(&authority.pubkey()).await,
+        staking::MIN_REWARD_POOL
+    );
     let before = env.lamports(&a.pubkey()).await;
     env.claim(&a).await.expect("claim");
     assert_eq!(env.lamports(&a.pubkey()).await, before + SOL - 5_000);
+}
+
+#[tokio::test]
+async fn abandoned_stake_is_recoverable_at_the_bound_fixed_at_creation() {
+    let mut env = Env::new().await;
+    let mut args = default_args(env.task_id, &env.key_holder.pubkey());
+    args.join_deadline = START_TIME + staking::MAX_JOIN_WINDOW;
+    args.settle_deadline = args.join_deadline + staking::MAX_SETTLE_WINDOW;
+    args.grace_period = staking::MAX_GRACE_PERIOD;
+    env.create_task_with(args).await.expect("task_create");
+    let a = env.join(SOL).await;
+    // Training starts (the stake is locked), then the authority disappears.
+    env.record_round(&[a.pubkey()]).await.expect("round");
+    let bound = START_TIME
+        + staking::MAX_JOIN_WINDOW
+        + staking::MAX_SETTLE_WINDOW
+        + staking::MAX_GRACE_PERIOD;
+    let caller = env.wallet(SOL).await;
+    env.set_time(bound).await;
+    assert_error(
+        env.expire(&caller).await,
+        code(StakingError::ExpireTooEarly),
+    );
+    env.set_time(bound + 1).await;
+    env.expire(&caller).await.expect("expire");
+    let before = env.lamports(&a.pubkey()).await;
+    env.claim(&a).await.expect("claim");
+    assert_eq!(
+        env.lamports(&a.pubkey()).await,
+        before + SOL + POOL - 5_000,
+        "the only contributor gets its stake and the whole pool"
+    );
 }
 
 #[tokio::test]

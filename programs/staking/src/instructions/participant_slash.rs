@@ -87,7 +87,7 @@ pub fn participant_slash_handler(
         .reward_pool
         .checked_add(args.amount)
         .ok_or(StakingError::ArithmeticOverflow)?;
-    task.check_conservation(&task.to_account_info())?;
+    task.check_invariants(&task.to_account_info())?;
 
     emit!(ParticipantSlashed {
         task: task.key(),

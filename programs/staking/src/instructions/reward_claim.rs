@@ -65,11 +65,24 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
         };
     }
 
+    // An expired task nobody contributed to has no contributors' pool: the
+    // slashes it holds go back to their stakes (the funding went back to the
+    // authority at expiry).
+    let slash_returned = if task.state == TaskState::Expired && task.contributors == 0 {
+        stake.slashed
+    } else {
+        0
+    };
     let reward = stake.reward_share;
     let stake_returned = stake.remaining();
     task.reward_pool = task
         .reward_pool
         .checked_sub(reward)
+        .and_then(|v| v.checked_sub(slash_returned))
+        .ok_or(StakingError::ArithmeticOverflow)?;
+    task.reward_paid = task
+        .reward_paid
+        .checked_add(reward)
         .ok_or(StakingError::ArithmeticOverflow)?;
     task.stake_held = task
         .stake_held
@@ -79,19 +92,22 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
 
     let payout = reward
         .checked_add(stake_returned)
+        .and_then(|v| v.checked_add(slash_returned))
         .ok_or(StakingError::ArithmeticOverflow)?;
     pay_out(
         &task.to_account_info(),
         &ctx.accounts.participant.to_account_info(),
         payout,
     )?;
-    task.check_conservation(&task.to_account_info())?;
+    task.check_invariants(&task.to_account_info())?;
 
     emit!(RewardClaimed {
         task: task.key(),
         participant: stake.participant,
         reward,
-        stake_returned,
+        stake_returned: stake_returned
+            .checked_add(slash_returned)
+            .ok_or(StakingError::ArithmeticOverflow)?,
     });
     Ok(())
 }

@@ -124,6 +124,7 @@ pub fn round_record_handler<'info>(
         .contributors
         .checked_add(new_contributors)
         .ok_or(StakingError::ArithmeticOverflow)?;
+    task.check_invariants(&task.to_account_info())?;
 
     emit!(RoundRecorded {
         task: task_key,

@@ -97,12 +97,13 @@ pub fn stake_deposit_handler(ctx: Context<StakeDeposit>, args: StakeDepositArgs)
         .stake_held
         .checked_add(args.amount)
         .ok_or(StakingError::ArithmeticOverflow)?;
-    task.check_conservation(&task.to_account_info())?;
+    task.check_invariants(&task.to_account_info())?;
 
     emit!(StakeDeposited {
         task: task.key(),
         participant: stake.participant,
         amount: args.amount,
+        recoverable_after: task.settle_window_end()?,
     });
     Ok(())
 }

@@ -47,7 +47,12 @@ impl StakeWithdraw<'_> {
 }
 
 pub fn stake_withdraw_handler(ctx: Context<StakeWithdraw>) -> Result<()> {
-    let amount = ctx.accounts.stake.remaining();
+    // Before training nobody has contributed, so there is no contributors'
+    // pool a slash could go to: it goes back to the stake. Otherwise it would
+    // stay in the pool and reach the authority when it cancels the task.
+    let remaining = ctx.accounts.stake.remaining();
+    let slashed = ctx.accounts.stake.slashed;
+    let amount = ctx.accounts.stake.amount;
     pay_out(
         &ctx.accounts.task.to_account_info(),
         &ctx.accounts.participant.to_account_info(),
@@ -61,9 +66,13 @@ pub fn stake_withdraw_handler(ctx: Context<StakeWithdraw>) -> Result<()> {
         .ok_or(StakingError::ArithmeticOverflow)?;
     task.stake_held = task
         .stake_held
-        .checked_sub(amount)
+        .checked_sub(remaining)
         .ok_or(StakingError::ArithmeticOverflow)?;
-    task.check_conservation(&task.to_account_info())?;
+    task.reward_pool = task
+        .reward_pool
+        .checked_sub(slashed)
+        .ok_or(StakingError::ArithmeticOverflow)?;
+    task.check_invariants(&task.to_account_info())?;
 
     emit!(StakeWithdrawn {
         task: task.key(),

@@ -36,6 +36,16 @@ impl TaskCancel<'_> {
 }
 
 pub fn task_cancel_handler(ctx: Context<TaskCancel>) -> Result<()> {
+    // Closing refunds the pool (and the account's rent) to the authority.
+    // Withdrawals return slashes to their stakes, so the pool is exactly the
+    // funding here; the cap check makes that an enforced invariant.
+    let task = &mut ctx.accounts.task;
+    task.refunded = task
+        .refunded
+        .checked_add(task.reward_pool)
+        .ok_or(StakingError::ArithmeticOverflow)?;
+    task.reward_pool = 0;
+    task.check_refund_cap()?;
     emit!(TaskCancelled {
         task: ctx.accounts.task.key(),
         authority: ctx.accounts.authority.key(),

@@ -3,7 +3,10 @@
 use anchor_lang::prelude::*;
 use anchor_lang::system_program::{transfer, Transfer};
 
-use crate::constants::{BPS_DENOMINATOR, MAX_PARTICIPANTS, SEED_TASK};
+use crate::constants::{
+    BPS_DENOMINATOR, MAX_GRACE_PERIOD, MAX_JOIN_WINDOW, MAX_PARTICIPANTS, MAX_SETTLE_WINDOW,
+    MIN_REWARD_POOL, SEED_TASK,
+};
 use crate::errors::StakingError;
 use crate::events::TaskCreated;
 use crate::state::{Task, TaskState};
@@ -64,6 +67,11 @@ impl TaskCreate<'_> {
             StakingError::KeyHolderIsAuthority
         );
         require!(args.reward_pool > 0, StakingError::EmptyRewardPool);
+        require_gte!(
+            args.reward_pool,
+            MIN_REWARD_POOL.max(Rent::get()?.minimum_balance(0)),
+            StakingError::RewardPoolBelowFloor
+        );
         require!(args.min_stake > 0, StakingError::ZeroMinStake);
         require!(
             (1..=MAX_PARTICIPANTS).contains(&args.max_participants),
@@ -75,9 +83,22 @@ impl TaskCreate<'_> {
             StakingError::DeadlinesNotOrdered
         );
         require!(args.grace_period >= 0, StakingError::NegativeGracePeriod);
-        args.settle_deadline
-            .checked_add(args.grace_period)
-            .ok_or_else(|| error!(StakingError::ArithmeticOverflow))?;
+        // Bounded windows: every stake is recoverable by a time fixed here.
+        require_gte!(
+            MAX_JOIN_WINDOW,
+            args.join_deadline - now,
+            StakingError::JoinWindowTooLong
+        );
+        require_gte!(
+            MAX_SETTLE_WINDOW,
+            args.settle_deadline - args.join_deadline,
+            StakingError::SettleWindowTooLong
+        );
+        require_gte!(
+            MAX_GRACE_PERIOD,
+            args.grace_period,
+            StakingError::GracePeriodTooLong
+        );
         require!(
             u64::from(args.max_slash_bps) <= BPS_DENOMINATOR,
             StakingError::SlashBpsTooHigh
@@ -107,6 +128,8 @@ pub fn task_create_handler(ctx: Context<TaskCreate>, args: TaskCreateArgs) -> Re
         task_id: args.task_id,
         reward_funded: args.reward_pool,
         reward_pool: args.reward_pool,
+        reward_paid: 0,
+        refunded: 0,
         stake_held: 0,
         min_stake: args.min_stake,
         max_participants: args.max_participants,
@@ -127,7 +150,7 @@ pub fn task_create_handler(ctx: Context<TaskCreate>, args: TaskCreateArgs) -> Re
         created_at: Clock::get()?.unix_timestamp,
         bump: ctx.bumps.task,
     });
-    task.check_conservation(&task.to_account_info())?;
+    task.check_invariants(&task.to_account_info())?;
 
     emit!(TaskCreated {
         task: task.key(),

@@ -45,23 +45,35 @@ pub fn task_expire_handler(ctx: Context<TaskExpire>) -> Result<()> {
     task.state = TaskState::Expired;
     task.unclaimed_contributors = task.contributors;
 
-    // Stakes are claimable in full (less any bounded slash) via reward_claim.
-    // The pool is split equally among contributors at claim time; if nobody
-    // contributed there is nobody to pay, so the pool goes back to the
-    // authority that funded it.
+    // Stakes are claimable via reward_claim. With contributors the whole
+    // pool (funding and slashes) is split among them at claim time and the
+    // authority gets nothing. Without, the authority gets back what it funded
+    // and was not paid, and each slash goes back to its stake at claim. The
+    // pool floor set at creation keeps this refund above an empty wallet's
+    // rent-exempt minimum, so no authority wallet state can block expiry.
     let returned_to_authority = if task.contributors == 0 {
-        let pool = task.reward_pool;
+        let refund = task
+            .reward_funded
+            .saturating_sub(task.reward_paid)
+            .min(task.reward_pool);
         pay_out(
             &task.to_account_info(),
             &ctx.accounts.authority.to_account_info(),
-            pool,
+            refund,
         )?;
-        task.reward_pool = 0;
-        pool
+        task.reward_pool = task
+            .reward_pool
+            .checked_sub(refund)
+            .ok_or(StakingError::ArithmeticOverflow)?;
+        task.refunded = task
+            .refunded
+            .checked_add(refund)
+            .ok_or(StakingError::ArithmeticOverflow)?;
+        refund
     } else {
         0
     };
-    task.check_conservation(&task.to_account_info())?;
+    task.check_invariants(&task.to_account_info())?;
 
     emit!(TaskExpired {
         task: task.key(),

@@ -138,7 +138,7 @@ pub fn task_finalize_handler<'info>(
     task.total_score = total_score;
     task.model_cid = args.model_cid;
     task.state = TaskState::Finalized;
-    task.check_conservation(&task.to_account_info())?;
+    task.check_invariants(&task.to_account_info())?;
 
     emit!(TaskFinalized {
         task: task_key,

@@ -28,8 +28,13 @@ pub struct Task {
     pub task_id: u64,
     /// Lamports the authority funded the pool with at creation.
     pub reward_funded: u64,
-    /// Pool lamports not yet paid out (funding + slashes − claimed rewards).
+    /// Pool lamports not yet paid out (funding + slashes − claimed rewards − refunds).
     pub reward_pool: u64,
+    /// Reward lamports paid to participants so far.
+    pub reward_paid: u64,
+    /// Lamports refunded to the authority so far (never more than
+    /// `reward_funded − reward_paid`, see [`Task::check_refund_cap`]).
+    pub refunded: u64,
     /// Sum of `amount − slashed` over stakes not yet withdrawn or claimed.
     pub stake_held: u64,
     /// Smallest accepted deposit, in lamports.
@@ -98,5 +103,22 @@ impl Task {
             StakingError::VaultShortfall
         );
         Ok(())
+    }
+
+    /// Fails if the authority got back more than it funded and was not paid
+    /// out: no stake lamport (slashed or not) ever reaches the authority.
+    pub fn check_refund_cap(&self) -> Result<()> {
+        require_gte!(
+            self.reward_funded.saturating_sub(self.reward_paid),
+            self.refunded,
+            StakingError::RefundExceedsUnpaidFunding
+        );
+        Ok(())
+    }
+
+    /// The two money invariants every instruction ends with.
+    pub fn check_invariants(&self, info: &AccountInfo) -> Result<()> {
+        self.check_conservation(info)?;
+        self.check_refund_cap()
     }
 }
