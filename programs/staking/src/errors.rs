@@ -82,4 +82,10 @@ pub enum StakingError {
     RewardPoolBelowFloor,
     #[msg("The authority's refunds would exceed what it funded and was not paid out")]
     RefundExceedsUnpaidFunding,
+    #[msg(
+        "An Ed25519 attestation instruction is malformed or refers to another instruction's data"
+    )]
+    AttestationMalformed,
+    #[msg("Fewer than the task's threshold of attestors signed this exact attestation")]
+    AttestationMissing,
 }
