@@ -61,6 +61,31 @@ _MESSAGES = {
         "check --join-window and --settle-window"
     ),
     "StakingError.CidTooLong": "a CID is longer than the program stores",
+    "StakingError.AlreadyCredited": (
+        "a participant is already credited for this round of task {task}: credit each once"
+    ),
+    "StakingError.AlreadyScored": (
+        "a participant of task {task} is already scored: score each stake once"
+    ),
+    "StakingError.CreditsExceeded": (
+        "more participants credited than round of task {task} announced: "
+        "credit only the round's contributors"
+    ),
+    "StakingError.CreditsPending": (
+        "the last round of task {task} still has participants to credit: "
+        "finish crediting it before recording or finalizing"
+    ),
+    "StakingError.TaskNotFinalizing": (
+        "finalization of task {task} has not begun: run fl-app task finalize {task}"
+    ),
+    "StakingError.StakesUnscored": (
+        "task {task} has {participants} stakes and not all were scored: "
+        "list every staker with --participant"
+    ),
+    "StakingError.ScoreTotalMismatch": (
+        "the scores posted for task {task} do not add up to the announced total"
+    ),
+    "StakingError.EmptyBatch": "a settlement batch for task {task} carried no stake",
     "AnchorError.ConstraintHasOne": (
         "wallet {wallet} is not the authority of task {task}: sign with the "
         "organisation's keypair (-k)"

@@ -19,10 +19,11 @@ pub const SEED_ROUND: &[u8] = b"round";
 #[constant]
 pub const MAX_CID_LEN: usize = 64;
 
-/// Most stakes a task accepts. Finalize and round recording pass every
-/// stake in one transaction, so this is bounded by the 1232-byte packet.
+/// Most stakes a task accepts. Crediting (`round_credit`) and scoring
+/// (`scores_post`) go in batches of stake accounts, so no transaction has to
+/// carry every stake; the bound keeps settlement within a few dozen batches.
 #[constant]
-pub const MAX_PARTICIPANTS: u32 = 12;
+pub const MAX_PARTICIPANTS: u32 = 1000;
 
 /// Denominator of basis-point quantities (100% = 10_000 bps).
 #[constant]

@@ -88,4 +88,20 @@ pub enum StakingError {
     AttestationMalformed,
     #[msg("Fewer than the task's threshold of attestors signed this exact attestation")]
     AttestationMissing,
+    #[msg("This stake is already credited for this round")]
+    AlreadyCredited,
+    #[msg("This stake is already scored")]
+    AlreadyScored,
+    #[msg("The batch credits more stakes than the round announced")]
+    CreditsExceeded,
+    #[msg("The last recorded round still has stakes to credit")]
+    CreditsPending,
+    #[msg("Finalization has not begun (call task_finalize_begin first)")]
+    TaskNotFinalizing,
+    #[msg("Some open stakes are not scored yet")]
+    StakesUnscored,
+    #[msg("The posted scores do not add up to the announced total score")]
+    ScoreTotalMismatch,
+    #[msg("A batch must carry at least one stake account")]
+    EmptyBatch,
 }

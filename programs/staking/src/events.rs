@@ -36,7 +36,29 @@ pub struct RoundRecorded {
     pub round_index: u32,
     pub manifest_cid: String,
     pub aggregate_cid: String,
-    pub contributors: Vec<Pubkey>,
+    /// Participants the round credits; `round_credit` batches credit them.
+    pub contributors: u32,
+}
+
+#[event]
+pub struct RoundCredited {
+    pub task: Pubkey,
+    pub round_index: u32,
+    pub participants: Vec<Pubkey>,
+}
+
+#[event]
+pub struct FinalizeBegun {
+    pub task: Pubkey,
+    pub total_score: u64,
+    pub model_cid: String,
+}
+
+#[event]
+pub struct ScoresPosted {
+    pub task: Pubkey,
+    pub participants: Vec<Pubkey>,
+    pub scores: Vec<u64>,
 }
 
 #[event]

@@ -39,7 +39,7 @@ pub mod staking {
         stake_withdraw_handler(ctx)
     }
 
-    /// Record the next round's manifest and credit its contributors.
+    /// Open the next round: its manifest and how many participants it credits.
     #[access_control(ctx.accounts.validate(&args))]
     pub fn round_record<'info>(
         ctx: Context<'_, '_, 'info, 'info, RoundRecord<'info>>,
@@ -48,13 +48,37 @@ pub mod staking {
         round_record_handler(ctx, args)
     }
 
-    /// Post final scores; the program fixes every stake's share of the pool.
+    /// Credit a batch of the latest round's contributors, each once.
     #[access_control(ctx.accounts.validate(&args))]
-    pub fn task_finalize<'info>(
-        ctx: Context<'_, '_, 'info, 'info, TaskFinalize<'info>>,
-        args: TaskFinalizeArgs,
+    pub fn round_credit<'info>(
+        ctx: Context<'_, '_, 'info, 'info, RoundCredit<'info>>,
+        args: RoundCreditArgs,
     ) -> Result<()> {
-        task_finalize_handler(ctx, args)
+        round_credit_handler(ctx, args)
+    }
+
+    /// Begin finalization: announce the total score and the final model.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn task_finalize_begin(
+        ctx: Context<TaskFinalizeBegin>,
+        args: TaskFinalizeBeginArgs,
+    ) -> Result<()> {
+        task_finalize_begin_handler(ctx, args)
+    }
+
+    /// Post the final scores of a batch of stakes, each once.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn scores_post<'info>(
+        ctx: Context<'_, '_, 'info, 'info, ScoresPost<'info>>,
+        args: ScoresPostArgs,
+    ) -> Result<()> {
+        scores_post_handler(ctx, args)
+    }
+
+    /// Complete finalization: every stake scored once and the total matches.
+    #[access_control(ctx.accounts.validate())]
+    pub fn task_finalize(ctx: Context<TaskFinalize>) -> Result<()> {
+        task_finalize_handler(ctx)
     }
 
     /// Pay a participant its reward share and remaining stake, once.

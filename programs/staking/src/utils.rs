@@ -61,11 +61,3 @@ pub fn load_task_stake<'info>(
     require_keys_eq!(expected, info.key(), StakingError::StakeMismatch);
     Ok(stake)
 }
-
-/// Fails if any key appears twice (lists are at most `MAX_PARTICIPANTS` long).
-pub fn require_distinct(keys: &[Pubkey]) -> Result<()> {
-    for (i, key) in keys.iter().enumerate() {
-        require!(!keys[..i].contains(key), StakingError::DuplicateStake);
-    }
-    Ok(())
-}

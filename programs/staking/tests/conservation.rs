@@ -27,7 +27,7 @@ use staking::state::{Stake, Task, TaskState};
 /// Sequences per run: 100k in release (`cargo test --release`), fewer in debug.
 const SEQUENCES: u64 = if cfg!(debug_assertions) { 100 } else { 100_000 };
 /// Random steps per sequence, before the final expiry and claims.
-const STEPS: usize = 14;
+const STEPS: usize = 24;
 const HONEST: usize = 3;
 const SYBILS: usize = 2;
 
@@ -136,7 +136,7 @@ fn random_contributors(rng: &mut ChaCha8Rng, actors: &Actors) -> Vec<Pubkey> {
 async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut TaskClock) {
     let task_key = env.task();
     let authority = actors.authority.insecure_clone();
-    let result = match rng.gen_range(0..10) {
+    let result = match rng.gen_range(0..16) {
         0 | 1 => {
             let who = actors.pick(rng);
             let amount = rng.gen_range(0..3 * SOL);
@@ -158,8 +158,17 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 Some((t, ..)) if rng.gen_bool(0.9) => t.rounds_recorded,
                 _ => rng.gen_range(0..4),
             };
+            let count = rng.gen_range(0..=actors.all().len() as u32 + 1);
+            let ix = round_record_ix(&authority.pubkey(), &task_key, index, count);
+            send(env, &[ix], &[&authority]).await
+        }
+        10 | 11 => {
+            let index = match read_task(env).await {
+                Some((t, ..)) if rng.gen_bool(0.9) => t.rounds_recorded.saturating_sub(1),
+                _ => rng.gen_range(0..4),
+            };
             let contributors = random_contributors(rng, actors);
-            let ix = round_record_ix(&authority.pubkey(), &task_key, index, &contributors);
+            let ix = round_credit_ix(&authority.pubkey(), &task_key, index, &contributors);
             send(env, &[ix], &[&authority]).await
         }
         4 => {
@@ -169,11 +178,49 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
             send(env, &[ix], &[&authority]).await
         }
         5 => {
+            let total = match rng.gen_range(0..3) {
+                0 => 0,
+                1 => u64::MAX / 2,
+                _ => rng.gen_range(0..400),
+            };
+            let ix = task_finalize_begin_ix(&authority.pubkey(), &task_key, total);
+            send(env, &[ix], &[&authority]).await
+        }
+        12 if rng.gen_bool(0.5) => {
+            // The batch that makes the totals match: every unscored stake,
+            // the missing score on the first contributor among them.
+            let (left, mut who, mut scores) = match read_task(env).await {
+                Some((t, ..)) => (t.total_score.saturating_sub(t.score_posted), vec![], vec![]),
+                None => (0, vec![], vec![]),
+            };
+            let mut left = left;
+            for key in actors.all().iter().map(|k| k.pubkey()) {
+                if let Some(stake) = read_stake(env, &key).await {
+                    if !stake.scored && !stake.claimed {
+                        who.push(key);
+                        let score = if stake.rounds_contributed > 0 {
+                            left
+                        } else {
+                            0
+                        };
+                        left -= score;
+                        scores.push(score);
+                    }
+                }
+            }
+            let ix = scores_post_ix(&authority.pubkey(), &task_key, &who, &scores);
+            send(env, &[ix], &[&authority]).await
+        }
+        12 | 13 => {
             let mut who = Vec::new();
             for key in actors.all().iter().map(|k| k.pubkey()) {
-                if read_stake(env, &key).await.is_some() || rng.gen_bool(0.1) {
+                if read_stake(env, &key).await.is_some() && rng.gen_bool(0.7) || rng.gen_bool(0.05)
+                {
                     who.push(key);
                 }
+            }
+            if rng.gen_bool(0.05) && !who.is_empty() {
+                who.push(who[0]);
             }
             let sybils: Vec<Pubkey> = actors.sybils.iter().map(|k| k.pubkey()).collect();
             let scores: Vec<u64> = who
@@ -184,7 +231,11 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                     _ => rng.gen_range(0..100),
                 })
                 .collect();
-            let ix = task_finalize_ix(&authority.pubkey(), &task_key, &who, &scores);
+            let ix = scores_post_ix(&authority.pubkey(), &task_key, &who, &scores);
+            send(env, &[ix], &[&authority]).await
+        }
+        14 => {
+            let ix = task_finalize_ix(&authority.pubkey(), &task_key);
             send(env, &[ix], &[&authority]).await
         }
         6 => {
@@ -313,7 +364,7 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
     let Some((task, ..)) = read_task(env).await else {
         return;
     };
-    if task.state == TaskState::Open {
+    if matches!(task.state, TaskState::Open | TaskState::Finalizing) {
         clock.now = clock.now.max(clock.window_end + 1);
         env.set_time(clock.now).await;
         let caller = actors.honest[1].insecure_clone();
@@ -345,6 +396,9 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
         }
     }
     let (task, ..) = read_task(env).await.expect("settled task stays");
+    if task.state == TaskState::Finalized {
+        assert_eq!(task.unclaimed_score, 0, "every scored stake was paid");
+    }
     assert_eq!(task.stake_held, 0, "every stake came back");
     if task.contributors > 0 {
         assert_eq!(task.reward_pool, 0, "the whole pool went to contributors");

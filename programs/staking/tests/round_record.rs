@@ -1,9 +1,9 @@
-//! `round_record`: authority only, in order, crediting real stakes of this task once.
+//! `round_record`: authority only, in order, and only once the previous
+//! round's credits are complete.
 
 mod common;
 
 use common::*;
-use solana_sdk::instruction::AccountMeta;
 use solana_sdk::signature::Signer;
 use staking::errors::StakingError;
 
@@ -21,21 +21,36 @@ async fn records_round_and_credits_contributors() {
 
     let task = env.task_state().await;
     assert_eq!((task.rounds_recorded, task.contributors), (2, 2));
+    assert_eq!(task.credits_pending, 0);
     assert_eq!(env.stake_state(&a.pubkey()).await.rounds_contributed, 2);
     assert_eq!(env.stake_state(&b.pubkey()).await.rounds_contributed, 1);
     assert_eq!(env.stake_state(&idle.pubkey()).await.rounds_contributed, 0);
     let round = env.round_state(1).await;
-    assert_eq!((round.index, round.contributors), (1, 1));
+    assert_eq!((round.index, round.contributors, round.credited), (1, 1, 1));
     assert_eq!(round.manifest_cid, CID);
     assert_eq!(round.task, env.task());
+}
+
+#[tokio::test]
+async fn announces_credits_pending() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    env.join(SOL).await;
+    env.join(SOL).await;
+    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, 2);
+    let authority = env.authority.insecure_clone();
+    env.send(&[ix], &[&authority]).await.expect("record");
+    let task = env.task_state().await;
+    assert_eq!((task.rounds_recorded, task.credits_pending), (1, 2));
+    assert_eq!(env.round_state(0).await.credited, 0);
 }
 
 #[tokio::test]
 async fn emits_round_recorded_event() {
     let mut env = Env::new().await;
     env.create_task().await;
-    let a = env.join(SOL).await;
-    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, &[a.pubkey()]);
+    env.join(SOL).await;
+    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, 1);
     let authority = env.authority.insecure_clone();
     let blockhash = env
         .ctx
@@ -67,9 +82,9 @@ async fn emits_round_recorded_event() {
 async fn error_not_authority() {
     let mut env = Env::new().await;
     env.create_task().await;
-    let a = env.join(SOL).await;
+    env.join(SOL).await;
     let impostor = env.wallet(SOL).await;
-    let ix = round_record_ix(&impostor.pubkey(), &env.task(), 0, &[a.pubkey()]);
+    let ix = round_record_ix(&impostor.pubkey(), &env.task(), 0, 1);
     assert_error(
         env.send(&[ix], &[&impostor]).await,
         anchor_code::CONSTRAINT_HAS_ONE,
@@ -80,8 +95,8 @@ async fn error_not_authority() {
 async fn error_round_out_of_order() {
     let mut env = Env::new().await;
     env.create_task().await;
-    let a = env.join(SOL).await;
-    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 1, &[a.pubkey()]);
+    env.join(SOL).await;
+    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 1, 1);
     let authority = env.authority.insecure_clone();
     assert_error(
         env.send(&[ix], &[&authority]).await,
@@ -116,76 +131,31 @@ async fn error_settle_deadline_passed() {
 }
 
 #[tokio::test]
-async fn error_duplicate_contributor() {
+async fn error_previous_round_credits_pending() {
     let mut env = Env::new().await;
     env.create_task().await;
     let a = env.join(SOL).await;
+    env.join(SOL).await;
+    let authority = env.authority.insecure_clone();
+    let ix = round_record_ix(&authority.pubkey(), &env.task(), 0, 2);
+    env.send(&[ix], &[&authority]).await.expect("round 0");
+    env.credit_round(0, &[a.pubkey()]).await.expect("half");
+    let ix = round_record_ix(&authority.pubkey(), &env.task(), 1, 1);
     assert_error(
-        env.record_round(&[a.pubkey(), a.pubkey()]).await,
-        code(StakingError::DuplicateStake),
+        env.send(&[ix], &[&authority]).await,
+        code(StakingError::CreditsPending),
     );
 }
 
 #[tokio::test]
-async fn error_stake_count_mismatch() {
+async fn error_more_contributors_than_stakes() {
     let mut env = Env::new().await;
     env.create_task().await;
-    let a = env.join(SOL).await;
-    let mut ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, &[a.pubkey()]);
-    ix.accounts.pop();
+    env.join(SOL).await;
+    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, 2);
     let authority = env.authority.insecure_clone();
     assert_error(
         env.send(&[ix], &[&authority]).await,
         code(StakingError::StakeCountMismatch),
-    );
-}
-
-#[tokio::test]
-async fn error_stake_of_other_task() {
-    let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    // The same authority opens a second task; `a` stakes there too.
-    let first_task = env.task();
-    env.task_id += 1;
-    env.create_task().await;
-    let second_task = env.task();
-    let ix = stake_deposit_ix(&second_task, &a.pubkey(), SOL);
-    env.send(&[ix], &[&a]).await.expect("stake on second task");
-
-    let mut ix = round_record_ix(&env.authority.pubkey(), &first_task, 0, &[a.pubkey()]);
-    ix.accounts[4] = AccountMeta::new(stake_pda(&second_task, &a.pubkey()), false);
-    let authority = env.authority.insecure_clone();
-    assert_error(
-        env.send(&[ix], &[&authority]).await,
-        code(StakingError::StakeMismatch),
-    );
-}
-
-#[tokio::test]
-async fn error_task_passed_as_stake() {
-    let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    let mut ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, &[a.pubkey()]);
-    ix.accounts[4] = AccountMeta::new(env.task(), false);
-    let authority = env.authority.insecure_clone();
-    assert_error(
-        env.send(&[ix], &[&authority]).await,
-        anchor_code::ACCOUNT_DISCRIMINATOR_MISMATCH,
-    );
-}
-
-#[tokio::test]
-async fn error_stake_not_writable() {
-    let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    let mut ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, &[a.pubkey()]);
-    ix.accounts[4].is_writable = false;
-    let authority = env.authority.insecure_clone();
-    assert_error(
-        env.send(&[ix], &[&authority]).await,
-        code(StakingError::StakeNotWritable),
     );
 }

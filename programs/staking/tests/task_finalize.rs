@@ -1,14 +1,13 @@
-//! `task_finalize`: shares follow scores and always sum to the pool.
+//! `task_finalize`: completes only when every stake is scored once and the
+//! scores add up to the announced total; claims then follow the scores and
+//! pay out the whole pool.
 
 mod common;
 
 use common::*;
-use rand::{Rng, SeedableRng};
-use solana_sdk::instruction::AccountMeta;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 use staking::errors::StakingError;
-use staking::instructions::split_pool;
 use staking::state::TaskState;
 
 /// A task with three stakes; the first two contributed to one round.
@@ -29,6 +28,16 @@ fn keys(people: &[Keypair]) -> Vec<Pubkey> {
     people.iter().map(|p| p.pubkey()).collect()
 }
 
+/// Claims for everyone and returns each one's reward.
+async fn claim_all(env: &mut Env, people: &[Keypair]) -> Vec<u64> {
+    let mut rewards = Vec::new();
+    for who in people {
+        env.claim(who).await.expect("claim");
+        rewards.push(env.stake_state(&who.pubkey()).await.reward_share);
+    }
+    rewards
+}
+
 #[tokio::test]
 async fn shares_follow_scores_and_sum_to_pool() {
     let (mut env, people) = trained().await;
@@ -37,16 +46,25 @@ async fn shares_follow_scores_and_sum_to_pool() {
         .expect("finalize");
     let task = env.task_state().await;
     assert_eq!(task.state, TaskState::Finalized);
-    assert_eq!(task.total_score, 4);
+    assert_eq!((task.total_score, task.unclaimed_score), (4, 4));
     assert_eq!(task.model_cid, CID);
-    let a = env.stake_state(&people[0].pubkey()).await;
-    let b = env.stake_state(&people[1].pubkey()).await;
-    let c = env.stake_state(&people[2].pubkey()).await;
-    assert_eq!(
-        (a.reward_share, b.reward_share, c.reward_share),
-        (POOL * 3 / 4, POOL / 4, 0)
-    );
-    assert_eq!(a.score, 3);
+    assert_eq!(env.stake_state(&people[0].pubkey()).await.score, 3);
+    let rewards = claim_all(&mut env, &people).await;
+    assert_eq!(rewards, vec![POOL * 3 / 4, POOL / 4, 0]);
+    let task = env.task_state().await;
+    assert_eq!((task.reward_pool, task.reward_paid), (0, POOL));
+}
+
+#[tokio::test]
+async fn rounding_remainder_goes_to_the_last_scored_claim() {
+    let (mut env, people) = trained().await;
+    env.finalize(&keys(&people), &[1, 2, 0])
+        .await
+        .expect("finalize");
+    let rewards = claim_all(&mut env, &people).await;
+    assert_eq!(rewards[0], POOL / 3);
+    assert_eq!(rewards[0] + rewards[1], POOL);
+    assert_eq!(env.task_state().await.reward_pool, 0);
 }
 
 #[tokio::test]
@@ -55,86 +73,70 @@ async fn all_zero_scores_split_pool_among_contributors() {
     env.finalize(&keys(&people), &[0, 0, 0])
         .await
         .expect("finalize");
-    let a = env.stake_state(&people[0].pubkey()).await;
-    let b = env.stake_state(&people[1].pubkey()).await;
-    let c = env.stake_state(&people[2].pubkey()).await;
-    assert_eq!(
-        (a.reward_share, b.reward_share, c.reward_share),
-        (POOL / 2, POOL / 2, 0)
-    );
-}
-
-#[test]
-fn split_pool_never_exceeds_pool_and_gives_remainder_to_top_score() {
-    assert_eq!(split_pool(10, &[1, 1, 1]).expect("split"), vec![4, 3, 3]);
-    assert_eq!(split_pool(11, &[1, 2, 2]).expect("split"), vec![2, 5, 4]);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-    for _ in 0..2_000 {
-        let pool = rng.gen_range(0..u64::MAX / 2);
-        let n = rng.gen_range(1..=12);
-        let weights: Vec<u64> = (0..n).map(|_| rng.gen_range(0..u64::MAX / 16)).collect();
-        if weights.iter().all(|w| *w == 0) {
-            continue;
-        }
-        let shares = split_pool(pool, &weights).expect("split");
-        assert_eq!(
-            shares.iter().map(|s| u128::from(*s)).sum::<u128>(),
-            u128::from(pool)
-        );
-        for (share, weight) in shares.iter().zip(&weights) {
-            if *weight == 0 {
-                assert_eq!(*share, 0);
-            }
-        }
-    }
-    assert!(split_pool(10, &[0, 0]).is_err());
+    let rewards = claim_all(&mut env, &people).await;
+    assert_eq!(rewards, vec![POOL / 2, POOL / 2, 0]);
 }
 
 #[tokio::test]
-async fn error_score_for_non_contributor() {
+async fn a_sybil_scored_zero_gets_nothing() {
     let (mut env, people) = trained().await;
-    assert_error(
-        env.finalize(&keys(&people), &[1, 1, 1]).await,
-        code(StakingError::ScoreForNonContributor),
-    );
+    // people[2] stands for an authority wallet that did no work.
+    env.finalize(&keys(&people), &[5, 5, 0])
+        .await
+        .expect("finalize");
+    let before = env.lamports(&people[2].pubkey()).await;
+    env.claim(&people[2]).await.expect("claim");
+    let after = env.lamports(&people[2].pubkey()).await;
+    // Its stake comes back less the claim's fee; no reward.
+    assert_eq!(env.stake_state(&people[2].pubkey()).await.reward_share, 0);
+    assert!(after - before <= SOL, "only its stake comes back");
 }
 
 #[tokio::test]
-async fn error_stake_left_out() {
+async fn error_finishing_with_stakes_unscored() {
     let (mut env, people) = trained().await;
+    env.finalize_begin(2).await.expect("begin");
+    env.post_scores(&keys(&people[..2]), &[1, 1])
+        .await
+        .expect("two of three");
     assert_error(
-        env.finalize(&keys(&people[..2]), &[1, 1]).await,
-        code(StakingError::StakeCountMismatch),
+        env.finalize_complete().await,
+        code(StakingError::StakesUnscored),
     );
 }
 
 #[tokio::test]
-async fn error_duplicate_stake() {
+async fn error_scores_short_of_total() {
     let (mut env, people) = trained().await;
-    let dup = [people[0].pubkey(), people[0].pubkey(), people[1].pubkey()];
+    env.finalize_begin(5).await.expect("begin");
+    env.post_scores(&keys(&people), &[1, 1, 0])
+        .await
+        .expect("all scored");
     assert_error(
-        env.finalize(&dup, &[1, 1, 1]).await,
-        code(StakingError::DuplicateStake),
+        env.finalize_complete().await,
+        code(StakingError::ScoreTotalMismatch),
     );
 }
 
 #[tokio::test]
-async fn error_no_contributors() {
-    let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
+async fn error_not_begun() {
+    let (mut env, _) = trained().await;
     assert_error(
-        env.finalize(&[a.pubkey()], &[0]).await,
-        code(StakingError::NoContributors),
+        env.finalize_complete().await,
+        code(StakingError::TaskNotFinalizing),
     );
 }
 
 #[tokio::test]
 async fn error_settlement_window_closed() {
     let (mut env, people) = trained().await;
+    env.finalize_begin(2).await.expect("begin");
+    env.post_scores(&keys(&people), &[1, 1, 0])
+        .await
+        .expect("scores");
     env.set_time(START_TIME + 11_001).await;
     assert_error(
-        env.finalize(&keys(&people), &[1, 1, 0]).await,
+        env.finalize_complete().await,
         code(StakingError::SettlementWindowClosed),
     );
 }
@@ -146,16 +148,20 @@ async fn error_finalize_twice() {
         .await
         .expect("finalize");
     assert_error(
-        env.finalize(&keys(&people), &[2, 1, 0]).await,
-        code(StakingError::TaskNotOpen),
+        env.finalize_complete().await,
+        code(StakingError::TaskNotFinalizing),
     );
 }
 
 #[tokio::test]
 async fn error_not_authority() {
     let (mut env, people) = trained().await;
+    env.finalize_begin(2).await.expect("begin");
+    env.post_scores(&keys(&people), &[1, 1, 0])
+        .await
+        .expect("scores");
     let impostor = env.wallet(SOL).await;
-    let ix = task_finalize_ix(&impostor.pubkey(), &env.task(), &keys(&people), &[1, 1, 0]);
+    let ix = task_finalize_ix(&impostor.pubkey(), &env.task());
     assert_error(
         env.send(&[ix], &[&impostor]).await,
         anchor_code::CONSTRAINT_HAS_ONE,
@@ -163,27 +169,13 @@ async fn error_not_authority() {
 }
 
 #[tokio::test]
-async fn error_stake_of_other_task() {
+async fn unfinished_finalization_expires() {
     let (mut env, people) = trained().await;
-    let first_task = env.task();
-    env.task_id += 1;
-    env.create_task().await;
-    let ix = stake_deposit_ix(&env.task(), &people[2].pubkey(), SOL);
-    env.send(&[ix], &[&people[2]])
-        .await
-        .expect("stake on second task");
-    let other = stake_pda(&env.task(), &people[2].pubkey());
-
-    let mut ix = task_finalize_ix(
-        &env.authority.pubkey(),
-        &first_task,
-        &keys(&people),
-        &[1, 1, 0],
-    );
-    ix.accounts[4] = AccountMeta::new(other, false);
-    let authority = env.authority.insecure_clone();
-    assert_error(
-        env.send(&[ix], &[&authority]).await,
-        code(StakingError::StakeMismatch),
-    );
+    env.finalize_begin(2).await.expect("begin");
+    env.set_time(START_TIME + 11_001).await;
+    let caller = people[2].insecure_clone();
+    env.expire(&caller).await.expect("expire");
+    assert_eq!(env.task_state().await.state, TaskState::Expired);
+    let rewards = claim_all(&mut env, &people).await;
+    assert_eq!(rewards, vec![POOL / 2, POOL / 2, 0]);
 }

@@ -2,20 +2,26 @@
 
 pub mod participant_slash;
 pub mod reward_claim;
+pub mod round_credit;
 pub mod round_record;
+pub mod scores_post;
 pub mod stake_deposit;
 pub mod stake_withdraw;
 pub mod task_cancel;
 pub mod task_create;
 pub mod task_expire;
 pub mod task_finalize;
+pub mod task_finalize_begin;
 
 pub use participant_slash::*;
 pub use reward_claim::*;
+pub use round_credit::*;
 pub use round_record::*;
+pub use scores_post::*;
 pub use stake_deposit::*;
 pub use stake_withdraw::*;
 pub use task_cancel::*;
 pub use task_create::*;
 pub use task_expire::*;
 pub use task_finalize::*;
+pub use task_finalize_begin::*;

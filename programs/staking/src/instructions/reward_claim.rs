@@ -46,7 +46,8 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
     let task = &mut ctx.accounts.task;
     let stake = &mut ctx.accounts.stake;
 
-    if task.state == TaskState::Expired {
+    let equal_split = task.state == TaskState::Expired || task.total_score == 0;
+    if equal_split {
         // Equal split among contributors, computed as each claims: every
         // contributor takes pool / contributors-still-to-claim, so the last
         // one takes the rounding remainder and the pool ends at zero.
@@ -60,6 +61,22 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
                 .checked_sub(1)
                 .ok_or(StakingError::ArithmeticOverflow)?;
             share
+        } else {
+            0
+        };
+    } else {
+        // Proportional to the score, out of what is left: the last scored
+        // claim (score == unclaimed_score) takes the rounding remainder.
+        stake.reward_share = if stake.score > 0 {
+            let share = u128::from(task.reward_pool)
+                .checked_mul(u128::from(stake.score))
+                .and_then(|v| v.checked_div(u128::from(task.unclaimed_score)))
+                .ok_or(StakingError::ArithmeticOverflow)?;
+            task.unclaimed_score = task
+                .unclaimed_score
+                .checked_sub(stake.score)
+                .ok_or(StakingError::ArithmeticOverflow)?;
+            u64::try_from(share).map_err(|_| StakingError::ArithmeticOverflow)?
         } else {
             0
         };

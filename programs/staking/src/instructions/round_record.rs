@@ -1,4 +1,5 @@
-//! Record one training round: manifest CID and the participants it credits.
+//! Open one training round: its manifest CID and how many participants it
+//! credits. `round_credit` then credits them in batches.
 
 use anchor_lang::prelude::*;
 
@@ -6,7 +7,7 @@ use crate::constants::{SEED_ROUND, SEED_TASK};
 use crate::errors::StakingError;
 use crate::events::RoundRecorded;
 use crate::state::{Round, Task, TaskState};
-use crate::utils::{load_task_stake, require_distinct, validate_cid};
+use crate::utils::validate_cid;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct RoundRecordArgs {
@@ -16,8 +17,9 @@ pub struct RoundRecordArgs {
     pub manifest_cid: String,
     /// CID of the round's aggregate or model, if pinned.
     pub aggregate_cid: Option<String>,
-    /// Participants credited; their stake PDAs follow as remaining accounts, same order.
-    pub contributors: Vec<Pubkey>,
+    /// Number of participants the round credits; `round_credit` batches must
+    /// credit exactly this many before the next round or finalize.
+    pub contributors: u32,
 }
 
 #[derive(Accounts)]
@@ -67,7 +69,12 @@ impl RoundRecord<'_> {
         if let Some(cid) = &args.aggregate_cid {
             validate_cid(cid)?;
         }
-        require_distinct(&args.contributors)?;
+        require!(task.credits_pending == 0, StakingError::CreditsPending);
+        require_gte!(
+            task.participants,
+            args.contributors,
+            StakingError::StakeCountMismatch
+        );
         Ok(())
     }
 }
@@ -76,39 +83,14 @@ pub fn round_record_handler<'info>(
     ctx: Context<'_, '_, 'info, 'info, RoundRecord<'info>>,
     args: RoundRecordArgs,
 ) -> Result<()> {
-    require_eq!(
-        args.contributors.len(),
-        ctx.remaining_accounts.len(),
-        StakingError::StakeCountMismatch
-    );
     let task_key = ctx.accounts.task.key();
-    let mut new_contributors: u32 = 0;
-    for (info, participant) in ctx.remaining_accounts.iter().zip(&args.contributors) {
-        let mut stake = load_task_stake(info, &task_key, Some(participant))?;
-        if stake.rounds_contributed == 0 {
-            new_contributors = new_contributors
-                .checked_add(1)
-                .ok_or(StakingError::ArithmeticOverflow)?;
-        }
-        stake.rounds_contributed = stake
-            .rounds_contributed
-            .checked_add(1)
-            .ok_or(StakingError::ArithmeticOverflow)?;
-        stake.last_round = args
-            .round_index
-            .checked_add(1)
-            .ok_or(StakingError::ArithmeticOverflow)?;
-        stake.exit(ctx.program_id)?;
-    }
-
     let now = Clock::get()?.unix_timestamp;
-    let contributors =
-        u32::try_from(args.contributors.len()).map_err(|_| StakingError::ArithmeticOverflow)?;
     let aggregate_cid = args.aggregate_cid.unwrap_or_default();
     ctx.accounts.round.set_inner(Round {
         task: task_key,
         index: args.round_index,
-        contributors,
+        contributors: args.contributors,
+        credited: 0,
         recorded_at: now,
         manifest_cid: args.manifest_cid.clone(),
         aggregate_cid: aggregate_cid.clone(),
@@ -120,10 +102,7 @@ pub fn round_record_handler<'info>(
         .rounds_recorded
         .checked_add(1)
         .ok_or(StakingError::ArithmeticOverflow)?;
-    task.contributors = task
-        .contributors
-        .checked_add(new_contributors)
-        .ok_or(StakingError::ArithmeticOverflow)?;
+    task.credits_pending = args.contributors;
     task.check_invariants(&task.to_account_info())?;
 
     emit!(RoundRecorded {

@@ -28,8 +28,9 @@ pub struct TaskExpire<'info> {
 
 impl TaskExpire<'_> {
     pub fn validate(&self) -> Result<()> {
+        // A finalization begun but not completed in time expires too.
         require!(
-            self.task.state == TaskState::Open,
+            matches!(self.task.state, TaskState::Open | TaskState::Finalizing),
             StakingError::TaskNotOpen
         );
         require!(

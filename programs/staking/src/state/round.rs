@@ -11,8 +11,10 @@ pub struct Round {
     pub task: Pubkey,
     /// Zero-based round index.
     pub index: u32,
-    /// Number of participants credited in this round.
+    /// Number of participants the round credits (announced at recording).
     pub contributors: u32,
+    /// Participants credited so far by `round_credit` batches.
+    pub credited: u32,
     /// Unix time of recording.
     pub recorded_at: i64,
     /// CID of the round manifest (participants, ciphertext digests, metrics).

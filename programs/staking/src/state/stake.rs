@@ -23,6 +23,8 @@ pub struct Stake {
     pub last_round: u32,
     /// Score posted at finalize.
     pub score: u64,
+    /// Whether `scores_post` has scored this stake (at most once).
+    pub scored: bool,
     /// Reward lamports fixed at finalize (or at claim after expiry).
     pub reward_share: u64,
     /// Whether reward and stake have been paid out.

@@ -11,7 +11,10 @@ use crate::errors::StakingError;
 pub enum TaskState {
     /// Accepting stakes (until the join deadline) and rounds.
     Open,
-    /// Scores posted and shares fixed; participants claim.
+    /// Final scores are being posted in batches (`scores_post`); no more
+    /// stakes, rounds or slashes.
+    Finalizing,
+    /// Scores posted and totals checked; participants claim.
     Finalized,
     /// Not settled in time; stakes return and the pool is split among contributors.
     Expired,
@@ -59,8 +62,16 @@ pub struct Task {
     pub grace_period: i64,
     /// Cap on the total slash of one stake, in basis points of its deposit.
     pub max_slash_bps: u16,
-    /// Sum of the scores posted at finalize.
+    /// Total of the final scores, announced by `task_finalize_begin`.
     pub total_score: u64,
+    /// Credits the last recorded round still expects (`round_credit` batches).
+    pub credits_pending: u32,
+    /// Stakes scored so far by `scores_post` batches.
+    pub stakes_scored: u32,
+    /// Sum of the scores posted so far; must reach `total_score` exactly.
+    pub score_posted: u64,
+    /// After finalize: sum of the scores of stakes not claimed yet.
+    pub unclaimed_score: u64,
     /// CID of the client template participants must run.
     #[max_len(MAX_CID_LEN)]
     pub template_cid: String,

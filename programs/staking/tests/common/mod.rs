@@ -14,7 +14,8 @@ use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::{Transaction, TransactionError};
 use solana_sdk::{system_instruction, system_program};
 use staking::instructions::{
-    ParticipantSlashArgs, RoundRecordArgs, StakeDepositArgs, TaskCreateArgs, TaskFinalizeArgs,
+    ParticipantSlashArgs, RoundCreditArgs, RoundRecordArgs, ScoresPostArgs, StakeDepositArgs,
+    TaskCreateArgs, TaskFinalizeBeginArgs,
 };
 use staking::state::{Round, Stake, Task};
 use staking::{SEED_ROUND, SEED_STAKE, SEED_TASK};
@@ -23,6 +24,8 @@ pub const SOL: u64 = 1_000_000_000;
 pub const START_TIME: i64 = 1_700_000_000;
 pub const POOL: u64 = 10 * SOL;
 pub const MIN_STAKE: u64 = SOL;
+/// Stakes per `round_credit` / `scores_post` batch in the helpers.
+pub const BATCH: usize = 24;
 pub const CID: &str = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
 
 /// Anchor framework error codes asserted by the attack tests.
@@ -174,22 +177,66 @@ impl Env {
         participant
     }
 
-    /// Records the next round crediting `contributors`.
+    /// Records the next round and credits `contributors` in batches, one
+    /// transaction each; stops at the first failure.
     pub async fn record_round(&mut self, contributors: &[Pubkey]) -> Result<(), BanksClientError> {
         let index = self.task_state().await.rounds_recorded;
-        let ix = round_record_ix(&self.authority.pubkey(), &self.task(), index, contributors);
+        let count = u32::try_from(contributors.len()).expect("count");
         let authority = self.authority.insecure_clone();
-        self.send(&[ix], &[&authority]).await
+        let ix = round_record_ix(&authority.pubkey(), &self.task(), index, count);
+        self.send(&[ix], &[&authority]).await?;
+        self.credit_round(index, contributors).await
     }
 
-    /// Finalizes with `scores` for `participants` (same order).
+    /// Credits `contributors` for round `index` in batches of `BATCH`.
+    pub async fn credit_round(
+        &mut self,
+        index: u32,
+        contributors: &[Pubkey],
+    ) -> Result<(), BanksClientError> {
+        let authority = self.authority.insecure_clone();
+        for batch in contributors.chunks(BATCH) {
+            let ix = round_credit_ix(&authority.pubkey(), &self.task(), index, batch);
+            self.send(&[ix], &[&authority]).await?;
+        }
+        Ok(())
+    }
+
+    /// Finalizes with `scores` for `participants` (same order): begin with
+    /// their sum, post them in batches, complete. Stops at the first failure.
     pub async fn finalize(
         &mut self,
         participants: &[Pubkey],
         scores: &[u64],
     ) -> Result<(), BanksClientError> {
-        let ix = task_finalize_ix(&self.authority.pubkey(), &self.task(), participants, scores);
+        let total = scores.iter().sum();
+        self.finalize_begin(total).await?;
+        self.post_scores(participants, scores).await?;
+        self.finalize_complete().await
+    }
+
+    pub async fn finalize_begin(&mut self, total_score: u64) -> Result<(), BanksClientError> {
         let authority = self.authority.insecure_clone();
+        let ix = task_finalize_begin_ix(&authority.pubkey(), &self.task(), total_score);
+        self.send(&[ix], &[&authority]).await
+    }
+
+    pub async fn post_scores(
+        &mut self,
+        participants: &[Pubkey],
+        scores: &[u64],
+    ) -> Result<(), BanksClientError> {
+        let authority = self.authority.insecure_clone();
+        for (who, batch) in participants.chunks(BATCH).zip(scores.chunks(BATCH)) {
+            let ix = scores_post_ix(&authority.pubkey(), &self.task(), who, batch);
+            self.send(&[ix], &[&authority]).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn finalize_complete(&mut self) -> Result<(), BanksClientError> {
+        let authority = self.authority.insecure_clone();
+        let ix = task_finalize_ix(&authority.pubkey(), &self.task());
         self.send(&[ix], &[&authority]).await
     }
 
@@ -309,61 +356,111 @@ pub fn round_record_ix(
     authority: &Pubkey,
     task: &Pubkey,
     round_index: u32,
-    contributors: &[Pubkey],
+    contributors: u32,
 ) -> Instruction {
-    let mut accounts = staking::accounts::RoundRecord {
-        authority: *authority,
-        task: *task,
-        round: round_pda(task, round_index),
-        system_program: system_program::ID,
-    }
-    .to_account_metas(None);
-    accounts.extend(
-        contributors
-            .iter()
-            .map(|p| AccountMeta::new(stake_pda(task, p), false)),
-    );
     Instruction {
         program_id: staking::ID,
-        accounts,
+        accounts: staking::accounts::RoundRecord {
+            authority: *authority,
+            task: *task,
+            round: round_pda(task, round_index),
+            system_program: system_program::ID,
+        }
+        .to_account_metas(None),
         data: staking::instruction::RoundRecord {
             args: RoundRecordArgs {
                 round_index,
                 manifest_cid: CID.to_string(),
                 aggregate_cid: Some(CID.to_string()),
-                contributors: contributors.to_vec(),
+                contributors,
             },
         }
         .data(),
     }
 }
 
-pub fn task_finalize_ix(
+/// Stake PDAs of `participants` on `task`, writable, for remaining accounts.
+pub fn stake_metas(task: &Pubkey, participants: &[Pubkey]) -> Vec<AccountMeta> {
+    participants
+        .iter()
+        .map(|p| AccountMeta::new(stake_pda(task, p), false))
+        .collect()
+}
+
+pub fn round_credit_ix(
+    authority: &Pubkey,
+    task: &Pubkey,
+    round_index: u32,
+    participants: &[Pubkey],
+) -> Instruction {
+    let mut accounts = staking::accounts::RoundCredit {
+        authority: *authority,
+        task: *task,
+        round: round_pda(task, round_index),
+    }
+    .to_account_metas(None);
+    accounts.extend(stake_metas(task, participants));
+    Instruction {
+        program_id: staking::ID,
+        accounts,
+        data: staking::instruction::RoundCredit {
+            args: RoundCreditArgs { round_index },
+        }
+        .data(),
+    }
+}
+
+pub fn task_finalize_begin_ix(authority: &Pubkey, task: &Pubkey, total_score: u64) -> Instruction {
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::TaskFinalizeBegin {
+            authority: *authority,
+            task: *task,
+        }
+        .to_account_metas(None),
+        data: staking::instruction::TaskFinalizeBegin {
+            args: TaskFinalizeBeginArgs {
+                total_score,
+                model_cid: CID.to_string(),
+            },
+        }
+        .data(),
+    }
+}
+
+pub fn scores_post_ix(
     authority: &Pubkey,
     task: &Pubkey,
     participants: &[Pubkey],
     scores: &[u64],
 ) -> Instruction {
-    let mut accounts = staking::accounts::TaskFinalize {
+    let mut accounts = staking::accounts::ScoresPost {
         authority: *authority,
         task: *task,
     }
     .to_account_metas(None);
-    accounts.extend(
-        participants
-            .iter()
-            .map(|p| AccountMeta::new(stake_pda(task, p), false)),
-    );
+    accounts.extend(stake_metas(task, participants));
     Instruction {
         program_id: staking::ID,
         accounts,
-        data: staking::instruction::TaskFinalize {
-            args: TaskFinalizeArgs {
+        data: staking::instruction::ScoresPost {
+            args: ScoresPostArgs {
                 scores: scores.to_vec(),
-                model_cid: CID.to_string(),
             },
         }
         .data(),
+    }
+}
+
+pub fn task_finalize_ix(authority: &Pubkey, task: &Pubkey) -> Instruction {
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::TaskFinalize {
+            authority: *authority,
+            task: *task,
+        }
+        .to_account_metas(None),
+        data: staking::instruction::TaskFinalize {}.data(),
     }
 }
 
@@ -427,6 +524,17 @@ pub fn task_cancel_ix(authority: &Pubkey, task: &Pubkey) -> Instruction {
         .to_account_metas(None),
         data: staking::instruction::TaskCancel {}.data(),
     }
+}
+
+/// Largest transaction the network carries, in bytes (`PACKET_DATA_SIZE`).
+pub const PACKET: usize = 1232;
+
+/// Wire size of a transaction of `instructions` signed by `payer` alone.
+pub fn tx_size(instructions: &[Instruction], payer: &Pubkey) -> usize {
+    let message = solana_sdk::message::Message::new(instructions, Some(payer));
+    let signatures = usize::from(message.header.num_required_signatures);
+    // A short-vec count of signatures (one byte below 128), then the signatures.
+    1 + 64 * signatures + message.serialize().len()
 }
 
 /// Asserts the transaction failed in instruction `index` with custom error `expected`.

@@ -1,0 +1,197 @@
+//! `round_credit`: batches credit real stakes of this task, each once per
+//! round, in any order, never more than the round announced.
+
+mod common;
+
+use common::*;
+use solana_sdk::instruction::AccountMeta;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+use staking::errors::StakingError;
+
+/// A task with `n` stakes and round 0 recorded announcing `announced` credits.
+async fn opened(n: usize, announced: u32) -> (Env, Vec<Pubkey>) {
+    let mut env = Env::new().await;
+    let mut args = default_args(env.task_id, &env.key_holder.pubkey());
+    args.max_participants = staking::MAX_PARTICIPANTS;
+    env.create_task_with(args).await.expect("task_create");
+    let mut people = Vec::new();
+    for _ in 0..n {
+        people.push(env.join(SOL).await.pubkey());
+    }
+    let authority = env.authority.insecure_clone();
+    let ix = round_record_ix(&authority.pubkey(), &env.task(), 0, announced);
+    env.send(&[ix], &[&authority]).await.expect("round 0");
+    (env, people)
+}
+
+async fn credit(env: &mut Env, index: u32, who: &[Pubkey]) -> Result<(), BanksClientErrorAlias> {
+    let authority = env.authority.insecure_clone();
+    let ix = round_credit_ix(&authority.pubkey(), &env.task(), index, who);
+    env.send(&[ix], &[&authority]).await
+}
+
+type BanksClientErrorAlias = solana_program_test::BanksClientError;
+
+#[tokio::test]
+async fn batches_in_any_order_credit_everyone_once() {
+    let (mut env, people) = opened(5, 5).await;
+    credit(&mut env, 0, &[people[4], people[1]])
+        .await
+        .expect("b1");
+    credit(&mut env, 0, &[people[3]]).await.expect("b2");
+    credit(&mut env, 0, &[people[0], people[2]])
+        .await
+        .expect("b3");
+    let task = env.task_state().await;
+    assert_eq!((task.contributors, task.credits_pending), (5, 0));
+    assert_eq!(env.round_state(0).await.credited, 5);
+    for who in &people {
+        let stake = env.stake_state(who).await;
+        assert_eq!((stake.rounds_contributed, stake.last_round), (1, 1));
+    }
+}
+
+#[tokio::test]
+async fn a_full_batch_fits_one_transaction() {
+    // 28 stakes per round_credit batch stay under the 1232-byte packet.
+    let (mut env, people) = opened(28, 28).await;
+    let authority = env.authority.pubkey();
+    let ix = round_credit_ix(&authority, &env.task(), 0, &people);
+    assert!(tx_size(&[ix], &authority) <= PACKET);
+    credit(&mut env, 0, &people).await.expect("one batch");
+    assert_eq!(env.task_state().await.contributors, 28);
+}
+
+#[tokio::test]
+async fn error_double_credit() {
+    let (mut env, people) = opened(3, 3).await;
+    credit(&mut env, 0, &[people[0]]).await.expect("first");
+    assert_error(
+        credit(&mut env, 0, &[people[1], people[0]]).await,
+        code(StakingError::AlreadyCredited),
+    );
+}
+
+#[tokio::test]
+async fn error_double_credit_in_one_batch() {
+    let (mut env, people) = opened(3, 3).await;
+    assert_error(
+        credit(&mut env, 0, &[people[0], people[0]]).await,
+        code(StakingError::AlreadyCredited),
+    );
+}
+
+#[tokio::test]
+async fn error_credits_exceeded() {
+    let (mut env, people) = opened(3, 2).await;
+    assert_error(
+        credit(&mut env, 0, &people).await,
+        code(StakingError::CreditsExceeded),
+    );
+}
+
+#[tokio::test]
+async fn error_empty_batch() {
+    let (mut env, _) = opened(1, 1).await;
+    assert_error(
+        credit(&mut env, 0, &[]).await,
+        code(StakingError::EmptyBatch),
+    );
+}
+
+#[tokio::test]
+async fn error_credit_for_older_round() {
+    let (mut env, people) = opened(2, 1).await;
+    credit(&mut env, 0, &[people[0]]).await.expect("round 0");
+    env.record_round(&[people[0]]).await.expect("round 1");
+    assert_error(
+        credit(&mut env, 0, &[people[1]]).await,
+        code(StakingError::RoundOutOfOrder),
+    );
+}
+
+#[tokio::test]
+async fn error_not_authority() {
+    let (mut env, people) = opened(1, 1).await;
+    let impostor = env.wallet(SOL).await;
+    let ix = round_credit_ix(&impostor.pubkey(), &env.task(), 0, &people);
+    assert_error(
+        env.send(&[ix], &[&impostor]).await,
+        anchor_code::CONSTRAINT_HAS_ONE,
+    );
+}
+
+/// The same authority opens a second task, where `who` stakes too.
+async fn second_task(env: &mut Env, who: &Keypair) -> Pubkey {
+    let first = env.task();
+    env.task_id += 1;
+    env.create_task().await;
+    let second = env.task();
+    let ix = stake_deposit_ix(&second, &who.pubkey(), SOL);
+    env.send(&[ix], &[who]).await.expect("stake on second task");
+    env.task_id -= 1;
+    assert_eq!(env.task(), first);
+    second
+}
+
+#[tokio::test]
+async fn error_stake_of_other_task() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let a = env.join(SOL).await;
+    let authority = env.authority.insecure_clone();
+    let ix = round_record_ix(&authority.pubkey(), &env.task(), 0, 1);
+    env.send(&[ix], &[&authority]).await.expect("round 0");
+    let second = second_task(&mut env, &a).await;
+    let mut ix = round_credit_ix(&authority.pubkey(), &env.task(), 0, &[a.pubkey()]);
+    ix.accounts[3] = AccountMeta::new(stake_pda(&second, &a.pubkey()), false);
+    assert_error(
+        env.send(&[ix], &[&authority]).await,
+        code(StakingError::StakeMismatch),
+    );
+}
+
+#[tokio::test]
+async fn error_batch_for_another_task() {
+    // A round record of another task cannot stand in for this task's round.
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let a = env.join(SOL).await;
+    let authority = env.authority.insecure_clone();
+    let ix = round_record_ix(&authority.pubkey(), &env.task(), 0, 1);
+    env.send(&[ix], &[&authority]).await.expect("round 0");
+    let second = second_task(&mut env, &a).await;
+    let ix = round_record_ix(&authority.pubkey(), &second, 0, 1);
+    env.send(&[ix], &[&authority]).await.expect("round 0 there");
+    let mut ix = round_credit_ix(&authority.pubkey(), &env.task(), 0, &[a.pubkey()]);
+    ix.accounts[2] = AccountMeta::new(round_pda(&second, 0), false);
+    assert_error(
+        env.send(&[ix], &[&authority]).await,
+        anchor_code::CONSTRAINT_SEEDS,
+    );
+}
+
+#[tokio::test]
+async fn error_task_passed_as_stake() {
+    let (mut env, people) = opened(1, 1).await;
+    let authority = env.authority.insecure_clone();
+    let mut ix = round_credit_ix(&authority.pubkey(), &env.task(), 0, &people);
+    ix.accounts[3] = AccountMeta::new(env.task(), false);
+    assert_error(
+        env.send(&[ix], &[&authority]).await,
+        anchor_code::ACCOUNT_DISCRIMINATOR_MISMATCH,
+    );
+}
+
+#[tokio::test]
+async fn error_stake_not_writable() {
+    let (mut env, people) = opened(1, 1).await;
+    let authority = env.authority.insecure_clone();
+    let mut ix = round_credit_ix(&authority.pubkey(), &env.task(), 0, &people);
+    ix.accounts[3].is_writable = false;
+    assert_error(
+        env.send(&[ix], &[&authority]).await,
+        code(StakingError::StakeNotWritable),
+    );
+}

@@ -1,0 +1,151 @@
+//! `scores_post`: batches score real stakes of this task, each once, never
+//! past the announced total.
+
+mod common;
+
+use common::*;
+use solana_sdk::instruction::AccountMeta;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signer;
+use staking::errors::StakingError;
+
+/// A task with `n` stakes, all credited in one round, finalization begun
+/// with `total`.
+async fn begun(n: usize, total: u64) -> (Env, Vec<Pubkey>) {
+    let mut env = Env::new().await;
+    let mut args = default_args(env.task_id, &env.key_holder.pubkey());
+    args.max_participants = staking::MAX_PARTICIPANTS;
+    env.create_task_with(args).await.expect("task_create");
+    let mut people = Vec::new();
+    for _ in 0..n {
+        people.push(env.join(SOL).await.pubkey());
+    }
+    env.record_round(&people).await.expect("round");
+    env.finalize_begin(total).await.expect("begin");
+    (env, people)
+}
+
+#[tokio::test]
+async fn batches_in_any_order_score_everyone_once() {
+    let (mut env, people) = begun(4, 10).await;
+    env.post_scores(&[people[3], people[0]], &[4, 1])
+        .await
+        .expect("b1");
+    env.post_scores(&[people[2], people[1]], &[3, 2])
+        .await
+        .expect("b2");
+    let task = env.task_state().await;
+    assert_eq!((task.stakes_scored, task.score_posted), (4, 10));
+    let stake = env.stake_state(&people[3]).await;
+    assert!(stake.scored);
+    assert_eq!(stake.score, 4);
+    env.finalize_complete().await.expect("complete");
+}
+
+#[tokio::test]
+async fn a_full_batch_fits_one_transaction() {
+    let (mut env, people) = begun(BATCH, BATCH as u64).await;
+    let scores = vec![1; BATCH];
+    let authority = env.authority.pubkey();
+    let ix = scores_post_ix(&authority, &env.task(), &people, &scores);
+    assert!(tx_size(&[ix], &authority) <= PACKET);
+    env.post_scores(&people, &scores).await.expect("one batch");
+    env.finalize_complete().await.expect("complete");
+}
+
+#[tokio::test]
+async fn error_double_score() {
+    let (mut env, people) = begun(2, 5).await;
+    env.post_scores(&[people[0]], &[1]).await.expect("first");
+    assert_error(
+        env.post_scores(&[people[1], people[0]], &[3, 1]).await,
+        code(StakingError::AlreadyScored),
+    );
+}
+
+#[tokio::test]
+async fn error_double_score_in_one_batch() {
+    let (mut env, people) = begun(2, 5).await;
+    assert_error(
+        env.post_scores(&[people[0], people[0]], &[1, 1]).await,
+        code(StakingError::AlreadyScored),
+    );
+}
+
+#[tokio::test]
+async fn error_scores_past_total() {
+    let (mut env, people) = begun(2, 5).await;
+    assert_error(
+        env.post_scores(&people, &[3, 3]).await,
+        code(StakingError::ScoreTotalMismatch),
+    );
+}
+
+#[tokio::test]
+async fn error_score_for_non_contributor() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let a = env.join(SOL).await;
+    let idle = env.join(SOL).await;
+    env.record_round(&[a.pubkey()]).await.expect("round");
+    env.finalize_begin(2).await.expect("begin");
+    assert_error(
+        env.post_scores(&[idle.pubkey()], &[1]).await,
+        code(StakingError::ScoreForNonContributor),
+    );
+}
+
+#[tokio::test]
+async fn error_not_finalizing() {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let a = env.join(SOL).await;
+    env.record_round(&[a.pubkey()]).await.expect("round");
+    assert_error(
+        env.post_scores(&[a.pubkey()], &[1]).await,
+        code(StakingError::TaskNotFinalizing),
+    );
+}
+
+#[tokio::test]
+async fn error_stake_count_mismatch() {
+    let (mut env, people) = begun(2, 2).await;
+    let authority = env.authority.insecure_clone();
+    let mut ix = scores_post_ix(&authority.pubkey(), &env.task(), &people, &[1, 1]);
+    ix.accounts.pop();
+    assert_error(
+        env.send(&[ix], &[&authority]).await,
+        code(StakingError::StakeCountMismatch),
+    );
+}
+
+#[tokio::test]
+async fn error_batch_for_another_task() {
+    let (mut env, people) = begun(1, 1).await;
+    let first = env.task();
+    env.task_id += 1;
+    let mut args = default_args(env.task_id, &env.key_holder.pubkey());
+    args.max_participants = 2;
+    env.create_task_with(args).await.expect("second task");
+    let b = env.join(SOL).await.pubkey();
+    let second = env.task();
+    env.task_id -= 1;
+    let authority = env.authority.insecure_clone();
+    let mut ix = scores_post_ix(&authority.pubkey(), &first, &people, &[1]);
+    ix.accounts[2] = AccountMeta::new(stake_pda(&second, &b), false);
+    assert_error(
+        env.send(&[ix], &[&authority]).await,
+        code(StakingError::StakeMismatch),
+    );
+}
+
+#[tokio::test]
+async fn error_not_authority() {
+    let (mut env, people) = begun(1, 1).await;
+    let impostor = env.wallet(SOL).await;
+    let ix = scores_post_ix(&impostor.pubkey(), &env.task(), &people, &[1]);
+    assert_error(
+        env.send(&[ix], &[&impostor]).await,
+        anchor_code::CONSTRAINT_HAS_ONE,
+    );
+}
