@@ -21,11 +21,13 @@ import json
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from solders.keypair import Keypair
 
 from fl_app.chain import (
+    BatchResult,
     EmbeddedTransport,
     RpcTransport,
     SendResult,
@@ -81,8 +83,9 @@ def measure_compute_units(client: StakingClient) -> dict[str, list[int]]:
     transport = client.transport
     units: dict[str, list[int]] = {}
 
-    def record(name: str, result: SendResult) -> None:
-        units.setdefault(name, []).append(result.compute_units)
+    def record(name: str, result: SendResult | BatchResult) -> None:
+        batch = result.results if isinstance(result, BatchResult) else (result,)
+        units.setdefault(name, []).extend(r.compute_units for r in batch)
 
     authority = _wallet(transport, 100 * SOL)
     key_holder = Keypair()
@@ -148,6 +151,66 @@ def measure_throughput(client: StakingClient, tasks: int) -> dict[str, float]:
     return {"transactions": sent, "seconds": elapsed, "tps": sent / elapsed}
 
 
+def measure_settlement(client: StakingClient, participants: int, rounds: int) -> dict:
+    """Create a task, stake ``participants``, record ``rounds`` rounds crediting
+    all of them and settle it; transactions and wall time per phase."""
+    transport = client.transport
+    authority = _wallet(transport, 100 * SOL)
+    people = [_wallet(transport, 2 * SOL) for _ in range(participants)]
+    now = transport.unix_timestamp()
+    params = TaskParams(
+        task_id=9_000,
+        reward_pool=10 * SOL,
+        min_stake=SOL,
+        max_participants=participants,
+        rounds_planned=rounds,
+        join_deadline=now + 3_600,
+        settle_deadline=now + 7_200,
+        grace_period=1,
+        max_slash_bps=2_000,
+        key_holder=Keypair().pubkey(),
+        template_cid=CID,
+        he_context_cid=CID,
+    )
+    task = task_address(authority.pubkey(), params.task_id)
+    keys = [p.pubkey() for p in people]
+    phases: dict[str, dict[str, float]] = {}
+
+    def timed(name: str, run: Callable[[], int]) -> None:
+        start = time.perf_counter()
+        sent = run()
+        phases[name] = {"transactions": sent, "seconds": time.perf_counter() - start}
+
+    def create() -> int:
+        client.task_create(authority, params)
+        return 1
+
+    def stake() -> int:
+        for person in people:
+            client.stake_deposit(person, task, SOL)
+        return len(people)
+
+    def record() -> int:
+        return sum(
+            client.round_record(
+                authority, task, round_index=index, manifest_cid=CID, contributors=keys
+            ).transactions
+            for index in range(rounds)
+        )
+
+    def settle() -> int:
+        scores = {key: 1 + i % 7 for i, key in enumerate(keys)}
+        return client.task_finalize(authority, task, scores=scores, model_cid=CID).transactions
+
+    timed("create", create)
+    timed(f"stake {participants}", stake)
+    timed(f"record {rounds} rounds x {participants} contributors", record)
+    timed(f"settle {participants}", settle)
+    claimed = client.reward_claim(people[0], task)
+    assert claimed.ok
+    return {"participants": participants, "rounds": rounds, "phases": phases}
+
+
 def _markdown(report: dict) -> str:
     metered = report["sbf_metered"]
     lines = [
@@ -174,6 +237,21 @@ def _markdown(report: dict) -> str:
         "transaction waits for its result; task_create + stake_deposit mix).",
         "",
     ]
+    scale = report.get("settlement")
+    if scale:
+        lines += [
+            f"Settlement at scale ({scale['participants']} participants, "
+            f"{scale['rounds']} rounds, claims excluded):",
+            "",
+            "| phase | transactions | wall time (s) | tx/s |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, row in scale["phases"].items():
+            rate = row["transactions"] / row["seconds"] if row["seconds"] else 0.0
+            lines.append(
+                f"| {name} | {row['transactions']:.0f} | {row['seconds']:.2f} | {rate:.0f} |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -181,6 +259,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rpc", help="JSON-RPC URL of a validator running the SBF build")
     parser.add_argument("--tasks", type=int, default=40, help="tasks in the throughput run")
+    parser.add_argument(
+        "--participants", type=int, default=1000, help="participants in the settlement run"
+    )
+    parser.add_argument("--rounds", type=int, default=10, help="rounds in the settlement run")
     args = parser.parse_args()
 
     if args.rpc:
@@ -207,6 +289,7 @@ def main() -> None:
             for name, values in units.items()
         },
         "throughput": measure_throughput(client, args.tasks),
+        "settlement": measure_settlement(client, args.participants, args.rounds),
         "cu_target": CU_TARGET,
         "sbf_metered": bool(args.rpc),
     }

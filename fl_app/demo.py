@@ -196,9 +196,9 @@ def _run(
     say(f"task finalized with scores {list(scores.values())}; final model {final_model}")
     behaviours = options.behaviours()
     for index, participant in enumerate(participants):
+        received = participant.claim(task)
         stake = client.stake(task, participant.address)
         assert stake is not None
-        received = participant.claim(task)
         result.outcomes.append(
             ParticipantOutcome(
                 address=str(participant.address),

@@ -6,10 +6,11 @@ from fl_app.chain.embedded import EmbeddedTransport
 from fl_app.chain.errors import ChainError, ProgramError, TransactionRejectedError
 from fl_app.chain.pda import round_address, stake_address, task_address
 from fl_app.chain.rpc import RpcTransport
-from fl_app.chain.transport import AccountSnapshot, SendResult, Transport
+from fl_app.chain.transport import AccountSnapshot, BatchResult, SendResult, Transport
 
 __all__ = [
     "AccountSnapshot",
+    "BatchResult",
     "ChainError",
     "EmbeddedTransport",
     "ProgramError",

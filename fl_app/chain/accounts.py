@@ -11,13 +11,21 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain.idl import load_spec
 
-__all__ = ["RoundAccount", "StakeAccount", "TaskAccount", "TaskState", "decode_account"]
+__all__ = [
+    "RoundAccount",
+    "StakeAccount",
+    "TaskAccount",
+    "TaskState",
+    "decode_account",
+    "reward_due",
+]
 
 
 class TaskState(enum.Enum):
     """Life cycle of a task (a cancelled task is closed and has none)."""
 
     OPEN = "Open"
+    FINALIZING = "Finalizing"
     FINALIZED = "Finalized"
     EXPIRED = "Expired"
 
@@ -47,6 +55,10 @@ class TaskAccount:
     grace_period: int
     max_slash_bps: int
     total_score: int
+    credits_pending: int
+    stakes_scored: int
+    score_posted: int
+    unclaimed_score: int
     template_cid: str
     he_context_cid: str
     model_cid: str
@@ -68,6 +80,7 @@ class StakeAccount:
     rounds_contributed: int
     last_round: int
     score: int
+    scored: bool
     reward_share: int
     claimed: bool
     slash_evidence_cid: str
@@ -87,10 +100,31 @@ class RoundAccount:
     task: Pubkey
     index: int
     contributors: int
+    credited: int
     recorded_at: int
     manifest_cid: str
     aggregate_cid: str
     bump: int
+
+
+def reward_due(task: TaskAccount, stake: StakeAccount) -> int:
+    """Reward lamports ``stake`` is paid if it claims now (the program's rule).
+
+    After finalize a scored stake takes ``pool * score / unclaimed_score`` of
+    what is left (the last scored claim takes the rounding remainder); with
+    all-zero scores, or after expiry, contributors split what is left equally.
+    """
+    if stake.claimed:
+        return stake.reward_share
+    if task.state is TaskState.FINALIZED and task.total_score > 0:
+        if stake.score == 0:
+            return 0
+        return task.reward_pool * stake.score // task.unclaimed_score
+    if task.state in (TaskState.FINALIZED, TaskState.EXPIRED):
+        if stake.rounds_contributed == 0 or task.unclaimed_contributors == 0:
+            return 0
+        return task.reward_pool // task.unclaimed_contributors
+    return 0
 
 
 _Account = TypeVar("_Account", TaskAccount, StakeAccount, RoundAccount)

@@ -27,9 +27,9 @@ from fl_app.chain.accounts import (
 from fl_app.chain.errors import ProgramError, TransactionRejectedError
 from fl_app.chain.idl import load_spec
 from fl_app.chain.pda import round_address, stake_address, task_address
-from fl_app.chain.transport import SendResult, Transport
+from fl_app.chain.transport import BatchResult, SendResult, Transport
 
-__all__ = ["StakingClient", "TaskParams"]
+__all__ = ["CREDIT_BATCH", "SCORE_BATCH", "StakingClient", "TaskParams"]
 
 # anchorpy's Program wants a provider; instructions are only built here and
 # sent through a Transport, so this endpoint is never contacted.
@@ -38,6 +38,10 @@ _UNUSED_ENDPOINT = "http://127.0.0.1:8899"
 # for a fresh blockhash (a slot is ~0.4 s).
 _RECENT_SIGNATURES = 256
 _BLOCKHASH_WAIT_S = 10.0
+# Stake accounts per batch so one transaction stays within the 1232-byte
+# packet: 33 bytes per credited stake, 41 per scored stake (key, index, score).
+CREDIT_BATCH = 28
+SCORE_BATCH = 24
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,8 +188,12 @@ class StakingClient:
         manifest_cid: str,
         contributors: Sequence[Pubkey],
         aggregate_cid: str | None = None,
-    ) -> SendResult:
-        """Record round ``round_index`` and credit ``contributors``."""
+    ) -> BatchResult:
+        """Record round ``round_index``, then credit ``contributors`` in batches.
+
+        One ``round_record`` transaction announces how many are credited, then
+        one ``round_credit`` transaction per `CREDIT_BATCH` contributors.
+        """
         accounts = {
             "authority": authority.pubkey(),
             "task": task,
@@ -197,10 +205,25 @@ class StakingClient:
             round_index=round_index,
             manifest_cid=manifest_cid,
             aggregate_cid=aggregate_cid,
-            contributors=list(contributors),
+            contributors=len(contributors),
         )
+        results = [self.send([self._ix("round_record", accounts, args)], [authority])]
+        for batch in _chunks(contributors, CREDIT_BATCH):
+            results.append(self.round_credit(authority, task, round_index, batch))
+        return BatchResult(tuple(results))
+
+    def round_credit(
+        self, authority: Keypair, task: Pubkey, round_index: int, contributors: Sequence[Pubkey]
+    ) -> SendResult:
+        """Credit one batch of round ``round_index``'s contributors."""
+        accounts = {
+            "authority": authority.pubkey(),
+            "task": task,
+            "round": round_address(task, round_index),
+        }
+        args = self._args("RoundCreditArgs", round_index=round_index)
         remaining = [_writable(stake_address(task, p)) for p in contributors]
-        ix = self._ix("round_record", accounts, args, remaining=remaining)
+        ix = self._ix("round_credit", accounts, args, remaining=remaining)
         return self.send([ix], [authority])
 
     def task_finalize(
@@ -210,13 +233,25 @@ class StakingClient:
         *,
         scores: Mapping[Pubkey, int],
         model_cid: str,
-    ) -> SendResult:
-        """Post a score for every open stake; the program fixes the shares."""
+    ) -> BatchResult:
+        """Post a score for every open stake in batches; the program checks the totals.
+
+        ``task_finalize_begin`` announces the sum of ``scores``, one
+        ``scores_post`` transaction per `SCORE_BATCH` stakes follows, and
+        ``task_finalize`` completes once every stake is scored.
+        """
         accounts = {"authority": authority.pubkey(), "task": task}
-        args = self._args("TaskFinalizeArgs", scores=list(scores.values()), model_cid=model_cid)
-        remaining = [_writable(stake_address(task, p)) for p in scores]
-        ix = self._ix("task_finalize", accounts, args, remaining=remaining)
-        return self.send([ix], [authority])
+        begin = self._args(
+            "TaskFinalizeBeginArgs", total_score=sum(scores.values()), model_cid=model_cid
+        )
+        results = [self.send([self._ix("task_finalize_begin", accounts, begin)], [authority])]
+        for batch in _chunks(list(scores), SCORE_BATCH):
+            args = self._args("ScoresPostArgs", scores=[scores[p] for p in batch])
+            remaining = [_writable(stake_address(task, p)) for p in batch]
+            ix = self._ix("scores_post", accounts, args, remaining=remaining)
+            results.append(self.send([ix], [authority]))
+        results.append(self.send([self._ix("task_finalize", accounts)], [authority]))
+        return BatchResult(tuple(results))
 
     def reward_claim(self, participant: Keypair, task: Pubkey) -> SendResult:
         """Pay ``participant`` its reward share and remaining stake."""
@@ -285,6 +320,10 @@ class StakingClient:
         if account is None:
             raise TransactionRejectedError(f"no account at {address}")
         return account.data
+
+
+def _chunks(items: Sequence[Pubkey], size: int) -> list[Sequence[Pubkey]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _writable(address: Pubkey) -> AccountMeta:

@@ -9,7 +9,7 @@ from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-__all__ = ["AccountSnapshot", "SendResult", "Transport"]
+__all__ = ["AccountSnapshot", "BatchResult", "SendResult", "Transport"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,45 @@ class SendResult:
     logs: list[str] = field(default_factory=list)
     compute_units: int = 0
     fee: int = 0
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The transactions of one batched settlement step, in the order sent.
+
+    Attributes
+    ----------
+    results : tuple[SendResult, ...]
+        One result per transaction; the first opens the step (``round_record``
+        or ``task_finalize_begin``).
+    """
+
+    results: tuple[SendResult, ...]
+
+    @property
+    def signature(self) -> Signature:
+        """Signature of the opening transaction."""
+        return self.results[0].signature
+
+    @property
+    def fee(self) -> int:
+        """Lamports charged to the fee payer over all transactions."""
+        return sum(r.fee for r in self.results)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every transaction executed successfully."""
+        return all(r.ok for r in self.results)
+
+    @property
+    def logs(self) -> list[str]:
+        """Log lines of all transactions, in order."""
+        return [line for r in self.results for line in r.logs]
+
+    @property
+    def transactions(self) -> int:
+        """Number of transactions sent."""
+        return len(self.results)
 
 
 @runtime_checkable

@@ -166,6 +166,7 @@ def _number(value: object) -> str:
 
 
 def _finalize(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.chain.accounts import reward_due
     from fl_app.commands.amounts import format_sol
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.commands.program_errors import explained
@@ -196,6 +197,7 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
         participants = [str(s.participant) for s in stakes]
         weights = recompute_weights(rounds, participants)
         model_cid = rounds[-1].manifest["model_cid"]
+        rewards = [0] * len(stakes)
         if authority is not None:
             now = chain.client.transport.unix_timestamp()
             context = {
@@ -214,10 +216,12 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
                     model_cid=model_cid,
                 )
             stakes = [chain.client.stake(address, s.participant) or s for s in stakes]
+            settled = chain.task(address)
+            rewards = [reward_due(settled, s) for s in stakes]
     verb = "would post" if authority is None else "posted"
     lines = [f"scores recomputed from {len(rounds)} round manifests; {verb}:"]
-    for stake, weight in zip(stakes, weights, strict=True):
-        share = "" if authority is None else f", reward {format_sol(stake.reward_share)} SOL"
+    for stake, weight, reward in zip(stakes, weights, rewards, strict=True):
+        share = "" if authority is None else f", reward {format_sol(reward)} SOL"
         lines.append(f"  {stake.participant}  score {weight}{share}")
     lines.append(f"model CID: {model_cid}")
     if authority is not None:
@@ -228,7 +232,9 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
             "posted": authority is not None,
             "model_cid": model_cid,
             "scores": {p: w for p, w in zip(participants, weights, strict=True)},
-            "reward_share_lamports": {str(s.participant): s.reward_share for s in stakes},
+            "reward_share_lamports": {
+                str(s.participant): r for s, r in zip(stakes, rewards, strict=True)
+            },
         },
         text=lines,
         quiet=model_cid,
