@@ -146,8 +146,8 @@ def test_task_and_transactions_come_from_the_chain(
     assert instructions == (
         ["TaskCreate"]
         + ["StakeDeposit"] * OPTIONS.participants
-        + ["RoundRecord"] * OPTIONS.rounds
-        + ["TaskFinalize"]
+        + ["RoundRecord", "RoundCredit"] * OPTIONS.rounds
+        + ["TaskFinalizeBegin", "ScoresPost", "TaskFinalize"]
         + ["RewardClaim"] * OPTIONS.participants
     )
     live = client.get("/live")

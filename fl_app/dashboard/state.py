@@ -169,9 +169,15 @@ class DashboardState:
         if name == "RoundRecorded":
             number = data.round_index + 1
             self._round_records[number] = _RoundRecord(
-                signature, data.manifest_cid, data.aggregate_cid, len(data.contributors)
+                signature, data.manifest_cid, data.aggregate_cid, data.contributors
             )
-            return f"round {number} recorded, {len(data.contributors)} contributors"
+            return f"round {number} recorded, {data.contributors} contributors"
+        if name == "RoundCredited":
+            return f"round {data.round_index + 1}: {len(data.participants)} credited"
+        if name == "FinalizeBegun":
+            return f"finalizing, total score {data.total_score:,}"
+        if name == "ScoresPosted":
+            return f"{len(data.scores)} scores posted"
         if name == "TaskFinalized":
             return f"finalized, total score {data.total_score:,}"
         if name == "RewardClaimed":
