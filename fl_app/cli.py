@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 
 from fl_app.commands import register_all
+from fl_app.commands.cluster import add_chain_options
 from fl_app.commands.output import Output, add_output_options
 from fl_app.errors import FlAppError
 
@@ -27,7 +28,8 @@ a first task on this machine:
   fl-app stake TASK 1 -k participant.json       # each participant
   fl-app task status TASK
 
-Every command takes --help; --json and --quiet are for scripts."""
+Every command takes --help; -u/-k/--output may come before or after the command;
+--output json (or --json) and --quiet are for scripts."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,10 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"fl-app {_version()}")
     add_output_options(parser, top_level=True)
+    add_chain_options(parser, top_level=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_all(commands)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fl-app")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
