@@ -104,7 +104,9 @@ def write_demo_report(result: DemoResult, directory: Path) -> Path:
     """Write ``report.md`` with the run's tables and figures into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     labels = [f"{o.address[:6]} ({o.behaviour.value})" for o in result.outcomes]
-    plot_accuracy(result.report.rounds, directory / "accuracy.png")
+    plot_accuracy(
+        [(r.server_round, r.accuracy) for r in result.report.rounds], directory / "accuracy.png"
+    )
     plot_bytes(result.report.rounds, directory / "bytes.png")
     plot_rewards(
         labels,

@@ -469,3 +469,51 @@ def _without_listing(server: LocalChainServer) -> None:
     """Turn the service into an RPC provider that disables getProgramAccounts, as many
     public ones do for its cost."""
     del server.methods._methods["getProgramAccounts"]
+
+
+def test_task_dashboard_follows_any_task_from_chain_and_ipfs(fl_app: FlApp, world: World) -> None:
+    from fl_app.commands.cluster import resolve_cluster
+    from fl_app.commands.stakers import list_stakes
+    from fl_app.dashboard import DashboardState, create_app
+    from fl_app.dashboard.task_feed import TaskFeed
+    from fl_app.ipfs import IpfsClient
+
+    task = world.create_task(fl_app)
+    wallets = [world.wallet(name, sol=5) for name in ("dan", "eve", "fay")]
+    for path in wallets:
+        assert fl_app("stake", task, "1", "-k", str(path), "-u", world.chain.url).code == 0
+    honest, free_rider = [address_of(p) for p in wallets[:2]], address_of(wallets[2])
+    _record_rounds(world, task, [_scalars(honest, free_rider)] * 2)
+
+    state = DashboardState()
+    address = Pubkey.from_string(task)
+    with IpfsClient(world.ipfs) as ipfs:
+        feed = TaskFeed(
+            state,
+            client=_client(world),
+            task=address,
+            stakes=lambda: list_stakes(resolve_cluster(world.chain.url), address),
+            source=ipfs,
+        )
+        feed.refresh()
+        version = state.version
+        feed.refresh()  # nothing new on chain: the page's plots stay cached
+    snapshot = state.snapshot()
+
+    assert state.version == version
+    assert [(r.number, r.accuracy, r.contributors) for r in snapshot.rounds] == [
+        (1, 0.5, 3),
+        (2, pytest.approx(0.6), 3),
+    ]
+    assert sorted(p.address for p in snapshot.participants) == sorted(map(address_of, wallets))
+    assert snapshot.task is not None and snapshot.task.rounds_recorded == 2
+    page = create_app(state).test_client()
+    assert 'data-round="2"' in page.get("/live").get_data(as_text=True)
+    assert page.get("/plots/accuracy.png").data.startswith(b"\x89PNG")
+
+
+def test_task_dashboard_refuses_an_address_that_is_not_a_task(fl_app: FlApp, world: World) -> None:
+    stranger = address_of(world.wallet("stranger"))
+    run = fl_app("task", "dashboard", stranger, *world.common())
+    assert run.code == 2
+    assert run.error.startswith(f"no task at {stranger} on {world.chain.url}")

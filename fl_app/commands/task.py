@@ -25,7 +25,7 @@ _FEE_LAMPORTS = 5_000
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``task`` and its subcommands."""
-    from fl_app.commands import task_audit
+    from fl_app.commands import task_audit, task_dashboard
 
     task = commands.add_parser("task", help="create, inspect and settle a staked task")
     group = task.add_subparsers(dest="task_command", required=True, metavar="COMMAND")
@@ -79,6 +79,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     status.add_argument("task", metavar="TASK", help="task address")
     task_audit.register(group)
+    task_dashboard.register(group)
     expire = add_command(
         group,
         "expire",
