@@ -189,4 +189,6 @@ def test_values_the_engine_cannot_hold_are_refused() -> None:
             encrypt(group.public_key, np.array([0.0, value]))
     with pytest.raises(MalformedMessageError):
         encrypt(b"not a key", np.zeros(3))
+    with pytest.raises(InvalidArgumentError):
+        sum_vectors([])
     assert issubclass(InvalidArgumentError, ThresholdCkksError)

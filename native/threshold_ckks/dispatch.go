@@ -51,11 +51,8 @@ func dispatch(op string, args [][]byte) ([][]byte, error) {
 			values[i] = math.Float64frombits(binary.LittleEndian.Uint64(args[1][8*i:]))
 		}
 		return one(Encrypt(args[0], values))
-	case "add":
-		if err := arity(op, args, 2); err != nil {
-			return nil, err
-		}
-		return one(Add(args[0], args[1]))
+	case "sum":
+		return one(Sum(args))
 	case "decryption_share":
 		if err := arity(op, args, 4); err != nil {
 			return nil, err

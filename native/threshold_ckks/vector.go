@@ -122,28 +122,33 @@ func parseVector(data []byte) (*vector, error) {
 	return v, nil
 }
 
-// Add returns the slot-wise sum of two encrypted vectors under the same key.
-func Add(a, b []byte) ([]byte, error) {
-	va, err := parseVector(a)
+// Sum returns the slot-wise sum of encrypted vectors of one length under one key.
+func Sum(vectors [][]byte) ([]byte, error) {
+	if len(vectors) == 0 {
+		return nil, badArgument("nothing to sum")
+	}
+	total, err := parseVector(vectors[0])
 	if err != nil {
 		return nil, err
-	}
-	vb, err := parseVector(b)
-	if err != nil {
-		return nil, err
-	}
-	if va.keyDigest != vb.keyDigest {
-		return nil, mismatch("cannot add ciphertexts under different public keys")
-	}
-	if va.numValues != vb.numValues {
-		return nil, mismatch("cannot add vectors of %d and %d values", va.numValues, vb.numValues)
 	}
 	prm, _ := Params()
 	ringQ := prm.RingQ().AtLevel(0)
-	for i, ct := range va.chunks {
-		for j := range ct.Value {
-			ringQ.Add(ct.Value[j], vb.chunks[i].Value[j], ct.Value[j])
+	for _, data := range vectors[1:] {
+		v, err := parseVector(data)
+		if err != nil {
+			return nil, err
+		}
+		if v.keyDigest != total.keyDigest {
+			return nil, mismatch("cannot add ciphertexts under different public keys")
+		}
+		if v.numValues != total.numValues {
+			return nil, mismatch("cannot add vectors of %d and %d values", total.numValues, v.numValues)
+		}
+		for i, ct := range total.chunks {
+			for j := range ct.Value {
+				ringQ.Add(ct.Value[j], v.chunks[i].Value[j], ct.Value[j])
+			}
 		}
 	}
-	return va.marshal()
+	return total.marshal()
 }

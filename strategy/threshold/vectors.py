@@ -43,17 +43,18 @@ def add(left: bytes, right: bytes) -> bytes:
     MalformedMessageError
         If either does not parse or holds a ciphertext not made by this engine.
     """
-    return call("add", [left, right])[0]
+    return sum_vectors([left, right])
 
 
 def sum_vectors(vectors: Sequence[bytes]) -> bytes:
-    """Sum of one or more encrypted vectors (see ``add``)."""
-    if not vectors:
-        raise ValueError("nothing to sum")
-    total = vectors[0]
-    for vector in vectors[1:]:
-        total = add(total, vector)
-    return total
+    """Sum of one or more encrypted vectors, each parsed and checked once (see ``add``).
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``vectors`` is empty.
+    """
+    return call("sum", vectors)[0]
 
 
 def combine(ciphertext: bytes, shares: Sequence[bytes], threshold: int) -> np.ndarray:
