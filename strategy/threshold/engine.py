@@ -18,10 +18,19 @@ engine checks at start-up because Lattigo does not. Scale ``2^50``: values wrap 
 ``+-q / 2^51 = +-512``; the engine refuses single values beyond ``+-256`` and the caller
 must keep sums within that bound, as with ``strategy.ckks.MAX_ABS_SUM``. Aggregation
 needs only additions, so one level is enough. A ciphertext is two polynomials of 4096
-64-bit words: 16 bytes per value. Contribution scoring would need a plaintext product and
-slot sums by rotations: a second modulus (or ``g0`` encoded at a low scale within this
-one), a special modulus ``P`` for key switching and collective Galois keys
-(``multiparty.GaloisKeyGenProtocol``), thresholdized the same way.
+64-bit words: 16 bytes per value.
+
+What contribution scoring would need: ``<w_i, g0>`` is a ciphertext-plaintext product
+and a sum over slots. With ``g0`` encoded at a low scale ``2^k`` the product sits at
+scale ``2^(50 + k)``, so this one modulus leaves room only if ``k`` plus the inner
+product's magnitude fit in the 9 bits above the scale: in practice the update scale
+drops to about ``2^40`` (then ``2.4e-3``-level errors at this flooding) or a second
+modulus is added. The slot sum needs rotations, that is collective Galois keys
+(``multiparty.GaloisKeyGenProtocol``, run by ``t`` members with the additive shares the
+``Combiner`` gives them, as in Lattigo's ``thresh_eval_key_gen`` example) and key
+switching with a special modulus ``P``: ``Q = 60`` plus ``P = 49`` bits is the whole
+109-bit budget of ``N = 4096``, so scoring with a second data modulus needs ``N = 8192``
+(same bytes per value per modulus, twice the slots per ciphertext).
 
 Protocols and what each party holds:
 
@@ -128,9 +137,14 @@ def library_path() -> Path:
     return LIBRARY_DIR / f"libthreshold_ckks-{source_digest()}.so"
 
 
-@cache
-def _library() -> ctypes.CDLL:
-    path = library_path()
+def load_library(path: Path) -> ctypes.CDLL:
+    """Load the engine library at ``path`` and declare its C interface.
+
+    Raises
+    ------
+    EngineUnavailableError
+        If no library is there.
+    """
     if not path.is_file():
         raise EngineUnavailableError(
             f"threshold CKKS engine not built at {path}; run `make setup` "
@@ -148,6 +162,13 @@ def _library() -> ctypes.CDLL:
     library.fltc_free.argtypes = [ctypes.c_void_p]
     library.fltc_free.restype = None
     return library
+
+
+@cache
+def _library() -> ctypes.CDLL:
+    # Loaded on first use: a process must not fork after loading the Go runtime and then
+    # call the engine in the child.
+    return load_library(library_path())
 
 
 def pack_list(items: Sequence[bytes]) -> bytes:
