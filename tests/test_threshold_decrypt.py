@@ -12,12 +12,14 @@ import pytest
 from strategy import Wallet
 from strategy.threshold import (
     CommitteeMember,
+    EngineInternalError,
     InsufficientSharesError,
     InvalidArgumentError,
     KeyMismatchError,
     MalformedMessageError,
     ThresholdCkksError,
     add,
+    aggregate_public_key,
     combine,
     encrypt,
     max_abs_value,
@@ -192,3 +194,39 @@ def test_values_the_engine_cannot_hold_are_refused() -> None:
     with pytest.raises(InvalidArgumentError):
         sum_vectors([])
     assert issubclass(InvalidArgumentError, ThresholdCkksError)
+
+
+def test_crafted_messages_are_refused_without_crashing_the_process() -> None:
+    # A participant (or the aggregator) crafts sizes and levels inside the serialized
+    # objects: each must come back as a refusal, never an internal error or a crash
+    # (an allocation of the announced size would kill the process).
+    group = committee()
+    config = group.config
+    ciphertext = encrypt(group.public_key, np.ones(100))
+    shares = [
+        group.members[i].decryption_share(group.public_key, ciphertext, [1, 2, 3])
+        for i in (1, 2, 3)
+    ]
+    public_shares = [group.key_shares[i].public_key_share for i in range(1, 6)]
+    shamir = [group.key_shares[i].shamir_shares[1] for i in range(1, 6)]
+    member = CommitteeMember(config, 1)
+    attempts = {
+        "ciphertext": (ciphertext, lambda data: sum_vectors([data])),
+        "public key": (group.public_key, lambda data: encrypt(data, np.ones(3))),
+        "public-key share": (
+            public_shares[0],
+            lambda data: aggregate_public_key(config, [data, *public_shares[1:]]),
+        ),
+        "Shamir share": (shamir[0], lambda data: member.receive_shamir_shares([data, *shamir[1:]])),
+        "decryption share": (shares[0], lambda data: combine(ciphertext, [data, *shares[1:]], 3)),
+    }
+    for name, (message, use) in attempts.items():
+        for offset in range(38, 38 + 160):
+            crafted = bytearray(message)
+            crafted[offset] ^= 0xFF
+            try:
+                use(bytes(crafted))
+            except EngineInternalError as err:
+                pytest.fail(f"{name}, byte {offset}: {err}")
+            except ThresholdCkksError:
+                pass

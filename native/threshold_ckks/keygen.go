@@ -239,6 +239,10 @@ func parsePublicKey(data []byte) (*publicKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	layouts()
+	if err = pkLayout.check(body, "public key"); err != nil {
+		return nil, err
+	}
 	pk := rlwe.NewPublicKey(prm)
 	if err = pk.UnmarshalBinary(body); err != nil {
 		return nil, malformed("public key: %v", err)

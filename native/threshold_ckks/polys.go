@@ -44,6 +44,10 @@ func marshalQP(p ringqp.Poly) []byte {
 // unmarshalQP parses and checks a polynomial modulo Q*P.
 func unmarshalQP(data []byte, what string) (ringqp.Poly, error) {
 	var p ringqp.Poly
+	layouts()
+	if err := polyQPLayout.check(data, what); err != nil {
+		return p, err
+	}
 	if err := p.UnmarshalBinary(data); err != nil {
 		return p, malformed("%s: %v", what, err)
 	}
@@ -53,6 +57,10 @@ func unmarshalQP(data []byte, what string) (ringqp.Poly, error) {
 // unmarshalPoly parses and checks a polynomial modulo Q.
 func unmarshalPoly(data []byte, what string) (ring.Poly, error) {
 	var p ring.Poly
+	layouts()
+	if err := polyLayout.check(data, what); err != nil {
+		return p, err
+	}
 	if err := p.UnmarshalBinary(data); err != nil {
 		return p, malformed("%s: %v", what, err)
 	}

@@ -97,10 +97,14 @@ func parseVector(data []byte) (*vector, error) {
 		return nil, malformed("ciphertext: %d chunks for %d values, expected %d", count, v.numValues, expected)
 	}
 	meta := freshMetaData(prm)
+	layouts()
 	for i := uint32(0); i < count; i++ {
 		body := r.blob(len(data))
 		if r.err != nil {
 			return nil, r.err
+		}
+		if err = ciphertextLayout.check(body, "ciphertext chunk"); err != nil {
+			return nil, err
 		}
 		ct := rlwe.NewCiphertext(prm, 1, 0)
 		if err = ct.UnmarshalBinary(body); err != nil {
