@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from strategy import Wallet, WalletError
+from strategy import Wallet
 from strategy.threshold import (
     CommitteeConfig,
     CommitteeMember,
@@ -17,7 +17,6 @@ from strategy.threshold import (
     aggregate_public_key,
     combine,
     encrypt,
-    seal_shamir_shares,
 )
 from tests.threshold_fixtures import (
     DIGEST_SLICE,
@@ -89,27 +88,6 @@ def test_key_generation_needs_a_share_from_every_member() -> None:
         member.receive_shamir_shares(shamir[:4])
     with pytest.raises(KeyMismatchError, match="addressed to member 3"):
         member.receive_shamir_shares([*shamir[:4], group.key_shares[5].shamir_shares[3]])
-
-
-def test_shamir_shares_travel_sealed_to_their_recipients_wallets() -> None:
-    config = CommitteeConfig(seed=b"task-address-sealed", size=3, threshold=2)
-    wallets = {i: Wallet.generate() for i in range(1, 4)}
-    addresses = {i: wallet.address for i, wallet in wallets.items()}
-    members = {i: CommitteeMember(config, i) for i in range(1, 4)}
-    sent = {i: member.generate_key_shares() for i, member in members.items()}
-    sealed = {i: seal_shamir_shares(shares, addresses) for i, shares in sent.items()}
-    for i, made in sent.items():
-        for recipient, box in sealed[i].items():
-            assert made.shamir_shares[recipient] not in box  # the relay sees no share
-    with pytest.raises(WalletError):
-        wallets[2].open_sealed(sealed[1][1])
-    for i, member in members.items():
-        member.receive_sealed_shamir_shares([sealed[j][i] for j in sent], wallets[i])
-    public_key = aggregate_public_key(config, [made.public_key_share for made in sent.values()])
-    (update,) = updates(1, 1000, seed=4)
-    ciphertext = encrypt(public_key, update)
-    decryption = [members[i].decryption_share(public_key, ciphertext, [1, 3]) for i in (1, 3)]
-    assert np.abs(combine(ciphertext, decryption, 2) - update).max() < 1e-5
 
 
 def test_member_resumes_from_its_threshold_secret_sealed_at_rest() -> None:

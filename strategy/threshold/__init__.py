@@ -5,7 +5,6 @@ from .committee import (
     CommitteeMember,
     KeyShares,
     aggregate_public_key,
-    seal_shamir_shares,
 )
 from .engine import parameters
 from .errors import (
@@ -15,7 +14,14 @@ from .errors import (
     InvalidArgumentError,
     KeyMismatchError,
     MalformedMessageError,
+    ShareAuthenticationError,
     ThresholdCkksError,
+)
+from .transport import (
+    open_shamir_shares,
+    seal_shamir_shares,
+    sign_public_key_share,
+    verified_public_key_shares,
 )
 from .vectors import add, combine, encrypt, max_abs_value, sum_vectors
 
@@ -29,13 +35,17 @@ __all__ = [
     "KeyMismatchError",
     "KeyShares",
     "MalformedMessageError",
+    "ShareAuthenticationError",
     "ThresholdCkksError",
     "add",
     "aggregate_public_key",
     "combine",
     "encrypt",
     "max_abs_value",
+    "open_shamir_shares",
     "parameters",
     "seal_shamir_shares",
+    "sign_public_key_share",
     "sum_vectors",
+    "verified_public_key_shares",
 ]

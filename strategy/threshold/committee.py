@@ -3,19 +3,18 @@
 Each member runs ``CommitteeMember``: one call makes its public-key share and one Shamir
 share per member (its additive secret exists only inside that call), a second call adds
 the Shamir shares it received into its threshold secret, and ``decryption_share``
-releases its part of a decryption. Shamir shares travel sealed to their recipient's
-wallet (``seal_shamir_shares``); the public-key shares are public and anyone, the
-aggregator included, adds them with ``aggregate_public_key``. See ``engine`` for the
-protocols and the security model.
+releases its part of a decryption. Messages travel signed, and Shamir shares sealed, as
+``transport`` describes; the public-key shares are public and anyone adds them with
+``aggregate_public_key``. See ``engine`` for the protocols and the security model.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..wallet import Wallet, seal_to_wallet
+from ..wallet import seal_to_wallet
 from .engine import call
 from .errors import InvalidArgumentError, ThresholdCkksError
 
@@ -85,21 +84,6 @@ def aggregate_public_key(config: CommitteeConfig, public_key_shares: Sequence[by
     return call("aggregate_public_key", [config.seed, *public_key_shares])[0]
 
 
-def seal_shamir_shares(shares: KeyShares, wallets: Mapping[int, str]) -> dict[int, bytes]:
-    """Seal each Shamir share to its recipient's wallet (ed25519 address, base58).
-
-    The sealed box (X25519 of the wallet's key, PyNaCl) can be opened only with the
-    recipient's wallet keypair; the relay (the organisation's SuperLink) sees ciphertext.
-    """
-    missing = set(shares.shamir_shares) - set(wallets)
-    if missing:
-        raise InvalidArgumentError(f"no wallet for members {sorted(missing)}")
-    return {
-        recipient: seal_to_wallet(share, wallets[recipient])
-        for recipient, share in shares.shamir_shares.items()
-    }
-
-
 class CommitteeMember:
     """One member's state: its number and, after key generation, its threshold secret.
 
@@ -151,10 +135,6 @@ class CommitteeMember:
         self._threshold_secret = call(
             "combine_shamir_shares", [self.config.seed, str(self.member).encode(), *shares]
         )[0]
-
-    def receive_sealed_shamir_shares(self, sealed: Sequence[bytes], wallet: Wallet) -> None:
-        """Open sealed Shamir shares with this member's wallet, then add them."""
-        self.receive_shamir_shares([wallet.open_sealed(box) for box in sealed])
 
     def sealed_threshold_secret(self, address: str) -> bytes:
         """The threshold secret sealed to a wallet, for storing it at rest."""

@@ -53,3 +53,11 @@ class InvalidArgumentError(ThresholdCkksError, ValueError):
 
 class EngineInternalError(ThresholdCkksError):
     """The engine failed in a way no input should cause; report it with the message."""
+
+
+class ShareAuthenticationError(ThresholdCkksError):
+    """A key-generation message is not signed by the wallet of the member it is from.
+
+    The relay (or someone else) substituted it; drop it and ask the member, by its wallet
+    recorded on chain, for its message again.
+    """
