@@ -12,6 +12,7 @@ from strategy.threshold import (
     CommitteeMember,
     KeyShares,
     ShareAuthenticationError,
+    ThresholdCkksError,
     aggregate_public_key,
     combine,
     encrypt,
@@ -97,3 +98,23 @@ def test_member_signing_another_members_share_is_refused(relayed) -> None:
     signed[1] = sign_public_key_share(relayed["sent"][3], relayed["wallets"][1])
     with pytest.raises(ShareAuthenticationError, match="names member 3"):
         verified_public_key_shares(signed, addresses)
+
+
+def test_nothing_the_organisation_relays_can_act_as_a_key_share(relayed) -> None:
+    # Everything the organisation's processes hold during key generation and a
+    # decryption, tried as a member's threshold secret and opened with its own wallet.
+    addresses = relayed["addresses"]
+    public_key = aggregate_public_key(
+        CONFIG, verified_public_key_shares(relayed["public"], addresses)
+    )
+    ciphertext = encrypt(public_key, np.ones(10))
+    held = [public_key, ciphertext, *relayed["public"].values()]
+    boxes = [box for sealed in relayed["sealed"].values() for box in sealed.values()]
+    organisation = Wallet.generate()
+    for box in boxes:
+        with pytest.raises(WalletError):
+            organisation.open_sealed(box)
+    for blob in held + boxes:
+        pretender = CommitteeMember(CONFIG, 1, threshold_secret=blob)
+        with pytest.raises(ThresholdCkksError):
+            pretender.decryption_share(public_key, ciphertext, [1, 2])

@@ -39,8 +39,9 @@ Protocols and what each party holds:
    ``a`` is the common random polynomial drawn from a keyed PRNG on the task seed, so
    every member derives the same one) and sends member ``j`` the Shamir share
    ``f_i(j)`` of a random degree ``t - 1`` polynomial with ``f_i(0) = s_i``
-   (``Thresholdizer``), sealed to ``j``'s wallet. ``s_i`` exists only inside that one
-   engine call and is wiped. Member ``j`` adds the ``n`` shares it receives into its
+   (``Thresholdizer``), signed by ``i``'s wallet and sealed to ``j``'s (``transport``;
+   the public-key share is signed too, so the relaying organisation cannot substitute
+   shares of its own). ``s_i`` exists only inside that one engine call and is wiped. Member ``j`` adds the ``n`` shares it receives into its
    threshold secret ``S_j = sum_i f_i(j)``: a Shamir share of ``s = sum_i s_i``.
    Anyone (the aggregator) adds the public-key shares into the collective public key
    ``(sum_i (-a * s_i + e_i), a)``. Nothing ever computes ``s``.
@@ -56,7 +57,8 @@ Protocols and what each party holds:
    ciphertext, key and decrypting set.
 
 The organisation never holds ``s``, any ``s_i``, any ``S_j`` or any additive share; its
-processes see public-key shares, the public key, ciphertexts and decryption shares.
+processes see signed public-key shares, sealed Shamir shares, the public key,
+ciphertexts and decryption shares.
 
 Security model: members are honest-but-curious (Lattigo's multiparty protocols are
 proven in that model): they follow the protocol, and up to ``t - 1`` of them may pool
