@@ -41,9 +41,10 @@ Protocols and what each party holds:
    ``f_i(j)`` of a random degree ``t - 1`` polynomial with ``f_i(0) = s_i``
    (``Thresholdizer``), signed by ``i``'s wallet and sealed to ``j``'s (``transport``;
    the public-key share is signed too, so the relaying organisation cannot substitute
-   shares of its own). ``s_i`` exists only inside that one engine call and is wiped. Member ``j`` adds the ``n`` shares it receives into its
-   threshold secret ``S_j = sum_i f_i(j)``: a Shamir share of ``s = sum_i s_i``.
-   Anyone (the aggregator) adds the public-key shares into the collective public key
+   shares of its own). ``s_i`` exists only inside that one engine call and is wiped.
+   Member ``j`` adds the ``n`` shares it receives into its threshold secret
+   ``S_j = sum_i f_i(j)``: a Shamir share of ``s = sum_i s_i``. Anyone (the aggregator,
+   each participant) adds the verified public-key shares into the collective public key
    ``(sum_i (-a * s_i + e_i), a)``. Nothing ever computes ``s``.
 2. Encryption (participants): public-key encryption under the collective key, any
    length, chunked into ciphertexts of 4096 values.
