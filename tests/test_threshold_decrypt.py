@@ -230,3 +230,15 @@ def test_crafted_messages_are_refused_without_crashing_the_process() -> None:
                 pytest.fail(f"{name}, byte {offset}: {err}")
             except ThresholdCkksError:
                 pass
+
+
+def test_decryption_shares_carry_fresh_flooding_noise(aggregate) -> None:
+    # Without flooding the error would be the ciphertexts' own noise, about 1e-10 here;
+    # with 2^22 per member it is about 4e-7 per value (the module docstring's budget).
+    ciphertext, expected, _, _ = aggregate
+    group = committee()
+    first = group.members[1].decryption_share(group.public_key, ciphertext, [1, 2, 3])
+    again = group.members[1].decryption_share(group.public_key, ciphertext, [1, 2, 3])
+    assert first != again
+    error = decrypt_with(group, ciphertext, [1, 2, 3]) - expected
+    assert 1e-7 < float(np.std(error)) < 1e-6
