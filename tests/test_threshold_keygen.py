@@ -111,3 +111,20 @@ def test_independent_key_generations_give_different_keys() -> None:
     first, second = run_key_generation(config), run_key_generation(config)
     assert first.public_key != second.public_key
     assert first.public_key[DIGEST_SLICE] == second.public_key[DIGEST_SLICE]
+
+
+def test_shares_for_another_committee_shape_do_not_combine() -> None:
+    # Same task seed, another (n, t): a member mixing them in is refused.
+    ours, other = committee(b"task-address-1"), committee(b"task-address-1", 5, 2)
+    public = [ours.key_shares[i].public_key_share for i in range(1, 5)]
+    with pytest.raises(KeyMismatchError, match="committee"):
+        aggregate_public_key(ours.config, [*public, other.key_shares[5].public_key_share])
+    shamir = [ours.key_shares[i].shamir_shares[1] for i in range(1, 5)]
+    with pytest.raises(KeyMismatchError, match="committee"):
+        CommitteeMember(ours.config, 1).receive_shamir_shares(
+            [*shamir, other.key_shares[5].shamir_shares[1]]
+        )
+    smaller = committee(b"task-address-1", 4, 3)
+    ciphertext = encrypt(smaller.public_key, np.ones(5))
+    with pytest.raises(KeyMismatchError, match="not the one"):
+        ours.members[1].decryption_share(smaller.public_key, ciphertext, [1, 2, 3])
