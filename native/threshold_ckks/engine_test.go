@@ -58,3 +58,13 @@ func BenchmarkEncrypt1M(b *testing.B) {
 		}
 	}
 }
+
+func TestLayoutsFixOnlyStructure(t *testing.T) {
+	layouts()
+	for name, l := range map[string]layout{"poly": polyLayout, "polyQP": polyQPLayout, "ciphertext": ciphertextLayout, "public key": pkLayout} {
+		t.Logf("%s: %d fixed bytes of %d", name, len(l.fixed), len(l.ref))
+		if len(l.ref) == 0 || len(l.fixed) == 0 || len(l.fixed) > 512 {
+			t.Fatalf("%s: %d fixed bytes of %d", name, len(l.fixed), len(l.ref))
+		}
+	}
+}

@@ -15,18 +15,21 @@ import (
 // its exact length, and every byte that is not a coefficient (sizes, levels, metadata)
 // equal to that of a well-formed object of the engine's parameters.
 
-// layout is the serialization of one object type: a reference and which bytes are fixed.
+// layout is the serialization of one object type: a reference and which bytes are fixed
+// (a few dozen: sizes, levels, metadata; the rest are coefficients).
 type layout struct {
 	ref   []byte
-	fixed []bool
+	fixed []int
 }
 
 // newLayout compares an object serialized with all coefficients 0 and with all
 // coefficients 2^64-1: the bytes that agree are the structure.
 func newLayout(zero, ones []byte) layout {
-	l := layout{ref: zero, fixed: make([]bool, len(zero))}
+	l := layout{ref: zero}
 	for i := range zero {
-		l.fixed[i] = len(ones) == len(zero) && zero[i] == ones[i]
+		if len(ones) != len(zero) || zero[i] == ones[i] {
+			l.fixed = append(l.fixed, i)
+		}
 	}
 	return l
 }
@@ -35,8 +38,8 @@ func (l layout) check(data []byte, what string) error {
 	if len(data) != len(l.ref) {
 		return malformed("%s: %d bytes, expected %d", what, len(data), len(l.ref))
 	}
-	for i, fixed := range l.fixed {
-		if fixed && data[i] != l.ref[i] {
+	for _, i := range l.fixed {
+		if data[i] != l.ref[i] {
 			return malformed("%s: unexpected structure at byte %d", what, i)
 		}
 	}
