@@ -10,6 +10,7 @@ from strategy import Wallet, WalletError
 from strategy.threshold import (
     CommitteeConfig,
     CommitteeMember,
+    KeyMismatchError,
     KeyShares,
     ShareAuthenticationError,
     ThresholdCkksError,
@@ -21,7 +22,7 @@ from strategy.threshold import (
     sign_public_key_share,
     verified_public_key_shares,
 )
-from tests.threshold_fixtures import updates
+from tests.threshold_fixtures import committee, run_key_generation, updates
 
 CONFIG = CommitteeConfig(seed=b"task-address-relay", size=3, threshold=2)
 
@@ -48,9 +49,11 @@ def test_signed_and_sealed_key_generation_decrypts(relayed) -> None:
     for i, member in members.items():
         inbox = {sender: boxes[i] for sender, boxes in relayed["sealed"].items()}
         member.receive_shamir_shares(open_shamir_shares(inbox, wallets[i], addresses))
+        member.receive_public_key_shares(verified_public_key_shares(relayed["public"], addresses))
     public_key = aggregate_public_key(
         CONFIG, verified_public_key_shares(relayed["public"], addresses)
     )
+    assert all(member.public_key == public_key for member in members.values())
     (update,) = updates(1, 2000, seed=7)
     ciphertext = encrypt(public_key, update)
     shares = [members[i].decryption_share(public_key, ciphertext, [2, 3]) for i in (2, 3)]
@@ -118,3 +121,21 @@ def test_nothing_the_organisation_relays_can_act_as_a_key_share(relayed) -> None
         pretender = CommitteeMember(CONFIG, 1, threshold_secret=blob)
         with pytest.raises(ThresholdCkksError):
             pretender.decryption_share(public_key, ciphertext, [1, 2])
+
+
+def test_member_decrypts_only_under_the_key_it_computed() -> None:
+    # The aggregator re-runs key generation among its own wallets with the same seed and
+    # shape, and presents a ciphertext under that key to an honest member.
+    group = committee()
+    wallet = Wallet.generate()
+    sealed = group.members[2].sealed_threshold_secret(wallet.address)
+    member = CommitteeMember(
+        group.config, 2, threshold_secret=wallet.open_sealed(sealed), public_key=group.public_key
+    )
+    sybils = run_key_generation(group.config)
+    ciphertext = encrypt(sybils.public_key, np.ones(10))
+    with pytest.raises(KeyMismatchError, match="only under the public key it computed"):
+        member.decryption_share(sybils.public_key, ciphertext, [1, 2, 3])
+    # Without the pin the engine alone cannot tell: same seed, same shape.
+    unpinned = CommitteeMember(group.config, 2, threshold_secret=wallet.open_sealed(sealed))
+    assert unpinned.decryption_share(sybils.public_key, ciphertext, [1, 2, 3])

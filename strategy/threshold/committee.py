@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..wallet import seal_to_wallet
 from .engine import call
-from .errors import InvalidArgumentError, ThresholdCkksError
+from .errors import InvalidArgumentError, KeyMismatchError, ThresholdCkksError
 
 
 @dataclass(frozen=True)
@@ -95,15 +95,23 @@ class CommitteeMember:
         This member's number in ``1..n`` (its Shamir point).
     threshold_secret : bytes | None
         A threshold secret from an earlier key generation, to resume a member.
+    public_key : bytes | None
+        The collective public key this member computed in that key generation; once set,
+        the member decrypts only under it.
     """
 
     def __init__(
-        self, config: CommitteeConfig, member: int, threshold_secret: bytes | None = None
+        self,
+        config: CommitteeConfig,
+        member: int,
+        threshold_secret: bytes | None = None,
+        public_key: bytes | None = None,
     ) -> None:
         config.check_member(member)
         self.config = config
         self.member = member
         self._threshold_secret = threshold_secret
+        self.public_key = public_key
 
     def generate_key_shares(self) -> KeyShares:
         """Make this member's public-key share and its Shamir shares for every member."""
@@ -136,6 +144,20 @@ class CommitteeMember:
             "combine_shamir_shares", [self.config.seed, str(self.member).encode(), *shares]
         )[0]
 
+    def receive_public_key_shares(self, shares: Sequence[bytes]) -> bytes:
+        """Add the members' (verified) public-key shares itself and keep the result.
+
+        From then on the member refuses to decrypt under any other key, whatever the
+        aggregator presents.
+
+        Returns
+        -------
+        bytes
+            The collective public key.
+        """
+        self.public_key = aggregate_public_key(self.config, shares)
+        return self.public_key
+
     def sealed_threshold_secret(self, address: str) -> bytes:
         """The threshold secret sealed to a wallet, for storing it at rest."""
         return seal_to_wallet(self._secret(), address)
@@ -159,8 +181,13 @@ class CommitteeMember:
         InsufficientSharesError
             If fewer than ``t`` members decrypt.
         KeyMismatchError
-            If the key is not this committee's or the ciphertext is not under it.
+            If the key is not this committee's (or not the one this member computed), or
+            the ciphertext is not under it.
         """
+        if self.public_key is not None and public_key != self.public_key:
+            raise KeyMismatchError(
+                f"member {self.member} decrypts only under the public key it computed"
+            )
         return call(
             "decryption_share",
             [self._secret(), public_key, ciphertext, members_bytes(decrypting)],

@@ -45,7 +45,8 @@ Protocols and what each party holds:
    Member ``j`` adds the ``n`` shares it receives into its threshold secret
    ``S_j = sum_i f_i(j)``: a Shamir share of ``s = sum_i s_i``. Anyone (the aggregator,
    each participant) adds the verified public-key shares into the collective public key
-   ``(sum_i (-a * s_i + e_i), a)``. Nothing ever computes ``s``.
+   ``(sum_i (-a * s_i + e_i), a)``; each member keeps the key it computed and decrypts
+   under no other. Nothing ever computes ``s``.
 2. Encryption (participants): public-key encryption under the collective key, any
    length, chunked into ciphertexts of 4096 values.
 3. Aggregation (organisation): ciphertext additions. It holds only public material.
