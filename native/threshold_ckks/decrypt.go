@@ -6,6 +6,7 @@ import (
 
 	"github.com/tuneinsight/lattigo/v6/core/rlwe"
 	"github.com/tuneinsight/lattigo/v6/multiparty"
+	"github.com/tuneinsight/lattigo/v6/ring"
 	"github.com/tuneinsight/lattigo/v6/schemes/ckks"
 )
 
@@ -111,11 +112,7 @@ func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte
 		cks.GenShare(additive, zero, chunk, &share)
 		// GenShare leaves coefficients in [0, 2q) (lazy reduction); shares travel reduced.
 		ringQ.Reduce(share.Value, share.Value)
-		body, err := share.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
-		w.blob(body)
+		w.blob(packPoly(nil, share.Value))
 	}
 	return w.bytes(), nil
 }
@@ -146,8 +143,8 @@ func parseDecryptionShare(data []byte, keyDigest, ctDigest [sha256.Size]byte, ch
 		if r.err != nil {
 			break
 		}
-		poly, err := unmarshalPoly(body, "decryption share")
-		if err != nil {
+		poly := ring.NewPoly(1<<LogN, 0)
+		if err := unpackPoly(body, poly, "decryption share"); err != nil {
 			return nil, err
 		}
 		s.chunks = append(s.chunks, multiparty.KeySwitchShare{Value: poly})

@@ -3,6 +3,8 @@ package main
 import (
 	"math/rand"
 	"testing"
+
+	"github.com/tuneinsight/lattigo/v6/ring"
 )
 
 // testKey runs a 3-of-5 key generation and returns the public key and the secrets.
@@ -61,10 +63,34 @@ func BenchmarkEncrypt1M(b *testing.B) {
 
 func TestLayoutsFixOnlyStructure(t *testing.T) {
 	layouts()
-	for name, l := range map[string]layout{"poly": polyLayout, "polyQP": polyQPLayout, "ciphertext": ciphertextLayout, "public key": pkLayout} {
+	for name, l := range map[string]layout{"polyQP": polyQPLayout, "public key": pkLayout} {
 		t.Logf("%s: %d fixed bytes of %d", name, len(l.fixed), len(l.ref))
 		if len(l.ref) == 0 || len(l.fixed) == 0 || len(l.fixed) > 512 {
 			t.Fatalf("%s: %d fixed bytes of %d", name, len(l.fixed), len(l.ref))
 		}
+	}
+}
+
+func TestPackedPolynomialsRoundTripAndRefuseOutOfRange(t *testing.T) {
+	prm, _ := Params()
+	p := ring.NewPoly(prm.N(), 0)
+	q := prm.Q()[0]
+	for i := range p.Coeffs[0] {
+		p.Coeffs[0][i] = (uint64(i)*0x9e3779b97f4a7c15 + uint64(i)) % q
+	}
+	p.Coeffs[0][prm.N()-1] = q - 1
+	packed := packPoly(nil, p)
+	if len(packed) != packedPolySize() {
+		t.Fatalf("packed %d bytes", len(packed))
+	}
+	back := ring.NewPoly(prm.N(), 0)
+	if err := unpackPoly(packed, back, "test"); err != nil || !back.Equal(&p) {
+		t.Fatalf("round trip failed: %v", err)
+	}
+	for i := len(packed) - 8; i < len(packed); i++ {
+		packed[i] = 0xff // the last coefficient becomes 2^60 - 1 > q
+	}
+	if err := unpackPoly(packed, back, "test"); err == nil {
+		t.Fatal("a coefficient above q was accepted")
 	}
 }

@@ -11,7 +11,8 @@ import (
 
 // Lattigo's deserializers allocate whatever sizes the bytes announce, so a crafted
 // message could make the process allocate without bound (an out-of-memory crash cannot
-// be recovered). Every Lattigo object is therefore checked against its layout first:
+// be recovered). Every object serialized by Lattigo (the key material; ciphertexts and
+// decryption shares are packed by packing.go) is therefore checked against its layout:
 // its exact length, and every byte that is not a coefficient (sizes, levels, metadata)
 // equal to that of a well-formed object of the engine's parameters.
 
@@ -47,8 +48,8 @@ func (l layout) check(data []byte, what string) error {
 }
 
 var (
-	layoutsOnce                                          sync.Once
-	polyLayout, polyQPLayout, ciphertextLayout, pkLayout layout
+	layoutsOnce            sync.Once
+	polyQPLayout, pkLayout layout
 )
 
 func fill(polys ...ring.Poly) {
@@ -69,7 +70,7 @@ func mustMarshal(obj interface{ MarshalBinary() ([]byte, error) }) []byte {
 	return data
 }
 
-// layouts builds the layouts of the four serialized Lattigo types once.
+// layouts builds the layouts of the serialized Lattigo types (key material) once.
 func layouts() {
 	layoutsOnce.Do(func() {
 		prm, err := Params()
@@ -77,18 +78,9 @@ func layouts() {
 			return
 		}
 		n := prm.N()
-		p0, p1 := ring.NewPoly(n, 0), ring.NewPoly(n, 0)
-		fill(p1)
-		polyLayout = newLayout(mustMarshal(p0), mustMarshal(p1))
-
 		q0, q1 := ringqp.NewPoly(n, 0, -1), ringqp.NewPoly(n, 0, -1)
 		fill(q1.Q)
 		polyQPLayout = newLayout(mustMarshal(q0), mustMarshal(q1))
-
-		c0, c1 := rlwe.NewCiphertext(prm, 1, 0), rlwe.NewCiphertext(prm, 1, 0)
-		*c0.MetaData, *c1.MetaData = *freshMetaData(prm), *freshMetaData(prm)
-		fill(c1.Value...)
-		ciphertextLayout = newLayout(mustMarshal(c0), mustMarshal(c1))
 
 		k0, k1 := rlwe.NewPublicKey(prm), rlwe.NewPublicKey(prm)
 		fill(k1.Value[0].Q, k1.Value[1].Q)

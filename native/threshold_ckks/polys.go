@@ -54,19 +54,6 @@ func unmarshalQP(data []byte, what string) (ringqp.Poly, error) {
 	return p, checkPolyQP(p, what)
 }
 
-// unmarshalPoly parses and checks a polynomial modulo Q.
-func unmarshalPoly(data []byte, what string) (ring.Poly, error) {
-	var p ring.Poly
-	layouts()
-	if err := polyLayout.check(data, what); err != nil {
-		return p, err
-	}
-	if err := p.UnmarshalBinary(data); err != nil {
-		return p, malformed("%s: %v", what, err)
-	}
-	return p, checkPoly(p, what)
-}
-
 // wipe overwrites secret coefficients once they are no longer needed.
 func wipe(p ringqp.Poly) {
 	for _, row := range p.Q.Coeffs {

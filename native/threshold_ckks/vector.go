@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"math"
 
 	"github.com/tuneinsight/lattigo/v6/core/rlwe"
@@ -45,6 +46,7 @@ func Encrypt(pkData []byte, values []float64) ([]byte, error) {
 	encryptor := rlwe.NewEncryptor(prm, pk.key)
 	out := &vector{keyDigest: pk.digest, numValues: uint64(len(values))}
 	chunk := make([]float64, slots)
+	meta := freshMetaData(prm)
 	for start := 0; start < max(len(values), 1); start += slots {
 		clear(chunk)
 		copy(chunk, values[start:min(start+slots, len(values))])
@@ -56,6 +58,9 @@ func Encrypt(pkData []byte, values []float64) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !ct.MetaData.Equal(meta) {
+			return nil, fmt.Errorf("encryption produced a ciphertext at another level or scale")
+		}
 		out.chunks = append(out.chunks, ct)
 	}
 	return out.marshal()
@@ -65,18 +70,16 @@ func (v *vector) marshal() ([]byte, error) {
 	w := newWriter(kindCiphertext, v.keyDigest)
 	w.u64(v.numValues)
 	w.u32(uint32(len(v.chunks)))
+	body := make([]byte, 0, 2*packedPolySize())
 	for _, ct := range v.chunks {
-		body, err := ct.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
+		body = packPoly(packPoly(body[:0], ct.Value[0]), ct.Value[1])
 		w.blob(body)
 	}
 	return w.bytes(), nil
 }
 
-// parseVector parses an encrypted vector and checks every chunk is a two-part ciphertext
-// at level 0, with the default scale and coefficients in range.
+// parseVector parses an encrypted vector: every chunk is two packed polynomials with
+// coefficients in range, taken as a fresh ciphertext at level 0 and the default scale.
 func parseVector(data []byte) (*vector, error) {
 	prm, err := Params()
 	if err != nil {
@@ -96,25 +99,19 @@ func parseVector(data []byte) (*vector, error) {
 	if count > maxChunks || uint64(count) != expected {
 		return nil, malformed("ciphertext: %d chunks for %d values, expected %d", count, v.numValues, expected)
 	}
-	meta := freshMetaData(prm)
-	layouts()
+	size := packedPolySize()
 	for i := uint32(0); i < count; i++ {
 		body := r.blob(len(data))
 		if r.err != nil {
 			return nil, r.err
 		}
-		if err = ciphertextLayout.check(body, "ciphertext chunk"); err != nil {
-			return nil, err
+		if len(body) != 2*size {
+			return nil, malformed("ciphertext chunk %d: %d bytes, expected %d", i, len(body), 2*size)
 		}
-		ct := rlwe.NewCiphertext(prm, 1, 0)
-		if err = ct.UnmarshalBinary(body); err != nil {
-			return nil, malformed("ciphertext chunk %d: %v", i, err)
-		}
-		if ct.Degree() != 1 || !ct.MetaData.Equal(meta) {
-			return nil, malformed("ciphertext chunk %d is not a fresh ciphertext at the engine's level and scale", i)
-		}
-		for _, p := range ct.Value {
-			if err = checkPoly(p, "ciphertext chunk"); err != nil {
+		// Chunks carry no metadata: every one is fresh, at level 0 and the default scale.
+		ct := ckks.NewCiphertext(prm, 1, 0)
+		for j, p := range ct.Value {
+			if err = unpackPoly(body[j*size:(j+1)*size], p, "ciphertext chunk"); err != nil {
 				return nil, err
 			}
 		}

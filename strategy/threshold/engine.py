@@ -18,7 +18,9 @@ engine checks at start-up because Lattigo does not. Scale ``2^50``: values wrap 
 ``+-q / 2^51 = +-512``; the engine refuses single values beyond ``+-256`` and the caller
 must keep sums within that bound, as with ``strategy.ckks.MAX_ABS_SUM``. Aggregation
 needs only additions, so one level is enough. A ciphertext is two polynomials of 4096
-64-bit words: 16 bytes per value.
+coefficients below ``2^60``, sent packed at 60 bits: 15 bytes per value (3.75x float32;
+TenSEAL's single-key ciphertexts are 11.9, with two reals per complex slot). A decryption
+share is one such polynomial per ciphertext, 7.5 bytes per value.
 
 What contribution scoring would need: ``<w_i, g0>`` is a ciphertext-plaintext product
 and a sum over slots. With ``g0`` encoded at a low scale ``2^k`` the product sits at
@@ -73,7 +75,7 @@ deviation about ``2^9`` per coefficient for one): it hides each member's share a
 secret-dependent ciphertext noise in decryption results, and costs a standard deviation
 of ``6e-7`` and a maximum of ``3e-6`` over 1M decrypted values at ``t = 3`` (measured).
 A statistical ``2^40`` flooding ratio would not fit one 60-bit modulus with useful
-precision: it needs a second modulus (32 bytes per value) or a smaller scale.
+precision: it needs a second modulus (30 bytes per value) or a smaller scale.
 
 The C interface is a single entry point: ``fltc_call(op, request, &response)`` on
 length-prefixed lists of byte strings; errors come back as a code and a one-line message.
