@@ -19,7 +19,10 @@ import (
 
 //export fltc_call
 func fltc_call(op *C.char, in *C.uchar, inLen C.size_t, out **C.uchar, outLen *C.size_t) C.int {
-	code, result := call(C.GoString(op), C.GoBytes(unsafe.Pointer(in), C.int(inLen)))
+	// The request is read in place: the caller keeps it alive for the call, and nothing
+	// the engine returns or keeps refers to it (results are copied into malloc'd memory).
+	request := unsafe.Slice((*byte)(unsafe.Pointer(in)), int(inLen))
+	code, result := call(C.GoString(op), request)
 	data := packList(result)
 	*out = (*C.uchar)(C.CBytes(data))
 	*outLen = C.size_t(len(data))
