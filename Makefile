@@ -16,9 +16,9 @@ export RUST_LOG ?= off
 export FL_APP_VENV := $(VENV)
 export PATH := $(VENV)/bin:$(CACHE)/bin:$(PATH)
 
-.PHONY: setup chain demo test lint bench clean
+.PHONY: setup chain threshold demo test lint bench clean
 
-setup: $(STAMPS)/python $(STAMPS)/ipfs $(STAMPS)/browser chain
+setup: $(STAMPS)/python $(STAMPS)/ipfs $(STAMPS)/browser chain threshold
 
 $(VENV)/bin/python:
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -42,6 +42,11 @@ $(STAMPS)/browser: scripts/setup_browser.sh
 chain: $(STAMPS)/python
 	bash scripts/setup_chain.sh
 
+# Builds the threshold CKKS engine (Go, Lattigo) into ~/.cache/fl-app/lib; skips itself
+# when the Go sources are unchanged.
+threshold:
+	bash scripts/setup_threshold.sh
+
 demo: setup
 	$(VENV)/bin/fl-app demo
 
@@ -64,6 +69,7 @@ bench: setup
 	$(PY) benchmarks/fairness.py
 	$(PY) benchmarks/chain_bench.py
 	$(PY) benchmarks/ipfs_verify.py
+	$(PY) benchmarks/threshold_bench.py
 
 clean:
 	rm -rf build
