@@ -57,9 +57,12 @@ lint: setup
 	bash scripts/check_idl.sh
 	cargo fmt --all -- --check
 	cargo clippy -j 2 --workspace --all-targets -- -D warnings
+	test -z "$$(gofmt -l native/threshold_ckks)" || { gofmt -l native/threshold_ckks; exit 1; }
+	cd native/threshold_ckks && go vet ./...
 
 test: lint
 	cargo test -j 2 -p staking
+	cd native/threshold_ckks && go test ./...
 	$(PY) -m pytest
 
 bench: setup
