@@ -156,13 +156,7 @@ def test_run_config_below_the_privacy_floor_is_refused(tmp_path: Path) -> None:
         {"partition-id": i, "num-partitions": 2, NODE_CONFIG_DP_MAX_EPSILON: 4.0} for i in range(2)
     ]
     nodes[0].update(keys.key_holder_node_config())
-    base = {
-        "num-server-rounds": 1,
-        "min-nodes": 2,
-        "contribution-scoring": False,
-        "ckks-public-context": str(keys.public_context),
-        "ckks-key-holder": keys.key_holder_address,
-    }
+    base = {"num-server-rounds": 1, "min-nodes": 2, "contribution-scoring": False}
     with local_deployment([], workdir=tmp_path / "superlink") as deployment:
         plain_log, plain_nodes = _run_with_nodes(
             deployment,
@@ -172,17 +166,27 @@ def test_run_config_below_the_privacy_floor_is_refused(tmp_path: Path) -> None:
             app=TEMPLATE_DIR,
             run_config={**base, "aggregation": "plain"},
         )
-        no_dp_log, no_dp_nodes = _run_with_nodes(
+        weak_dp_log, weak_dp_nodes = _run_with_nodes(
             deployment,
-            tmp_path / "no-dp",
+            tmp_path / "weak-dp",
             fab_sha256=honest,
             nodes=nodes,
             app=TEMPLATE_DIR,
-            run_config={**base, "dp-enabled": False},
+            run_config={
+                **base,
+                "dp-enabled": True,
+                "dp-target-epsilon": 8.0,
+                "ckks-public-context": str(keys.public_context),
+                "ckks-key-holder": keys.key_holder_address,
+            },
         )
+    plain = "run refused: run config sets aggregation='plain'"
     for log in plain_nodes:
-        assert "fl-app: run refused: run config sets aggregation='plain'" in log
-    for log in no_dp_nodes:
-        assert "fl-app: run refused: run config turns DP off" in log
-    assert "aggregation='plain'" in plain_log and "turns DP off" in no_dp_log
-    assert "round 1: test accuracy" not in plain_log + no_dp_log
+        assert f"fl-app: {plain}" in log
+    assert plain_log.count(plain) == 2  # each node's error reply, as the server logs it
+    assert "Received 0 results and 2 failures" in plain_log
+    for log in weak_dp_nodes:
+        assert "fl-app: run refused: run config sets dp-target-epsilon=8.0" in log
+    # The key holder refuses to prove itself, so the server cannot start the round.
+    assert "no connected node proved it is key holder" in weak_dp_log
+    assert not list(tmp_path.glob("*/node-*/flwr-home/apps/*"))  # the bundle never installed
