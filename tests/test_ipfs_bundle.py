@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -140,3 +141,12 @@ def test_unpack_refuses_a_non_empty_destination(template_copy: Path, tmp_path: P
     (tmp_path / "out" / "left.txt").write_text("x")
     with pytest.raises(BundleError, match="not empty"):
         unpack_bundle(pack_bundle(template_copy), tmp_path / "out")
+
+
+def test_template_run_config_is_the_projects(template_copy: Path) -> None:
+    project = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+    def app_config(path: Path) -> dict[str, object]:
+        return dict(tomllib.loads(path.read_text())["tool"]["flwr"]["app"]["config"])
+
+    assert app_config(template_copy / "pyproject.toml") == app_config(project)
