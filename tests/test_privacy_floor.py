@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import types
 from typing import Any
 
 import pytest
+from flwr.supercore.constant import TaskType
+from flwr.supercore.superexec.executor.types import ExecutionSpec, LaunchResultStatus
 
 from fl_app.client.privacy_floor import (
     NODE_CONFIG_DP_MAX_EPSILON,
     PrivacyFloorError,
     check_privacy_floor,
 )
-from fl_app.client.verified_app import BundleGuard
+from fl_app.client.verified_app import BundleGuard, require_functions
+from fl_app.client.verified_superexec import VerifiedExecutor
 from fl_app.ipfs.errors import BundleRefusedError
 
 HONEST = b"the task's bundle"
@@ -70,3 +75,29 @@ def test_guard_refuses_the_honest_bundle_with_a_run_config_below_the_floor() -> 
     with pytest.raises(BundleRefusedError, match="no run context"):
         BundleGuard(hashlib.sha256(HONEST).hexdigest()).check(HONEST)
     _guard(ENCRYPTED).check(HONEST)
+
+
+def test_a_flower_without_the_wrapped_steps_is_refused_not_run_unchecked() -> None:
+    with pytest.raises(RuntimeError, match="install_from_fab"):
+        require_functions(types.ModuleType("flwr_other"), "install_from_fab")
+
+
+def test_superexec_launches_only_verified_clientapp_processes() -> None:
+    executor = VerifiedExecutor("ab" * 32)
+    spec = ExecutionSpec(
+        task_type=TaskType.CLIENT_APP,
+        runtime_api_address="127.0.0.1:9094",
+        token="t0k3n",
+        insecure=True,
+        root_certificates_path=None,
+        runtime_dependency_install=True,
+        parent_pid=None,
+        suppress_output=False,
+        task_id=1,
+    )
+    command = executor.command(spec)
+    assert command[1:3] == ["-m", "fl_app.client.verified_app"]
+    assert command[command.index("--fab-sha256") + 1] == "ab" * 32
+    assert "--allow-runtime-dependency-installation" not in command
+    server_task = dataclasses.replace(spec, task_type=TaskType.SERVER_APP)
+    assert executor.launch(server_task).status == LaunchResultStatus.FAILED

@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 import flwr.supernode.runtime.run_clientapp as flower_clientapp
@@ -31,7 +32,7 @@ from flwr.supercore.tls import validate_and_resolve_root_certificates
 from fl_app.client.privacy_floor import PrivacyFloorError, check_privacy_floor
 from fl_app.ipfs.errors import BundleRefusedError
 
-__all__ = ["BundleGuard", "main"]
+__all__ = ["BundleGuard", "main", "require_functions"]
 
 _SHA256_HEX_LENGTH = 64
 
@@ -77,7 +78,14 @@ class BundleGuard:
             raise
 
     def wrap(self) -> None:
-        """Put the checks around Flower's pull and install steps in this process."""
+        """Put the checks around Flower's pull and install steps in this process.
+
+        Raises
+        ------
+        RuntimeError
+            If this Flower has no such steps (another version): nothing would be checked.
+        """
+        require_functions(flower_clientapp, "pull_task_input", "install_from_fab")
         pull, install = flower_clientapp.pull_task_input, flower_clientapp.install_from_fab
 
         def checked_pull(client: Any) -> Any:
@@ -94,6 +102,16 @@ class BundleGuard:
 
         flower_clientapp.pull_task_input = checked_pull
         flower_clientapp.install_from_fab = checked_install
+
+
+def require_functions(module: ModuleType, *names: str) -> None:
+    """Refuse to run on a Flower whose ``module`` lacks the functions being wrapped."""
+    missing = [name for name in names if not callable(getattr(module, name, None))]
+    if missing:
+        raise RuntimeError(
+            f"{module.__name__} has no {', '.join(missing)}: this Flower is not the pinned "
+            "one, so bundles could not be checked; install the fl-app's pinned flwr"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:

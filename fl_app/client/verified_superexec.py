@@ -23,6 +23,8 @@ from flwr.supercore.constant import TaskType
 from flwr.supercore.superexec.executor.subprocess_executor import SubprocessExecutor
 from flwr.supercore.superexec.executor.types import ExecutionSpec, LaunchResult
 
+from fl_app.client.verified_app import require_functions
+
 __all__ = ["VerifiedExecutor", "main"]
 
 
@@ -81,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     def verified_executor(*_args: Any, **_kwargs: Any) -> VerifiedExecutor:
         return executor
 
+    require_functions(flower_superexec, "get_executor", "run_superexec")
     flower_superexec.get_executor = verified_executor
     flower_superexec.run_superexec(
         runtime_api_address=args.runtime_api_address,
