@@ -6,6 +6,7 @@ __all__ = [
     "bundle_app",
     "fetch",
     "launch",
+    "node",
     "privacy_floor",
     "verified_app",
     "verified_superexec",

@@ -11,10 +11,8 @@ until every planned round of the task is recorded on chain (or the task is settl
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,19 +21,12 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain import StakingClient, TaskState
 from fl_app.client.fetch import fetch_template
-from fl_app.deployment import (
-    flower_bin,
-    flower_env,
-    free_port,
-    node_config_arg,
-    spawn_group,
-    stop_group,
-)
+from fl_app.client.node import verified_node
 from fl_app.errors import FlAppError
 from fl_app.ipfs.bundle import bundle_sha256
 from fl_app.ipfs.content import ContentSource
 
-__all__ = ["ParticipantRun", "run_participant", "verified_node"]
+__all__ = ["ParticipantRun", "run_participant"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,56 +71,6 @@ def run_participant(
     ) as processes:
         recorded = _wait_for_rounds(client, task, processes, poll_s, timeout_s, log_path)
     return ParticipantRun(rounds_recorded=recorded, returncode=processes[0].returncode)
-
-
-@contextmanager
-def verified_node(
-    *,
-    fab_sha256: str,
-    superlink: str,
-    node_config: Mapping[str, Any],
-    workdir: Path,
-    insecure: bool = True,
-) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Run a SuperNode that executes only the bundle with SHA-256 ``fab_sha256``.
-
-    Starts ``flower-supernode --isolation process`` and the verified SuperExec beside
-    it, both logging to ``workdir / "supernode.log"``, and stops both on exit.
-    """
-    workdir.mkdir(parents=True, exist_ok=True)
-    runtime_port = free_port()
-    supernode = [
-        flower_bin("flower-supernode"),
-        "--isolation",
-        "process",
-        "--superlink",
-        superlink,
-        "--host=127.0.0.1",
-        f"--port={runtime_port}",
-        "--node-config",
-        node_config_arg(node_config),
-    ]
-    if insecure:
-        supernode.append("--insecure")
-    # The Runtime API listens on loopback only, between the node's own processes.
-    superexec = [
-        sys.executable,
-        "-m",
-        "fl_app.client.verified_superexec",
-        "--runtime-api-address",
-        f"127.0.0.1:{runtime_port}",
-        "--insecure",
-        "--fab-sha256",
-        fab_sha256,
-    ]
-    env = {**flower_env(), "FLWR_HOME": str(workdir / "flwr-home")}
-    with (workdir / "supernode.log").open("wb") as log:
-        processes = [spawn_group(command, env=env, log=log) for command in (supernode, superexec)]
-        try:
-            yield processes
-        finally:
-            for process in processes:
-                stop_group(process)
 
 
 def _wait_for_rounds(
