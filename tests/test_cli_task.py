@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -178,6 +179,23 @@ def test_task_create_without_ipfs_names_the_command_that_starts_it(
     )  # fmt: skip
     assert no_state.error == (
         "no IPFS daemon: start one with fl-app services start (or pass --ipfs URL)"
+    )
+
+
+def test_task_create_refuses_a_template_with_a_wallet_inside(
+    fl_app: FlApp, world: World, template_copy: Path
+) -> None:
+    wallet = template_copy / "org.json"
+    shutil.copy(world.org, wallet)
+    run = fl_app(
+        "task", "create", "-k", str(world.org), *world.common(),
+        "--pool", "1", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+        "--key-holder", world.key_holder, "--context", str(world.context),
+        "--template", str(template_copy),
+    )  # fmt: skip
+    assert run.code == 2
+    assert run.error == (
+        f"{wallet} is a wallet keypair; secrets never go into a bundle, move it out"
     )
 
 
