@@ -103,7 +103,8 @@ def test_staked_task_runs_on_superlink_and_records_every_round(
         assert ipfs.add_bytes(bundle, check_cid=False) == on_chain
         for index in range(4):
             node_log = (tmp_path / f"participant-{index}" / "supernode.log").read_text()
-            assert "refused" not in node_log
+            assert "fl-app: bundle refused" not in node_log
+            assert "fl-app: run refused" not in node_log
 
         assert "stake gate: 3 of 4 nodes proved an active stake" in log
         assert client.task(task).rounds_recorded == 2
