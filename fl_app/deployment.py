@@ -25,6 +25,7 @@ from fl_app.errors import FlAppError
 __all__ = [
     "DeploymentError",
     "LocalDeployment",
+    "flower_bin",
     "flower_env",
     "free_port",
     "local_deployment",
@@ -95,7 +96,8 @@ def flower_env() -> dict[str, str]:
     return {**os.environ, "PATH": path, "FLWR_DISABLE_UPDATE_CHECK": "1"}
 
 
-def _bin(name: str) -> str:
+def flower_bin(name: str) -> str:
+    """The path of Flower's executable ``name`` beside this interpreter, else on PATH."""
     path = Path(sys.executable).with_name(name)
     return str(path) if path.exists() else (shutil.which(name) or name)
 
@@ -117,16 +119,23 @@ class LocalDeployment:
     processes: list[subprocess.Popen[bytes]]
 
     def run(
-        self, app_dir: Path, run_config: Mapping[str, Any] | None = None, *, timeout: float = 600
+        self,
+        app_dir: Path,
+        run_config: Mapping[str, Any] | None = None,
+        *,
+        timeout: float = 600,
+        check: bool = True,
     ) -> str:
         """Submit the Flower app in ``app_dir`` with ``flwr run --stream``; return its log.
+
+        With ``check=False`` the log of a failed run is returned instead of raised.
 
         Raises
         ------
         DeploymentError
-            If the run fails or does not finish within ``timeout`` seconds.
+            If the run fails (and ``check``) or does not finish within ``timeout`` seconds.
         """
-        args = [_bin("flwr"), "run", str(app_dir), _CONNECTION, "--stream"]
+        args = [flower_bin("flwr"), "run", str(app_dir), _CONNECTION, "--stream"]
         if run_config:
             args += ["--run-config", " ".join(f"{k}={_toml(v)}" for k, v in run_config.items())]
         try:
@@ -136,7 +145,7 @@ class LocalDeployment:
         except subprocess.TimeoutExpired as exc:
             raise DeploymentError(f"flwr run did not finish within {timeout:.0f} s") from exc
         log = done.stdout + done.stderr
-        if done.returncode != 0:
+        if check and done.returncode != 0:
             raise DeploymentError(f"flwr run exited with {done.returncode}:\n{log[-4000:]}")
         return log
 
@@ -186,7 +195,7 @@ def local_deployment(
         superlink = spawn(
             "superlink",
             [
-                _bin("flower-superlink"),
+                flower_bin("flower-superlink"),
                 "--insecure",
                 "--disable-runtime-dependency-installation",
                 "--host=127.0.0.1",
@@ -198,7 +207,7 @@ def local_deployment(
             spawn(
                 f"supernode-{index}",
                 [
-                    _bin("flower-supernode"),
+                    flower_bin("flower-supernode"),
                     "--insecure",
                     f"--superlink=127.0.0.1:{port}",
                     "--host=127.0.0.1",

@@ -12,10 +12,11 @@ from typing import Any
 
 from flwr.app import Context
 from flwr.simulation import run_simulation
+from ray import cloudpickle as ray_cloudpickle
 
 from fl_app import payload
 from fl_app.client.behaviour import Behaviour
-from fl_app.client.client_app import build_client_app
+from fl_app.client.bundle_app import BundleClient, template_client
 from fl_app.keys import KeyFiles
 from fl_app.server.server_app import RoundCallback, RunReport, ServerServices, build_server_app
 from fl_app.settings import RunSettings
@@ -44,6 +45,9 @@ class Federation:
         The organisation's stake gate; None samples every node.
     behaviours
         Adversarial partitions (demos and fairness runs).
+    client
+        The verified bundle whose ClientApp every participant runs (the task's, in the
+        demo). When None, the bundle built from ``client_template/`` is used.
     """
 
     num_supernodes: int = 10
@@ -52,6 +56,7 @@ class Federation:
     wallets: Mapping[int, Wallet] = field(default_factory=dict)
     gate: StakeGate | None = None
     behaviours: Mapping[int, Behaviour] = field(default_factory=dict)
+    client: BundleClient | None = None
 
 
 def run_federated(
@@ -75,7 +80,8 @@ def run_federated(
         keys = members.keys
         if keys is None and settings.aggregation == "ckks" and not settings.ckks_public_context:
             keys = KeyFiles.create(Path(key_dir), scoring=settings.contribution_scoring)
-        return _run(overrides, settings, members, keys, on_round, verbose)
+        client = members.client or template_client(Path(key_dir) / "bundle")
+        return _run(overrides, settings, members, keys, client, on_round, verbose)
 
 
 def _run(
@@ -83,6 +89,7 @@ def _run(
     settings: RunSettings,
     members: Federation,
     keys: KeyFiles | None,
+    client: BundleClient,
     on_round: RoundCallback | None,
     verbose: bool,
 ) -> RunReport:
@@ -105,6 +112,8 @@ def _run(
     )
     # Keep Ray's current behaviour (CPU-only workers) without its per-run notice.
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
+    # Ray workers cannot import the bundle's module by name: they get it by value.
+    ray_cloudpickle.register_pickle_by_value(client.module)
     with warnings.catch_warnings():
         # run_simulation is the in-process entry point: the orchestrator (chain, IPFS)
         # shares this process with the ServerApp. Flower marks it deprecated in favour
@@ -112,7 +121,7 @@ def _run(
         warnings.simplefilter("ignore", DeprecationWarning)
         run_simulation(
             server_app=build_server_app(overrides, report=report, services=services),
-            client_app=build_client_app(
+            client_app=client.build(
                 overrides,
                 load_key_holder=load_key_holder,
                 load_wallet=load_wallet,

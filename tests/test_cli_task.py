@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from fl_app.chain.local_rpc import LocalChainServer
 from fl_app.commands.amounts import format_sol
 from fl_app.commands.task_view import account_space
 from fl_app.deployment import free_port
-from fl_app.ipfs import KuboDaemon, bundle_cid, file_cid, pin_manifest
+from fl_app.ipfs import KuboDaemon, bundle_cid, file_cid, pack_bundle, pin_manifest
 from fl_app.keys import KeyFiles
 from strategy.contribution import ContributionLedger, RoundScalars
 from tests.cli_fixtures import (
@@ -132,6 +134,8 @@ def test_task_create_pins_template_and_context_and_funds_the_pool(
     task = _client(world).task(Pubkey.from_string(result["task"]))
     assert task.task_id == 7 and task.reward_pool == 10_500_000_000
     assert task.template_cid == bundle_cid(TEMPLATE_DIR) == result["template_cid"]
+    fab_hash = hashlib.sha256(pack_bundle(TEMPLATE_DIR)).hexdigest()
+    assert result["template_sha256"] == fab_hash
     assert task.he_context_cid == file_cid(world.context.read_bytes())
     assert str(task.key_holder) == world.key_holder
     rent = world.chain.methods.call("getMinimumBalanceForRentExemption", [account_space("Task")])
@@ -178,6 +182,23 @@ def test_task_create_without_ipfs_names_the_command_that_starts_it(
     )
 
 
+def test_task_create_refuses_a_template_with_a_wallet_inside(
+    fl_app: FlApp, world: World, template_copy: Path
+) -> None:
+    wallet = template_copy / "org.json"
+    shutil.copy(world.org, wallet)
+    run = fl_app(
+        "task", "create", "-k", str(world.org), *world.common(),
+        "--pool", "1", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+        "--key-holder", world.key_holder, "--context", str(world.context),
+        "--template", str(template_copy),
+    )  # fmt: skip
+    assert run.code == 2
+    assert run.error == (
+        f"{wallet} is a wallet keypair; secrets never go into a bundle, move it out"
+    )
+
+
 def test_task_create_refuses_the_organisation_as_key_holder(fl_app: FlApp, world: World) -> None:
     run = fl_app(
         "task", "create", "-k", str(world.org), *world.common(),
@@ -204,6 +225,8 @@ def test_stake_then_status_lists_the_participants(fl_app: FlApp, world: World) -
     assert "reward pool:      10 SOL" in lines
     assert "stakes held:      2.5 SOL (minimum stake 1 SOL)" in lines
     assert "participants:     2 of 4, 0 contributed" in lines
+    fab_hash = hashlib.sha256(pack_bundle(TEMPLATE_DIR)).hexdigest()
+    assert f"template SHA-256: {fab_hash}" in lines
     assert any(line.startswith(f"  {address_of(alice)}  stake 1.5 SOL") for line in lines)
     as_json = fl_app("task", "status", task, "-u", world.chain.url, "--json").json()
     assert {s["participant"] for s in as_json["stakes"]} == {address_of(alice), address_of(bob)}

@@ -1,13 +1,16 @@
-"""Take part in a task: verify the client template by its on-chain CID, then run it.
+"""Take part in a task: run a node that executes only the bundle the task records.
 
-The participant's SuperNode runs until every planned round of the task is recorded on
-chain (or the task is settled), then stops.
+The task's CID on chain carries its bundle's SHA-256. The bundle is fetched and
+verified (and unpacked for the participant to read), then a Flower SuperNode runs with
+process isolation beside a SuperExec that starts, for every run, a ClientApp process
+that refuses any bundle with another hash, or a run config below the participant's
+privacy floor, before installing it (:mod:`fl_app.client.verified_app`). The node runs
+until every planned round of the task is recorded on chain (or the task is settled).
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,8 +21,9 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain import StakingClient, TaskState
 from fl_app.client.fetch import fetch_template
-from fl_app.deployment import flower_env, free_port, node_config_arg, spawn_group, stop_group
+from fl_app.client.node import verified_node
 from fl_app.errors import FlAppError
+from fl_app.ipfs.bundle import bundle_sha256
 from fl_app.ipfs.content import ContentSource
 
 __all__ = ["ParticipantRun", "run_participant"]
@@ -45,43 +49,34 @@ def run_participant(
     poll_s: float = 2.0,
     timeout_s: float = 3_600.0,
 ) -> ParticipantRun:
-    """Verify the template, start its SuperNode, and stop it when the task's rounds are done.
+    """Verify the bundle, run a node bound to its hash, and stop it when the rounds are done.
 
     Raises
     ------
     CidMismatchError
-        If the template's bytes do not hash to the CID on chain (nothing runs).
+        If the bundle's bytes do not hash to the CID on chain (nothing runs).
     FlAppError
-        If the SuperNode exits with an error, or the rounds are not done in time.
+        If the node exits with an error, or the rounds are not done in time.
     """
     on_chain = client.task(task)
-    entry = fetch_template(on_chain.template_cid, source=source, destination=workdir / "template")
-    command = [
-        sys.executable,
-        str(entry),
-        "--superlink",
-        superlink,
-        "--port",
-        str(free_port()),
-        "--node-config",
-        node_config_arg(node_config),
-    ]
-    if insecure:
-        command.append("--insecure")
+    fab_sha256 = bundle_sha256(on_chain.template_cid)
+    fetch_template(on_chain.template_cid, source=source, destination=workdir / "template")
     log_path = workdir / "supernode.log"
-    with log_path.open("wb") as log:
-        process = spawn_group(command, env=flower_env(), log=log)
-        try:
-            recorded = _wait_for_rounds(client, task, process, poll_s, timeout_s, log_path)
-        finally:
-            stop_group(process)
-    return ParticipantRun(rounds_recorded=recorded, returncode=process.returncode)
+    with verified_node(
+        fab_sha256=fab_sha256,
+        superlink=superlink,
+        node_config=node_config,
+        workdir=workdir,
+        insecure=insecure,
+    ) as processes:
+        recorded = _wait_for_rounds(client, task, processes, poll_s, timeout_s, log_path)
+    return ParticipantRun(rounds_recorded=recorded, returncode=processes[0].returncode)
 
 
 def _wait_for_rounds(
     client: StakingClient,
     task: Pubkey,
-    process: subprocess.Popen[bytes],
+    processes: list[subprocess.Popen[bytes]],
     poll_s: float,
     timeout_s: float,
     log_path: Path,
@@ -91,9 +86,10 @@ def _wait_for_rounds(
         state = client.task(task)
         if state.rounds_recorded >= state.rounds_planned or state.state is not TaskState.OPEN:
             return state.rounds_recorded
-        if process.poll() is not None:
+        exited = next((p for p in processes if p.poll() is not None), None)
+        if exited is not None:
             raise FlAppError(
-                f"the SuperNode exited with code {process.returncode} after "
+                f"the node's process {exited.pid} exited with code {exited.returncode} after "
                 f"{state.rounds_recorded} round(s); see {log_path}"
             )
         time.sleep(poll_s)

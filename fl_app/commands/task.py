@@ -33,9 +33,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         group,
         "create",
         _create,
-        help="pin the client template and CKKS context, then create and fund a task",
-        description="Pin the client template and the key holder's CKKS public context to "
-        "IPFS, create the task on chain with both CIDs, and move the reward pool into it. "
+        help="pin the task's bundle and CKKS context, then create and fund a task",
+        description="Build the client template into the task's Flower App Bundle, pin it "
+        "and the key holder's CKKS public context to IPFS, create the task on chain with "
+        "both CIDs (the bundle's CID carries its SHA-256), and move the reward pool into "
+        "it. A template holding a keypair, sealed secret or secret context is refused. "
         "Prints the task address.",
         keypair=True,
         ipfs=True,
@@ -68,7 +70,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=Path,
         default=DEFAULT_TEMPLATE_DIR,
         metavar="DIR",
-        help="client template directory",
+        help="the task's Flower App (pyproject.toml and client.py)",
     )
     status = add_command(
         group,
@@ -96,7 +98,7 @@ def _create(args: argparse.Namespace, out: Output) -> int:
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.commands.program_errors import explained
     from fl_app.commands.task_view import account_space
-    from fl_app.ipfs import pin_template
+    from fl_app.ipfs import bundle_sha256, pack_bundle, pin_bundle
 
     pool = parse_sol(args.pool, what="--pool")
     min_stake = parse_sol(args.min_stake, what="--min-stake")
@@ -112,8 +114,9 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             f"no CKKS context at {context}: the key holder makes public_context.bin "
             "with fl-app keys create"
         )
-    if not (args.template / "client.py").is_file():
-        raise FlAppError(f"{args.template} is not a client template (it has no client.py)")
+    if not (args.template / "pyproject.toml").is_file():
+        raise FlAppError(f"{args.template} is not a Flower App (it has no pyproject.toml)")
+    bundle = pack_bundle(args.template)
     authority = signer(args)
     if key_holder == authority.pubkey():
         raise FlAppError(
@@ -134,7 +137,7 @@ def _create(args: argparse.Namespace, out: Output) -> int:
         rent = transport.minimum_balance_for_rent_exemption(account_space("Task"))
         chain.require_funds(authority, pool + rent + _FEE_LAMPORTS, action="task create")
         with open_ipfs(args) as ipfs, out.progress("pinning to IPFS", total=2) as step:
-            template_cid = pin_template(ipfs, args.template)
+            template_cid = pin_bundle(ipfs, bundle)
             step()
             context_cid = ipfs.add_bytes(context.read_bytes(), name="ckks-public-context")
             step()
@@ -160,6 +163,7 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             "task": str(address),
             "task_id": task_id,
             "template_cid": template_cid,
+            "template_sha256": bundle_sha256(template_cid),
             "he_context_cid": context_cid,
             "reward_pool_lamports": pool,
             "min_stake_lamports": min_stake,
@@ -169,6 +173,7 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             f"reward pool {format_sol(pool)} SOL, minimum stake {format_sol(min_stake)} SOL, "
             f"{args.rounds} rounds, up to {args.max_participants} participants",
             f"template CID: {template_cid}",
+            f"template SHA-256: {bundle_sha256(template_cid)}",
             f"CKKS context CID: {context_cid}",
             f"participants join with: fl-app stake {address} {format_sol(min_stake)}",
         ],

@@ -1,9 +1,10 @@
 """The organisation: funds a task, publishes what participants need, records and settles.
 
 Everything a participant or an auditor needs to check the task is content-addressed:
-the client template and the CKKS public context are pinned before the task is created
-(their CIDs go into the Task account), and each round's manifest and model checkpoint
-are pinned before ``round_record`` puts the manifest CID on chain.
+the task's Flower App Bundle and the CKKS public context are pinned before the task is
+created (their CIDs go into the Task account; the bundle's CID carries its SHA-256),
+and each round's manifest and model checkpoint are pinned before ``round_record`` puts
+the manifest CID on chain.
 """
 
 from __future__ import annotations
@@ -60,7 +61,13 @@ class Organisation:
         public_context: bytes,
         template_dir: Path,
     ) -> Pubkey:
-        """Pin the template and the public context, then create and fund the task."""
+        """Build and pin the task's bundle and the public context, then create the task.
+
+        Raises
+        ------
+        BundleError
+            If ``template_dir`` is not a Flower App, is too large, or holds a secret.
+        """
         template_cid = pin_template(self.ipfs, template_dir)
         context_cid = self.ipfs.add_bytes(public_context, name="ckks-public-context")
         now = self.client.transport.unix_timestamp()

@@ -15,8 +15,8 @@ from fl_app.deployment import local_deployment
 
 __all__ = ["APP_DIR", "run_task_server"]
 
-APP_DIR = Path(__file__).resolve().parents[2]
-"""The Flower app (this project: pyproject.toml with [tool.flwr.app])."""
+APP_DIR = Path(__file__).resolve().parents[2] / "client_template"
+"""The task's Flower App: ``flwr run`` of it ships the very bundle pinned for the task."""
 
 
 def run_task_server(
