@@ -103,7 +103,7 @@ def test_a_checkpoint_carrying_code_is_refused_before_it_runs(
     run = fl_app("predict", "--model", cid, "--data", str(rows), "--ipfs", ipfs_client.api_url)
 
     assert run.code == 2
-    assert run.error.startswith(f"model {cid} is not a model checkpoint")
+    assert run.error.startswith(f"model {cid} is not a model checkpoint: it holds more than")
     assert not marker.exists()
 
 

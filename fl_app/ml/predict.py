@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,8 +46,16 @@ def load_model(data: bytes, *, what: str = "model") -> TabularMLP:
         If the bytes are not a tensors-only state dict with the model's layers.
     """
     try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of files it then loads fine.
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ModelFileError(
+            f"{what} is not a model checkpoint: it holds more than tensors (it could run "
+            "code when loaded), so it is refused"
+        ) from None
+    except (RuntimeError, EOFError, ValueError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelFileError(f"{what} is not a model checkpoint: {first_line}") from None
     if not isinstance(state, dict) or not all(
