@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -122,6 +125,20 @@ def test_blockhash_is_valid_until_its_last_valid_block_height(server: LocalChain
     assert refused["error"]["message"] == "Transaction simulation failed: Blockhash not found"
     fresh = _v0_transfer(server, payer, Keypair().pubkey())
     assert _call(server.url, "sendTransaction", _encoded(fresh), {"encoding": "base64"})["result"]
+
+
+def test_a_blockhash_outlives_the_runtimes_second(server: LocalChainServer) -> None:
+    # solana-program-test alone drops a blockhash after ~1.5 s; a client that signs,
+    # asks a wallet to approve and then sends must still get through.
+    payer = server.payer()
+    tx = _v0_transfer(server, payer, Keypair().pubkey())
+    height = _result(server.url, "getBlockHeight")
+    with connect(server.pubsub_url) as socket:
+        _subscribe(socket, "slotSubscribe")
+        while _notification(socket, "slotNotification")["result"]["slot"] < height + 25:
+            pass
+    sent = _call(server.url, "sendTransaction", _encoded(tx), {"encoding": "base64"})
+    assert sent.get("result") == str(tx.signatures[0]), sent
 
 
 def test_v0_transaction_fee_simulation_send_and_history(server: LocalChainServer) -> None:
@@ -312,3 +329,92 @@ def test_an_unreadable_state_is_reported_and_kept(tmp_path: Path) -> None:
         assert "starting a fresh chain" in server.state_note
     assert (tmp_path / "chain-state.json.unreadable").read_text(encoding="utf-8") == "{not json"
     assert json.loads(state.read_text(encoding="utf-8"))["accounts"] == []
+
+
+@pytest.mark.slow
+def test_a_killed_service_restarts_with_what_it_had_committed(tmp_path: Path) -> None:
+    state = tmp_path / "chain-state.json"
+    port = _free_pair()
+    first = _spawn_service(port, state)
+    try:
+        chain = _scenario_chain_at(f"http://127.0.0.1:{port}")
+        task = scenarios.create_task(chain, join_in=3_600, settle_in=7_200)
+        vault = chain.client.balance(task.address)
+        _wait_for_saved(state, str(task.address))
+    finally:
+        first.kill()  # no chance to save on the way out
+        first.wait(timeout=_WAIT_S)
+    second = _spawn_service(port, state)
+    try:
+        reader = StakingClient(RpcTransport(f"http://127.0.0.1:{port}"))
+        assert reader.task(task.address).reward_pool == task.params.reward_pool
+        assert reader.balance(task.address) == vault
+    finally:
+        second.terminate()
+        assert second.wait(timeout=_WAIT_S) == 0
+
+
+@pytest.mark.slow
+def test_deadlines_pass_by_waiting_and_anyone_can_expire_the_task(
+    server: LocalChainServer,
+) -> None:
+    transport = RpcTransport(server.url, timeout_s=_WAIT_S)
+
+    def wait_until(unix_timestamp: int) -> None:
+        # Wall time moves the chain's clock: wait for slots until it has passed.
+        limit = time.monotonic() + max(0, unix_timestamp - time.time()) + _WAIT_S
+        with connect(server.pubsub_url) as socket:
+            _subscribe(socket, "slotSubscribe")
+            while transport.unix_timestamp() < unix_timestamp:
+                assert time.monotonic() < limit, "the chain's clock stopped"
+                _notification(socket, "slotNotification")
+
+    chain = scenarios.Chain(
+        client=StakingClient(transport), fund=transport.airdrop, wait_until=wait_until
+    )
+    scenarios.run_expire(chain)
+
+
+def _scenario_chain_at(url: str) -> scenarios.Chain:
+    transport = RpcTransport(url, timeout_s=_WAIT_S)
+    return scenarios.Chain(
+        client=StakingClient(transport),
+        fund=transport.airdrop,
+        wait_until=lambda unix_timestamp: set_unix_timestamp(url, unix_timestamp),
+    )
+
+
+def _free_pair() -> int:
+    with LocalChainServer() as probe:
+        return int(probe.url.rsplit(":", 1)[1])
+
+
+def _spawn_service(port: int, state: Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fl_app.chain.local_rpc",
+            "--port",
+            str(port),
+            "--state",
+            str(state),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("staking program"):
+            return process
+    process.wait(timeout=_WAIT_S)
+    raise AssertionError(f"the service did not start (exit code {process.returncode})")
+
+
+def _wait_for_saved(state: Path, address: str) -> None:
+    limit = time.monotonic() + _WAIT_S
+    while address not in (state.read_text(encoding="utf-8") if state.exists() else ""):
+        assert time.monotonic() < limit, f"{address} was never saved to {state}"
+        time.sleep(0.05)

@@ -82,8 +82,9 @@ class LocalChainServer:
         self._module = module = load_extension()
         # Bind first: a taken port fails at once, before the chain's genesis.
         self._sockets = bind_pair(port)
+        self._ports = tuple(sock.getsockname()[1] for sock in self._sockets)
         try:
-            self._chain = module.Chain()
+            self._chain = module.Chain.paced()
             self.state_note, offset = self._restore(state_file)
         except BaseException:
             for sock in self._sockets:
@@ -116,7 +117,7 @@ class LocalChainServer:
             return f"no saved state at {state_file}: starting a fresh chain", 0.0
         except (ChainStateError, OSError, self._module.ChainError) as err:
             if not isinstance(err, ChainStateError | OSError):
-                self._chain = self._module.Chain()  # it may hold part of the state
+                self._chain = self._module.Chain.paced()  # it may hold part of the state
             kept = state_file.with_name(state_file.name + ".unreadable")
             state_file.replace(kept)
             return f"WARNING: {err}; starting a fresh chain (the file is kept as {kept})", 0.0
@@ -127,12 +128,12 @@ class LocalChainServer:
     @property
     def url(self) -> str:
         """The RPC endpoint, e.g. ``http://127.0.0.1:8999``."""
-        return f"http://{HOST}:{self._sockets[0].getsockname()[1]}"
+        return f"http://{HOST}:{self._ports[0]}"
 
     @property
     def pubsub_url(self) -> str:
         """The PubSub websocket, e.g. ``ws://127.0.0.1:9000``."""
-        return f"ws://{HOST}:{self._sockets[1].getsockname()[1]}"
+        return f"ws://{HOST}:{self._ports[1]}"
 
     def payer(self) -> Keypair:
         """The genesis account that funds airdrops."""

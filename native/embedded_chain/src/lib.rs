@@ -418,6 +418,31 @@ impl Chain {
     // -- for a long-running local chain service: versioned transactions,
     // wall-clock slots and restoring saved accounts.
 
+    /// Starts a fresh chain whose blockhashes last as long as a validator's.
+    ///
+    /// solana-program-test registers a new blockhash every 6.4 ms from a
+    /// background task, so a blockhash expires (150 of them) after about a
+    /// second. Here that task shares one thread with the calls into the chain
+    /// and runs only during them: blockhashes are registered per call and per
+    /// slot, and nothing runs while the chain is idle.
+    #[staticmethod]
+    fn paced(py: Python<'_>) -> PyResult<Self> {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "off");
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(chain_error)?;
+        let context = py.allow_threads(|| {
+            runtime.block_on(staking_harness::start(staking_harness::program_test()))
+        });
+        Ok(Self {
+            runtime,
+            context: Mutex::new(context),
+        })
+    }
+
     /// The feature-set id a validator of this runtime reports in `getVersion`.
     #[staticmethod]
     fn feature_set_id() -> u32 {
