@@ -18,7 +18,7 @@ export PATH := $(VENV)/bin:$(CACHE)/bin:$(PATH)
 
 .PHONY: setup chain threshold demo test lint bench clean
 
-setup: $(STAMPS)/python $(STAMPS)/ipfs $(STAMPS)/browser chain threshold
+setup: $(STAMPS)/python $(STAMPS)/ipfs $(STAMPS)/browser $(STAMPS)/js chain threshold
 
 $(VENV)/bin/python:
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -35,6 +35,11 @@ $(STAMPS)/ipfs: scripts/setup_ipfs.sh
 # Debian's Chromium, for the dashboard's browser test.
 $(STAMPS)/browser: scripts/setup_browser.sh
 	bash scripts/setup_browser.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+# @solana/web3.js and @coral-xyz/anchor from npm, for the local chain's acceptance test.
+$(STAMPS)/js: scripts/setup_js.sh tests/js/package.json tests/js/package-lock.json
+	bash scripts/setup_js.sh
 	@mkdir -p $(STAMPS) && touch $@
 
 # Builds the embedded chain (the staking program inside an in-process Solana runtime)
