@@ -117,9 +117,16 @@ class LocalDeployment:
     processes: list[subprocess.Popen[bytes]]
 
     def run(
-        self, app_dir: Path, run_config: Mapping[str, Any] | None = None, *, timeout: float = 600
+        self,
+        app_dir: Path,
+        run_config: Mapping[str, Any] | None = None,
+        *,
+        timeout: float = 600,
+        log_path: Path | None = None,
     ) -> str:
         """Submit the Flower app in ``app_dir`` with ``flwr run --stream``; return its log.
+
+        The whole log is also written to ``log_path`` when given, whatever the outcome.
 
         Raises
         ------
@@ -134,11 +141,21 @@ class LocalDeployment:
                 args, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired as exc:
+            if log_path is not None:
+                log_path.write_bytes(_text(exc.stdout) + _text(exc.stderr))
             raise DeploymentError(f"flwr run did not finish within {timeout:.0f} s") from exc
         log = done.stdout + done.stderr
+        if log_path is not None:
+            log_path.write_text(log)
         if done.returncode != 0:
             raise DeploymentError(f"flwr run exited with {done.returncode}:\n{log[-4000:]}")
         return log
+
+
+def _text(output: str | bytes | None) -> bytes:
+    if output is None:
+        return b""
+    return output.encode() if isinstance(output, str) else output
 
 
 def _toml(value: Any) -> str:

@@ -26,6 +26,7 @@ import httpx
 from fl_app.errors import FlAppError
 
 __all__ = [
+    "CHAIN_STATE_GONE",
     "ServiceRecord",
     "ServicesState",
     "fl_app_home",
@@ -37,6 +38,11 @@ __all__ = [
 ]
 
 DEFAULT_CHAIN_PORT = 8999
+CHAIN_STATE_GONE = (
+    "the local chain starts empty: the tasks, stakes and balances of the chain service "
+    "that ran here before are gone (it keeps them in memory only); create them again"
+)
+_CHAIN_MARKER = "chain-ran"
 _STATE_FILE = "services.json"
 _POLL_S = 0.1
 _GATEWAY_LINE = re.compile(r"Gateway server listening on /ip4/127\.0\.0\.1/tcp/(\d+)")
@@ -118,21 +124,29 @@ def start_services(
     ipfs_port: int = 0,
     timeout_s: float = 60.0,
     on_step: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> tuple[ServicesState, list[str]]:
     """Start whichever of the two services is not running and wait until both answer.
 
     Returns the state and the names of the services started now (empty if both ran).
-    Ports of 0 are chosen by the OS.
+    Ports of 0 are chosen by the OS. ``on_warning`` hears that a chain started before in
+    this ``$FL_APP_HOME`` (stopped or crashed) left nothing behind: the embedded chain
+    keeps its accounts in memory only.
     """
     say = on_step or (lambda _: None)
+    warn = on_warning or (lambda _: None)
     home = fl_app_home()
     (home / "logs").mkdir(parents=True, exist_ok=True)
     state = load_state(home)
     started: list[str] = []
     try:
         if state.chain is None or not state.chain.alive:
+            marker = home / _CHAIN_MARKER
+            if marker.exists():
+                warn(CHAIN_STATE_GONE)
             say("starting the embedded chain service")
             state.chain = _start_chain(home, chain_port, timeout_s)
+            marker.write_text(f"{state.chain.url} started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
             started.append("chain")
         if state.ipfs is None or not state.ipfs.alive:
             say("starting the private Kubo daemon")

@@ -10,7 +10,7 @@ import pytest
 
 from fl_app.deployment import free_port
 from fl_app.ipfs import IpfsClient
-from fl_app.services import load_state
+from fl_app.services import CHAIN_STATE_GONE, load_state
 from tests.cli_fixtures import FlApp, fl_app, isolated_home
 
 __all__ = ["fl_app", "isolated_home"]  # fixtures used here
@@ -39,6 +39,7 @@ def test_services_start_status_and_stop(fl_app: FlApp, isolated_home: Path) -> N
         stopped = fl_app("services", "stop")
     assert stopped.code == 0, stopped.stderr
     assert stopped.stdout.strip() == "stopped chain and ipfs"
+    assert "the local chain's tasks, stakes and balances are gone with it" in stopped.stderr
     assert not state.chain.alive and not state.ipfs.alive
     assert load_state().records() == []
     status = fl_app("services", "status")
@@ -47,6 +48,12 @@ def test_services_start_status_and_stop(fl_app: FlApp, isolated_home: Path) -> N
         "IPFS (Kubo)       not running",
     ]
     assert fl_app("services", "stop").stdout.strip() == "no services were running"
+    restarted = fl_app("services", "start", "--chain-port", str(free_port()))
+    try:
+        assert restarted.code == 0, restarted.stderr
+        assert f"fl-app: warning: {CHAIN_STATE_GONE}" in restarted.stderr
+    finally:
+        fl_app("services", "stop")
 
 
 def test_services_start_on_a_taken_port_names_the_fix(fl_app: FlApp, isolated_home: Path) -> None:

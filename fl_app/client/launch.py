@@ -6,6 +6,8 @@ chain (or the task is settled), then stops.
 
 from __future__ import annotations
 
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +24,10 @@ from fl_app.deployment import flower_env, free_port, node_config_arg, spawn_grou
 from fl_app.errors import FlAppError
 from fl_app.ipfs.content import ContentSource
 
-__all__ = ["ParticipantRun", "run_participant"]
+__all__ = ["SUPERLINK_LOST_S", "ParticipantRun", "check_superlink", "run_participant"]
+
+SUPERLINK_LOST_S = 60.0
+"""Seconds the SuperLink may stay unreachable before the run counts as ended."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,7 +60,13 @@ def run_participant(
         If the SuperNode exits with an error, or the rounds are not done in time.
     """
     on_chain = client.task(task)
-    entry = fetch_template(on_chain.template_cid, source=source, destination=workdir / "template")
+    # A rerun for the same task and wallet reuses the work directory; the template is
+    # fetched and verified again each time, never run from an earlier unpacking.
+    template_dir = workdir / "template"
+    if template_dir.exists():
+        shutil.rmtree(template_dir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    entry = fetch_template(on_chain.template_cid, source=source, destination=template_dir)
     command = [
         sys.executable,
         str(entry),
@@ -72,21 +83,52 @@ def run_participant(
     with log_path.open("wb") as log:
         process = spawn_group(command, env=flower_env(), log=log)
         try:
-            recorded = _wait_for_rounds(client, task, process, poll_s, timeout_s, log_path)
+            recorded = _wait_for_rounds(
+                client, task, process, superlink, poll_s, timeout_s, log_path
+            )
         finally:
             stop_group(process)
     return ParticipantRun(rounds_recorded=recorded, returncode=process.returncode)
+
+
+def check_superlink(superlink: str, timeout_s: float = 10.0) -> None:
+    """Fail in one line unless something accepts connections at ``superlink`` (HOST:PORT).
+
+    Raises
+    ------
+    FlAppError
+        If the address is malformed or nothing answers there.
+    """
+    host, _, port = superlink.rpartition(":")
+    if not host or not port.isdigit():
+        raise FlAppError(f"--superlink takes HOST:PORT, got {superlink!r}")
+    if not _answers(host, int(port), timeout_s):
+        raise FlAppError(
+            f"no SuperLink answers at {superlink}: check the address, or ask the "
+            "organisation to start it (fl-app server start TASK)"
+        )
+
+
+def _answers(host: str, port: int, timeout_s: float) -> bool:
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 def _wait_for_rounds(
     client: StakingClient,
     task: Pubkey,
     process: subprocess.Popen[bytes],
+    superlink: str,
     poll_s: float,
     timeout_s: float,
     log_path: Path,
 ) -> int:
     deadline = time.monotonic() + timeout_s
+    host, _, port = superlink.rpartition(":")
+    lost_since: float | None = None
     while time.monotonic() < deadline:
         state = client.task(task)
         if state.rounds_recorded >= state.rounds_planned or state.state is not TaskState.OPEN:
@@ -95,6 +137,17 @@ def _wait_for_rounds(
             raise FlAppError(
                 f"the SuperNode exited with code {process.returncode} after "
                 f"{state.rounds_recorded} round(s); see {log_path}"
+            )
+        # The organisation's run ends by stopping its SuperLink, recorded or not.
+        if _answers(host, int(port), poll_s):
+            lost_since = None
+        elif lost_since is None:
+            lost_since = time.monotonic()
+        elif time.monotonic() - lost_since > SUPERLINK_LOST_S:
+            raise FlAppError(
+                f"the SuperLink at {superlink} stopped answering with {state.rounds_recorded} "
+                f"of {state.rounds_planned} round(s) recorded: the organisation's run ended; "
+                f"see {log_path}"
             )
         time.sleep(poll_s)
     raise FlAppError(f"the task's rounds were not done within {timeout_s:.0f} s; see {log_path}")

@@ -75,6 +75,7 @@ def _start(args: argparse.Namespace, out: Output) -> int:
             ipfs_port=args.ipfs_port,
             timeout_s=args.timeout,
             on_step=out.say,
+            on_warning=out.warn,
         )
     if not started:
         out.say("services already running")
@@ -87,6 +88,11 @@ def _stop(args: argparse.Namespace, out: Output) -> int:
 
     stopped = stop_services(timeout_s=args.timeout)
     text = f"stopped {' and '.join(stopped)}" if stopped else "no services were running"
+    if "chain" in stopped:
+        out.warn(
+            "the local chain's tasks, stakes and balances are gone with it (it keeps them "
+            "in memory only); IPFS pins are kept"
+        )
     out.result({"stopped": stopped}, text=text)
     return 0
 
