@@ -51,12 +51,12 @@ def test_client_run_refuses_a_superlink_that_does_not_answer(fl_app: FlApp, tmp_
     run = fl_app(
         "client", "run", str(Keypair().pubkey()), "--superlink", address,
         "--partition", "0/2", "-k", str(_wallet(tmp_path / "w.json")),
-        "--workdir", str(tmp_path / "work"),
+        "--workdir", str(tmp_path / "work"), "--connect-timeout", "2",
     )  # fmt: skip
     assert run.code == 2
     assert run.error == (
-        f"no SuperLink answers at {address}: check the address, or ask the organisation "
-        "to start it (fl-app server start TASK)"
+        f"no SuperLink answers at {address} within 2 s: check the address, or ask the "
+        "organisation to start it (fl-app server start TASK)"
     )
     assert not (tmp_path / "work").exists()
 

@@ -91,22 +91,26 @@ def run_participant(
     return ParticipantRun(rounds_recorded=recorded, returncode=process.returncode)
 
 
-def check_superlink(superlink: str, timeout_s: float = 10.0) -> None:
-    """Fail in one line unless something accepts connections at ``superlink`` (HOST:PORT).
+def check_superlink(superlink: str, timeout_s: float = 60.0, poll_s: float = 1.0) -> None:
+    """Fail in one line unless something accepts connections at ``superlink`` (HOST:PORT)
+    within ``timeout_s`` seconds (a SuperLink started at the same time gets that long).
 
     Raises
     ------
     FlAppError
-        If the address is malformed or nothing answers there.
+        If the address is malformed or nothing answers there in time.
     """
     host, _, port = superlink.rpartition(":")
     if not host or not port.isdigit():
         raise FlAppError(f"--superlink takes HOST:PORT, got {superlink!r}")
-    if not _answers(host, int(port), timeout_s):
-        raise FlAppError(
-            f"no SuperLink answers at {superlink}: check the address, or ask the "
-            "organisation to start it (fl-app server start TASK)"
-        )
+    deadline = time.monotonic() + timeout_s
+    while not _answers(host, int(port), min(poll_s, timeout_s)):
+        if time.monotonic() >= deadline:
+            raise FlAppError(
+                f"no SuperLink answers at {superlink} within {timeout_s:g} s: check the "
+                "address, or ask the organisation to start it (fl-app server start TASK)"
+            )
+        time.sleep(poll_s)
 
 
 def _answers(host: str, port: int, timeout_s: float) -> bool:

@@ -71,6 +71,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     run.add_argument("--timeout", type=float, default=3_600.0, help="seconds to wait")
     run.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds the SuperLink may take to answer before giving up (default 60)",
+    )
+    run.add_argument(
         "--workdir",
         type=Path,
         metavar="DIR",
@@ -130,7 +137,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     workdir: Path = args.workdir or (
         fl_app_home() / "runs" / f"client-{str(address)[:8]}-{str(wallet)[:8]}"
     )
-    check_superlink(args.superlink)
+    check_superlink(args.superlink, timeout_s=args.connect_timeout)
     with open_chain(args) as chain, open_ipfs(args) as ipfs:
         stake = chain.client.stake(address, wallet)
         if stake is None:

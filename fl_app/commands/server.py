@@ -73,8 +73,8 @@ def _start(args: argparse.Namespace, out: Output) -> int:
         )
     if task.rounds_recorded >= task.rounds_planned:
         raise FlAppError(
-            f"task {address} has all {task.rounds_planned} round(s) recorded already: "
-            f"next: fl-app task finalize {address}"
+            f"task {address} has all {task.rounds_planned} round(s) recorded already; "
+            f"settle it with fl-app task finalize {address}"
         )
     run_config = _run_config(task.participants, task.rounds_planned, args.run_config)
     quorum = int(str(run_config["min-nodes"]))
