@@ -117,6 +117,8 @@ class StakeGate:
         self.poll_s = poll_s
         self.wallets: dict[int, str] = {}
         """Wallet address of every node admitted so far, by node id."""
+        self.unanswered: set[int] = set()
+        """Nodes that sent no proof within ``timeout`` the last time they were asked."""
 
     def admit(self, grid: Grid) -> dict[int, str]:
         """Ask every connected node for a fresh proof; return admitted node ids -> wallets."""
@@ -135,6 +137,7 @@ class StakeGate:
             m.metadata.src_node_id: m for m in grid.send_and_receive(messages, timeout=self.timeout)
         }
         admitted: dict[int, str] = {}
+        self.unanswered = {n for n in node_ids if n not in replies}
         for node_id in node_ids:
             wallet, reason = self._check(replies.get(node_id), node_id, nonce)
             if wallet is None:
@@ -148,9 +151,10 @@ class StakeGate:
     def wait_for_stakers(self, grid: Grid, needed: int, timeout: float) -> dict[int, str]:
         """Admit nodes until ``needed`` of them proved a stake or ``timeout`` seconds pass.
 
-        Nodes that connect later are asked as they appear; a node that already failed to
-        prove its stake is asked again only after a new node connected, so a node that
-        staked late is admitted too. Returns the last admitted set (possibly too small).
+        Nodes that connect later are asked as they appear, and every node is asked again
+        when one did not answer in time (a slow or busy node) or a new one connected (so a
+        node that staked late is admitted too). Returns the last admitted set (possibly
+        too small).
         """
         deadline = time.monotonic() + timeout
         asked: set[int] = set()
@@ -158,7 +162,7 @@ class StakeGate:
         last_logged = (-1, -1)
         while True:
             connected = set(grid.get_node_ids())
-            if connected - asked and len(connected) >= needed:
+            if (connected - asked or self.unanswered & connected) and len(connected) >= needed:
                 admitted = self.admit(grid)
                 asked = connected
                 if len(admitted) >= needed:

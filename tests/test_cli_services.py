@@ -38,8 +38,11 @@ def test_services_start_status_and_stop(fl_app: FlApp, isolated_home: Path) -> N
     finally:
         stopped = fl_app("services", "stop")
     assert stopped.code == 0, stopped.stderr
-    assert stopped.stdout.strip() == "stopped chain and ipfs"
-    assert "the local chain's tasks, stakes and balances are gone with it" in stopped.stderr
+    assert stopped.stdout.splitlines() == [
+        "stopped chain and ipfs",
+        "the local chain's tasks, stakes and balances are gone with it (it keeps them in "
+        "memory only); IPFS pins are kept",
+    ]
     assert not state.chain.alive and not state.ipfs.alive
     assert load_state().records() == []
     status = fl_app("services", "status")

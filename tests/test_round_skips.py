@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pytest
-from flwr.app import ArrayRecord, Context, RecordDict
+from flwr.app import ArrayRecord, Context, Message, RecordDict
 from solders.keypair import Keypair
 
 from fl_app.errors import ConfigError
@@ -209,3 +209,30 @@ def test_a_run_with_every_round_skipped_ends_with_the_initial_model(
     model = TabularMLP.from_state_dict(report.final_arrays.to_torch_state_dict())
     assert model is not None
     assert "run summary: 0 of 2 round(s) aggregated, 2 skipped" in caplog.text
+
+
+@pytest.mark.usefixtures("server_identity")
+def test_a_node_too_busy_to_prove_in_time_is_asked_again_before_round_one(
+    ckks_keys: KeyMaterial,
+) -> None:
+    federation = StakedFederation(ckks_keys)
+    federation.dropped = {NODES[2]}  # its first proof never arrives
+    answer = federation.send_and_receive
+
+    def slow_once(messages: Iterable[Message], *, timeout: float | None = None) -> list[Message]:
+        replies = list(answer(messages, timeout=timeout))
+        federation.dropped = set()
+        return replies
+
+    federation.send_and_receive = slow_once  # type: ignore[method-assign]
+    strategy = _strategy(
+        ckks_keys,
+        federation,
+        {w.address for w in federation.wallets.values()},
+        node_wait_timeout=600.0,
+    )
+
+    strategy.start(federation, federation.model, num_rounds=1)
+
+    assert strategy.skipped == {}
+    assert set(strategy.contributors[1]) == {w.address for w in federation.wallets.values()}

@@ -87,9 +87,9 @@ def _stop(args: argparse.Namespace, out: Output) -> int:
     from fl_app.services import stop_services
 
     stopped = stop_services(timeout_s=args.timeout)
-    text = f"stopped {' and '.join(stopped)}" if stopped else "no services were running"
+    text = [f"stopped {' and '.join(stopped)}" if stopped else "no services were running"]
     if "chain" in stopped:
-        out.warn(
+        text.append(
             "the local chain's tasks, stakes and balances are gone with it (it keeps them "
             "in memory only); IPFS pins are kept"
         )
