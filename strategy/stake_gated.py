@@ -114,7 +114,10 @@ class StakeGatedStrategy(Strategy):
             return None, None
         admitted = []
         for reply in replies:
-            if reply.metadata.src_node_id in self._admitted:
+            if reply.has_error():
+                # The SuperLink answers for a node that went away; the sender is then itself.
+                log(WARNING, "a train reply failed: %s", reply.error.reason)
+            elif reply.metadata.src_node_id in self._admitted:
                 admitted.append(reply)
             else:
                 log(
@@ -131,7 +134,7 @@ class StakeGatedStrategy(Strategy):
             self.contributors[server_round] = []
         else:
             self.contributors[server_round] = [
-                self._admitted[r.metadata.src_node_id] for r in admitted if not r.has_error()
+                self._admitted[r.metadata.src_node_id] for r in admitted
             ]
         return arrays, metrics
 
