@@ -74,7 +74,7 @@ class RunSettings:
     ipfs_api: str = ""
     authority_keypair: str = ""
     node_wait_timeout: float = 600.0
-    stake_proof_timeout: float = 60.0
+    stake_proof_timeout: float = 300.0
 
     def __post_init__(self) -> None:
         _check_choice("dataset", self.dataset, DATASETS)

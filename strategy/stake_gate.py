@@ -120,11 +120,14 @@ class StakeGate:
         self.unanswered: set[int] = set()
         """Nodes that sent no proof within ``timeout`` the last time they were asked."""
 
-    def admit(self, grid: Grid) -> dict[int, str]:
-        """Ask every connected node for a fresh proof; return admitted node ids -> wallets."""
+    def admit(self, grid: Grid, only: set[int] | None = None) -> dict[int, str]:
+        """Ask connected nodes (those in ``only`` if given) for a fresh proof.
+
+        Returns the admitted node ids -> wallets.
+        """
         nonce = os.urandom(32)
         request = ConfigRecord({KEY_NONCE: nonce, KEY_TASK: self.task})
-        node_ids = list(grid.get_node_ids())
+        node_ids = [n for n in grid.get_node_ids() if only is None or n in only]
         messages = [
             Message(
                 content=RecordDict({RECORD_STAKE_PROOF: request}),
@@ -163,7 +166,10 @@ class StakeGate:
         while True:
             connected = set(grid.get_node_ids())
             if (connected - asked or self.unanswered & connected) and len(connected) >= needed:
-                admitted = self.admit(grid)
+                # Proofs given during this wait stay valid; only the others are asked, so
+                # a slow node is not sent a second query while it answers the first.
+                proven = {n: w for n, w in admitted.items() if n in connected}
+                admitted = proven | self.admit(grid, only=connected - set(proven))
                 asked = connected
                 if len(admitted) >= needed:
                     return admitted

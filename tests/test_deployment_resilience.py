@@ -137,14 +137,7 @@ def test_late_unproven_and_dying_nodes_leave_every_round_with_enough_inputs_reco
             authority_keypair=_keypair_file(authority, tmp_path / "org.json"),
             port=port,
             workdir=tmp_path / "server",
-            # A busy machine starts each ClientApp process slowly; the organisation gives
-            # the proofs time (its setting), and waits up to its default for stakers.
-            run_config={
-                "num-server-rounds": 3,
-                "min-nodes": 3,
-                "ckks-min-inputs": 2,
-                "stake-proof-timeout": 300,
-            },
+            run_config={"num-server-rounds": 3, "min-nodes": 3, "ckks-min-inputs": 2},
             timeout_s=1_200,
         )
         elapsed = time.monotonic() - started
