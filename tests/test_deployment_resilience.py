@@ -115,7 +115,7 @@ def test_late_unproven_and_dying_nodes_leave_every_round_with_enough_inputs_reco
                     superlink=f"127.0.0.1:{port}",
                     node_config=node,
                     workdir=tmp_path / f"participant-{index}",
-                    timeout_s=1_200,
+                    timeout_s=3_600,
                 ).rounds_recorded
             except FlAppError as err:
                 outcome[index] = str(err)
@@ -124,7 +124,7 @@ def test_late_unproven_and_dying_nodes_leave_every_round_with_enough_inputs_reco
         killed: list[bool] = []
         killer = threading.Thread(
             target=lambda: killed.append(
-                _kill_when_training(tmp_path / f"participant-{late}", 2, timeout_s=1_200)
+                _kill_when_training(tmp_path / f"participant-{late}", 2, timeout_s=3_600)
             )
         )
         for thread in (*threads, killer):
@@ -138,7 +138,7 @@ def test_late_unproven_and_dying_nodes_leave_every_round_with_enough_inputs_reco
             port=port,
             workdir=tmp_path / "server",
             run_config={"num-server-rounds": 3, "min-nodes": 3, "ckks-min-inputs": 2},
-            timeout_s=1_200,
+            timeout_s=3_600,
         )
         elapsed = time.monotonic() - started
         for thread in (*threads, killer):
