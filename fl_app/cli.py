@@ -7,9 +7,12 @@ This module only builds the top-level parser, registers the command groups of
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
+from types import FrameType
 
 from fl_app.commands import register_all
 from fl_app.commands.cluster import add_chain_options
@@ -57,6 +60,14 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+class TerminatedError(Exception):
+    """SIGTERM arrived: unwind so that every started process group is stopped."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise TerminatedError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fl-app`` console script."""
     args = build_parser().parse_args(argv)
@@ -66,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # not the user's to act on.
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
+    # SIGTERM would end Python without running `finally` blocks, leaving the SuperNode
+    # or SuperLink process groups a command started running on their own.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return int(args.handler(args, out))
     except FlAppError as exc:
@@ -74,6 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fl-app: interrupted", file=sys.stderr)
         return 130
+    except TerminatedError:
+        print("fl-app: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

@@ -125,10 +125,12 @@ class LocalDeployment:
         *,
         timeout: float = 600,
         check: bool = True,
+        log_path: Path | None = None,
     ) -> str:
         """Submit the Flower app in ``app_dir`` with ``flwr run --stream``; return its log.
 
-        With ``check=False`` the log of a failed run is returned instead of raised.
+        With ``check=False`` the log of a failed run is returned instead of raised. The
+        whole log is also written to ``log_path`` when given, whatever the outcome.
 
         Raises
         ------
@@ -143,11 +145,21 @@ class LocalDeployment:
                 args, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired as exc:
+            if log_path is not None:
+                log_path.write_bytes(_text(exc.stdout) + _text(exc.stderr))
             raise DeploymentError(f"flwr run did not finish within {timeout:.0f} s") from exc
         log = done.stdout + done.stderr
+        if log_path is not None:
+            log_path.write_text(log)
         if check and done.returncode != 0:
             raise DeploymentError(f"flwr run exited with {done.returncode}:\n{log[-4000:]}")
         return log
+
+
+def _text(output: str | bytes | None) -> bytes:
+    if output is None:
+        return b""
+    return output.encode() if isinstance(output, str) else output
 
 
 def _toml(value: Any) -> str:

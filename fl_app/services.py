@@ -125,7 +125,8 @@ def start_services(
     """Start whichever of the two services is not running and wait until both answer.
 
     Returns the state and the names of the services started now (empty if both ran).
-    Ports of 0 are chosen by the OS.
+    Ports of 0 are chosen by the OS. The chain restores the accounts and clock it saved
+    in ``$FL_APP_HOME`` before (``on_step`` hears whether it did).
     """
     say = on_step or (lambda _: None)
     home = fl_app_home()

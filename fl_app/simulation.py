@@ -76,6 +76,8 @@ def run_federated(
     settings = RunSettings.from_run_config({}, overrides)
     if settings.min_nodes > members.num_supernodes:
         overrides = {**(overrides or {}), "min-nodes": members.num_supernodes}
+        settings = RunSettings.from_run_config({}, overrides)
+    settings.check_sampling(members.num_supernodes)
     with tempfile.TemporaryDirectory(prefix="fl-app-keys-") as key_dir:
         keys = members.keys
         if keys is None and settings.aggregation == "ckks" and not settings.ckks_public_context:

@@ -38,7 +38,11 @@ def test_services_start_status_and_stop(fl_app: FlApp, isolated_home: Path) -> N
     finally:
         stopped = fl_app("services", "stop")
     assert stopped.code == 0, stopped.stderr
-    assert stopped.stdout.strip() == "stopped chain and ipfs"
+    assert stopped.stdout.splitlines() == [
+        "stopped chain and ipfs",
+        "the local chain's accounts and clock are saved for the next services start; "
+        "IPFS pins are kept",
+    ]
     assert not state.chain.alive and not state.ipfs.alive
     assert load_state().records() == []
     status = fl_app("services", "status")

@@ -157,7 +157,7 @@ def test_task_create_without_funds_says_how_much_is_missing(fl_app: FlApp, world
     )  # fmt: skip
     assert run.code == 2
     assert run.error.startswith(f"wallet {address_of(poor)} has 1 SOL, task create needs 10.00")
-    assert run.error.endswith("SOL: fund it (fl-app airdrop 10 on embedded/localnet)")
+    assert run.error.endswith(f"SOL: fund it (fl-app airdrop 10 -k {poor} on embedded/localnet)")
 
 
 def test_task_create_without_ipfs_names_the_command_that_starts_it(

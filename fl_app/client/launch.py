@@ -10,6 +10,8 @@ until every planned round of the task is recorded on chain (or the task is settl
 
 from __future__ import annotations
 
+import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -26,7 +28,10 @@ from fl_app.errors import FlAppError
 from fl_app.ipfs.bundle import bundle_sha256
 from fl_app.ipfs.content import ContentSource
 
-__all__ = ["ParticipantRun", "run_participant"]
+__all__ = ["SUPERLINK_LOST_S", "ParticipantRun", "check_superlink", "run_participant"]
+
+SUPERLINK_LOST_S = 60.0
+"""Seconds the SuperLink may stay unreachable before the run counts as ended."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +65,13 @@ def run_participant(
     """
     on_chain = client.task(task)
     fab_sha256 = bundle_sha256(on_chain.template_cid)
-    fetch_template(on_chain.template_cid, source=source, destination=workdir / "template")
+    # A rerun for the same task and wallet reuses the work directory; the bundle is
+    # fetched and verified again each time, never run from an earlier unpacking.
+    template_dir = workdir / "template"
+    if template_dir.exists():
+        shutil.rmtree(template_dir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    fetch_template(on_chain.template_cid, source=source, destination=template_dir)
     log_path = workdir / "supernode.log"
     with verified_node(
         fab_sha256=fab_sha256,
@@ -69,19 +80,54 @@ def run_participant(
         workdir=workdir,
         insecure=insecure,
     ) as processes:
-        recorded = _wait_for_rounds(client, task, processes, poll_s, timeout_s, log_path)
+        recorded = _wait_for_rounds(
+            client, task, processes, superlink, poll_s, timeout_s, log_path
+        )
     return ParticipantRun(rounds_recorded=recorded, returncode=processes[0].returncode)
+
+
+def check_superlink(superlink: str, timeout_s: float = 60.0, poll_s: float = 1.0) -> None:
+    """Fail in one line unless something accepts connections at ``superlink`` (HOST:PORT)
+    within ``timeout_s`` seconds (a SuperLink started at the same time gets that long).
+
+    Raises
+    ------
+    FlAppError
+        If the address is malformed or nothing answers there in time.
+    """
+    host, _, port = superlink.rpartition(":")
+    if not host or not port.isdigit():
+        raise FlAppError(f"--superlink takes HOST:PORT, got {superlink!r}")
+    deadline = time.monotonic() + timeout_s
+    while not _answers(host, int(port), min(poll_s, timeout_s)):
+        if time.monotonic() >= deadline:
+            raise FlAppError(
+                f"no SuperLink answers at {superlink} within {timeout_s:g} s: check the "
+                "address, or ask the organisation to start it (fl-app server start TASK)"
+            )
+        time.sleep(poll_s)
+
+
+def _answers(host: str, port: int, timeout_s: float) -> bool:
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 def _wait_for_rounds(
     client: StakingClient,
     task: Pubkey,
     processes: list[subprocess.Popen[bytes]],
+    superlink: str,
     poll_s: float,
     timeout_s: float,
     log_path: Path,
 ) -> int:
     deadline = time.monotonic() + timeout_s
+    host, _, port = superlink.rpartition(":")
+    lost_since: float | None = None
     while time.monotonic() < deadline:
         state = client.task(task)
         if state.rounds_recorded >= state.rounds_planned or state.state is not TaskState.OPEN:
@@ -91,6 +137,17 @@ def _wait_for_rounds(
             raise FlAppError(
                 f"the node's process {exited.pid} exited with code {exited.returncode} after "
                 f"{state.rounds_recorded} round(s); see {log_path}"
+            )
+        # The organisation's run ends by stopping its SuperLink, recorded or not.
+        if _answers(host, int(port), poll_s):
+            lost_since = None
+        elif lost_since is None:
+            lost_since = time.monotonic()
+        elif time.monotonic() - lost_since > SUPERLINK_LOST_S:
+            raise FlAppError(
+                f"the SuperLink at {superlink} stopped answering with {state.rounds_recorded} "
+                f"of {state.rounds_planned} round(s) recorded: the organisation's run ended; "
+                f"see {log_path}"
             )
         time.sleep(poll_s)
     raise FlAppError(f"the task's rounds were not done within {timeout_s:.0f} s; see {log_path}")

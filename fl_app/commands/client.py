@@ -78,6 +78,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="train only with DP-SGD at epsilon <= EPSILON; runs asking less are refused",
     )
     run.add_argument("--timeout", type=float, default=3_600.0, help="seconds to wait")
+    run.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds the SuperLink may take to answer before giving up (default 60)",
+    )
+    run.add_argument(
+        "--workdir",
+        type=Path,
+        metavar="DIR",
+        help="where the verified template and the SuperNode's log go; a rerun for the same "
+        "task and wallet reuses it (default: under $FL_APP_HOME/runs)",
+    )
 
 
 def _fetch(args: argparse.Namespace, out: Output) -> int:
@@ -101,7 +115,7 @@ def _fetch(args: argparse.Namespace, out: Output) -> int:
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
-    from fl_app.client.launch import run_participant
+    from fl_app.client.launch import check_superlink, run_participant
     from fl_app.client.privacy_floor import NODE_CONFIG_DP_MAX_EPSILON
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.keypair_files import default_keypair_path, read_keypair
@@ -114,6 +128,9 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     if args.data is not None:
         if not args.target:
             raise FlAppError("--data needs --target, the name of the label column")
+        from fl_app.ml.tabular import load_csv
+
+        load_csv(args.data, args.target)  # refused here, not after joining a round
         node_config.update({"data-path": str(args.data.resolve()), "target-column": args.target})
     else:
         node_config.update(_partition(args.partition))
@@ -130,7 +147,10 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         if args.dp_epsilon <= 0:
             raise FlAppError(f"--dp-epsilon must be positive, got {args.dp_epsilon:g}")
         node_config[NODE_CONFIG_DP_MAX_EPSILON] = args.dp_epsilon
-    workdir = fl_app_home() / "runs" / f"client-{str(address)[:8]}-{str(wallet)[:8]}"
+    workdir: Path = args.workdir or (
+        fl_app_home() / "runs" / f"client-{str(address)[:8]}-{str(wallet)[:8]}"
+    )
+    check_superlink(args.superlink, timeout_s=args.connect_timeout)
     with open_chain(args) as chain, open_ipfs(args) as ipfs:
         stake = chain.client.stake(address, wallet)
         if stake is None:

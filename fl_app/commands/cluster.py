@@ -153,14 +153,22 @@ class ChainSession:
     def balance(self, address: Pubkey) -> int:
         return self.client.balance(address)
 
-    def require_funds(self, wallet: Keypair, needed: int, *, action: str) -> None:
-        """Refuse early, with the fix, when ``wallet`` cannot pay ``needed`` lamports."""
+    def require_funds(
+        self, wallet: Keypair, needed: int, *, action: str, keypair: Path | None = None
+    ) -> None:
+        """Refuse early, with the fix, when ``wallet`` cannot pay ``needed`` lamports.
+
+        ``keypair`` is the wallet's ``--keypair`` file (None: the default wallet), named
+        in the hint so that it funds the right wallet.
+        """
         from fl_app.commands.amounts import format_sol
+        from fl_app.commands.program_errors import airdrop_hint
 
         have = self.balance(wallet.pubkey())
         if have < needed:
+            amount = format_sol(_round_up_sol(needed - have))
             hint = (
-                f"fl-app airdrop {format_sol(_round_up_sol(needed - have))} on embedded/localnet"
+                f"{airdrop_hint(keypair, amount)} on embedded/localnet"
                 if self.cluster.is_local
                 else "send it SOL from a funded wallet"
             )

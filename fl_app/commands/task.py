@@ -108,12 +108,9 @@ def _create(args: argparse.Namespace, out: Output) -> int:
         "grace": parse_duration(args.grace, what="--grace"),
     }
     key_holder = parse_address(args.key_holder, what="--key-holder")
+    _check_task_shape(args.rounds, args.max_participants)
     context: Path = args.context
-    if not context.is_file():
-        raise FlAppError(
-            f"no CKKS context at {context}: the key holder makes public_context.bin "
-            "with fl-app keys create"
-        )
+    _check_public_context(context)
     if not (args.template / "pyproject.toml").is_file():
         raise FlAppError(f"{args.template} is not a Flower App (it has no pyproject.toml)")
     bundle = pack_bundle(args.template)
@@ -135,7 +132,9 @@ def _create(args: argparse.Namespace, out: Output) -> int:
                 f"({address}): choose another --task-id"
             )
         rent = transport.minimum_balance_for_rent_exemption(account_space("Task"))
-        chain.require_funds(authority, pool + rent + _FEE_LAMPORTS, action="task create")
+        chain.require_funds(
+            authority, pool + rent + _FEE_LAMPORTS, action="task create", keypair=args.keypair
+        )
         with open_ipfs(args) as ipfs, out.progress("pinning to IPFS", total=2) as step:
             template_cid = pin_bundle(ipfs, bundle)
             step()
@@ -156,7 +155,7 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             template_cid=template_cid,
             he_context_cid=context_cid,
         )
-        with explained(task=address, wallet=authority.pubkey()):
+        with explained(task=address, wallet=authority.pubkey(), keypair=args.keypair):
             chain.client.task_create(authority, params)
     out.result(
         {
@@ -180,6 +179,43 @@ def _create(args: argparse.Namespace, out: Output) -> int:
         quiet=str(address),
     )
     return 0
+
+
+def _check_task_shape(rounds: int, max_participants: int) -> None:
+    """Refuse a task the program would refuse, before anything is pinned or spent."""
+    from fl_app.chain.idl import load_spec
+
+    most = load_spec().max_participants
+    if rounds < 1:
+        raise FlAppError(f"--rounds must be at least 1, got {rounds}")
+    if not 2 <= max_participants <= most:
+        raise FlAppError(
+            f"--max-participants must be 2 to {most} (encrypted rounds sum at least two "
+            f"updates; the staking program takes at most {most}), got {max_participants}"
+        )
+
+
+def _check_public_context(path: Path) -> None:
+    """Refuse anything but a public CKKS context: it is published on IPFS for everyone."""
+    from strategy.ckks import load_public_context
+    from strategy.exceptions import SecretKeyExposedError
+
+    if not path.is_file():
+        raise FlAppError(
+            f"no CKKS context at {path}: the key holder makes public_context.bin "
+            "with fl-app keys create"
+        )
+    try:
+        load_public_context(path.read_bytes())
+    except SecretKeyExposedError:
+        raise FlAppError(
+            f"{path} holds the CKKS secret key and would be published: pass the key "
+            "holder's public_context.bin, and keep this file secret"
+        ) from None
+    except Exception:  # TenSEAL raises its own types for bytes that are not a context
+        raise FlAppError(
+            f"{path} is not a CKKS context: pass public_context.bin from fl-app keys create"
+        ) from None
 
 
 def _free_task_id(chain: ChainSession, owner: Pubkey) -> int:

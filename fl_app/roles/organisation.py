@@ -96,13 +96,17 @@ class Organisation:
         torch.save(report.arrays.to_torch_state_dict(), buffer)
         return self.ipfs.add_bytes(buffer.getvalue(), name=f"model-round-{report.server_round}.pt")
 
-    def record_round(self, task: Pubkey, report: RoundReport) -> str:
+    def record_round(
+        self, task: Pubkey, report: RoundReport, *, round_index: int | None = None
+    ) -> str:
         """Pin the round's manifest and model, and record the round on chain.
 
         Returns the manifest CID. The manifest lists the contributors, the digests of
         their committed ciphertexts, the model CID, the round's test metrics, and for a
         scored round the reference update's CID, the decrypted scalars and the round's
-        contribution scores: enough for anyone to recompute the rewards.
+        contribution scores: enough for anyone to recompute the rewards. ``round_index``
+        is the on-chain index (default: the Flower round's); it differs from the Flower
+        round once a skipped round was left unrecorded.
         """
         model_cid = self.pin_model(report)
         manifest: dict[str, Any] = {
@@ -134,7 +138,7 @@ class Organisation:
         self.client.round_record(
             self.authority,
             task,
-            round_index=report.server_round - 1,
+            round_index=report.server_round - 1 if round_index is None else round_index,
             manifest_cid=manifest_cid,
             contributors=[Pubkey.from_string(w) for w in report.contributors],
             aggregate_cid=model_cid,

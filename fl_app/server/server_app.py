@@ -40,6 +40,8 @@ class RoundReport:
     ``reference_update`` is the organisation's reference update ``g0`` the scalars were
     computed against, published so that anyone can check it is a real model update.
     ``ciphertext_bytes`` are the sizes of the encrypted updates aggregated in the round.
+    ``skipped`` says why a round was skipped (too few proofs, replies or inputs; its
+    model is the previous round's), and is empty for an aggregated round.
     """
 
     server_round: int
@@ -53,6 +55,7 @@ class RoundReport:
     weight_scale: float = 0.0
     reference_update: np.ndarray | None = field(default=None, repr=False)
     ciphertext_bytes: tuple[int, ...] = ()
+    skipped: str = ""
 
     @property
     def plaintext_bytes(self) -> int:
@@ -149,6 +152,7 @@ def build_server_app(
                 ciphertext_bytes=tuple(
                     getattr(strategy, "ciphertext_bytes", {}).get(server_round, ())
                 ),
+                skipped=getattr(strategy, "skipped", {}).get(server_round, ""),
             )
             run_report.rounds.append(round_report)
             log(
@@ -164,18 +168,36 @@ def build_server_app(
                 {payload.EVAL_ACCURACY: result.accuracy, payload.EVAL_LOSS: result.loss}
             )
 
+        initial_arrays = ArrayRecord(model.state_dict())
         result = strategy.start(
             grid=grid,
-            initial_arrays=ArrayRecord(model.state_dict()),
+            initial_arrays=initial_arrays,
             num_rounds=settings.num_server_rounds,
             evaluate_fn=evaluate_global,
         )
-        run_report.final_arrays = result.arrays
+        # Flower leaves the result's arrays empty when no round was aggregated.
+        run_report.final_arrays = result.arrays if len(result.arrays) else initial_arrays
+        _log_summary(run_report)
         run_report.train_metrics = {
             r: dict(metrics) for r, metrics in result.train_metrics_clientapp.items()
         }
 
     return app
+
+
+def _log_summary(report: RunReport) -> None:
+    """One line per skipped round and a total, at the end of the run."""
+    rounds = report.rounds[1:]
+    skipped = [r for r in rounds if r.skipped]
+    for r in skipped:
+        log(WARNING, "round %d was skipped: %s", r.server_round, r.skipped)
+    log(
+        INFO if not skipped else WARNING,
+        "run summary: %d of %d round(s) aggregated, %d skipped",
+        len(rounds) - len(skipped),
+        len(rounds),
+        len(skipped),
+    )
 
 
 def _services_from_run_config(settings: RunSettings) -> ServerServices:
@@ -190,7 +212,9 @@ def _services_from_run_config(settings: RunSettings) -> ServerServices:
 def _make_strategy(settings: RunSettings, services: ServerServices) -> Strategy:
     """Encrypted FedAvg by default, stake-gated when a gate is given."""
     inner = _make_aggregation(settings, services)
-    return inner if services.gate is None else StakeGatedStrategy(inner, services.gate)
+    if services.gate is None:
+        return inner
+    return StakeGatedStrategy(inner, services.gate, node_wait_timeout=settings.node_wait_timeout)
 
 
 def _make_aggregation(settings: RunSettings, services: ServerServices) -> FedAvg:

@@ -7,8 +7,10 @@ running on a real cluster.
 
 from __future__ import annotations
 
+from logging import WARNING
 from pathlib import Path
 
+from flwr.common import log
 from solders.pubkey import Pubkey
 
 from fl_app.chain import RpcTransport, StakingClient
@@ -35,8 +37,20 @@ def task_services(settings: RunSettings) -> ServerServices:
     )
 
     def record(report: RoundReport) -> None:
-        if report.server_round > 0:
-            organisation.record_round(address, report)
+        # A skipped round changed nothing: it is not recorded, so the chain holds only
+        # rounds that aggregated at least the minimum number of inputs.
+        if report.server_round == 0 or report.skipped:
+            return
+        on_chain = client.task(address)
+        if on_chain.rounds_recorded >= on_chain.rounds_planned:
+            log(
+                WARNING,
+                "round %d not recorded: the task's %d planned round(s) are recorded already",
+                report.server_round,
+                on_chain.rounds_planned,
+            )
+            return
+        organisation.record_round(address, report, round_index=on_chain.rounds_recorded)
 
     return ServerServices(
         public_context=public_context,
@@ -45,6 +59,7 @@ def task_services(settings: RunSettings) -> ServerServices:
             task=settings.task_address,
             min_stake=task.min_stake,
             stake_lookup=chain_stake_lookup(client, address),
+            timeout=settings.stake_proof_timeout,
         ),
         on_round=record,
     )
