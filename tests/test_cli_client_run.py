@@ -62,14 +62,15 @@ def test_client_run_refuses_a_superlink_that_does_not_answer(fl_app: FlApp, tmp_
 
 
 def _processes_under(workdir: Path) -> list[int]:
-    """Pids whose command line names a file in ``workdir`` (the template's SuperNode)."""
+    """Pids of the node's processes: their environment points Flower's home into ``workdir``."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if str(workdir) in cmdline and "fl_app.cli" not in cmdline:
+        if f"FLWR_HOME={workdir}" in environ and "fl_app.cli" not in cmdline:
             found.append(int(pid))
     return found
 

@@ -80,9 +80,7 @@ def run_participant(
         workdir=workdir,
         insecure=insecure,
     ) as processes:
-        recorded = _wait_for_rounds(
-            client, task, processes, superlink, poll_s, timeout_s, log_path
-        )
+        recorded = _wait_for_rounds(client, task, processes, superlink, poll_s, timeout_s, log_path)
     return ParticipantRun(rounds_recorded=recorded, returncode=processes[0].returncode)
 
 

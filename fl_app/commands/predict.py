@@ -42,8 +42,8 @@ def _predict(args: argparse.Namespace, out: Output) -> int:
 
     from fl_app.ipfs import Cid, fetch_verified
     from fl_app.ml import load_csv
-    from fl_app.ml.tabular import load_features
     from fl_app.ml.predict import load_model, predict
+    from fl_app.ml.tabular import load_features
 
     labels = None
     if args.target:

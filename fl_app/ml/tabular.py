@@ -94,7 +94,9 @@ def load_features(path: str | Path, *, drop: str | None = None) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def _numeric_columns(path: Path, *, required: str | None) -> tuple[list[str], dict[str, np.ndarray]]:
+def _numeric_columns(
+    path: Path, *, required: str | None
+) -> tuple[list[str], dict[str, np.ndarray]]:
     """The header and every column as numbers; one-line errors for anything else."""
     if not path.is_file():
         raise DataError(f"CSV file {path} does not exist")
