@@ -27,7 +27,7 @@ from fl_app.client.bundle_app import TEMPLATE_DIR, load_bundle_client
 from fl_app.ipfs import MAX_BUNDLE_BYTES, IpfsClient, KuboDaemon, bundle_sha256, fetch_verified
 from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
-from fl_app.server.server_app import RoundReport, RunReport
+from fl_app.run_report import RoundReport, RunReport
 from fl_app.simulation import Federation, run_federated
 from strategy.contribution import ContributionLedger
 from strategy.stake_gate import StakeGate

@@ -9,7 +9,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from fl_app.server.server_app import RoundReport
+from fl_app.run_report import RoundReport
 
 __all__ = ["plot_accuracy", "plot_bytes", "plot_rewards"]
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from fl_app import payload
 from fl_app.demo import LAMPORTS_PER_SOL, DemoResult
 from fl_app.plots import plot_accuracy, plot_bytes, plot_rewards
-from fl_app.server.server_app import RoundReport, RunReport
+from fl_app.run_report import RoundReport, RunReport
 from fl_app.settings import RunSettings
 
 __all__ = ["RoundPrinter", "print_settlement", "write_demo_report"]

@@ -18,7 +18,8 @@ from fl_app import payload
 from fl_app.client.behaviour import Behaviour
 from fl_app.client.bundle_app import BundleClient, template_client
 from fl_app.keys import KeyFiles
-from fl_app.server.server_app import RoundCallback, RunReport, ServerServices, build_server_app
+from fl_app.run_report import RunReport
+from fl_app.server.server_app import RoundCallback, ServerServices, build_server_app
 from fl_app.settings import RunSettings
 from strategy import KeyHolder, Wallet
 from strategy.stake_gate import StakeGate

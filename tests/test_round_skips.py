@@ -12,7 +12,8 @@ from solders.keypair import Keypair
 
 from fl_app.errors import ConfigError
 from fl_app.ml import TabularMLP
-from fl_app.server.server_app import RunReport, ServerServices, build_server_app
+from fl_app.run_report import RunReport
+from fl_app.server.server_app import ServerServices, build_server_app
 from fl_app.settings import RunSettings
 from strategy import EncryptedFedAvg, KeyHolder, KeyMaterial, Wallet
 from strategy.stake_gate import StakeGate, StakeStatus, register_stake_prover

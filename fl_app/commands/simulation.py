@@ -14,7 +14,7 @@ from fl_app.errors import FlAppError
 from fl_app.settings import DATASETS, PARTITIONINGS, RunSettings
 
 if TYPE_CHECKING:
-    from fl_app.server.server_app import RoundReport
+    from fl_app.run_report import RoundReport
 
 __all__ = ["parse_overrides", "quiet_framework_logs", "register"]
 

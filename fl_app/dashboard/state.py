@@ -22,7 +22,7 @@ from fl_app.dashboard.views import (
 
 if TYPE_CHECKING:
     from fl_app.demo import DemoResult
-    from fl_app.server.server_app import RoundReport
+    from fl_app.run_report import RoundReport
 
 __all__ = ["DashboardState"]
 

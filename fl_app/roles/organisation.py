@@ -24,7 +24,7 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain import StakingClient, TaskParams, task_address
 from fl_app.ipfs import IpfsClient, pin_manifest, pin_template
-from fl_app.server.server_app import RoundReport
+from fl_app.run_report import RoundReport
 from strategy.contribution import round_contributions
 
 __all__ = ["Organisation", "TaskPlan"]

@@ -18,7 +18,8 @@ from fl_app.chain.stake_lookup import chain_stake_lookup
 from fl_app.ipfs import IpfsClient, fetch_verified
 from fl_app.keypair_files import read_keypair
 from fl_app.roles import Organisation
-from fl_app.server.server_app import RoundReport, ServerServices
+from fl_app.run_report import RoundReport
+from fl_app.server.server_app import ServerServices
 from fl_app.settings import RunSettings
 from strategy.stake_gate import StakeGate
 
