@@ -16,9 +16,9 @@ export RUST_LOG ?= off
 export FL_APP_VENV := $(VENV)
 export PATH := $(VENV)/bin:$(CACHE)/bin:$(PATH)
 
-.PHONY: setup chain demo test lint bench clean
+.PHONY: setup chain threshold demo test lint bench clean
 
-setup: $(STAMPS)/python $(STAMPS)/ipfs $(STAMPS)/browser chain
+setup: $(STAMPS)/python $(STAMPS)/ipfs $(STAMPS)/browser $(STAMPS)/js chain threshold
 
 $(VENV)/bin/python:
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,10 +37,20 @@ $(STAMPS)/browser: scripts/setup_browser.sh
 	bash scripts/setup_browser.sh
 	@mkdir -p $(STAMPS) && touch $@
 
+# @solana/web3.js and @coral-xyz/anchor from npm, for the local chain's acceptance test.
+$(STAMPS)/js: scripts/setup_js.sh tests/js/package.json tests/js/package-lock.json
+	bash scripts/setup_js.sh
+	@mkdir -p $(STAMPS) && touch $@
+
 # Builds the embedded chain (the staking program inside an in-process Solana runtime)
 # into the venv; skips itself when the Rust sources are unchanged.
 chain: $(STAMPS)/python
 	bash scripts/setup_chain.sh
+
+# Builds the threshold CKKS engine (Go, Lattigo) into ~/.cache/fl-app/lib; skips itself
+# when the Go sources are unchanged.
+threshold:
+	bash scripts/setup_threshold.sh
 
 demo: setup
 	$(VENV)/bin/fl-app demo
@@ -52,9 +62,12 @@ lint: setup
 	bash scripts/check_idl.sh
 	cargo fmt --all -- --check
 	cargo clippy -j 2 --workspace --all-targets -- -D warnings
+	test -z "$$(gofmt -l native/threshold_ckks)" || { gofmt -l native/threshold_ckks; exit 1; }
+	cd native/threshold_ckks && go vet ./...
 
 test: lint
 	cargo test -j 2 -p staking
+	cd native/threshold_ckks && go test ./...
 	$(PY) -m pytest
 
 bench: setup
@@ -64,6 +77,7 @@ bench: setup
 	$(PY) benchmarks/fairness.py
 	$(PY) benchmarks/chain_bench.py
 	$(PY) benchmarks/ipfs_verify.py
+	$(PY) benchmarks/threshold_bench.py
 
 clean:
 	rm -rf build

@@ -35,7 +35,7 @@ from flwr.common.serde import recorddict_to_proto
 from flwr.supercore.task_identity import TaskIdentity
 
 from fl_app.keys import KeyFiles
-from fl_app.server.server_app import RoundReport
+from fl_app.run_report import RoundReport
 from fl_app.simulation import Federation, run_federated
 from strategy import ckks_mod, generate_keys
 from strategy.ckks import (

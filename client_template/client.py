@@ -1,74 +1,196 @@
-"""Participant client of a staked federated-learning task.
+"""The task's ClientApp: local training (optionally DP-SGD), CKKS encryption, evaluation.
 
-This file is the downloadable client template: the organisation pins it to IPFS and
-records its CID in the task account, and ``python -m fl_app.client.fetch`` runs it only
-after the downloaded bytes hash to that CID. It starts a Flower SuperNode that connects
-to the organisation's SuperLink; the training code is the ``fl_app`` package's
-ClientApp (``fl_app.client.client_app:app``), installed from the package index.
-
-    python client.py --superlink HOST:9092 --root-certificates ca.pem \\
-        --node-config 'data-path="my.csv"'
+This file is the code that touches a participant's data. It travels only inside the
+task's Flower App Bundle, whose SHA-256 the task account records; a participant's node
+refuses any other bundle before importing it. The training, DP and encryption code it
+calls comes from the ``fl_app`` and ``strategy`` packages the participant installs from
+the package index.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
-import shutil
-import subprocess
-import sys
-from collections.abc import Sequence
+from collections.abc import Mapping
+from typing import Any
 
-CLIENT_APP_MODULE = "fl_app.client.client_app"
-SUPERNODE = "flower-supernode"
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from fl_app import payload
+from fl_app.client.behaviour import FREE_RIDER_CLAIMED_EXAMPLES, Behaviour, flip_labels
+from fl_app.errors import DataError
+from fl_app.ml import TabularData, TabularMLP, evaluate, load_csv, load_partition, train
+from fl_app.ml.privacy import DpAccount
+from fl_app.settings import RunSettings
+from strategy import ckks_mod, register_key_holder
+from strategy.key_holder_app import KeyHolderLoader, key_holder_from_node_config
+from strategy.stake_gate import WalletLoader, register_stake_prover, wallet_from_node_config
+
+__all__ = ["app", "build_client_app", "local_data"]
+
+_DP_STATE = "dp"
 
 
-def build_command(options: argparse.Namespace) -> list[str]:
-    """The ``flower-supernode`` command line for these options."""
-    command = [SUPERNODE, "--superlink", options.superlink, "--port", str(options.port)]
-    if options.insecure:
-        command.append("--insecure")
-    else:
-        command += ["--root-certificates", options.root_certificates]
-    if options.node_config:
-        command += ["--node-config", options.node_config]
-    return command
+def local_data(node_config: Mapping[str, Any], settings: RunSettings) -> TabularData:
+    """The participant's data: its own CSV file, or a simulated partition of a bundled set.
 
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse and check the participant's options."""
-    parser = argparse.ArgumentParser(description="Run this task's Flower SuperNode.")
-    parser.add_argument("--superlink", required=True, help="SuperLink Fleet API host:port")
-    parser.add_argument("--root-certificates", help="CA certificate (PEM) of the SuperLink")
-    parser.add_argument("--insecure", action="store_true", help="no TLS (local tests only)")
-    parser.add_argument("--node-config", default="", help="key=value pairs for the ClientApp")
-    parser.add_argument(
-        "--port", type=int, default=9094, help="local port of the SuperNode's ClientApp API"
+    A real participant sets ``data-path`` and ``target-column`` in its node config; a
+    simulated one gets ``partition-id`` and ``num-partitions`` from Flower.
+    """
+    if payload.DATA_PATH in node_config:
+        target = node_config.get(payload.TARGET_COLUMN)
+        if not isinstance(target, str):
+            raise DataError(
+                f"node config sets '{payload.DATA_PATH}' but no '{payload.TARGET_COLUMN}'"
+            )
+        return load_csv(str(node_config[payload.DATA_PATH]), target)
+    if payload.PARTITION_ID not in node_config:
+        raise DataError(
+            f"node config needs '{payload.DATA_PATH}' and '{payload.TARGET_COLUMN}', "
+            f"or '{payload.PARTITION_ID}' and '{payload.NUM_PARTITIONS}'"
+        )
+    return load_partition(
+        settings.dataset,
+        seed=settings.seed,
+        partition_id=int(node_config[payload.PARTITION_ID]),
+        num_partitions=int(node_config[payload.NUM_PARTITIONS]),
+        partitioning=settings.partitioning,
+        alpha=settings.dirichlet_alpha,
     )
-    parser.add_argument("--dry-run", action="store_true", help="print the command, do not run")
-    options = parser.parse_args(argv)
-    if not options.insecure and not options.root_certificates:
-        parser.error("--root-certificates is required (or --insecure for a local test)")
-    if options.insecure:
-        print("WARNING: --insecure: updates travel without TLS", file=sys.stderr)
-    return options
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Check the installation, then run the SuperNode until it exits."""
-    options = parse_args(argv)
-    command = build_command(options)
-    if options.dry_run:
-        print(" ".join(command))
-        return 0
-    if importlib.util.find_spec(CLIENT_APP_MODULE) is None:
-        print(f"error: {CLIENT_APP_MODULE} not importable; `pip install fl-app`", file=sys.stderr)
-        return 2
-    if shutil.which(SUPERNODE) is None:
-        print(f"error: {SUPERNODE} not on PATH; `pip install flwr`", file=sys.stderr)
-        return 2
-    return subprocess.run(command, check=False).returncode
+def _dp_account(context: Context, settings: RunSettings, num_examples: int) -> DpAccount:
+    """The participant's privacy account, kept in its node state across rounds."""
+    if _DP_STATE in context.state:
+        record = context.state.config_records[_DP_STATE]
+        return DpAccount(
+            noise_multiplier=_number(record, "noise-multiplier"),
+            sample_rate=_number(record, "sample-rate"),
+            max_grad_norm=_number(record, "max-grad-norm"),
+            delta=_number(record, "delta"),
+            steps=int(_number(record, "steps")),
+        )
+    return DpAccount.plan(
+        target_epsilon=settings.dp_target_epsilon,
+        delta=settings.dp_delta,
+        max_grad_norm=settings.dp_max_grad_norm,
+        num_examples=num_examples,
+        batch_size=settings.batch_size,
+        epochs_per_round=settings.local_epochs,
+        num_rounds=settings.num_server_rounds,
+    )
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _number(record: ConfigRecord, key: str) -> float:
+    value = record[key]
+    if not isinstance(value, int | float):
+        raise TypeError(f"config record value {key!r} is {type(value).__name__}, not a number")
+    return float(value)
+
+
+def _save_dp_account(context: Context, dp: DpAccount) -> None:
+    context.state[_DP_STATE] = ConfigRecord(
+        {
+            "noise-multiplier": dp.noise_multiplier,
+            "sample-rate": dp.sample_rate,
+            "max-grad-norm": dp.max_grad_norm,
+            "delta": dp.delta,
+            "steps": dp.steps,
+        }
+    )
+
+
+def _reply(
+    msg: Message,
+    arrays: ArrayRecord,
+    metrics: dict[str, int | float | list[int] | list[float]],
+) -> Message:
+    content = RecordDict({payload.ARRAYS: arrays, payload.METRICS: MetricRecord(metrics)})
+    return Message(content=content, reply_to=msg)
+
+
+def build_client_app(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    load_key_holder: KeyHolderLoader = key_holder_from_node_config,
+    load_wallet: WalletLoader = wallet_from_node_config,
+    behaviours: Mapping[int, Behaviour] | None = None,
+) -> ClientApp:
+    """Create the ClientApp.
+
+    Parameters
+    ----------
+    overrides
+        Values that replace run-config entries (in-process runs). Unless they set
+        ``aggregation = "plain"``, every training reply is CKKS-encrypted by ``ckks_mod``.
+    load_key_holder
+        Finds the key holder's secret on the one node that holds it (by default from the
+        node config ``ckks-sealed-secret`` and ``wallet-keypair``).
+    load_wallet
+        The participant's wallet, which proves its stake to the server (by default the
+        keypair file named by node config ``wallet-keypair``).
+    behaviours
+        Adversarial behaviour of simulated partitions (demos and fairness runs); absent
+        partitions are honest.
+    """
+    adversaries = dict(behaviours or {})
+    plain = RunSettings.from_run_config({}, overrides).aggregation == "plain"
+    app = ClientApp(mods=[] if plain else [ckks_mod])
+    register_key_holder(app, load_key_holder)
+    register_stake_prover(app, load_wallet)
+
+    @app.train()
+    def train_fn(msg: Message, context: Context) -> Message:
+        settings = RunSettings.from_run_config(context.run_config, overrides)
+        torch.set_num_threads(1)
+        data = local_data(context.node_config, settings)
+        received = msg.content.array_records[payload.ARRAYS]
+        partition = int(context.node_config.get(payload.PARTITION_ID, 0))
+        behaviour = adversaries.get(partition, Behaviour.HONEST)
+        if behaviour is Behaviour.FREE_RIDER:
+            return _reply(msg, received, {payload.NUM_EXAMPLES: FREE_RIDER_CLAIMED_EXAMPLES})
+        if behaviour is Behaviour.LABEL_FLIPPER:
+            data = flip_labels(data)
+        config = msg.content.config_records[payload.CONFIG]
+        server_round = int(_number(config, payload.SERVER_ROUND))
+        dp = _dp_account(context, settings, len(data)) if settings.dp_enabled else None
+        model = TabularMLP.from_state_dict(received.to_torch_state_dict())
+        result = train(
+            model,
+            data,
+            epochs=settings.local_epochs,
+            batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            seed=settings.training_seed(server_round, partition),
+            dp=dp,
+        )
+        metrics: dict[str, int | float | list[int] | list[float]] = {
+            payload.TRAIN_LOSS: result.loss,
+            payload.NUM_EXAMPLES: len(data),
+        }
+        if dp is not None:
+            _save_dp_account(context, dp)
+            metrics[payload.DP_EPSILON] = dp.spent()
+        return _reply(msg, ArrayRecord(model.state_dict()), metrics)
+
+    @app.evaluate()
+    def evaluate_fn(msg: Message, context: Context) -> Message:
+        settings = RunSettings.from_run_config(context.run_config, overrides)
+        data = local_data(context.node_config, settings)
+        model = TabularMLP.from_state_dict(
+            msg.content.array_records[payload.ARRAYS].to_torch_state_dict()
+        )
+        result = evaluate(model, data)
+        metrics = MetricRecord(
+            {
+                payload.EVAL_LOSS: result.loss,
+                payload.EVAL_ACCURACY: result.accuracy,
+                payload.NUM_EXAMPLES: len(data),
+            }
+        )
+        return Message(content=RecordDict({payload.METRICS: metrics}), reply_to=msg)
+
+    return app
+
+
+app = build_client_app()

@@ -7,11 +7,15 @@ This module only builds the top-level parser, registers the command groups of
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
+from types import FrameType
 
 from fl_app.commands import register_all
+from fl_app.commands.cluster import add_chain_options
 from fl_app.commands.output import Output, add_output_options
 from fl_app.errors import FlAppError
 
@@ -27,7 +31,8 @@ a first task on this machine:
   fl-app stake TASK 1 -k participant.json       # each participant
   fl-app task status TASK
 
-Every command takes --help; --json and --quiet are for scripts."""
+Every command takes --help; -u/-k/--output may come before or after the command;
+--output json (or --json) and --quiet are for scripts."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,10 +43,29 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"fl-app {_version()}")
     add_output_options(parser, top_level=True)
+    add_chain_options(parser, top_level=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_all(commands)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fl-app")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class TerminatedError(Exception):
+    """SIGTERM arrived: unwind so that every started process group is stopped."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise TerminatedError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # not the user's to act on.
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
+    # SIGTERM would end Python without running `finally` blocks, leaving the SuperNode
+    # or SuperLink process groups a command started running on their own.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return int(args.handler(args, out))
     except FlAppError as exc:
@@ -61,6 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fl-app: interrupted", file=sys.stderr)
         return 130
+    except TerminatedError:
+        print("fl-app: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """The demo: one whole task, from creation to the last claim, on embedded defaults.
 
-An organisation creates and funds a task on the embedded chain, pins the client template
-and the CKKS public context to a private Kubo daemon, and runs the Flower Simulation
-Engine with encrypted, stake-gated FedAvg. Participants verify the template by the CID
-on chain, stake, and train; one is a free-rider and one flips its labels. After each
+An organisation creates and funds a task on the embedded chain, pins the task's Flower
+App Bundle and the CKKS public context to a private Kubo daemon, and runs the Flower
+Simulation Engine with encrypted, stake-gated FedAvg. Participants verify the bundle by
+the CID on chain (which carries its SHA-256), stake, and train with the ClientApp loaded
+from that verified bundle; one is a free-rider and one flips its labels. After each
 round the manifest and model are pinned and recorded on chain; at the end the
 organisation posts contribution scores and everyone claims.
 """
@@ -22,10 +23,11 @@ from solders.pubkey import Pubkey
 from fl_app.chain import EmbeddedTransport, StakingClient
 from fl_app.chain.stake_lookup import chain_stake_lookup
 from fl_app.client.behaviour import Behaviour
-from fl_app.ipfs import IpfsClient, KuboDaemon
+from fl_app.client.bundle_app import TEMPLATE_DIR, load_bundle_client
+from fl_app.ipfs import MAX_BUNDLE_BYTES, IpfsClient, KuboDaemon, bundle_sha256, fetch_verified
 from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
-from fl_app.server.server_app import RoundReport, RunReport
+from fl_app.run_report import RoundReport, RunReport
 from fl_app.simulation import Federation, run_federated
 from strategy.contribution import ContributionLedger
 from strategy.stake_gate import StakeGate
@@ -33,7 +35,6 @@ from strategy.stake_gate import StakeGate
 __all__ = ["DemoOptions", "DemoResult", "ParticipantOutcome", "run_demo"]
 
 LAMPORTS_PER_SOL = 1_000_000_000
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "client_template"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +73,7 @@ class DemoResult:
 
     task: Pubkey
     report: RunReport
+    bundle_sha256: str = ""
     manifest_cids: list[str] = field(default_factory=list)
     outcomes: list[ParticipantOutcome] = field(default_factory=list)
     vault_after: int = 0
@@ -152,9 +154,18 @@ def _run(
         participant.stake(task, options.min_stake)
     say(f"{len(participants)} participants verified the template by its CID and staked")
     lamports_in = client.balance(task)
+    bundle = fetch_verified(
+        ipfs, on_chain.template_cid, what="client template", max_bytes=MAX_BUNDLE_BYTES
+    )
+    client_app = load_bundle_client(
+        bundle, expected_sha256=bundle_sha256(on_chain.template_cid), directory=root / "bundle"
+    )
+    say(f"participants train with the ClientApp of bundle sha256 {client_app.sha256}")
 
     ledger = ContributionLedger()
-    result = DemoResult(task=task, report=RunReport(), lamports_in=lamports_in)
+    result = DemoResult(
+        task=task, report=RunReport(), bundle_sha256=client_app.sha256, lamports_in=lamports_in
+    )
 
     def record(report: RoundReport) -> None:
         if report.server_round > 0:
@@ -186,6 +197,7 @@ def _run(
             wallets={i: p.wallet for i, p in enumerate(participants)},
             gate=gate,
             behaviours=options.behaviours(),
+            client=client_app,
         ),
         on_round=record,
     )

@@ -25,6 +25,7 @@ from fl_app.errors import FlAppError
 __all__ = [
     "DeploymentError",
     "LocalDeployment",
+    "flower_bin",
     "flower_env",
     "free_port",
     "local_deployment",
@@ -95,7 +96,8 @@ def flower_env() -> dict[str, str]:
     return {**os.environ, "PATH": path, "FLWR_DISABLE_UPDATE_CHECK": "1"}
 
 
-def _bin(name: str) -> str:
+def flower_bin(name: str) -> str:
+    """The path of Flower's executable ``name`` beside this interpreter, else on PATH."""
     path = Path(sys.executable).with_name(name)
     return str(path) if path.exists() else (shutil.which(name) or name)
 
@@ -117,16 +119,25 @@ class LocalDeployment:
     processes: list[subprocess.Popen[bytes]]
 
     def run(
-        self, app_dir: Path, run_config: Mapping[str, Any] | None = None, *, timeout: float = 600
+        self,
+        app_dir: Path,
+        run_config: Mapping[str, Any] | None = None,
+        *,
+        timeout: float = 600,
+        check: bool = True,
+        log_path: Path | None = None,
     ) -> str:
         """Submit the Flower app in ``app_dir`` with ``flwr run --stream``; return its log.
+
+        With ``check=False`` the log of a failed run is returned instead of raised. The
+        whole log is also written to ``log_path`` when given, whatever the outcome.
 
         Raises
         ------
         DeploymentError
-            If the run fails or does not finish within ``timeout`` seconds.
+            If the run fails (and ``check``) or does not finish within ``timeout`` seconds.
         """
-        args = [_bin("flwr"), "run", str(app_dir), _CONNECTION, "--stream"]
+        args = [flower_bin("flwr"), "run", str(app_dir), _CONNECTION, "--stream"]
         if run_config:
             args += ["--run-config", " ".join(f"{k}={_toml(v)}" for k, v in run_config.items())]
         try:
@@ -134,11 +145,21 @@ class LocalDeployment:
                 args, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired as exc:
+            if log_path is not None:
+                log_path.write_bytes(_text(exc.stdout) + _text(exc.stderr))
             raise DeploymentError(f"flwr run did not finish within {timeout:.0f} s") from exc
         log = done.stdout + done.stderr
-        if done.returncode != 0:
+        if log_path is not None:
+            log_path.write_text(log)
+        if check and done.returncode != 0:
             raise DeploymentError(f"flwr run exited with {done.returncode}:\n{log[-4000:]}")
         return log
+
+
+def _text(output: str | bytes | None) -> bytes:
+    if output is None:
+        return b""
+    return output.encode() if isinstance(output, str) else output
 
 
 def _toml(value: Any) -> str:
@@ -186,7 +207,7 @@ def local_deployment(
         superlink = spawn(
             "superlink",
             [
-                _bin("flower-superlink"),
+                flower_bin("flower-superlink"),
                 "--insecure",
                 "--disable-runtime-dependency-installation",
                 "--host=127.0.0.1",
@@ -198,7 +219,7 @@ def local_deployment(
             spawn(
                 f"supernode-{index}",
                 [
-                    _bin("flower-supernode"),
+                    flower_bin("flower-supernode"),
                     "--insecure",
                     f"--superlink=127.0.0.1:{port}",
                     "--host=127.0.0.1",

@@ -9,16 +9,16 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from fl_app.server.server_app import RoundReport
+from fl_app.run_report import RoundReport
 
 __all__ = ["plot_accuracy", "plot_bytes", "plot_rewards"]
 
 
-def plot_accuracy(rounds: Sequence[RoundReport], path: Path) -> Path:
-    """Test accuracy of the global model per round (round 0 is the initial model)."""
+def plot_accuracy(points: Sequence[tuple[int, float]], path: Path) -> Path:
+    """Test accuracy of the global model per ``(round, accuracy)`` (round 0: the initial model)."""
     fig = Figure(figsize=(6, 3.5), dpi=120)
     ax = fig.subplots()
-    ax.plot([r.server_round for r in rounds], [r.accuracy for r in rounds], marker="o")
+    ax.plot([r for r, _ in points], [a for _, a in points], marker="o")
     ax.set_xlabel("round")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy")

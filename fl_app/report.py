@@ -11,7 +11,7 @@ from rich.table import Table
 from fl_app import payload
 from fl_app.demo import LAMPORTS_PER_SOL, DemoResult
 from fl_app.plots import plot_accuracy, plot_bytes, plot_rewards
-from fl_app.server.server_app import RoundReport, RunReport
+from fl_app.run_report import RoundReport, RunReport
 from fl_app.settings import RunSettings
 
 __all__ = ["RoundPrinter", "print_settlement", "write_demo_report"]
@@ -104,7 +104,9 @@ def write_demo_report(result: DemoResult, directory: Path) -> Path:
     """Write ``report.md`` with the run's tables and figures into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     labels = [f"{o.address[:6]} ({o.behaviour.value})" for o in result.outcomes]
-    plot_accuracy(result.report.rounds, directory / "accuracy.png")
+    plot_accuracy(
+        [(r.server_round, r.accuracy) for r in result.report.rounds], directory / "accuracy.png"
+    )
     plot_bytes(result.report.rounds, directory / "bytes.png")
     plot_rewards(
         labels,

@@ -4,7 +4,9 @@
 group, so closing the terminal or a Ctrl-C in it leaves them alone), with logs and a
 state file under ``$FL_APP_HOME`` (default ``~/.local/state/fl-app``). Other commands read
 the state file to find the chain's RPC URL and the IPFS API; ``services stop`` ends
-both (SIGTERM, then SIGKILL after a timeout) and removes the state.
+both (SIGTERM, then SIGKILL after a timeout) and removes the state file. The chain saves
+its accounts and clock to ``$FL_APP_HOME/chain-state.json`` and restores them on the next
+start, so tasks and balances survive a stop or a crash.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
 
 DEFAULT_CHAIN_PORT = 8999
 _STATE_FILE = "services.json"
+CHAIN_STATE_FILE = "chain-state.json"
 _POLL_S = 0.1
 _GATEWAY_LINE = re.compile(r"Gateway server listening on /ip4/127\.0\.0\.1/tcp/(\d+)")
 _API_ADDR = re.compile(r"^/ip4/127\.0\.0\.1/tcp/(\d+)$")
@@ -122,7 +125,8 @@ def start_services(
     """Start whichever of the two services is not running and wait until both answer.
 
     Returns the state and the names of the services started now (empty if both ran).
-    Ports of 0 are chosen by the OS.
+    Ports of 0 are chosen by the OS. The chain restores the accounts and clock it saved
+    in ``$FL_APP_HOME`` before (``on_step`` hears whether it did).
     """
     say = on_step or (lambda _: None)
     home = fl_app_home()
@@ -134,6 +138,7 @@ def start_services(
             say("starting the embedded chain service")
             state.chain = _start_chain(home, chain_port, timeout_s)
             started.append("chain")
+            say(f"chain state: {state.chain.extra.get('state', 'unknown')}")
         if state.ipfs is None or not state.ipfs.alive:
             say("starting the private Kubo daemon")
             state.ipfs = _start_ipfs(home, ipfs_port, timeout_s)
@@ -168,6 +173,7 @@ def stop_services(*, timeout_s: float = 10.0) -> list[str]:
 def _start_chain(home: Path, port: int, timeout_s: float) -> ServiceRecord:
     log = home / "logs" / "chain.log"
     command = [sys.executable, "-m", "fl_app.chain.local_rpc", "--port", str(port)]
+    command += ["--state", str(home / CHAIN_STATE_FILE)]
     process = _spawn(command, log)
     deadline = time.monotonic() + timeout_s
     url = None
@@ -182,7 +188,8 @@ def _start_chain(home: Path, port: int, timeout_s: float) -> ServiceRecord:
             raise FlAppError(f"the chain service did not start: {reason} (log: {log})")
         url = url or _first_match(log, re.compile(r"local chain RPC: (http://\S+)"))
         if url and _answers(f"{url}/health"):
-            return _record("chain", process, url, log)
+            note = _first_match(log, re.compile(r"chain state: (.*)")) or "unknown"
+            return _record("chain", process, url, log, {"state": note})
         time.sleep(_POLL_S)
     _terminate(process.pid, _start_ticks(process.pid), timeout_s=10.0)
     raise FlAppError(f"the chain service was not ready after {timeout_s:g} s (log: {log})")

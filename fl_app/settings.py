@@ -7,6 +7,7 @@ The defaults below are the ones declared in ``[tool.flwr.app.config]`` of
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -38,6 +39,11 @@ class RunSettings:
     server then reads the task from the cluster at ``chain_url``, fetches the public
     context from the IPFS daemon at ``ipfs_api`` by the CID on chain, admits only staked
     nodes, and records every round signed by the keypair file ``authority_keypair``.
+
+    ``node_wait_timeout`` is how long the server waits before the first round for
+    ``min_nodes`` staked participants to connect and prove their stake;
+    ``stake_proof_timeout`` how long each round waits for the connected nodes' proofs.
+    A round short of nodes, proofs or valid inputs is skipped and the run goes on.
     """
 
     dataset: str = "breast_cancer"
@@ -67,6 +73,8 @@ class RunSettings:
     chain_url: str = ""
     ipfs_api: str = ""
     authority_keypair: str = ""
+    node_wait_timeout: float = 600.0
+    stake_proof_timeout: float = 300.0
 
     def __post_init__(self) -> None:
         _check_choice("dataset", self.dataset, DATASETS)
@@ -94,6 +102,8 @@ class RunSettings:
             "dp_target_epsilon",
             "dp_max_grad_norm",
             "ckks_weight_scale",
+            "node_wait_timeout",
+            "stake_proof_timeout",
         ):
             _check_positive(name, getattr(self, name))
         for name in ("fraction_train", "fraction_evaluate"):
@@ -126,6 +136,41 @@ class RunSettings:
             for key, value in merged.items()
         }
         return cls(**values)
+
+    def check_sampling(self, num_nodes: int) -> None:
+        """Refuse settings under which no round over ``num_nodes`` nodes can be aggregated.
+
+        A round samples ``max(int(num_nodes * fraction_train), min_nodes)`` nodes; an
+        encrypted round needs ``ckks_min_inputs`` of them.
+
+        Raises
+        ------
+        ConfigError
+            If every round would be skipped.
+        """
+        if self.min_nodes > num_nodes:
+            raise ConfigError(
+                f"run config 'min-nodes' is {self.min_nodes} but only {num_nodes} "
+                "participant(s) can take part: lower it or add participants"
+            )
+        if self.aggregation != "ckks":
+            return
+        if num_nodes < self.ckks_min_inputs:
+            raise ConfigError(
+                f"run config 'ckks-min-inputs' is {self.ckks_min_inputs} but only "
+                f"{num_nodes} participant(s) can take part: every round would be skipped; "
+                "add participants or lower it (at least 2)"
+            )
+        sampled = min(max(int(num_nodes * self.fraction_train), self.min_nodes), num_nodes)
+        if sampled < self.ckks_min_inputs:
+            needed = math.ceil(100 * self.ckks_min_inputs / num_nodes) / 100
+            raise ConfigError(
+                f"run config 'fraction-train' {self.fraction_train:g} samples {sampled} of "
+                f"{num_nodes} participant(s), fewer than 'ckks-min-inputs' "
+                f"{self.ckks_min_inputs}: every round would be skipped; raise "
+                f"'fraction-train' to at least {needed:.2g} or 'min-nodes' to "
+                f"{self.ckks_min_inputs}"
+            )
 
     def training_seed(self, server_round: int, partition: int) -> int:
         """Seed of one participant's local training in one round.

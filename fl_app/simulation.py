@@ -12,12 +12,14 @@ from typing import Any
 
 from flwr.app import Context
 from flwr.simulation import run_simulation
+from ray import cloudpickle as ray_cloudpickle
 
 from fl_app import payload
 from fl_app.client.behaviour import Behaviour
-from fl_app.client.client_app import build_client_app
+from fl_app.client.bundle_app import BundleClient, template_client
 from fl_app.keys import KeyFiles
-from fl_app.server.server_app import RoundCallback, RunReport, ServerServices, build_server_app
+from fl_app.run_report import RunReport
+from fl_app.server.server_app import RoundCallback, ServerServices, build_server_app
 from fl_app.settings import RunSettings
 from strategy import KeyHolder, Wallet
 from strategy.stake_gate import StakeGate
@@ -44,6 +46,9 @@ class Federation:
         The organisation's stake gate; None samples every node.
     behaviours
         Adversarial partitions (demos and fairness runs).
+    client
+        The verified bundle whose ClientApp every participant runs (the task's, in the
+        demo). When None, the bundle built from ``client_template/`` is used.
     """
 
     num_supernodes: int = 10
@@ -52,6 +57,7 @@ class Federation:
     wallets: Mapping[int, Wallet] = field(default_factory=dict)
     gate: StakeGate | None = None
     behaviours: Mapping[int, Behaviour] = field(default_factory=dict)
+    client: BundleClient | None = None
 
 
 def run_federated(
@@ -71,11 +77,14 @@ def run_federated(
     settings = RunSettings.from_run_config({}, overrides)
     if settings.min_nodes > members.num_supernodes:
         overrides = {**(overrides or {}), "min-nodes": members.num_supernodes}
+        settings = RunSettings.from_run_config({}, overrides)
+    settings.check_sampling(members.num_supernodes)
     with tempfile.TemporaryDirectory(prefix="fl-app-keys-") as key_dir:
         keys = members.keys
         if keys is None and settings.aggregation == "ckks" and not settings.ckks_public_context:
             keys = KeyFiles.create(Path(key_dir), scoring=settings.contribution_scoring)
-        return _run(overrides, settings, members, keys, on_round, verbose)
+        client = members.client or template_client(Path(key_dir) / "bundle")
+        return _run(overrides, settings, members, keys, client, on_round, verbose)
 
 
 def _run(
@@ -83,6 +92,7 @@ def _run(
     settings: RunSettings,
     members: Federation,
     keys: KeyFiles | None,
+    client: BundleClient,
     on_round: RoundCallback | None,
     verbose: bool,
 ) -> RunReport:
@@ -105,6 +115,8 @@ def _run(
     )
     # Keep Ray's current behaviour (CPU-only workers) without its per-run notice.
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
+    # Ray workers cannot import the bundle's module by name: they get it by value.
+    ray_cloudpickle.register_pickle_by_value(client.module)
     with warnings.catch_warnings():
         # run_simulation is the in-process entry point: the orchestrator (chain, IPFS)
         # shares this process with the ServerApp. Flower marks it deprecated in favour
@@ -112,7 +124,7 @@ def _run(
         warnings.simplefilter("ignore", DeprecationWarning)
         run_simulation(
             server_app=build_server_app(overrides, report=report, services=services),
-            client_app=build_client_app(
+            client_app=client.build(
                 overrides,
                 load_key_holder=load_key_holder,
                 load_wallet=load_wallet,

@@ -28,8 +28,9 @@ if ! "$VENV/bin/python" -c "import anchorpy, solana, solders, maturin" 2>/dev/nu
     "$VENV/bin/pip" install --quiet "anchorpy==0.21.0" "solana==0.36.6" "solders==0.26.0" "maturin>=1.8,<2"
 fi
 
-# Rebuild the extension only when its sources (or the program it embeds) changed.
-STAMP=$CACHE/embedded_chain.stamp
+# Rebuild the extension only when its sources (or the program it embeds) changed. The
+# stamp lives in the venv: each checkout has its own venv and its own extension build.
+STAMP=$VENV/embedded_chain.stamp
 SOURCES_HASH=$(cd "$ROOT" && find Cargo.toml Cargo.lock programs/staking/Cargo.toml programs/staking/src \
         programs/staking/harness native/embedded_chain -type f \
         -not -path '*/target/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)

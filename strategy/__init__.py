@@ -28,7 +28,10 @@ strategy gets a ``reference_update_fn`` to collect contribution scalars)::
 
 The key-holder node runs with node config ``ckks-sealed-secret`` (path of ``sealed``),
 ``wallet-keypair`` (its Solana keypair file) and ``ckks-min-inputs``; participants pin
-``ckks-context-sha256``. See ``benchmarks/README.md`` for sizes and timings.
+``ckks-context-sha256``. On the Simulation Engine, where nodes get no config of their
+own, the environment names them instead: ``CKKS_SEALED_SECRET``,
+``CKKS_WALLET_KEYPAIR`` and ``CKKS_KEY_HOLDER_PARTITION`` (see
+``key_holder_from_node_config``). See ``benchmarks/README.md`` for sizes and timings.
 """
 
 from .ckks import KeyMaterial, generate_keys, load_public_context

@@ -149,8 +149,11 @@ class EncryptedFedAvg(FedAvg):
         self.round_timings: dict[int, dict[str, float]] = {}
         self.ciphertext_bytes: dict[int, list[int]] = {}
         """Serialized ciphertext bytes of each accepted update, by round."""
+        self.skipped: dict[int, str] = {}
+        """Why each skipped round was skipped, by round; its global model is unchanged."""
         self._grid: Grid | None = None
         self._global_arrays: ArrayRecord | None = None
+        self._configured_round: int | None = None
 
     def summary(self) -> None:
         """Log summary configuration of the strategy."""
@@ -166,13 +169,19 @@ class EncryptedFedAvg(FedAvg):
         """Configure training and hand participants the CKKS task parameters."""
         self._grid = grid
         self._global_arrays = arrays
+        self._configured_round = None
         if self.key_holder_node_id is None:
-            self.key_holder_node_id = find_key_holder(
-                grid,
-                wallet=str(self.key_holder_wallet),
-                context_sha256=self.context_sha256,
-                timeout=self.decrypt_timeout,
-            )
+            try:
+                self.key_holder_node_id = find_key_holder(
+                    grid,
+                    wallet=str(self.key_holder_wallet),
+                    context_sha256=self.context_sha256,
+                    timeout=self.decrypt_timeout,
+                )
+            except KeyHolderError as err:
+                self._skip(server_round, str(err))
+                return []
+        self._configured_round = server_round
         num_nodes = int(len(list(grid.get_node_ids())) * self.fraction_train)
         sample_size = max(num_nodes, self.min_train_nodes, 1)
         config[CONFIG_TASK_ID] = self.task_id
@@ -196,8 +205,10 @@ class EncryptedFedAvg(FedAvg):
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Validate encrypted replies, sum them, and have the key holder decrypt the sum."""
-        if self._global_arrays is None or self._grid is None:
-            raise RuntimeError("aggregate_train called before configure_train")
+        if self._global_arrays is None or self._configured_round != server_round:
+            self.skipped.setdefault(server_round, "no training was configured")
+            log(WARNING, "Round %d skipped: %s", server_round, self.skipped[server_round])
+            return None, None
         global_flat = flatten_arrays(self._global_arrays)
         expected = ExpectedUpdate(
             packing=self._packing,
@@ -217,12 +228,10 @@ class EncryptedFedAvg(FedAvg):
         accepted = validate_replies(replies, expected)
         validated = time.perf_counter()
         if len(accepted) < self.min_decrypt_inputs:
-            log(
-                WARNING,
-                "Round %d skipped: %d valid encrypted updates, %d needed to decrypt a sum",
+            self._skip(
                 server_round,
-                len(accepted),
-                self.min_decrypt_inputs,
+                f"{len(accepted)} valid encrypted updates, "
+                f"{self.min_decrypt_inputs} needed to decrypt a sum",
             )
             return None, None
         accepted.sort(key=lambda update: update.node_id)
@@ -247,7 +256,7 @@ class EncryptedFedAvg(FedAvg):
         try:
             weighted_sum = self._request_decryption(request)
         except EncryptedAggregationError as err:
-            log(WARNING, "Round %d skipped: %s: %s", server_round, type(err).__name__, err)
+            self._skip(server_round, f"{type(err).__name__}: {err}")
             return None, None
         self.round_timings[server_round] = {
             "validate_s": validated - started,
@@ -274,6 +283,10 @@ class EncryptedFedAvg(FedAvg):
             [update.content for update in accepted], self.weighted_by_key
         )
         return arrays, metrics
+
+    def _skip(self, server_round: int, reason: str) -> None:
+        self.skipped[server_round] = reason
+        log(WARNING, "Round %d skipped: %s", server_round, reason)
 
     def _collect_scalars(
         self, server_round: int, summed: DecryptRequest, accepted: list[AcceptedUpdate]

@@ -7,6 +7,7 @@ same ClientApp runs on every participant; nodes that hold no sealed secret refus
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from logging import INFO, WARNING
 from pathlib import Path
@@ -28,11 +29,17 @@ from .constants import (
     STATE_SUMMED_INPUTS,
 )
 from .decrypt_request import DecryptRequest, plaintext_reply_content
-from .exceptions import EncryptedAggregationError
+from .exceptions import EncryptedAggregationError, KeyHolderError
 from .key_holder import ERROR_CODE_REFUSED, NODE_CONFIG_MIN_INPUTS, KeyHolder
 from .wallet import Wallet
 
 __all__ = ["KeyHolderLoader", "key_holder_from_node_config", "register_key_holder"]
+
+ENV_SEALED_SECRET = "CKKS_SEALED_SECRET"
+ENV_WALLET_KEYPAIR = "CKKS_WALLET_KEYPAIR"
+ENV_MIN_INPUTS = "CKKS_MIN_INPUTS"
+ENV_KEY_HOLDER_PARTITION = "CKKS_KEY_HOLDER_PARTITION"
+NODE_CONFIG_PARTITION = "partition-id"
 
 
 KeyHolderLoader = Callable[[Context], KeyHolder | None]
@@ -44,15 +51,31 @@ def key_holder_from_node_config(context: Context) -> KeyHolder | None:
     Reads ``ckks-sealed-secret`` (path of the secret context sealed to the wallet),
     ``wallet-keypair`` (Solana keypair file) and ``ckks-min-inputs`` (default 3), e.g.
     ``flower-supernode --node-config "ckks-sealed-secret='k.sealed' wallet-keypair='id.json'"``.
+
+    The Simulation Engine gives nodes no config of their own, only ``partition-id``; there
+    the machine's operator names the key holder in the environment instead:
+    ``CKKS_SEALED_SECRET``, ``CKKS_WALLET_KEYPAIR``, ``CKKS_MIN_INPUTS`` (default 3) and
+    ``CKKS_KEY_HOLDER_PARTITION`` (default 0), the partition whose node holds the key.
+    Never the run config: the organisation writes that.
     """
     sealed_path = context.node_config.get(NODE_CONFIG_SEALED_SECRET)
-    if not sealed_path:
-        return None
-    wallet = Wallet.from_keypair_file(str(context.node_config[NODE_CONFIG_WALLET]))
+    if sealed_path:
+        wallet_path = str(context.node_config[NODE_CONFIG_WALLET])
+        min_inputs = int(context.node_config.get(NODE_CONFIG_MIN_INPUTS, 3))
+    else:
+        sealed_path = os.environ.get(ENV_SEALED_SECRET, "")
+        partition = context.node_config.get(NODE_CONFIG_PARTITION)
+        wanted = os.environ.get(ENV_KEY_HOLDER_PARTITION, "0")
+        if not sealed_path or partition is None or str(partition) != wanted:
+            return None
+        wallet_path = os.environ.get(ENV_WALLET_KEYPAIR, "")
+        if not wallet_path:
+            raise KeyHolderError(f"{ENV_SEALED_SECRET} is set but {ENV_WALLET_KEYPAIR} is not")
+        min_inputs = int(os.environ.get(ENV_MIN_INPUTS, "3"))
     return KeyHolder.from_sealed(
         Path(str(sealed_path)).read_bytes(),
-        wallet,
-        min_inputs=int(context.node_config.get(NODE_CONFIG_MIN_INPUTS, 3)),
+        Wallet.from_keypair_file(wallet_path),
+        min_inputs=min_inputs,
     )
 
 

@@ -12,6 +12,7 @@ task's minimum, are left out, each with a log line saying why.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from logging import INFO, WARNING
@@ -96,23 +97,37 @@ class StakeGate:
         Returns the wallet's stake on the task from the chain, or None if it has none.
     timeout
         Seconds to wait for the nodes' proofs.
+    poll_s
+        Seconds between two looks at the connected nodes while waiting for stakers.
     """
 
     def __init__(
-        self, *, task: str, min_stake: int, stake_lookup: StakeLookup, timeout: float = 60.0
+        self,
+        *,
+        task: str,
+        min_stake: int,
+        stake_lookup: StakeLookup,
+        timeout: float = 60.0,
+        poll_s: float = 1.0,
     ) -> None:
         self.task = task
         self.min_stake = min_stake
         self.stake_lookup = stake_lookup
         self.timeout = timeout
+        self.poll_s = poll_s
         self.wallets: dict[int, str] = {}
         """Wallet address of every node admitted so far, by node id."""
+        self.unanswered: set[int] = set()
+        """Nodes that sent no proof within ``timeout`` the last time they were asked."""
 
-    def admit(self, grid: Grid) -> dict[int, str]:
-        """Ask every connected node for a fresh proof; return admitted node ids -> wallets."""
+    def admit(self, grid: Grid, only: set[int] | None = None) -> dict[int, str]:
+        """Ask connected nodes (those in ``only`` if given) for a fresh proof.
+
+        Returns the admitted node ids -> wallets.
+        """
         nonce = os.urandom(32)
         request = ConfigRecord({KEY_NONCE: nonce, KEY_TASK: self.task})
-        node_ids = list(grid.get_node_ids())
+        node_ids = [n for n in grid.get_node_ids() if only is None or n in only]
         messages = [
             Message(
                 content=RecordDict({RECORD_STAKE_PROOF: request}),
@@ -125,6 +140,7 @@ class StakeGate:
             m.metadata.src_node_id: m for m in grid.send_and_receive(messages, timeout=self.timeout)
         }
         admitted: dict[int, str] = {}
+        self.unanswered = {n for n in node_ids if n not in replies}
         for node_id in node_ids:
             wallet, reason = self._check(replies.get(node_id), node_id, nonce)
             if wallet is None:
@@ -134,6 +150,44 @@ class StakeGate:
         log(INFO, "stake gate: %d of %d nodes proved an active stake", len(admitted), len(node_ids))
         self.wallets.update(admitted)
         return admitted
+
+    def wait_for_stakers(self, grid: Grid, needed: int, timeout: float) -> dict[int, str]:
+        """Admit nodes until ``needed`` of them proved a stake or ``timeout`` seconds pass.
+
+        Nodes that connect later are asked as they appear, and every node is asked again
+        when one did not answer in time (a slow or busy node) or a new one connected (so a
+        node that staked late is admitted too). Returns the last admitted set (possibly
+        too small).
+        """
+        deadline = time.monotonic() + timeout
+        asked: set[int] = set()
+        admitted: dict[int, str] = {}
+        last_logged = (-1, -1)
+        while True:
+            connected = set(grid.get_node_ids())
+            if (connected - asked or self.unanswered & connected) and len(connected) >= needed:
+                # Proofs given during this wait stay valid; only the others are asked, so
+                # a slow node is not sent a second query while it answers the first.
+                proven = {n: w for n, w in admitted.items() if n in connected}
+                admitted = proven | self.admit(grid, only=connected - set(proven))
+                asked = connected
+                if len(admitted) >= needed:
+                    return admitted
+            if time.monotonic() >= deadline:
+                return admitted
+            if (len(connected), len(admitted)) != last_logged:
+                last_logged = (len(connected), len(admitted))
+                log(
+                    INFO,
+                    "stake gate: waiting up to %.0f s for %d staked node(s): "
+                    "%d connected, %d proved",
+                    deadline - time.monotonic(),
+                    needed,
+                    len(connected),
+                    len(admitted),
+                )
+            # The Grid offers no connection event, so look again after a short pause.
+            time.sleep(min(self.poll_s, max(deadline - time.monotonic(), 0.0)))
 
     def _check(self, reply: Message | None, node_id: int, nonce: bytes) -> tuple[str | None, str]:
         if reply is None:
@@ -161,18 +215,21 @@ class StakeGate:
 
 
 class GatedGrid:
-    """A view of a Grid in which only admitted nodes are connected.
+    """A view of a Grid in which the nodes admitted this round are the connected ones.
 
     Strategies sample from ``get_node_ids()``; passing them this view keeps everything
-    else (sending, receiving, run metadata) unchanged.
+    else (sending, receiving, run metadata) unchanged. The admitted set is fixed for the
+    round: a node that disconnects after proving its stake is still listed, so sampling
+    never waits for a replacement (Flower's sampler waits without a timeout); its
+    message fails and the round goes on with the others' replies.
     """
 
     def __init__(self, grid: Grid, admitted: Iterable[int]) -> None:
         self._grid = grid
-        self._admitted = set(admitted)
+        self._admitted = sorted(set(admitted))
 
     def get_node_ids(self) -> Iterator[int]:
-        return iter(n for n in self._grid.get_node_ids() if n in self._admitted)
+        return iter(self._admitted)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._grid, name)

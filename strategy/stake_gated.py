@@ -31,11 +31,19 @@ class StakeGatedStrategy(Strategy):
         The strategy to wrap (``FedAvg``, ``EncryptedFedAvg``, ...).
     gate
         Checks wallet proofs and on-chain stakes.
+    node_wait_timeout
+        Seconds to wait before the first round until ``min_train_nodes`` connected nodes
+        proved a stake; later rounds take whoever proves at their start. A round with too
+        few proven nodes is skipped: the global model stays as it was.
     """
 
-    def __init__(self, strategy: FedAvg, gate: StakeGate) -> None:
+    def __init__(self, strategy: FedAvg, gate: StakeGate, node_wait_timeout: float = 0.0) -> None:
         self.strategy = strategy
         self.gate = gate
+        self.node_wait_timeout = node_wait_timeout
+        self.skipped: dict[int, str] = {}
+        """Why each skipped round was skipped, by round."""
+        self._waited = False
         self.contributors: dict[int, list[str]] = {}
         """Wallets whose updates were aggregated, by round."""
         self.round_wallets: dict[int, dict[int, str]] = {}
@@ -69,29 +77,47 @@ class StakeGatedStrategy(Strategy):
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> Iterable[Message]:
-        self._admitted = self.gate.admit(grid)
-        if len(self._admitted) < self.strategy.min_train_nodes:
-            log(
-                WARNING,
-                "round %d skipped: %d staked node(s) proved, %d needed",
-                server_round,
-                len(self._admitted),
-                self.strategy.min_train_nodes,
+        needed = self.strategy.min_train_nodes
+        if self._waited:
+            self._admitted = self.gate.admit(grid)
+        else:
+            self._waited = True
+            self._admitted = self.gate.wait_for_stakers(grid, needed, self.node_wait_timeout)
+        if len(self._admitted) < needed:
+            return self._skip(
+                server_round, f"{len(self._admitted)} staked node(s) proved, {needed} needed"
             )
-            return []
-        return self.strategy.configure_train(
-            server_round,
-            arrays,
-            config,
-            GatedGrid(grid, self._admitted),  # type: ignore[arg-type]
+        messages = list(
+            self.strategy.configure_train(
+                server_round,
+                arrays,
+                config,
+                GatedGrid(grid, self._admitted),  # type: ignore[arg-type]
+            )
         )
+        if not messages:
+            reason = getattr(self.strategy, "skipped", {}).get(server_round, "")
+            return self._skip(server_round, reason or "the wrapped strategy configured no training")
+        return messages
+
+    def _skip(self, server_round: int, reason: str) -> list[Message]:
+        self.skipped[server_round] = reason
+        log(WARNING, "round %d skipped: %s; the global model is unchanged", server_round, reason)
+        return []
 
     def aggregate_train(
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        if server_round in self.skipped:
+            self.round_wallets[server_round] = {}
+            self.contributors[server_round] = []
+            return None, None
         admitted = []
         for reply in replies:
-            if reply.metadata.src_node_id in self._admitted:
+            if reply.has_error():
+                # The SuperLink answers for a node that went away; the sender is then itself.
+                log(WARNING, "a train reply failed: %s", reply.error.reason)
+            elif reply.metadata.src_node_id in self._admitted:
                 admitted.append(reply)
             else:
                 log(
@@ -100,14 +126,23 @@ class StakeGatedStrategy(Strategy):
                     reply.metadata.src_node_id,
                 )
         self.round_wallets[server_round] = dict(self._admitted)
-        self.contributors[server_round] = [
-            self._admitted[r.metadata.src_node_id] for r in admitted if not r.has_error()
-        ]
-        return self.strategy.aggregate_train(server_round, admitted)
+        arrays, metrics = self.strategy.aggregate_train(server_round, admitted)
+        if arrays is None:
+            self.skipped[server_round] = getattr(self.strategy, "skipped", {}).get(
+                server_round, "too few valid replies"
+            )
+            self.contributors[server_round] = []
+        else:
+            self.contributors[server_round] = [
+                self._admitted[r.metadata.src_node_id] for r in admitted
+            ]
+        return arrays, metrics
 
     def configure_evaluate(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> Iterable[Message]:
+        if server_round in self.skipped:
+            return []
         return self.strategy.configure_evaluate(
             server_round,
             arrays,

@@ -261,6 +261,7 @@ def test_a_second_process_shares_one_chain() -> None:
         while (line := process.stdout.readline()) and url not in line:
             assert time.monotonic() < deadline, "service did not print its URL"
         assert url in line, process.stderr.read() if process.stderr else ""
+        assert f"ws://127.0.0.1:{port + 1}" in process.stdout.readline()
         assert "staking program" in process.stdout.readline()
 
         organisation = RpcTransport(url)

@@ -38,7 +38,11 @@ def test_services_start_status_and_stop(fl_app: FlApp, isolated_home: Path) -> N
     finally:
         stopped = fl_app("services", "stop")
     assert stopped.code == 0, stopped.stderr
-    assert stopped.stdout.strip() == "stopped chain and ipfs"
+    assert stopped.stdout.splitlines() == [
+        "stopped chain and ipfs",
+        "the local chain's accounts and clock are saved for the next services start; "
+        "IPFS pins are kept",
+    ]
     assert not state.chain.alive and not state.ipfs.alive
     assert load_state().records() == []
     status = fl_app("services", "status")
@@ -59,3 +63,41 @@ def test_services_start_on_a_taken_port_names_the_fix(fl_app: FlApp, isolated_ho
     assert run.error.startswith(f"port {port} is taken (cannot listen on 127.0.0.1:{port}")
     assert run.error.endswith("stop what uses it, or pass --chain-port with a free port")
     assert load_state().records() == []
+
+
+def test_a_task_and_its_balances_survive_services_stop_and_start(
+    fl_app: FlApp, isolated_home: Path
+) -> None:
+    chain_port = free_port()
+    assert fl_app("services", "start", "--chain-port", str(chain_port)).code == 0
+    try:
+        assert fl_app("wallet", "new", "-k", "org.json").code == 0
+        assert fl_app("airdrop", "20", "-k", "org.json").code == 0
+        holder = fl_app("wallet", "new", "-k", "keyholder.json", "--json").json()["address"]
+        assert fl_app("airdrop", "5", "-k", "keyholder.json").code == 0
+        assert fl_app("keys", "create", "-k", "keyholder.json", "--dir", "keys").code == 0
+        created = fl_app(
+            "task", "create", "-k", "org.json", "--pool", "10", "--min-stake", "1",
+            "--rounds", "3", "--max-participants", "5", "--key-holder", holder,
+            "--context", "keys/public_context.bin", "--json",
+        )  # fmt: skip
+        assert created.code == 0, created.stderr
+        task = created.json()["task"]
+        assert fl_app("stake", task, "1", "-k", "keyholder.json").code == 0, "stake"
+        before = fl_app("task", "status", task, "--json").json()
+        wallets = [fl_app("wallet", "show", "-k", k, "--json").json() for k in _WALLETS]
+
+        assert fl_app("services", "stop").code == 0
+        restarted = fl_app("services", "start", "--chain-port", str(chain_port))
+        assert restarted.code == 0, restarted.stderr
+        assert "chain state: restored " in restarted.stderr + restarted.stdout
+
+        after = fl_app("task", "status", task, "--json").json()
+        assert after.pop("chain_time") >= before.pop("chain_time")  # it follows wall time
+        assert after == before
+        assert [fl_app("wallet", "show", "-k", k, "--json").json() for k in _WALLETS] == wallets
+    finally:
+        fl_app("services", "stop")
+
+
+_WALLETS = ("org.json", "keyholder.json")

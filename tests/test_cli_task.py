@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from fl_app.chain.local_rpc import LocalChainServer
 from fl_app.commands.amounts import format_sol
 from fl_app.commands.task_view import account_space
 from fl_app.deployment import free_port
-from fl_app.ipfs import KuboDaemon, bundle_cid, file_cid, pin_manifest
+from fl_app.ipfs import KuboDaemon, bundle_cid, file_cid, pack_bundle, pin_manifest
 from fl_app.keys import KeyFiles
 from strategy.contribution import ContributionLedger, RoundScalars
 from tests.cli_fixtures import (
@@ -132,6 +134,8 @@ def test_task_create_pins_template_and_context_and_funds_the_pool(
     task = _client(world).task(Pubkey.from_string(result["task"]))
     assert task.task_id == 7 and task.reward_pool == 10_500_000_000
     assert task.template_cid == bundle_cid(TEMPLATE_DIR) == result["template_cid"]
+    fab_hash = hashlib.sha256(pack_bundle(TEMPLATE_DIR)).hexdigest()
+    assert result["template_sha256"] == fab_hash
     assert task.he_context_cid == file_cid(world.context.read_bytes())
     assert str(task.key_holder) == world.key_holder
     rent = world.chain.methods.call("getMinimumBalanceForRentExemption", [account_space("Task")])
@@ -153,7 +157,7 @@ def test_task_create_without_funds_says_how_much_is_missing(fl_app: FlApp, world
     )  # fmt: skip
     assert run.code == 2
     assert run.error.startswith(f"wallet {address_of(poor)} has 1 SOL, task create needs 10.00")
-    assert run.error.endswith("SOL: fund it (fl-app airdrop 10 on embedded/localnet)")
+    assert run.error.endswith(f"SOL: fund it (fl-app airdrop 10 -k {poor} on embedded/localnet)")
 
 
 def test_task_create_without_ipfs_names_the_command_that_starts_it(
@@ -175,6 +179,23 @@ def test_task_create_without_ipfs_names_the_command_that_starts_it(
     )  # fmt: skip
     assert no_state.error == (
         "no IPFS daemon: start one with fl-app services start (or pass --ipfs URL)"
+    )
+
+
+def test_task_create_refuses_a_template_with_a_wallet_inside(
+    fl_app: FlApp, world: World, template_copy: Path
+) -> None:
+    wallet = template_copy / "org.json"
+    shutil.copy(world.org, wallet)
+    run = fl_app(
+        "task", "create", "-k", str(world.org), *world.common(),
+        "--pool", "1", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+        "--key-holder", world.key_holder, "--context", str(world.context),
+        "--template", str(template_copy),
+    )  # fmt: skip
+    assert run.code == 2
+    assert run.error == (
+        f"{wallet} is a wallet keypair; secrets never go into a bundle, move it out"
     )
 
 
@@ -204,6 +225,8 @@ def test_stake_then_status_lists_the_participants(fl_app: FlApp, world: World) -
     assert "reward pool:      10 SOL" in lines
     assert "stakes held:      2.5 SOL (minimum stake 1 SOL)" in lines
     assert "participants:     2 of 4, 0 contributed" in lines
+    fab_hash = hashlib.sha256(pack_bundle(TEMPLATE_DIR)).hexdigest()
+    assert f"template SHA-256: {fab_hash}" in lines
     assert any(line.startswith(f"  {address_of(alice)}  stake 1.5 SOL") for line in lines)
     as_json = fl_app("task", "status", task, "-u", world.chain.url, "--json").json()
     assert {s["participant"] for s in as_json["stakes"]} == {address_of(alice), address_of(bob)}
@@ -469,3 +492,51 @@ def _without_listing(server: LocalChainServer) -> None:
     """Turn the service into an RPC provider that disables getProgramAccounts, as many
     public ones do for its cost."""
     del server.methods._methods["getProgramAccounts"]
+
+
+def test_task_dashboard_follows_any_task_from_chain_and_ipfs(fl_app: FlApp, world: World) -> None:
+    from fl_app.commands.cluster import resolve_cluster
+    from fl_app.commands.stakers import list_stakes
+    from fl_app.dashboard import DashboardState, create_app
+    from fl_app.dashboard.task_feed import TaskFeed
+    from fl_app.ipfs import IpfsClient
+
+    task = world.create_task(fl_app)
+    wallets = [world.wallet(name, sol=5) for name in ("dan", "eve", "fay")]
+    for path in wallets:
+        assert fl_app("stake", task, "1", "-k", str(path), "-u", world.chain.url).code == 0
+    honest, free_rider = [address_of(p) for p in wallets[:2]], address_of(wallets[2])
+    _record_rounds(world, task, [_scalars(honest, free_rider)] * 2)
+
+    state = DashboardState()
+    address = Pubkey.from_string(task)
+    with IpfsClient(world.ipfs) as ipfs:
+        feed = TaskFeed(
+            state,
+            client=_client(world),
+            task=address,
+            stakes=lambda: list_stakes(resolve_cluster(world.chain.url), address),
+            source=ipfs,
+        )
+        feed.refresh()
+        version = state.version
+        feed.refresh()  # nothing new on chain: the page's plots stay cached
+    snapshot = state.snapshot()
+
+    assert state.version == version
+    assert [(r.number, r.accuracy, r.contributors) for r in snapshot.rounds] == [
+        (1, 0.5, 3),
+        (2, pytest.approx(0.6), 3),
+    ]
+    assert sorted(p.address for p in snapshot.participants) == sorted(map(address_of, wallets))
+    assert snapshot.task is not None and snapshot.task.rounds_recorded == 2
+    page = create_app(state).test_client()
+    assert 'data-round="2"' in page.get("/live").get_data(as_text=True)
+    assert page.get("/plots/accuracy.png").data.startswith(b"\x89PNG")
+
+
+def test_task_dashboard_refuses_an_address_that_is_not_a_task(fl_app: FlApp, world: World) -> None:
+    stranger = address_of(world.wallet("stranger"))
+    run = fl_app("task", "dashboard", stranger, *world.common())
+    assert run.code == 2
+    assert run.error.startswith(f"no task at {stranger} on {world.chain.url}")

@@ -161,3 +161,41 @@ def new_wallet_offline(directory: Path) -> Path:
     path = directory / "offline.json"
     path.write_text(json.dumps(list(bytes(Keypair()))))
     return path
+
+
+def test_url_keypair_and_output_may_come_before_the_command(
+    fl_app: FlApp, chain_server: LocalChainServer, tmp_path: Path
+) -> None:
+    path = new_wallet(tmp_path, "early", chain_server, sol=2)
+    before = fl_app("-u", chain_server.url, "-k", str(path), "--output", "json", "wallet", "show")
+    after = fl_app("wallet", "show", "-u", chain_server.url, "-k", str(path), "--json")
+    assert before.code == 0, before.stderr
+    assert before.json() == after.json()
+    assert before.json()["address"] == address_of(path)
+    # --output json is indented like the Solana CLI's; --json stays one line for scripts.
+    assert len(before.stdout.strip().splitlines()) > 1
+    assert len(after.stdout.strip().splitlines()) == 1
+    # A value given after the command wins over one given before it.
+    other = new_wallet(tmp_path, "late", chain_server)
+    both = fl_app("-k", str(path), "wallet", "show", "-k", str(other), "-u", chain_server.url)
+    assert f"address: {address_of(other)}" in both.stdout
+
+
+def test_solana_monikers_name_the_public_clusters() -> None:
+    from fl_app.commands.cluster import resolve_cluster
+
+    assert resolve_cluster("mainnet-beta").url == "https://api.mainnet-beta.solana.com"
+    assert resolve_cluster("m") == resolve_cluster("mainnet-beta")
+    assert resolve_cluster("t").name == "testnet"
+    assert resolve_cluster("localhost").name == "localnet"
+
+
+def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    from fl_app.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fl-app {version('fl-app')}"

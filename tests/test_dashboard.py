@@ -24,7 +24,7 @@ from fl_app.dashboard import DashboardError, DashboardServer, DashboardState, cr
 from fl_app.dashboard.demo_feed import DemoDashboard
 from fl_app.demo import DemoOptions, DemoResult
 from fl_app.ipfs import KuboDaemon
-from fl_app.server.server_app import RoundReport
+from fl_app.run_report import RoundReport
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Anything beyond these makes Chromium reach for the network (updates, sync, QUIC probes).

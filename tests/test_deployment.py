@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from fl_app.client.bundle_app import TEMPLATE_DIR
 from fl_app.deployment import local_deployment
 from fl_app.keys import KeyFiles
 
 pytestmark = pytest.mark.slow
-
-PROJECT = Path(__file__).resolve().parents[1]
 
 
 def test_superlink_and_three_supernodes_finish_three_encrypted_rounds(tmp_path: Path) -> None:
@@ -26,7 +25,7 @@ def test_superlink_and_three_supernodes_finish_three_encrypted_rounds(tmp_path: 
     }
     with local_deployment(nodes, workdir=tmp_path) as deployment:
         assert all(proc.poll() is None for proc in deployment.processes)
-        log = deployment.run(PROJECT, run_config, timeout=420)
+        log = deployment.run(TEMPLATE_DIR, run_config, timeout=900)
     assert "round 3: test accuracy" in log
     assert "configure_train: Sampled 3 nodes" in log
     assert "EncryptedFedAvg" in log

@@ -2,11 +2,12 @@
 
 The ServerApp runs in its own process and reaches the chain over JSON-RPC (the embedded
 chain served on loopback) and IPFS over Kubo's RPC, as an organisation on a cluster does;
-each participant verifies the client template by its on-chain CID and runs it.
+each participant's node runs only the bundle whose SHA-256 the task's CID carries.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from pathlib import Path
@@ -18,7 +19,7 @@ from fl_app.chain import RpcTransport, StakingClient
 from fl_app.chain.local_rpc import LocalChainServer
 from fl_app.client.launch import ParticipantRun, run_participant
 from fl_app.deployment import free_port
-from fl_app.ipfs import KuboDaemon
+from fl_app.ipfs import KuboDaemon, bundle_sha256, pack_bundle
 from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
 from fl_app.server.launch import run_task_server
@@ -94,6 +95,16 @@ def test_staked_task_runs_on_superlink_and_records_every_round(
         for thread in threads:
             thread.join(timeout=120)
         assert [runs[i].rounds_recorded for i in range(4)] == [2, 2, 2, 2]
+
+        # The honest bundle trained; it is the one the chain records and Kubo holds.
+        bundle = pack_bundle(TEMPLATE)
+        on_chain = client.task(task).template_cid
+        assert bundle_sha256(on_chain) == hashlib.sha256(bundle).hexdigest()
+        assert ipfs.add_bytes(bundle, check_cid=False) == on_chain
+        for index in range(4):
+            node_log = (tmp_path / f"participant-{index}" / "supernode.log").read_text()
+            assert "fl-app: bundle refused" not in node_log
+            assert "fl-app: run refused" not in node_log
 
         assert "stake gate: 3 of 4 nodes proved an active stake" in log
         assert client.task(task).rounds_recorded == 2

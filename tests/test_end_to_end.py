@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from statistics import mean
@@ -11,8 +12,9 @@ import pytest
 from fl_app.chain import EmbeddedTransport, StakingClient
 from fl_app.client.behaviour import Behaviour
 from fl_app.demo import DemoOptions, DemoResult, run_demo
-from fl_app.ipfs import KuboDaemon
+from fl_app.ipfs import KuboDaemon, bundle_sha256, pack_bundle
 from fl_app.report import write_demo_report
+from tests.ipfs_fixtures import TEMPLATE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +81,12 @@ def test_report_has_tables_and_figures(
         assert f"({figure})" in text
         assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
     assert all(len(r.ciphertext_bytes) == 6 for r in result.report.rounds[1:])
+
+
+def test_demo_trains_with_the_bundle_whose_hash_is_on_chain(
+    demo: tuple[DemoResult, EmbeddedTransport],
+) -> None:
+    result, transport = demo
+    client = StakingClient(transport, program_id=transport.program_id)
+    on_chain = bundle_sha256(client.task(result.task).template_cid)
+    assert result.bundle_sha256 == on_chain == hashlib.sha256(pack_bundle(TEMPLATE_DIR)).hexdigest()

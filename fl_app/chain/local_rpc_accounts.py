@@ -3,7 +3,8 @@
 The embedded runtime cannot enumerate its accounts, so the service keeps the address of
 every account a committed transaction (airdrops included) touched; accounts are only
 created by transactions, so none is missed. Queries filter those by owner and by the
-standard ``dataSize`` and ``memcmp`` filters, as a validator does.
+standard ``dataSize`` and ``memcmp`` filters, as a validator does (``filters: null`` is no
+filter). A restored chain starts with the addresses of the accounts it restored.
 """
 
 from __future__ import annotations
@@ -30,12 +31,19 @@ class AccountIndex:
     def remember(self, addresses: Iterable[str]) -> None:
         self._known.update(dict.fromkeys(addresses))
 
+    def addresses(self) -> list[str]:
+        """Every address remembered, in first-seen order."""
+        return list(self._known)
+
     def program_accounts(self, params: list[Any], read: AccountReader) -> list[dict[str, Any]]:
         """The answer to ``getProgramAccounts`` with ``params``."""
         if not params or not isinstance(params[0], str):
             raise RpcError(-32602, "Invalid params: expected a program id")
         config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
-        program, filters = params[0], config.get("filters", [])
+        program, filters = params[0], config.get("filters") or []
+        if not isinstance(filters, list):
+            raise RpcError(-32602, "Invalid params: filters must be an array")
+        plain = config.get("encoding", "base64") == "base64" and config.get("dataSlice") is None
         found = []
         for address in self._known:
             raw = read(address, {"encoding": "base64"})
@@ -43,9 +51,7 @@ class AccountIndex:
                 continue
             data = base64.b64decode(raw["data"][0])
             if all(_matches(data, spec) for spec in filters):
-                shown = (
-                    raw if config.get("encoding", "base64") == "base64" else read(address, config)
-                )
+                shown = raw if plain else read(address, {"encoding": "base64", **config})
                 found.append({"pubkey": address, "account": shown})
         return found
 

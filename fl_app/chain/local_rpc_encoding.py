@@ -6,7 +6,8 @@ import base64
 import json
 from typing import Any
 
-from solders.transaction import Transaction
+from solders.message import MessageV0
+from solders.transaction import VersionedTransaction
 
 from strategy.wallet import b58encode
 
@@ -85,7 +86,7 @@ def encode_account(
     }
 
 
-def encode_transaction(transaction: Transaction, encoding: str) -> object:
+def encode_transaction(transaction: VersionedTransaction, encoding: str) -> object:
     """A transaction as `getTransaction` returns it (``jsonParsed`` falls back to json)."""
     raw = bytes(transaction)
     if encoding == "base64":
@@ -96,7 +97,7 @@ def encode_transaction(transaction: Transaction, encoding: str) -> object:
         raise RpcError(-32602, f"Invalid params: unsupported encoding {encoding!r}")
     message = transaction.message
     header = message.header
-    return {
+    encoded: dict[str, Any] = {
         "signatures": [str(signature) for signature in transaction.signatures],
         "message": {
             "accountKeys": [str(key) for key in message.account_keys],
@@ -117,6 +118,16 @@ def encode_transaction(transaction: Transaction, encoding: str) -> object:
             ],
         },
     }
+    if isinstance(message, MessageV0):
+        encoded["message"]["addressTableLookups"] = [
+            {
+                "accountKey": str(lookup.account_key),
+                "writableIndexes": list(lookup.writable_indexes),
+                "readonlyIndexes": list(lookup.readonly_indexes),
+            }
+            for lookup in message.address_table_lookups
+        ]
+    return encoded
 
 
 def error_message(error_json: str | None, fallback: str | None) -> str:

@@ -2,31 +2,28 @@
 
 Everything the chain accepts is final at once, so every ``commitment`` (and
 ``minContextSlot``) parameter is accepted and ignored, and statuses report
-``finalized``. Only legacy transactions are accepted (the runtime binding
-takes bincode-serialized `Transaction`s). Transaction history lives in memory,
-bounded, and is lost when the service stops.
+``finalized``. Slots and the Clock follow wall time (`fl_app.chain.local_rpc_clock`);
+transactions are sent, simulated and remembered by
+`fl_app.chain.local_rpc_transactions`.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from solders.hash import Hash
 from solders.keypair import Keypair
-from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
-from solders.sysvar import CLOCK
-from solders.transaction import Transaction
+from solders.transaction import Transaction, VersionedTransaction
 
 from fl_app.chain import local_rpc_params as param
 from fl_app.chain.local_rpc_accounts import AccountIndex
-from fl_app.chain.local_rpc_encoding import RpcError, encode_account, encode_transaction
+from fl_app.chain.local_rpc_clock import SLOT_S, TICK_S, SlotClock
+from fl_app.chain.local_rpc_encoding import RpcError, encode_account
+from fl_app.chain.local_rpc_transactions import Committed, Transactions
 
 __all__ = ["SET_UNIX_TIMESTAMP", "SOLANA_VERSION", "ChainMethods"]
 
@@ -37,27 +34,12 @@ SET_UNIX_TIMESTAMP = "flApp_setUnixTimestamp"
 # Limits a validator applies to the same requests.
 _MAX_SIGNATURES = 256
 _MAX_ACCOUNTS = 100
-# Blocks a blockhash stays valid for (MAX_PROCESSING_AGE).
-_BLOCKHASH_VALID_BLOCKS = 150
 _MAX_DATA_LENGTH = 10 * 1024 * 1024
 _I64 = range(-(2**63), 2**63)
 _U64 = range(2**64)
 _NEW_BLOCKHASH_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True)
-class _Recorded:
-    """A committed transaction and what `getTransaction` reports about it."""
-
-    transaction: Transaction
-    slot: int
-    block_time: int
-    error: object | None
-    fee: int
-    logs: list[str]
-    compute_units: int
-    pre_balances: list[int]
-    post_balances: list[int]
+# A request finding the chain this many slots behind wall time catches it up first.
+_LAG_SLOTS = int(TICK_S / SLOT_S)
 
 
 class ChainMethods:
@@ -71,63 +53,91 @@ class ChainMethods:
         Longest wait for the chain while other requests use it.
     history : int
         How many committed transactions `getTransaction` remembers.
+    clock_offset_s : float
+        Chain time minus wall time at start (a restored chain continues its time).
     """
 
-    def __init__(self, chain: Any, *, lock_timeout_s: float, history: int = 10_000) -> None:
+    def __init__(
+        self,
+        chain: Any,
+        *,
+        lock_timeout_s: float,
+        history: int = 10_000,
+        clock_offset_s: float = 0.0,
+    ) -> None:
         self._chain = chain
         self._lock = threading.Lock()
         self._lock_timeout_s = lock_timeout_s
-        self._history: OrderedDict[Signature, _Recorded] = OrderedDict()
-        self._history_size = history
-        self._accounts = AccountIndex()
+        self.last_request = time.monotonic()
+        self.clock = SlotClock(chain, offset_s=clock_offset_s)
+        self.transactions = Transactions(chain, self.clock, history=history)
+        self.accounts = AccountIndex()
+        self.transactions.listeners.append(
+            lambda committed: self.accounts.remember(committed.account_keys)
+        )
         self._methods: dict[str, Callable[[list[Any]], object]] = {
             "getAccountInfo": self._get_account_info,
             "getBalance": self._get_balance,
-            "getBlockHeight": lambda _: self._clock()[0],
+            "getBlockHeight": lambda _: self.clock.slot(),
+            "getFeeForMessage": lambda params: self._context(
+                self.transactions.fee_for_message(params)
+            ),
             "getHealth": lambda _: "ok",
             "getLatestBlockhash": self._get_latest_blockhash,
             "getMinimumBalanceForRentExemption": self._get_rent_exemption,
             "getMultipleAccounts": self._get_multiple_accounts,
-            "getProgramAccounts": lambda params: self._accounts.program_accounts(
-                params, self._account
-            ),
+            "getProgramAccounts": self._get_program_accounts,
             "getSignatureStatuses": self._get_signature_statuses,
-            "getSlot": lambda _: self._clock()[0],
-            "getTransaction": self._get_transaction,
-            "getVersion": lambda _: {"solana-core": SOLANA_VERSION, "feature-set": None},
+            "getSlot": lambda _: self.clock.slot(),
+            "getTransaction": self.transactions.describe,
+            "getVersion": lambda _: {
+                "solana-core": SOLANA_VERSION,
+                "feature-set": int(type(chain).feature_set_id()),
+            },
+            "isBlockhashValid": lambda params: self._context(
+                self.transactions.blockhash_valid(param.blockhash(params[0]))
+            ),
             "requestAirdrop": self._request_airdrop,
-            "sendTransaction": self._send_transaction,
+            "sendTransaction": self.transactions.send,
+            "simulateTransaction": lambda params: self._context(self.transactions.simulate(params)),
             SET_UNIX_TIMESTAMP: self._set_unix_timestamp,
         }
+
+    @property
+    def listeners(self) -> list[Callable[[Committed], None]]:
+        """Called (under the chain's lock) with every committed transaction."""
+        return self.transactions.listeners
 
     def call(self, method: str, params: list[Any]) -> object:
         """Run ``method``; raises `RpcError` for anything a client should see."""
         handler = self._methods.get(method)
         if handler is None:
             raise RpcError(-32601, "Method not found")
-        if not self._lock.acquire(timeout=self._lock_timeout_s):
-            raise RpcError(
-                -32603, f"Internal error: the chain was busy for {self._lock_timeout_s} s"
-            )
-        try:
-            return handler(params)
-        except (IndexError, KeyError, TypeError, ValueError) as err:
-            raise RpcError(-32602, f"Invalid params: {err}") from None
-        finally:
-            self._lock.release()
+        self.last_request = time.monotonic()
+        with self.locked():
+            self.clock.catch_up(lag=_LAG_SLOTS)
+            try:
+                return handler(params)
+            except (IndexError, KeyError, TypeError, ValueError) as err:
+                raise RpcError(-32602, f"Invalid params: {err}") from None
+
+    def locked(self) -> _Locked:
+        """The chain's lock, waited for at most ``lock_timeout_s``."""
+        return _Locked(self._lock, self._lock_timeout_s)
+
+    def tick(self) -> int | None:
+        """Move the chain to the slot wall time has reached; the new slot, or None."""
+        with self.locked():
+            return self.clock.catch_up()
 
     # -- reads -----------------------------------------------------------
 
-    def _clock(self) -> tuple[int, int]:
-        clock = self._chain.get_account(bytes(CLOCK))
-        return int.from_bytes(clock.data[0:8], "little"), int.from_bytes(
-            clock.data[32:40], "little", signed=True
-        )
-
     def _context(self, value: object) -> dict[str, Any]:
-        return {"context": {"slot": self._clock()[0], "apiVersion": SOLANA_VERSION}, "value": value}
+        context = {"slot": self.clock.slot(), "apiVersion": SOLANA_VERSION}
+        return {"context": context, "value": value}
 
-    def _account(self, address: str, config: dict[str, Any]) -> dict[str, Any] | None:
+    def account(self, address: str, config: dict[str, Any]) -> dict[str, Any] | None:
+        """One account in RPC form, or None (callers hold the lock)."""
         account = self._chain.get_account(bytes(param.pubkey(address)))
         if account is None:
             return None
@@ -141,23 +151,26 @@ class ChainMethods:
         )
 
     def _get_account_info(self, params: list[Any]) -> object:
-        return self._context(self._account(params[0], param.config(params, 1)))
+        return self._context(self.account(params[0], param.config(params, 1)))
 
     def _get_multiple_accounts(self, params: list[Any]) -> object:
         addresses = params[0]
         if not isinstance(addresses, list) or len(addresses) > _MAX_ACCOUNTS:
             raise RpcError(-32602, f"Invalid params: at most {_MAX_ACCOUNTS} addresses")
         config = param.config(params, 1)
-        return self._context([self._account(address, config) for address in addresses])
+        return self._context([self.account(address, config) for address in addresses])
+
+    def _get_program_accounts(self, params: list[Any]) -> object:
+        found = self.accounts.program_accounts(params, self.account)
+        return self._context(found) if param.config(params, 1).get("withContext") else found
 
     def _get_balance(self, params: list[Any]) -> object:
         account = self._chain.get_account(bytes(param.pubkey(params[0])))
         return self._context(0 if account is None else account.lamports)
 
     def _get_latest_blockhash(self, params: list[Any]) -> object:
-        blockhash = Hash.from_bytes(self._chain.latest_blockhash())
-        height = self._clock()[0] + _BLOCKHASH_VALID_BLOCKS
-        return self._context({"blockhash": str(blockhash), "lastValidBlockHeight": height})
+        blockhash, last_valid = self.transactions.latest_blockhash()
+        return self._context({"blockhash": str(blockhash), "lastValidBlockHeight": last_valid})
 
     def _get_rent_exemption(self, params: list[Any]) -> object:
         size = param.integer(params[0], range(_MAX_DATA_LENGTH + 1), "data length")
@@ -169,7 +182,7 @@ class ChainMethods:
             raise RpcError(-32602, f"Invalid params: at most {_MAX_SIGNATURES} signatures")
         statuses = []
         for text in signatures:
-            recorded = self._history.get(param.signature(text))
+            recorded = self.transactions.recorded(param.signature(text))
             statuses.append(
                 None
                 if recorded is None
@@ -183,81 +196,7 @@ class ChainMethods:
             )
         return self._context(statuses)
 
-    def _get_transaction(self, params: list[Any]) -> object:
-        config = param.config(params, 1)
-        recorded = self._history.get(param.signature(params[0]))
-        if recorded is None:
-            return None
-        answer: dict[str, Any] = {
-            "slot": recorded.slot,
-            "blockTime": recorded.block_time,
-            "transaction": encode_transaction(recorded.transaction, config.get("encoding", "json")),
-            "meta": {
-                "err": recorded.error,
-                "status": param.status(recorded.error),
-                "fee": recorded.fee,
-                "preBalances": recorded.pre_balances,
-                "postBalances": recorded.post_balances,
-                # Not tracked by the embedded runtime: null means "not recorded".
-                "innerInstructions": None,
-                "preTokenBalances": None,
-                "postTokenBalances": None,
-                "rewards": None,
-                "logMessages": recorded.logs,
-                "loadedAddresses": {"writable": [], "readonly": []},
-                "computeUnitsConsumed": recorded.compute_units,
-            },
-        }
-        if config.get("maxSupportedTransactionVersion") is not None:
-            answer["version"] = "legacy"
-        return answer
-
     # -- writes ----------------------------------------------------------
-
-    def _send_transaction(self, params: list[Any]) -> object:
-        config = param.config(params, 1)
-        transaction = param.transaction(params[0], config.get("encoding", "base58"))
-        raw = bytes(transaction)
-        if not config.get("skipPreflight", False):
-            preflight = self._chain.simulate_transaction(raw)
-            if not preflight.ok:
-                raise param.preflight_failure(preflight)
-        return str(self._commit(transaction))
-
-    def _commit(self, transaction: Transaction) -> Signature:
-        """Execute and record ``transaction``; raise if the runtime did not take it.
-
-        A validator silently drops a transaction it cannot execute (unknown
-        blockhash, resent, unfunded fee payer) even with ``skipPreflight``;
-        answering with the preflight error instead saves the client its
-        confirmation timeout.
-        """
-        keys = [bytes(key) for key in transaction.message.account_keys]
-        pre_balances = [self._lamports(key) for key in keys]
-        outcome = self._chain.send_transaction(bytes(transaction))
-        if not outcome.committed:
-            raise param.preflight_failure(outcome)
-        self._accounts.remember(str(key) for key in transaction.message.account_keys)
-        slot, block_time = self._clock()
-        signature = Signature.from_bytes(outcome.signature)
-        self._history[signature] = _Recorded(
-            transaction=transaction,
-            slot=slot,
-            block_time=block_time,
-            error=None if outcome.error_json is None else json.loads(outcome.error_json),
-            fee=outcome.fee,
-            logs=list(outcome.logs),
-            compute_units=outcome.compute_units,
-            pre_balances=pre_balances,
-            post_balances=[self._lamports(key) for key in keys],
-        )
-        while len(self._history) > self._history_size:
-            self._history.popitem(last=False)
-        return signature
-
-    def _lamports(self, address: bytes) -> int:
-        account = self._chain.get_account(address)
-        return 0 if account is None else int(account.lamports)
 
     def _request_airdrop(self, params: list[Any]) -> object:
         """A transfer from the genesis payer, recorded like any transaction."""
@@ -271,7 +210,7 @@ class ChainMethods:
         for attempt in range(2):
             tx = Transaction.new_signed_with_payer([ix], payer.pubkey(), [payer], blockhash)
             try:
-                signature = self._commit(tx)
+                signature = self.transactions.commit(VersionedTransaction.from_legacy(tx))
                 break
             except RpcError as err:
                 # The same airdrop twice in one slot has the same signature and
@@ -281,13 +220,13 @@ class ChainMethods:
                         -32603, f"Internal error: airdrop failed: {err.message}"
                     ) from None
                 blockhash = self._next_blockhash(blockhash)
-        cause = self._history[signature].error
-        if cause is not None:
-            raise RpcError(-32603, f"Internal error: airdrop failed: {cause}")
+        recorded = self.transactions.recorded(signature)
+        if recorded is not None and recorded.error is not None:
+            raise RpcError(-32603, f"Internal error: airdrop failed: {recorded.error}")
         return str(signature)
 
     def _next_blockhash(self, current: Hash) -> Hash:
-        # The runtime registers a new blockhash every slot (about 400 ms).
+        # The runtime registers a new blockhash every 400 ms.
         deadline = time.monotonic() + _NEW_BLOCKHASH_TIMEOUT_S
         while time.monotonic() < deadline:
             blockhash = Hash.from_bytes(self._chain.latest_blockhash())
@@ -297,5 +236,20 @@ class ChainMethods:
         raise RpcError(-32603, "Internal error: no new blockhash for a repeated airdrop")
 
     def _set_unix_timestamp(self, params: list[Any]) -> object:
-        self._chain.set_unix_timestamp(param.integer(params[0], _I64, "unix timestamp"))
+        self.clock.jump_to(param.integer(params[0], _I64, "unix timestamp"))
         return None
+
+
+class _Locked:
+    """Context manager for a lock with a timeout that raises an `RpcError`."""
+
+    def __init__(self, lock: threading.Lock, timeout_s: float) -> None:
+        self._lock = lock
+        self._timeout_s = timeout_s
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(timeout=self._timeout_s):
+            raise RpcError(-32603, f"Internal error: the chain was busy for {self._timeout_s} s")
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()

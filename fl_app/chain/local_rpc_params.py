@@ -7,15 +7,17 @@ import binascii
 import json
 from typing import Any
 
+from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-from solders.transaction import Transaction
+from solders.transaction import VersionedTransaction
 
 from fl_app.chain.local_rpc_encoding import RpcError, error_message
 from strategy.wallet import b58decode
 
 __all__ = [
     "already_processed",
+    "blockhash",
     "config",
     "integer",
     "preflight_failure",
@@ -53,6 +55,15 @@ def pubkey(text: object) -> Pubkey:
         raise RpcError(-32602, f"Invalid param: {text!r} is not an address") from None
 
 
+def blockhash(text: object) -> Hash:
+    if not isinstance(text, str):
+        raise RpcError(-32602, "Invalid params: a blockhash must be a base58 string")
+    try:
+        return Hash.from_string(text)
+    except ValueError:
+        raise RpcError(-32602, f"Invalid param: {text!r} is not a blockhash") from None
+
+
 def signature(text: object) -> Signature:
     if not isinstance(text, str):
         raise RpcError(-32602, "Invalid params: a signature must be a base58 string")
@@ -62,7 +73,8 @@ def signature(text: object) -> Signature:
         raise RpcError(-32602, f"Invalid param: {text!r} is not a signature") from None
 
 
-def transaction(text: object, encoding: str) -> Transaction:
+def transaction(text: object, encoding: str, *, verify: bool = True) -> VersionedTransaction:
+    """A legacy or v0 transaction; its signatures are checked when ``verify``."""
     if not isinstance(text, str):
         raise RpcError(-32602, "Invalid params: the transaction must be a string")
     try:
@@ -75,14 +87,10 @@ def transaction(text: object, encoding: str) -> Transaction:
     except (binascii.Error, ValueError) as err:
         raise RpcError(-32602, f"invalid transaction: {encoding} decoding failed: {err}") from None
     try:
-        transaction = Transaction.from_bytes(raw)
+        transaction = VersionedTransaction.from_bytes(raw)
     except ValueError as err:
-        raise RpcError(
-            -32602,
-            "invalid transaction: not a legacy transaction "
-            f"(versioned ones are unsupported): {err}",
-        ) from None
-    if not all(transaction.verify_with_results()):
+        raise RpcError(-32602, f"invalid transaction: {err}") from None
+    if verify and not all(transaction.verify_with_results()):
         raise RpcError(-32003, "Transaction signature verification failure")
     return transaction
 

@@ -1,4 +1,13 @@
-"""The participant's side: a Flower ClientApp that trains on local, private data."""
+"""The participant's side: fetch and verify the task's bundle, run only that bundle."""
 
-# Flower loads the app as ``fl_app.client.client_app:app``; the modules are the API.
-__all__ = ["behaviour", "client_app", "fetch", "launch"]
+# The ClientApp itself is client_template/client.py, inside the task's Flower App Bundle.
+__all__ = [
+    "behaviour",
+    "bundle_app",
+    "fetch",
+    "launch",
+    "node",
+    "privacy_floor",
+    "verified_app",
+    "verified_superexec",
+]

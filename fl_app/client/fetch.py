@@ -1,27 +1,25 @@
-"""Fetch the task's client template by CID, verify it, unpack it, then run it.
+"""Fetch the task's Flower App Bundle by CID, verify it, and unpack it for reading.
 
-Design guarantee 5 (code integrity): the participant runs only a template whose bytes
-hash to the CID recorded in the task account. The bundle is verified in memory before
-a single file is written, so tampered code is never on disk, let alone executed.
+Design guarantee 5 (code integrity): the bundle's CID on chain is a single raw block,
+so it carries the bundle's SHA-256 (Flower's ``fab_hash``). The bytes are verified in
+memory before a single file is written, so tampered code is never on disk. What runs on
+a participant's node is checked again, for every run, by :mod:`fl_app.client.verified_app`.
 
-The CID comes from a lookup function (task id -> CID). The chain module provides the
-real one, which reads the task account; until then callers pass ``--cid`` directly.
+The CID comes from a lookup function (task id -> CID) or ``--cid``.
 
 Usage::
 
-    python -m fl_app.client.fetch --cid bafy... --gateway http://ORG:8080 \\
-        --dest runs/template -- --superlink HOST:9092 --root-certificates ca.pem
+    python -m fl_app.client.fetch --cid bafk... --gateway http://ORG:8080 --dest runs/task
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from fl_app.ipfs.bundle import MAX_BUNDLE_BYTES, unpack_bundle
+from fl_app.ipfs.bundle import MAX_BUNDLE_BYTES, bundle_sha256, unpack_bundle
 from fl_app.ipfs.content import ContentSource, fetch_verified
 from fl_app.ipfs.errors import IpfsError
 from fl_app.ipfs.gateway import GatewaySource
@@ -33,7 +31,6 @@ __all__ = [
     "TemplateCidLookup",
     "fetch_template",
     "main",
-    "run_template",
 ]
 
 TEMPLATE_ENTRY = "client.py"
@@ -62,6 +59,8 @@ class BundleFileSource:
 def fetch_template(cid: str, *, source: ContentSource, destination: Path) -> Path:
     """Fetch the bundle ``cid``, refuse it unless it hashes to ``cid``, and unpack it.
 
+    The bundle is unpacked for the participant to read; nothing in it is run here.
+
     Parameters
     ----------
     cid
@@ -74,27 +73,22 @@ def fetch_template(cid: str, *, source: ContentSource, destination: Path) -> Pat
     Returns
     -------
     Path
-        The template's entry script, ``destination / "client.py"``.
+        The bundle's ClientApp module, ``destination / "client.py"``.
 
     Raises
     ------
     CidMismatchError
         The bytes hash to another CID; nothing was written.
+    BundleError
+        The CID is not a single raw block, or the bundle is malformed or holds a secret.
     """
+    bundle_sha256(cid)
     data = fetch_verified(source, cid, what="client template", max_bytes=MAX_BUNDLE_BYTES)
     unpack_bundle(data, destination)
     entry = destination / TEMPLATE_ENTRY
     if not entry.is_file():
         raise IpfsError(f"client template {cid} has no {TEMPLATE_ENTRY}")
     return entry
-
-
-def run_template(entry: Path, args: Sequence[str], *, timeout: float | None = None) -> int:
-    """Run a verified template's entry script with this interpreter; return its exit code."""
-    completed = subprocess.run(
-        [sys.executable, str(entry), *args], cwd=entry.parent, timeout=timeout, check=False
-    )
-    return completed.returncode
 
 
 def resolve_cid(task: str | None, cid: str | None, lookup: TemplateCidLookup | None) -> str:
@@ -107,7 +101,7 @@ def resolve_cid(task: str | None, cid: str | None, lookup: TemplateCidLookup | N
 
 
 def main(argv: Sequence[str] | None = None, *, lookup: TemplateCidLookup | None = None) -> int:
-    """Command line: fetch, verify, unpack and run the client template."""
+    """Command line: fetch, verify and unpack the task's bundle."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cid", help="template CID (as recorded in the task account)")
     parser.add_argument("--task", help="task id whose template CID is read from the chain")
@@ -115,8 +109,6 @@ def main(argv: Sequence[str] | None = None, *, lookup: TemplateCidLookup | None 
     parser.add_argument("--api", default=DEFAULT_API_URL, help="Kubo RPC API URL")
     parser.add_argument("--gateway", help="fetch over this read-only HTTP gateway instead")
     parser.add_argument("--bundle", type=Path, help="verify this local bundle file instead")
-    parser.add_argument("--no-run", action="store_true", help="verify and unpack only")
-    parser.add_argument("template_args", nargs="*", help="arguments for client.py (after --)")
     options = parser.parse_args(argv)
     try:
         cid = resolve_cid(options.task, options.cid, lookup)
@@ -135,9 +127,7 @@ def main(argv: Sequence[str] | None = None, *, lookup: TemplateCidLookup | None 
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"verified client template {cid} -> {entry.parent}", file=sys.stderr)
-    if options.no_run:
-        return 0
-    return run_template(entry, options.template_args)
+    return 0
 
 
 if __name__ == "__main__":

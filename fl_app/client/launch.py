@@ -1,13 +1,18 @@
-"""Take part in a task: verify the client template by its on-chain CID, then run it.
+"""Take part in a task: run a node that executes only the bundle the task records.
 
-The participant's SuperNode runs until every planned round of the task is recorded on
-chain (or the task is settled), then stops.
+The task's CID on chain carries its bundle's SHA-256. The bundle is fetched and
+verified (and unpacked for the participant to read), then a Flower SuperNode runs with
+process isolation beside a SuperExec that starts, for every run, a ClientApp process
+that refuses any bundle with another hash, or a run config below the participant's
+privacy floor, before installing it (:mod:`fl_app.client.verified_app`). The node runs
+until every planned round of the task is recorded on chain (or the task is settled).
 """
 
 from __future__ import annotations
 
+import shutil
+import socket
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,11 +23,15 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain import StakingClient, TaskState
 from fl_app.client.fetch import fetch_template
-from fl_app.deployment import flower_env, free_port, node_config_arg, spawn_group, stop_group
+from fl_app.client.node import verified_node
 from fl_app.errors import FlAppError
+from fl_app.ipfs.bundle import bundle_sha256
 from fl_app.ipfs.content import ContentSource
 
-__all__ = ["ParticipantRun", "run_participant"]
+__all__ = ["SUPERLINK_LOST_S", "ParticipantRun", "check_superlink", "run_participant"]
+
+SUPERLINK_LOST_S = 60.0
+"""Seconds the SuperLink may stay unreachable before the run counts as ended."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,56 +54,98 @@ def run_participant(
     poll_s: float = 2.0,
     timeout_s: float = 3_600.0,
 ) -> ParticipantRun:
-    """Verify the template, start its SuperNode, and stop it when the task's rounds are done.
+    """Verify the bundle, run a node bound to its hash, and stop it when the rounds are done.
 
     Raises
     ------
     CidMismatchError
-        If the template's bytes do not hash to the CID on chain (nothing runs).
+        If the bundle's bytes do not hash to the CID on chain (nothing runs).
     FlAppError
-        If the SuperNode exits with an error, or the rounds are not done in time.
+        If the node exits with an error, or the rounds are not done in time.
     """
     on_chain = client.task(task)
-    entry = fetch_template(on_chain.template_cid, source=source, destination=workdir / "template")
-    command = [
-        sys.executable,
-        str(entry),
-        "--superlink",
-        superlink,
-        "--port",
-        str(free_port()),
-        "--node-config",
-        node_config_arg(node_config),
-    ]
-    if insecure:
-        command.append("--insecure")
+    fab_sha256 = bundle_sha256(on_chain.template_cid)
+    # A rerun for the same task and wallet reuses the work directory; the bundle is
+    # fetched and verified again each time, never run from an earlier unpacking.
+    template_dir = workdir / "template"
+    if template_dir.exists():
+        shutil.rmtree(template_dir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    fetch_template(on_chain.template_cid, source=source, destination=template_dir)
     log_path = workdir / "supernode.log"
-    with log_path.open("wb") as log:
-        process = spawn_group(command, env=flower_env(), log=log)
-        try:
-            recorded = _wait_for_rounds(client, task, process, poll_s, timeout_s, log_path)
-        finally:
-            stop_group(process)
-    return ParticipantRun(rounds_recorded=recorded, returncode=process.returncode)
+    with verified_node(
+        fab_sha256=fab_sha256,
+        superlink=superlink,
+        node_config=node_config,
+        workdir=workdir,
+        insecure=insecure,
+    ) as processes:
+        recorded = _wait_for_rounds(client, task, processes, superlink, poll_s, timeout_s, log_path)
+    return ParticipantRun(rounds_recorded=recorded, returncode=processes[0].returncode)
+
+
+def check_superlink(superlink: str, timeout_s: float = 60.0, poll_s: float = 1.0) -> None:
+    """Fail in one line unless something accepts connections at ``superlink`` (HOST:PORT)
+    within ``timeout_s`` seconds (a SuperLink started at the same time gets that long).
+
+    Raises
+    ------
+    FlAppError
+        If the address is malformed or nothing answers there in time.
+    """
+    host, _, port = superlink.rpartition(":")
+    if not host or not port.isdigit():
+        raise FlAppError(f"--superlink takes HOST:PORT, got {superlink!r}")
+    deadline = time.monotonic() + timeout_s
+    while not _answers(host, int(port), min(poll_s, timeout_s)):
+        if time.monotonic() >= deadline:
+            raise FlAppError(
+                f"no SuperLink answers at {superlink} within {timeout_s:g} s: check the "
+                "address, or ask the organisation to start it (fl-app server start TASK)"
+            )
+        time.sleep(poll_s)
+
+
+def _answers(host: str, port: int, timeout_s: float) -> bool:
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 def _wait_for_rounds(
     client: StakingClient,
     task: Pubkey,
-    process: subprocess.Popen[bytes],
+    processes: list[subprocess.Popen[bytes]],
+    superlink: str,
     poll_s: float,
     timeout_s: float,
     log_path: Path,
 ) -> int:
     deadline = time.monotonic() + timeout_s
+    host, _, port = superlink.rpartition(":")
+    lost_since: float | None = None
     while time.monotonic() < deadline:
         state = client.task(task)
         if state.rounds_recorded >= state.rounds_planned or state.state is not TaskState.OPEN:
             return state.rounds_recorded
-        if process.poll() is not None:
+        exited = next((p for p in processes if p.poll() is not None), None)
+        if exited is not None:
             raise FlAppError(
-                f"the SuperNode exited with code {process.returncode} after "
+                f"the node's process {exited.pid} exited with code {exited.returncode} after "
                 f"{state.rounds_recorded} round(s); see {log_path}"
+            )
+        # The organisation's run ends by stopping its SuperLink, recorded or not.
+        if _answers(host, int(port), poll_s):
+            lost_since = None
+        elif lost_since is None:
+            lost_since = time.monotonic()
+        elif time.monotonic() - lost_since > SUPERLINK_LOST_S:
+            raise FlAppError(
+                f"the SuperLink at {superlink} stopped answering with {state.rounds_recorded} "
+                f"of {state.rounds_planned} round(s) recorded: the organisation's run ended; "
+                f"see {log_path}"
             )
         time.sleep(poll_s)
     raise FlAppError(f"the task's rounds were not done within {timeout_s:.0f} s; see {log_path}")

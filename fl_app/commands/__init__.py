@@ -8,6 +8,7 @@ from fl_app.commands import (
     client,
     data,
     keys,
+    predict,
     server,
     services,
     simulation,
@@ -19,8 +20,8 @@ from fl_app.commands import (
 __all__ = ["GROUPS", "register_all"]
 
 # In the order ``fl-app --help`` lists them: set-up, the organisation, the participant,
-# then local runs.
-GROUPS = (services, wallet, keys, task, server, stake, client, simulation, data)
+# then local runs, then using the trained model.
+GROUPS = (services, wallet, keys, task, server, stake, client, simulation, data, predict)
 
 
 def register_all(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -41,8 +41,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "run",
         _run,
         help="verify the client template, then train in the task's rounds",
-        description="Fetch and verify the client template by the CID on chain, then run "
-        "its SuperNode against the organisation's SuperLink. Your wallet (--keypair) "
+        description="Fetch and verify the task's bundle by the CID on chain, then run a "
+        "SuperNode against the organisation's SuperLink that runs only that bundle: any "
+        "other bundle, or a run config without encrypted aggregation (or below "
+        "--dp-epsilon), is refused before its code is imported. Your wallet (--keypair) "
         "proves your stake; your data never leaves this machine, your updates leave it "
         "encrypted. Stops when every planned round is recorded on chain.",
         keypair=True,
@@ -69,7 +71,27 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=3,
         help="key holder only: decrypt sums over at least this many updates (default 3)",
     )
+    run.add_argument(
+        "--dp-epsilon",
+        type=float,
+        metavar="EPSILON",
+        help="train only with DP-SGD at epsilon <= EPSILON; runs asking less are refused",
+    )
     run.add_argument("--timeout", type=float, default=3_600.0, help="seconds to wait")
+    run.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds the SuperLink may take to answer before giving up (default 60)",
+    )
+    run.add_argument(
+        "--workdir",
+        type=Path,
+        metavar="DIR",
+        help="where the verified template and the SuperNode's log go; a rerun for the same "
+        "task and wallet reuses it (default: under $FL_APP_HOME/runs)",
+    )
 
 
 def _fetch(args: argparse.Namespace, out: Output) -> int:
@@ -93,7 +115,8 @@ def _fetch(args: argparse.Namespace, out: Output) -> int:
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
-    from fl_app.client.launch import run_participant
+    from fl_app.client.launch import check_superlink, run_participant
+    from fl_app.client.privacy_floor import NODE_CONFIG_DP_MAX_EPSILON
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.keypair_files import default_keypair_path, read_keypair
     from fl_app.services import fl_app_home
@@ -105,6 +128,9 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     if args.data is not None:
         if not args.target:
             raise FlAppError("--data needs --target, the name of the label column")
+        from fl_app.ml.tabular import load_csv
+
+        load_csv(args.data, args.target)  # refused here, not after joining a round
         node_config.update({"data-path": str(args.data.resolve()), "target-column": args.target})
     else:
         node_config.update(_partition(args.partition))
@@ -117,7 +143,14 @@ def _run(args: argparse.Namespace, out: Output) -> int:
                 "ckks-min-inputs": args.min_inputs,
             }
         )
-    workdir = fl_app_home() / "runs" / f"client-{str(address)[:8]}-{str(wallet)[:8]}"
+    if args.dp_epsilon is not None:
+        if args.dp_epsilon <= 0:
+            raise FlAppError(f"--dp-epsilon must be positive, got {args.dp_epsilon:g}")
+        node_config[NODE_CONFIG_DP_MAX_EPSILON] = args.dp_epsilon
+    workdir: Path = args.workdir or (
+        fl_app_home() / "runs" / f"client-{str(address)[:8]}-{str(wallet)[:8]}"
+    )
+    check_superlink(args.superlink, timeout_s=args.connect_timeout)
     with open_chain(args) as chain, open_ipfs(args) as ipfs:
         stake = chain.client.stake(address, wallet)
         if stake is None:

@@ -36,8 +36,18 @@ CLUSTERS = {
     "embedded": EMBEDDED_URL,
     "localnet": "http://127.0.0.1:8899",
     "devnet": "https://api.devnet.solana.com",
+    "testnet": "https://api.testnet.solana.com",
+    "mainnet-beta": "https://api.mainnet-beta.solana.com",
 }
-_MONIKER_ALIASES = {"e": "embedded", "l": "localnet", "d": "devnet"}
+# The Solana CLI's one-letter monikers; ``localhost`` is its name for a local validator.
+_MONIKER_ALIASES = {
+    "e": "embedded",
+    "l": "localnet",
+    "localhost": "localnet",
+    "d": "devnet",
+    "t": "testnet",
+    "m": "mainnet-beta",
+}
 _HEALTH_TIMEOUT_S = 5.0
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -62,20 +72,29 @@ class Cluster:
         return "check the URL and your network"
 
 
-def add_chain_options(parser: argparse.ArgumentParser, *, keypair: bool = True) -> None:
-    """``--url/-u`` and, for commands that sign, ``--keypair/-k``."""
+def add_chain_options(
+    parser: argparse.ArgumentParser, *, keypair: bool = True, top_level: bool = False
+) -> None:
+    """``--url/-u`` and, for commands that sign, ``--keypair/-k``.
+
+    As in the Solana CLI both may come before or after the subcommand: the top-level
+    parser holds the defaults and a subcommand's own copies default to SUPPRESS, so they
+    do not reset a value given before the subcommand.
+    """
     parser.add_argument(
         "--url",
         "-u",
-        default="embedded",
+        default="embedded" if top_level else argparse.SUPPRESS,
         metavar="URL_OR_MONIKER",
-        help="embedded (default: the local chain service), localnet, devnet, or an RPC URL",
+        help="embedded (default: the local chain service), localnet, devnet, testnet, "
+        "mainnet-beta, or an RPC URL",
     )
     if keypair:
         parser.add_argument(
             "--keypair",
             "-k",
             type=Path,
+            default=None if top_level else argparse.SUPPRESS,
             metavar="PATH",
             help="wallet keypair file (default ~/.config/solana/id.json)",
         )
@@ -92,7 +111,10 @@ def resolve_cluster(value: str) -> Cluster:
         return Cluster(name, CLUSTERS[name])
     if value.startswith(("http://", "https://")):
         return Cluster("custom", value.rstrip("/"))
-    raise FlAppError(f"unknown cluster {value!r}: use embedded, localnet, devnet or an http(s) URL")
+    raise FlAppError(
+        f"unknown cluster {value!r}: use embedded, localnet, devnet, testnet, mainnet-beta "
+        "or an http(s) URL"
+    )
 
 
 def parse_address(text: str, *, what: str = "address") -> Pubkey:
@@ -131,14 +153,22 @@ class ChainSession:
     def balance(self, address: Pubkey) -> int:
         return self.client.balance(address)
 
-    def require_funds(self, wallet: Keypair, needed: int, *, action: str) -> None:
-        """Refuse early, with the fix, when ``wallet`` cannot pay ``needed`` lamports."""
+    def require_funds(
+        self, wallet: Keypair, needed: int, *, action: str, keypair: Path | None = None
+    ) -> None:
+        """Refuse early, with the fix, when ``wallet`` cannot pay ``needed`` lamports.
+
+        ``keypair`` is the wallet's ``--keypair`` file (None: the default wallet), named
+        in the hint so that it funds the right wallet.
+        """
         from fl_app.commands.amounts import format_sol
+        from fl_app.commands.program_errors import airdrop_hint
 
         have = self.balance(wallet.pubkey())
         if have < needed:
+            amount = format_sol(_round_up_sol(needed - have))
             hint = (
-                f"fl-app airdrop {format_sol(_round_up_sol(needed - have))} on embedded/localnet"
+                f"{airdrop_hint(keypair, amount)} on embedded/localnet"
                 if self.cluster.is_local
                 else "send it SOL from a funded wallet"
             )

@@ -27,7 +27,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _check(args: argparse.Namespace, out: Output) -> int:
-    from fl_app.ml import load_csv
+    from fl_app.ml.tabular import load_csv
 
     data = load_csv(args.path, args.target)
     labels = sorted(int(c) for c in set(data.y.tolist()))

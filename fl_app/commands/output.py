@@ -15,21 +15,30 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 __all__ = ["Advance", "Output", "OutputMode", "add_output_options"]
 
 OutputMode = Literal["text", "quiet", "json"]
+OUTPUT_FORMATS = ("display", "json", "json-compact")
 Advance = Callable[..., None]
 """``advance(amount=1, *, description=None)`` of a progress bar."""
 
 
 def add_output_options(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
-    """``--json`` and ``--quiet``, accepted before or after the subcommand."""
+    """``--output``, ``--json`` and ``--quiet``, accepted before or after the subcommand."""
     # On subcommands the default is SUPPRESS, so an option given before the subcommand is
     # not reset by the subcommand's own default.
     default: Any = False if top_level else argparse.SUPPRESS
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument(
+        "--output",
+        choices=OUTPUT_FORMATS,
+        default="display" if top_level else argparse.SUPPRESS,
+        help="as in the Solana CLI: display (default), json, or json-compact (one line)",
+    )
+    modes.add_argument(
         "--json",
-        action="store_true",
-        default=default,
-        help="print one JSON object on stdout (for scripts)",
+        action="store_const",
+        const="json-compact",
+        dest="output",
+        default=argparse.SUPPRESS,
+        help="the same as --output json-compact (for scripts)",
     )
     modes.add_argument(
         "--quiet",
@@ -48,13 +57,17 @@ class Output:
     error object) reaches stdout. Warnings and errors go to stderr in every mode.
     """
 
-    def __init__(self, mode: OutputMode = "text") -> None:
+    def __init__(self, mode: OutputMode = "text", *, indent: int | None = None) -> None:
         self.mode: OutputMode = mode
+        self._indent = indent
         self._stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Output:
-        if getattr(args, "json", False):
+        output = getattr(args, "output", "display")
+        if output == "json":
+            return cls("json", indent=2)
+        if output == "json-compact":
             return cls("json")
         if getattr(args, "quiet", False):
             return cls("quiet")
@@ -79,7 +92,7 @@ class Output:
     ) -> None:
         """The command's outcome: ``data`` as JSON, ``text`` lines, or the ``quiet`` value."""
         if self.mode == "json":
-            print(json.dumps(data, sort_keys=True, default=str), flush=True)
+            print(json.dumps(data, sort_keys=True, default=str, indent=self._indent), flush=True)
         elif self.mode == "quiet":
             if quiet is not None:
                 print(quiet, flush=True)

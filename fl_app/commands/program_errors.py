@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fl_app.errors import FlAppError
 
-__all__ = ["explain", "explained"]
+__all__ = ["airdrop_hint", "explain", "explained", "program_message"]
 
 # Placeholders are filled from the command's context; a missing one reads "?".
 _MESSAGES = {
@@ -95,8 +96,7 @@ _MESSAGES = {
     ),
     "SystemError.AccountAlreadyInUse": "{already_exists}",
     "SystemError.ResultWithNegativeLamports": (
-        "wallet {wallet} has too little SOL for this: fund it "
-        "(fl-app airdrop 10 on embedded/localnet)"
+        "wallet {wallet} has too little SOL for this: fund it ({airdrop} on embedded/localnet)"
     ),
 }
 
@@ -106,12 +106,40 @@ class _Context(dict[str, Any]):
         return "?"
 
 
-def explain(name: str, fallback: str, **context: Any) -> FlAppError:
-    """A one-line error for the program error ``name`` (``StakingError.X``)."""
+def explain(name: str, fallback: str, *, code: int | None = None, **context: Any) -> FlAppError:
+    """A one-line error for the program error ``name`` (``StakingError.X``).
+
+    Errors without a message of their own here are said by the program's message for
+    ``code`` (from the IDL, or Anchor's for its framework checks), never by number.
+    """
+    context.setdefault("airdrop", airdrop_hint(context.get("keypair")))
     template = _MESSAGES.get(name)
     if template is None:
-        return FlAppError(f"the staking program refused: {fallback}")
+        message = None if code is None else program_message(code)
+        if message is None:
+            return FlAppError(f"the staking program refused: {fallback}")
+        return FlAppError(f"the staking program refused: {message} ({name})")
     return FlAppError(template.format_map(_Context(context)))
+
+
+def airdrop_hint(keypair: object, sol: str = "10") -> str:
+    """The airdrop command that funds the wallet of ``keypair`` (None: the default)."""
+    return f"fl-app airdrop {sol}" + ("" if keypair is None else f" -k {keypair}")
+
+
+def program_message(code: int) -> str | None:
+    """The staking program's or Anchor's message for a custom error code."""
+    from anchorpy.error import LangErrorMessage, _LangErrorCode
+
+    from fl_app.chain.idl import IDL_PATH
+
+    for entry in json.loads(IDL_PATH.read_text()).get("errors", []):
+        if entry.get("code") == code:
+            return str(entry.get("msg") or entry.get("name"))
+    try:
+        return str(LangErrorMessage[_LangErrorCode(code)])
+    except (ValueError, KeyError):
+        return None
 
 
 @contextmanager
@@ -126,12 +154,12 @@ def explained(**context: Any) -> Iterator[dict[str, Any]]:
     try:
         yield values
     except ProgramError as err:
-        raise explain(err.name, str(err), **values) from None
+        raise explain(err.name, str(err), code=err.code, **values) from None
     except TransactionRejectedError as err:
         text = str(err)
         if "insufficient" in text.lower() or "debit an account" in text:
             raise FlAppError(
                 f"wallet {values.get('wallet', '?')} cannot pay this transaction: "
-                f"fund it (fl-app airdrop 10 on embedded/localnet) ({text})"
+                f"fund it ({airdrop_hint(values.get('keypair'))} on embedded/localnet) ({text})"
             ) from None
         raise FlAppError(f"the chain refused the transaction: {text}") from None

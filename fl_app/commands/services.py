@@ -86,7 +86,12 @@ def _stop(args: argparse.Namespace, out: Output) -> int:
     from fl_app.services import stop_services
 
     stopped = stop_services(timeout_s=args.timeout)
-    text = f"stopped {' and '.join(stopped)}" if stopped else "no services were running"
+    text = [f"stopped {' and '.join(stopped)}" if stopped else "no services were running"]
+    if "chain" in stopped:
+        text.append(
+            "the local chain's accounts and clock are saved for the next services start; "
+            "IPFS pins are kept"
+        )
     out.result({"stopped": stopped}, text=text)
     return 0
 

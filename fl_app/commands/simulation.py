@@ -14,7 +14,7 @@ from fl_app.errors import FlAppError
 from fl_app.settings import DATASETS, PARTITIONINGS, RunSettings
 
 if TYPE_CHECKING:
-    from fl_app.server.server_app import RoundReport
+    from fl_app.run_report import RoundReport
 
 __all__ = ["parse_overrides", "quiet_framework_logs", "register"]
 
@@ -76,15 +76,32 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace, out: Output) -> int:
+    if args.participants < 2:
+        raise FlAppError(
+            f"--participants must be at least 2 (a sum of one update is that update), "
+            f"got {args.participants}"
+        )
+    if args.rounds is not None and args.rounds < 1:
+        raise FlAppError(f"--rounds must be at least 1, got {args.rounds}")
     overrides = parse_overrides(args.run_config)
-    for key in ("dataset", "partitioning", "seed"):
-        if getattr(args, key) is not None:
-            overrides[key] = getattr(args, key)
-    if args.rounds is not None:
-        overrides["num-server-rounds"] = args.rounds
-    if args.dp:
-        overrides["dp-enabled"] = True
+    options = {
+        "dataset": args.dataset,
+        "partitioning": args.partitioning,
+        "seed": args.seed,
+        "num-server-rounds": args.rounds,
+        "dp-enabled": True if args.dp else None,
+    }
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in overrides and str(overrides[key]).lower() != str(value).lower():
+            raise FlAppError(
+                f"-c {key}={overrides[key]} contradicts the option that sets it to {value}: "
+                "give it once"
+            )
+        overrides[key] = value
     settings = RunSettings.from_run_config({}, overrides)  # fail fast, before Ray starts
+    settings.check_sampling(args.participants)
 
     from fl_app.report import RoundPrinter
     from fl_app.simulation import Federation, run_federated
@@ -105,6 +122,8 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
     from fl_app.chain.idl import load_spec
 
     most = load_spec().max_participants
+    if args.rounds < 1:
+        raise FlAppError(f"--rounds must be at least 1, got {args.rounds}")
     if not 4 <= args.participants <= most:
         raise FlAppError(
             f"--participants must be 4 to {most} (a key holder, honest participants, a "

@@ -52,6 +52,7 @@ def _stake(args: argparse.Namespace, out: Output) -> int:
         context = {
             "task": address,
             "wallet": participant.pubkey(),
+            "keypair": args.keypair,
             "amount": format_sol(amount),
             "min_stake": format_sol(task.min_stake),
             "max_participants": task.max_participants,
@@ -69,7 +70,9 @@ def _stake(args: argparse.Namespace, out: Output) -> int:
             )
         if task.state is TaskState.OPEN:
             rent = chain.client.transport.minimum_balance_for_rent_exemption(account_space("Stake"))
-            chain.require_funds(participant, amount + rent + _FEE_LAMPORTS, action="stake")
+            chain.require_funds(
+                participant, amount + rent + _FEE_LAMPORTS, action="stake", keypair=args.keypair
+            )
         with explained(**context):
             chain.client.stake_deposit(participant, address, amount)
         task = chain.task(address)

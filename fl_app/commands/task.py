@@ -25,7 +25,7 @@ _FEE_LAMPORTS = 5_000
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``task`` and its subcommands."""
-    from fl_app.commands import task_audit
+    from fl_app.commands import task_audit, task_dashboard
 
     task = commands.add_parser("task", help="create, inspect and settle a staked task")
     group = task.add_subparsers(dest="task_command", required=True, metavar="COMMAND")
@@ -33,9 +33,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         group,
         "create",
         _create,
-        help="pin the client template and CKKS context, then create and fund a task",
-        description="Pin the client template and the key holder's CKKS public context to "
-        "IPFS, create the task on chain with both CIDs, and move the reward pool into it. "
+        help="pin the task's bundle and CKKS context, then create and fund a task",
+        description="Build the client template into the task's Flower App Bundle, pin it "
+        "and the key holder's CKKS public context to IPFS, create the task on chain with "
+        "both CIDs (the bundle's CID carries its SHA-256), and move the reward pool into "
+        "it. A template holding a keypair, sealed secret or secret context is refused. "
         "Prints the task address.",
         keypair=True,
         ipfs=True,
@@ -68,7 +70,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=Path,
         default=DEFAULT_TEMPLATE_DIR,
         metavar="DIR",
-        help="client template directory",
+        help="the task's Flower App (pyproject.toml and client.py)",
     )
     status = add_command(
         group,
@@ -79,6 +81,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     status.add_argument("task", metavar="TASK", help="task address")
     task_audit.register(group)
+    task_dashboard.register(group)
     expire = add_command(
         group,
         "expire",
@@ -95,7 +98,7 @@ def _create(args: argparse.Namespace, out: Output) -> int:
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.commands.program_errors import explained
     from fl_app.commands.task_view import account_space
-    from fl_app.ipfs import pin_template
+    from fl_app.ipfs import bundle_sha256, pack_bundle, pin_bundle
 
     pool = parse_sol(args.pool, what="--pool")
     min_stake = parse_sol(args.min_stake, what="--min-stake")
@@ -105,14 +108,12 @@ def _create(args: argparse.Namespace, out: Output) -> int:
         "grace": parse_duration(args.grace, what="--grace"),
     }
     key_holder = parse_address(args.key_holder, what="--key-holder")
+    _check_task_shape(args.rounds, args.max_participants)
     context: Path = args.context
-    if not context.is_file():
-        raise FlAppError(
-            f"no CKKS context at {context}: the key holder makes public_context.bin "
-            "with fl-app keys create"
-        )
-    if not (args.template / "client.py").is_file():
-        raise FlAppError(f"{args.template} is not a client template (it has no client.py)")
+    _check_public_context(context)
+    if not (args.template / "pyproject.toml").is_file():
+        raise FlAppError(f"{args.template} is not a Flower App (it has no pyproject.toml)")
+    bundle = pack_bundle(args.template)
     authority = signer(args)
     if key_holder == authority.pubkey():
         raise FlAppError(
@@ -131,9 +132,11 @@ def _create(args: argparse.Namespace, out: Output) -> int:
                 f"({address}): choose another --task-id"
             )
         rent = transport.minimum_balance_for_rent_exemption(account_space("Task"))
-        chain.require_funds(authority, pool + rent + _FEE_LAMPORTS, action="task create")
+        chain.require_funds(
+            authority, pool + rent + _FEE_LAMPORTS, action="task create", keypair=args.keypair
+        )
         with open_ipfs(args) as ipfs, out.progress("pinning to IPFS", total=2) as step:
-            template_cid = pin_template(ipfs, args.template)
+            template_cid = pin_bundle(ipfs, bundle)
             step()
             context_cid = ipfs.add_bytes(context.read_bytes(), name="ckks-public-context")
             step()
@@ -152,13 +155,14 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             template_cid=template_cid,
             he_context_cid=context_cid,
         )
-        with explained(task=address, wallet=authority.pubkey()):
+        with explained(task=address, wallet=authority.pubkey(), keypair=args.keypair):
             chain.client.task_create(authority, params)
     out.result(
         {
             "task": str(address),
             "task_id": task_id,
             "template_cid": template_cid,
+            "template_sha256": bundle_sha256(template_cid),
             "he_context_cid": context_cid,
             "reward_pool_lamports": pool,
             "min_stake_lamports": min_stake,
@@ -168,12 +172,50 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             f"reward pool {format_sol(pool)} SOL, minimum stake {format_sol(min_stake)} SOL, "
             f"{args.rounds} rounds, up to {args.max_participants} participants",
             f"template CID: {template_cid}",
+            f"template SHA-256: {bundle_sha256(template_cid)}",
             f"CKKS context CID: {context_cid}",
             f"participants join with: fl-app stake {address} {format_sol(min_stake)}",
         ],
         quiet=str(address),
     )
     return 0
+
+
+def _check_task_shape(rounds: int, max_participants: int) -> None:
+    """Refuse a task the program would refuse, before anything is pinned or spent."""
+    from fl_app.chain.idl import load_spec
+
+    most = load_spec().max_participants
+    if rounds < 1:
+        raise FlAppError(f"--rounds must be at least 1, got {rounds}")
+    if not 2 <= max_participants <= most:
+        raise FlAppError(
+            f"--max-participants must be 2 to {most} (encrypted rounds sum at least two "
+            f"updates; the staking program takes at most {most}), got {max_participants}"
+        )
+
+
+def _check_public_context(path: Path) -> None:
+    """Refuse anything but a public CKKS context: it is published on IPFS for everyone."""
+    from strategy.ckks import load_public_context
+    from strategy.exceptions import SecretKeyExposedError
+
+    if not path.is_file():
+        raise FlAppError(
+            f"no CKKS context at {path}: the key holder makes public_context.bin "
+            "with fl-app keys create"
+        )
+    try:
+        load_public_context(path.read_bytes())
+    except SecretKeyExposedError:
+        raise FlAppError(
+            f"{path} holds the CKKS secret key and would be published: pass the key "
+            "holder's public_context.bin, and keep this file secret"
+        ) from None
+    except Exception:  # TenSEAL raises its own types for bytes that are not a context
+        raise FlAppError(
+            f"{path} is not a CKKS context: pass public_context.bin from fl-app keys create"
+        ) from None
 
 
 def _free_task_id(chain: ChainSession, owner: Pubkey) -> int:

@@ -18,6 +18,7 @@ __all__ = [
     "stake_line",
     "task_json",
     "task_lines",
+    "template_sha256",
     "when",
 ]
 
@@ -65,6 +66,7 @@ def task_json(task: TaskAccount) -> dict[str, Any]:
         "expires_after": expires_at(task),
         "max_slash_bps": task.max_slash_bps,
         "template_cid": task.template_cid,
+        "template_sha256": template_sha256(task),
         "he_context_cid": task.he_context_cid,
         "model_cid": task.model_cid or None,
     }
@@ -91,11 +93,22 @@ def task_lines(task: TaskAccount, now: int) -> list[str]:
         ("settle deadline", when(task.settle_deadline, now)),
         ("expirable after", when(expires_at(task), now)),
         ("template CID", task.template_cid),
+        ("template SHA-256", template_sha256(task)),
         ("CKKS context CID", task.he_context_cid),
         ("model CID", task.model_cid or "(not finalized)"),
     ]
     width = max(len(label) for label, _ in rows) + 1
     return [f"{label + ':':<{width}} {value}" for label, value in rows]
+
+
+def template_sha256(task: TaskAccount) -> str:
+    """The bundle's SHA-256 (Flower's ``fab_hash``) that the template CID carries."""
+    from fl_app.ipfs import BundleError, bundle_sha256
+
+    try:
+        return bundle_sha256(task.template_cid)
+    except BundleError:
+        return "(not a single-block bundle: participants refuse this task)"
 
 
 def stake_json(stake: StakeAccount) -> dict[str, Any]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from fl_app.demo import DemoOptions, DemoResult
     from fl_app.ipfs import KuboDaemon
-    from fl_app.server.server_app import RoundReport
+    from fl_app.run_report import RoundReport
 
 __all__ = ["DemoDashboard"]
 

@@ -22,7 +22,7 @@ from fl_app.dashboard.views import (
 
 if TYPE_CHECKING:
     from fl_app.demo import DemoResult
-    from fl_app.server.server_app import RoundReport
+    from fl_app.run_report import RoundReport
 
 __all__ = ["DashboardState"]
 
@@ -75,6 +75,7 @@ class DashboardState:
         self._version = 0
         self._steps: list[str] = []
         self._reports: dict[int, RoundReport] = {}
+        self._metrics: dict[int, tuple[float, float]] = {}
         self._created: Any = None
         self._stakes: dict[str, int] = {}
         self._round_records: dict[int, _RoundRecord] = {}
@@ -103,6 +104,21 @@ class DashboardState:
         with self._lock:
             self._reports[report.server_round] = report
             self._version += 1
+
+    def record_round_metrics(self, server_round: int, *, accuracy: float, loss: float) -> None:
+        """A recorded round's test metrics as its pinned manifest states them."""
+        with self._lock:
+            if self._metrics.get(server_round) != (accuracy, loss):
+                self._metrics[server_round] = (accuracy, loss)
+                self._version += 1
+
+    def record_stakes(self, stakes: Mapping[str, int]) -> None:
+        """Stakes found on chain (participant address -> deposit), in staking order."""
+        with self._lock:
+            new = {a: v for a, v in stakes.items() if self._stakes.get(a) != v}
+            if new:
+                self._stakes.update(new)
+                self._version += 1
 
     def record_transaction(self, result: SendResult) -> None:
         """A transaction's outcome; its staking events say what changed."""
@@ -144,10 +160,12 @@ class DashboardState:
             self._failure = reason
             self._version += 1
 
-    def round_reports(self) -> list[RoundReport]:
-        """The rounds reported so far, round 0 (the initial model) first."""
+    def accuracy_points(self) -> list[tuple[int, float]]:
+        """``(round, test accuracy)`` per round: the run's own reports, else the manifests'."""
         with self._lock:
-            return [self._reports[n] for n in sorted(self._reports)]
+            points = {n: m[0] for n, m in self._metrics.items()}
+            points.update({n: r.accuracy for n, r in self._reports.items()})
+        return sorted(points.items())
 
     @property
     def version(self) -> int:
@@ -195,6 +213,7 @@ class DashboardState:
         with self._lock:
             version, client, task = self._version, self._client, self._task
             reports = dict(self._reports)
+            metrics = dict(self._metrics)
             created, stakes = self._created, dict(self._stakes)
             records, claims = dict(self._round_records), dict(self._claims)
             steps, transactions = tuple(self._steps), tuple(self._transactions)
@@ -222,7 +241,7 @@ class DashboardState:
             steps=steps,
             task=_task_view(task, created, live),
             initial_accuracy=None if initial is None else initial.accuracy,
-            rounds=_round_views(reports, records, live, result),
+            rounds=_round_views(reports, metrics, records, live, result),
             participants=self._participant_views(stakes, claims, live, result),
             transactions=transactions,
             chain_error=chain_error,
@@ -319,23 +338,29 @@ def _task_view(task: Pubkey | None, created: Any, live: _ChainReads | None) -> T
 
 def _round_views(
     reports: Mapping[int, RoundReport],
+    metrics: Mapping[int, tuple[float, float]],
     records: Mapping[int, _RoundRecord],
     live: _ChainReads | None,
     result: DemoResult | None,
 ) -> tuple[RoundView, ...]:
     manifests = live.manifests if live is not None else {}
     final = {i + 1: cid for i, cid in enumerate(result.manifest_cids)} if result else {}
-    numbers = sorted({n for n in reports if n > 0} | set(records) | set(manifests) | set(final))
+    numbers = sorted(
+        {n for n in reports if n > 0} | set(metrics) | set(records) | set(manifests) | set(final)
+    )
     views = []
     for number in numbers:
         report, record = reports.get(number), records.get(number)
+        accuracy, loss = (
+            (report.accuracy, report.loss) if report else metrics.get(number, (None, None))
+        )
         on_chain = manifests.get(number)
         manifest = on_chain[0] if on_chain else record.manifest_cid if record else None
         views.append(
             RoundView(
                 number=number,
-                accuracy=report.accuracy if report else None,
-                loss=report.loss if report else None,
+                accuracy=accuracy,
+                loss=loss,
                 contributors=(
                     on_chain[2]
                     if on_chain

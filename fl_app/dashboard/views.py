@@ -124,4 +124,8 @@ class DashboardSnapshot:
         if self.phase == "running" and self.rounds and not self.scored:
             of = f" of {planned}" if planned else ""
             return f"training: round {self.rounds[-1].number}{of} recorded"
-        return self.steps[-1] if self.steps else "waiting for the run to start"
+        if self.steps:
+            return self.steps[-1]
+        if self.task is not None and self.task.state != "Open":
+            return f"task {self.task.state.lower()}: participants claim reward and stake"
+        return "waiting for the run to start"

@@ -78,7 +78,7 @@ class _PlotCache:
 
 
 def _plot_accuracy(state: DashboardState, path: Path) -> None:
-    plot_accuracy(state.round_reports(), path)
+    plot_accuracy(state.accuracy_points(), path)
 
 
 def _plot_rewards(state: DashboardState, path: Path) -> None:

@@ -1,12 +1,19 @@
 """IPFS for the project: a private Kubo daemon, its RPC client, local CIDs, bundles."""
 
-from fl_app.ipfs.bundle import bundle_cid, pack_bundle, unpack_bundle
+from fl_app.ipfs.bundle import (
+    MAX_BUNDLE_BYTES,
+    bundle_cid,
+    bundle_sha256,
+    pack_bundle,
+    unpack_bundle,
+)
 from fl_app.ipfs.cid import Cid
 from fl_app.ipfs.content import (
     canonical_json,
     fetch_checkpoint,
     fetch_manifest,
     fetch_verified,
+    pin_bundle,
     pin_checkpoint,
     pin_manifest,
     pin_template,
@@ -15,6 +22,7 @@ from fl_app.ipfs.content import (
 from fl_app.ipfs.daemon import KuboDaemon, find_ipfs_binary
 from fl_app.ipfs.errors import (
     BundleError,
+    BundleRefusedError,
     CidError,
     CidMismatchError,
     DaemonStartError,
@@ -30,7 +38,9 @@ from fl_app.ipfs.unixfs import DEFAULT_IMPORT, ImportParams, file_cid, stream_ci
 
 __all__ = [
     "DEFAULT_IMPORT",
+    "MAX_BUNDLE_BYTES",
     "BundleError",
+    "BundleRefusedError",
     "Cid",
     "CidError",
     "CidMismatchError",
@@ -45,6 +55,7 @@ __all__ = [
     "KuboDaemon",
     "KuboNotInstalledError",
     "bundle_cid",
+    "bundle_sha256",
     "canonical_json",
     "fetch_checkpoint",
     "fetch_manifest",
@@ -52,6 +63,7 @@ __all__ = [
     "file_cid",
     "find_ipfs_binary",
     "pack_bundle",
+    "pin_bundle",
     "pin_checkpoint",
     "pin_manifest",
     "pin_template",

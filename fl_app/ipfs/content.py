@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from fl_app.ipfs.bundle import pack_bundle
+from fl_app.ipfs.bundle import bundle_entries, pack_bundle
 from fl_app.ipfs.cid import Cid
 from fl_app.ipfs.errors import CidMismatchError, IpfsRequestError
 from fl_app.ipfs.unixfs import DEFAULT_IMPORT, file_cid
@@ -29,6 +29,7 @@ __all__ = [
     "fetch_checkpoint",
     "fetch_manifest",
     "fetch_verified",
+    "pin_bundle",
     "pin_checkpoint",
     "pin_manifest",
     "pin_template",
@@ -133,5 +134,15 @@ def fetch_checkpoint(source: ContentSource, cid: str, destination: Path) -> Path
 
 
 def pin_template(sink: ContentSink, template_dir: Path) -> str:
-    """Pack ``template_dir`` deterministically, pin the bundle, and return its CID."""
-    return sink.add_bytes(pack_bundle(template_dir), name="client_template.tar")
+    """Build the Flower App Bundle of ``template_dir``, pin it, and return its CID.
+
+    The bundle is one raw block, so the CID carries its SHA-256 (Flower's ``fab_hash``);
+    see :mod:`fl_app.ipfs.bundle`. A directory holding a secret is refused.
+    """
+    return pin_bundle(sink, pack_bundle(template_dir))
+
+
+def pin_bundle(sink: ContentSink, bundle: bytes) -> str:
+    """Pin built bundle bytes (checked for size and secrets first); return the CID."""
+    bundle_entries(bundle)
+    return sink.add_bytes(bundle, name="task.fab")

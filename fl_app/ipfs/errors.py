@@ -6,6 +6,7 @@ from fl_app.errors import FlAppError
 
 __all__ = [
     "BundleError",
+    "BundleRefusedError",
     "CidError",
     "CidMismatchError",
     "DaemonStartError",
@@ -59,6 +60,10 @@ class CidMismatchError(IpfsError):
 
 class BundleError(IpfsError):
     """A template bundle is malformed or unsafe (path escape, link, device file)."""
+
+
+class BundleRefusedError(BundleError):
+    """A bundle (or the run config sent with it) is not the task's; none of it was run."""
 
 
 class DaemonStartError(IpfsError):

@@ -10,15 +10,14 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from datasets import Dataset
 from flwr_datasets.partitioner import DirichletPartitioner, IidPartitioner
 from sklearn import datasets as sk_datasets
 
 from fl_app.errors import DataError
+from fl_app.ml.tabular import TabularData, load_csv
 
 __all__ = ["TabularData", "load_csv", "load_dataset", "load_partition", "org_split"]
 
@@ -30,21 +29,6 @@ _LOADERS = {
 _LABEL = "label"
 
 
-@dataclass(frozen=True)
-class TabularData:
-    """Features ``x`` (float32, rows are samples) and integer class labels ``y``."""
-
-    x: np.ndarray
-    y: np.ndarray
-    num_classes: int
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def subset(self, index: np.ndarray) -> TabularData:
-        return TabularData(self.x[index], self.y[index], self.num_classes)
-
-
 @cache
 def load_dataset(name: str) -> TabularData:
     """Load a data set bundled with scikit-learn by name (see ``fl_app.settings.DATASETS``)."""
@@ -53,60 +37,6 @@ def load_dataset(name: str) -> TabularData:
     bunch = _LOADERS[name]()
     y = np.asarray(bunch.target, dtype=np.int64)
     return TabularData(np.asarray(bunch.data, dtype=np.float32), y, int(y.max()) + 1)
-
-
-def load_csv(path: str | Path, target: str, *, num_classes: int | None = None) -> TabularData:
-    """Load a participant's CSV file: numeric feature columns and an integer target column.
-
-    Parameters
-    ----------
-    path
-        CSV file with a header row.
-    target
-        Name of the column that holds the class label (integers from 0).
-    num_classes
-        Number of classes of the task; labels outside ``[0, num_classes)`` are refused.
-
-    Raises
-    ------
-    DataError
-        With a one-line message for a missing or empty file, a missing target column,
-        non-numeric or missing values, or labels out of range.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"CSV file {path} does not exist")
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"CSV file {path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise DataError(f"CSV file {path} cannot be parsed: {first_line}") from None
-    if frame.empty:
-        raise DataError(f"CSV file {path} has a header but no rows")
-    if target not in frame.columns:
-        raise DataError(
-            f"CSV file {path} has no target column {target!r}; "
-            f"columns are: {', '.join(map(str, frame.columns))}"
-        )
-    non_numeric = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if non_numeric:
-        raise DataError(f"CSV file {path} has non-numeric column(s): {', '.join(non_numeric)}")
-    missing = [str(c) for c in frame.columns if frame[c].isna().any()]
-    if missing:
-        raise DataError(f"CSV file {path} has missing values in column(s): {', '.join(missing)}")
-    labels = frame[target].to_numpy()
-    if not np.all(np.equal(np.mod(labels, 1), 0)) or labels.min() < 0:
-        raise DataError(f"CSV file {path}: target {target!r} must hold integer labels from 0")
-    y = labels.astype(np.int64)
-    classes = num_classes if num_classes is not None else int(y.max()) + 1
-    if y.max() >= classes:
-        raise DataError(
-            f"CSV file {path}: label {int(y.max())} is outside the task's {classes} classes"
-        )
-    x = frame.drop(columns=[target]).to_numpy(dtype=np.float32)
-    return TabularData(x, y, classes)
 
 
 @dataclass(frozen=True)

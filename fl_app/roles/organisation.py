@@ -1,9 +1,10 @@
 """The organisation: funds a task, publishes what participants need, records and settles.
 
 Everything a participant or an auditor needs to check the task is content-addressed:
-the client template and the CKKS public context are pinned before the task is created
-(their CIDs go into the Task account), and each round's manifest and model checkpoint
-are pinned before ``round_record`` puts the manifest CID on chain.
+the task's Flower App Bundle and the CKKS public context are pinned before the task is
+created (their CIDs go into the Task account; the bundle's CID carries its SHA-256),
+and each round's manifest and model checkpoint are pinned before ``round_record`` puts
+the manifest CID on chain.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain import StakingClient, TaskParams, task_address
 from fl_app.ipfs import IpfsClient, pin_manifest, pin_template
-from fl_app.server.server_app import RoundReport
+from fl_app.run_report import RoundReport
 from strategy.contribution import round_contributions
 
 __all__ = ["Organisation", "TaskPlan"]
@@ -60,7 +61,13 @@ class Organisation:
         public_context: bytes,
         template_dir: Path,
     ) -> Pubkey:
-        """Pin the template and the public context, then create and fund the task."""
+        """Build and pin the task's bundle and the public context, then create the task.
+
+        Raises
+        ------
+        BundleError
+            If ``template_dir`` is not a Flower App, is too large, or holds a secret.
+        """
         template_cid = pin_template(self.ipfs, template_dir)
         context_cid = self.ipfs.add_bytes(public_context, name="ckks-public-context")
         now = self.client.transport.unix_timestamp()
@@ -89,13 +96,17 @@ class Organisation:
         torch.save(report.arrays.to_torch_state_dict(), buffer)
         return self.ipfs.add_bytes(buffer.getvalue(), name=f"model-round-{report.server_round}.pt")
 
-    def record_round(self, task: Pubkey, report: RoundReport) -> str:
+    def record_round(
+        self, task: Pubkey, report: RoundReport, *, round_index: int | None = None
+    ) -> str:
         """Pin the round's manifest and model, and record the round on chain.
 
         Returns the manifest CID. The manifest lists the contributors, the digests of
         their committed ciphertexts, the model CID, the round's test metrics, and for a
         scored round the reference update's CID, the decrypted scalars and the round's
-        contribution scores: enough for anyone to recompute the rewards.
+        contribution scores: enough for anyone to recompute the rewards. ``round_index``
+        is the on-chain index (default: the Flower round's); it differs from the Flower
+        round once a skipped round was left unrecorded.
         """
         model_cid = self.pin_model(report)
         manifest: dict[str, Any] = {
@@ -127,7 +138,7 @@ class Organisation:
         self.client.round_record(
             self.authority,
             task,
-            round_index=report.server_round - 1,
+            round_index=report.server_round - 1 if round_index is None else round_index,
             manifest_cid=manifest_cid,
             contributors=[Pubkey.from_string(w) for w in report.contributors],
             aggregate_cid=model_cid,

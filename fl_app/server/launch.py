@@ -7,16 +7,20 @@ round's manifest and records it on chain.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from fl_app.deployment import local_deployment
 
-__all__ = ["APP_DIR", "run_task_server"]
+__all__ = ["APP_DIR", "SERVERAPP_LOG", "run_task_server", "skipped_rounds"]
 
-APP_DIR = Path(__file__).resolve().parents[2]
-"""The Flower app (this project: pyproject.toml with [tool.flwr.app])."""
+SERVERAPP_LOG = "serverapp.log"
+"""File name of the ServerApp's log in the server's work directory."""
+
+APP_DIR = Path(__file__).resolve().parents[2] / "client_template"
+"""The task's Flower App: ``flwr run`` of it ships the very bundle pinned for the task."""
 
 
 def run_task_server(
@@ -32,8 +36,9 @@ def run_task_server(
 ) -> str:
     """Start a SuperLink on ``port``, run the task's ServerApp to the end, return its log.
 
-    The SuperLink listens on loopback without TLS: this is the single-machine set-up of
-    the embedded defaults. A deployment across machines runs ``flower-superlink`` with
+    The log is also kept in ``workdir / SERVERAPP_LOG``, however the run ends. The
+    SuperLink listens on loopback without TLS: this is the single-machine set-up of the
+    embedded defaults. A deployment across machines runs ``flower-superlink`` with
     certificates and ``flwr run`` with the same run config.
     """
     config = {
@@ -44,4 +49,17 @@ def run_task_server(
         "authority-keypair": str(authority_keypair.expanduser().resolve()),
     }
     with local_deployment([], workdir=workdir, port=port) as deployment:
-        return deployment.run(APP_DIR, config, timeout=timeout_s)
+        return deployment.run(APP_DIR, config, timeout=timeout_s, log_path=workdir / SERVERAPP_LOG)
+
+
+_SKIPPED = re.compile(r"round (\d+) was skipped: (.*)$")
+
+
+def skipped_rounds(log: str) -> dict[int, str]:
+    """Why each round was skipped, from the run summary at the end of a ServerApp log."""
+    found: dict[int, str] = {}
+    for line in log.splitlines():
+        match = _SKIPPED.search(line)
+        if match:
+            found[int(match.group(1))] = match.group(2).strip()
+    return found

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from logging import INFO, WARNING
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from flwr.app import ArrayRecord, Context, MetricRecord
 from flwr.common import log
 from flwr.serverapp import Grid, ServerApp
@@ -17,61 +16,15 @@ from flwr.serverapp.strategy import FedAvg, Strategy
 from fl_app import payload
 from fl_app.errors import ConfigError
 from fl_app.ml import TabularMLP, build_model, evaluate, org_split
+from fl_app.run_report import RoundReport, RunReport
 from fl_app.server.metrics import aggregate_train_metrics
 from fl_app.server.reference import reference_update_fn
 from fl_app.settings import RunSettings
-from strategy import EncryptedFedAvg, RoundManifest
-from strategy.contribution import RoundScalars
+from strategy import EncryptedFedAvg
 from strategy.stake_gate import StakeGate
 from strategy.stake_gated import StakeGatedStrategy
 
-__all__ = ["RoundReport", "RunReport", "ServerServices", "app", "build_server_app"]
-
-
-@dataclass(frozen=True)
-class RoundReport:
-    """The global model's test metrics after a round (round 0 is the initial model).
-
-    ``contributors`` are the wallets whose updates were aggregated (stake-gated runs),
-    ``manifest`` the round's encrypted-aggregation manifest (CKKS runs). ``scalars`` are
-    the decrypted contribution scalars of the round, by wallet in stake-gated runs and
-    by ``str(node_id)`` otherwise, with the round's ``reference_norm`` (``||g0||``) and
-    the public ``weight_scale``; empty (and 0.0) when the round was not scored.
-    ``reference_update`` is the organisation's reference update ``g0`` the scalars were
-    computed against, published so that anyone can check it is a real model update.
-    ``ciphertext_bytes`` are the sizes of the encrypted updates aggregated in the round.
-    """
-
-    server_round: int
-    accuracy: float
-    loss: float
-    arrays: ArrayRecord = field(repr=False)
-    contributors: tuple[str, ...] = ()
-    manifest: RoundManifest | None = None
-    scalars: Mapping[str, RoundScalars] = field(default_factory=dict)
-    reference_norm: float = 0.0
-    weight_scale: float = 0.0
-    reference_update: np.ndarray | None = field(default=None, repr=False)
-    ciphertext_bytes: tuple[int, ...] = ()
-
-    @property
-    def plaintext_bytes(self) -> int:
-        """Bytes of the model as float32, what a plaintext update would weigh."""
-        return 4 * sum(int(np.prod(array.shape)) for array in self.arrays.values())
-
-
-@dataclass
-class RunReport:
-    """What an in-process run produced, filled in as rounds complete."""
-
-    settings: RunSettings | None = None
-    rounds: list[RoundReport] = field(default_factory=list)
-    train_metrics: dict[int, dict[str, Any]] = field(default_factory=dict)
-    final_arrays: ArrayRecord | None = None
-
-    @property
-    def final_accuracy(self) -> float:
-        return self.rounds[-1].accuracy
+__all__ = ["ServerServices", "app", "build_server_app"]
 
 
 RoundCallback = Callable[[RoundReport], None]
@@ -149,6 +102,7 @@ def build_server_app(
                 ciphertext_bytes=tuple(
                     getattr(strategy, "ciphertext_bytes", {}).get(server_round, ())
                 ),
+                skipped=getattr(strategy, "skipped", {}).get(server_round, ""),
             )
             run_report.rounds.append(round_report)
             log(
@@ -164,18 +118,36 @@ def build_server_app(
                 {payload.EVAL_ACCURACY: result.accuracy, payload.EVAL_LOSS: result.loss}
             )
 
+        initial_arrays = ArrayRecord(model.state_dict())
         result = strategy.start(
             grid=grid,
-            initial_arrays=ArrayRecord(model.state_dict()),
+            initial_arrays=initial_arrays,
             num_rounds=settings.num_server_rounds,
             evaluate_fn=evaluate_global,
         )
-        run_report.final_arrays = result.arrays
+        # Flower leaves the result's arrays empty when no round was aggregated.
+        run_report.final_arrays = result.arrays if len(result.arrays) else initial_arrays
+        _log_summary(run_report)
         run_report.train_metrics = {
             r: dict(metrics) for r, metrics in result.train_metrics_clientapp.items()
         }
 
     return app
+
+
+def _log_summary(report: RunReport) -> None:
+    """One line per skipped round and a total, at the end of the run."""
+    rounds = report.rounds[1:]
+    skipped = [r for r in rounds if r.skipped]
+    for r in skipped:
+        log(WARNING, "round %d was skipped: %s", r.server_round, r.skipped)
+    log(
+        INFO if not skipped else WARNING,
+        "run summary: %d of %d round(s) aggregated, %d skipped",
+        len(rounds) - len(skipped),
+        len(rounds),
+        len(skipped),
+    )
 
 
 def _services_from_run_config(settings: RunSettings) -> ServerServices:
@@ -190,7 +162,9 @@ def _services_from_run_config(settings: RunSettings) -> ServerServices:
 def _make_strategy(settings: RunSettings, services: ServerServices) -> Strategy:
     """Encrypted FedAvg by default, stake-gated when a gate is given."""
     inner = _make_aggregation(settings, services)
-    return inner if services.gate is None else StakeGatedStrategy(inner, services.gate)
+    if services.gate is None:
+        return inner
+    return StakeGatedStrategy(inner, services.gate, node_wait_timeout=settings.node_wait_timeout)
 
 
 def _make_aggregation(settings: RunSettings, services: ServerServices) -> FedAvg:

@@ -7,8 +7,10 @@ running on a real cluster.
 
 from __future__ import annotations
 
+from logging import WARNING
 from pathlib import Path
 
+from flwr.common import log
 from solders.pubkey import Pubkey
 
 from fl_app.chain import RpcTransport, StakingClient
@@ -16,7 +18,8 @@ from fl_app.chain.stake_lookup import chain_stake_lookup
 from fl_app.ipfs import IpfsClient, fetch_verified
 from fl_app.keypair_files import read_keypair
 from fl_app.roles import Organisation
-from fl_app.server.server_app import RoundReport, ServerServices
+from fl_app.run_report import RoundReport
+from fl_app.server.server_app import ServerServices
 from fl_app.settings import RunSettings
 from strategy.stake_gate import StakeGate
 
@@ -35,8 +38,20 @@ def task_services(settings: RunSettings) -> ServerServices:
     )
 
     def record(report: RoundReport) -> None:
-        if report.server_round > 0:
-            organisation.record_round(address, report)
+        # A skipped round changed nothing: it is not recorded, so the chain holds only
+        # rounds that aggregated at least the minimum number of inputs.
+        if report.server_round == 0 or report.skipped:
+            return
+        on_chain = client.task(address)
+        if on_chain.rounds_recorded >= on_chain.rounds_planned:
+            log(
+                WARNING,
+                "round %d not recorded: the task's %d planned round(s) are recorded already",
+                report.server_round,
+                on_chain.rounds_planned,
+            )
+            return
+        organisation.record_round(address, report, round_index=on_chain.rounds_recorded)
 
     return ServerServices(
         public_context=public_context,
@@ -45,6 +60,7 @@ def task_services(settings: RunSettings) -> ServerServices:
             task=settings.task_address,
             min_stake=task.min_stake,
             stake_lookup=chain_stake_lookup(client, address),
+            timeout=settings.stake_proof_timeout,
         ),
         on_round=record,
     )

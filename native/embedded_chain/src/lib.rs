@@ -16,14 +16,15 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use solana_program_test::{BanksClientError, ProgramTestContext};
-use solana_sdk::account::ReadableAccount;
+use solana_sdk::account::{AccountSharedData, ReadableAccount, WritableAccount};
 use solana_sdk::clock::Clock;
 use solana_sdk::feature_set::FeatureSet;
 use solana_sdk::instruction::InstructionError;
+use solana_sdk::message::{Message, VersionedMessage};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 use solana_sdk::system_instruction;
-use solana_sdk::transaction::{Transaction, TransactionError};
+use solana_sdk::transaction::{Transaction, TransactionError, VersionedTransaction};
 use tokio::runtime::Runtime;
 
 create_exception!(embedded_chain, ChainError, PyException);
@@ -428,6 +429,249 @@ impl Chain {
         let key = self.context()?.payer.pubkey();
         Ok(PyBytes::new_bound(py, key.as_ref()).unbind())
     }
+
+    // -- for a long-running local chain service: versioned transactions,
+    // wall-clock slots and restoring saved accounts.
+
+    /// Starts a fresh chain whose blockhashes last as long as a validator's.
+    ///
+    /// solana-program-test registers a new blockhash every 6.4 ms from a
+    /// background task, so a blockhash expires (150 of them) after about a
+    /// second. Here that task shares one thread with the calls into the chain
+    /// and runs only during them: blockhashes are registered per call and per
+    /// slot, and nothing runs while the chain is idle.
+    #[staticmethod]
+    fn paced(py: Python<'_>) -> PyResult<Self> {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "off");
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(chain_error)?;
+        let context = py.allow_threads(|| {
+            runtime.block_on(staking_harness::start(staking_harness::program_test()))
+        });
+        Ok(Self {
+            runtime,
+            context: Mutex::new(context),
+        })
+    }
+
+    /// The feature-set id a validator of this runtime reports in `getVersion`.
+    #[staticmethod]
+    fn feature_set_id() -> u32 {
+        let id = solana_sdk::feature_set::ID.to_bytes();
+        u32::from_le_bytes([id[0], id[1], id[2], id[3]])
+    }
+
+    /// Executes a signed, bincode-serialized legacy or v0 transaction.
+    fn send_versioned_transaction(
+        &self,
+        py: Python<'_>,
+        transaction: &[u8],
+    ) -> PyResult<TransactionOutcome> {
+        let tx = versioned(transaction)?;
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        let (fee, result) = py.allow_threads(|| {
+            let mut context = self.context()?;
+            let status = self
+                .runtime
+                .block_on(context.banks_client.get_transaction_status(signature))
+                .map_err(chain_error)?;
+            if status.is_some() {
+                return Ok((
+                    0,
+                    executed(Err(BanksClientError::TransactionError(
+                        TransactionError::AlreadyProcessed,
+                    ))),
+                ));
+            }
+            let client = &mut context.banks_client;
+            let fee = match legacy_message(tx.message.clone()) {
+                Some(message) => self
+                    .runtime
+                    .block_on(client.get_fee_for_message(message))
+                    .map_err(chain_error)?
+                    .unwrap_or(0),
+                None => 0,
+            };
+            let result = self
+                .runtime
+                .block_on(client.process_transaction_with_metadata(tx));
+            Ok::<_, PyErr>((fee, executed(result)))
+        })?;
+        Ok(outcome(py, signature.as_ref(), fee, result))
+    }
+
+    /// Runs a bincode-serialized legacy or v0 transaction without recording it.
+    /// Signatures are not verified here.
+    fn simulate_versioned_transaction(
+        &self,
+        py: Python<'_>,
+        transaction: &[u8],
+    ) -> PyResult<TransactionOutcome> {
+        let tx = versioned(transaction)?;
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        let (fee, result) = py.allow_threads(|| {
+            let mut context = self.context()?;
+            let client = &mut context.banks_client;
+            let fee = match legacy_message(tx.message.clone()) {
+                Some(message) => self
+                    .runtime
+                    .block_on(client.get_fee_for_message(message))
+                    .map_err(chain_error)?
+                    .unwrap_or(0),
+                None => 0,
+            };
+            let result = self
+                .runtime
+                .block_on(client.simulate_transaction(tx))
+                .map(|simulation| {
+                    let (logs, compute_units) = simulation
+                        .simulation_details
+                        .map(|d| (d.logs, d.units_consumed))
+                        .unwrap_or_default();
+                    Execution {
+                        result: simulation.result.unwrap_or(Ok(())),
+                        logs,
+                        compute_units,
+                        committed: false,
+                    }
+                });
+            Ok::<_, PyErr>((fee, result))
+        })?;
+        Ok(outcome(py, signature.as_ref(), fee, result))
+    }
+
+    /// Fee in lamports for a bincode-serialized legacy or v0 message, or None
+    /// when its blockhash is unknown or expired (as `getFeeForMessage`).
+    fn fee_for_message(&self, py: Python<'_>, message: &[u8]) -> PyResult<Option<u64>> {
+        let message: VersionedMessage = bincode::deserialize(message)
+            .map_err(|e| chain_error(format!("not a serialized message: {e}")))?;
+        let message = legacy_message(message)
+            .ok_or_else(|| chain_error("address table lookups are not supported"))?;
+        py.allow_threads(|| {
+            let mut context = self.context()?;
+            self.runtime
+                .block_on(context.banks_client.get_fee_for_message(message))
+                .map_err(chain_error)
+        })
+    }
+
+    /// Whether `blockhash` (32 bytes) is still accepted for new transactions.
+    fn is_blockhash_valid(&self, py: Python<'_>, blockhash: &[u8]) -> PyResult<bool> {
+        let hash = solana_sdk::hash::Hash::new_from_array(
+            blockhash
+                .try_into()
+                .map_err(|_| chain_error("a blockhash must be 32 bytes"))?,
+        );
+        py.allow_threads(|| {
+            let mut context = self.context()?;
+            // The bank prices a message only while its blockhash is in the queue.
+            let payer = context.payer.pubkey();
+            let probe = Message::new_with_blockhash(&[], Some(&payer), &hash);
+            let fee = self
+                .runtime
+                .block_on(context.banks_client.get_fee_for_message(probe))
+                .map_err(chain_error)?;
+            Ok(fee.is_some())
+        })
+    }
+
+    /// Current slot (Clock sysvar `slot`).
+    fn slot(&self, py: Python<'_>) -> PyResult<u64> {
+        py.allow_threads(|| {
+            let mut context = self.context()?;
+            let clock: Clock = self
+                .runtime
+                .block_on(context.banks_client.get_sysvar())
+                .map_err(chain_error)?;
+            Ok(clock.slot)
+        })
+    }
+
+    /// Moves to `slot` (which must be ahead of the current one; a new slot
+    /// also records a new blockhash) and sets the Clock's `unix_timestamp`.
+    fn warp(&self, py: Python<'_>, slot: u64, unix_timestamp: i64) -> PyResult<()> {
+        py.allow_threads(|| {
+            let mut context = self.context()?;
+            context
+                .warp_to_slot(slot)
+                .map_err(|e| chain_error(format!("cannot warp to slot {slot}: {e:?}")))?;
+            let mut clock: Clock = self
+                .runtime
+                .block_on(context.banks_client.get_sysvar())
+                .map_err(chain_error)?;
+            clock.unix_timestamp = unix_timestamp;
+            context.set_sysvar(&clock);
+            Ok(())
+        })
+    }
+
+    /// Writes an account (e.g. one restored from a saved state), taking the
+    /// lamports it gains from the genesis payer, or giving back those it
+    /// loses, so the total supply (which slot warps verify) is unchanged.
+    fn restore_account(
+        &self,
+        py: Python<'_>,
+        address: &[u8],
+        lamports: u64,
+        owner: &[u8],
+        data: &[u8],
+        executable: bool,
+    ) -> PyResult<()> {
+        let address = pubkey(address)?;
+        let owner = pubkey(owner)?;
+        py.allow_threads(|| {
+            let mut context = self.context()?;
+            let payer = context.payer.pubkey();
+            if address == payer {
+                return Err(chain_error("the genesis payer cannot be restored"));
+            }
+            let client = &mut context.banks_client;
+            let before = self
+                .runtime
+                .block_on(client.get_account(address))
+                .map_err(chain_error)?
+                .map_or(0, |a| a.lamports);
+            let mut funder = self
+                .runtime
+                .block_on(client.get_account(payer))
+                .map_err(chain_error)?
+                .ok_or_else(|| chain_error("the genesis payer has no account"))?;
+            let funds = i128::from(funder.lamports) + i128::from(before) - i128::from(lamports);
+            funder.lamports = u64::try_from(funds)
+                .map_err(|_| chain_error("the genesis payer cannot fund this account"))?;
+            let mut account = AccountSharedData::new(lamports, data.len(), &owner);
+            account.set_data_from_slice(data);
+            account.set_executable(executable);
+            account.set_rent_epoch(u64::MAX);
+            context.set_account(&payer, &AccountSharedData::from(funder));
+            context.set_account(&address, &account);
+            Ok(())
+        })
+    }
+}
+
+/// The legacy form of a message, for the fee: a v0 message without address
+/// table lookups names the same accounts and instructions.
+fn legacy_message(message: VersionedMessage) -> Option<Message> {
+    match message {
+        VersionedMessage::Legacy(message) => Some(message),
+        VersionedMessage::V0(v0) if v0.address_table_lookups.is_empty() => Some(Message {
+            header: v0.header,
+            account_keys: v0.account_keys,
+            recent_blockhash: v0.recent_blockhash,
+            instructions: v0.instructions,
+        }),
+        VersionedMessage::V0(_) => None,
+    }
+}
+
+fn versioned(transaction: &[u8]) -> PyResult<VersionedTransaction> {
+    bincode::deserialize(transaction)
+        .map_err(|e| chain_error(format!("not a serialized transaction: {e}")))
 }
 
 #[pymodule]

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"crypto/sha256"
+	"slices"
+
+	"github.com/tuneinsight/lattigo/v6/core/rlwe"
+	"github.com/tuneinsight/lattigo/v6/multiparty"
+	"github.com/tuneinsight/lattigo/v6/ring"
+	"github.com/tuneinsight/lattigo/v6/schemes/ckks"
+)
+
+// thresholdSecret is a member's parsed t-of-n secret share.
+type thresholdSecret struct {
+	seedDigest [sha256.Size]byte
+	committee
+	share multiparty.ShamirSecretShare
+}
+
+func parseThresholdSecret(data []byte) (*thresholdSecret, error) {
+	r, h, err := newReader(data, kindThresholdSecret, "threshold secret")
+	if err != nil {
+		return nil, err
+	}
+	c := committee{r.u16(), r.u16(), r.u16()}
+	body := r.blob(len(data))
+	if err = r.done(); err != nil {
+		return nil, err
+	}
+	if err = c.check("threshold secret"); err != nil {
+		return nil, err
+	}
+	poly, err := unmarshalQP(body, "threshold secret")
+	if err != nil {
+		return nil, err
+	}
+	return &thresholdSecret{seedDigest: h.digest, committee: c, share: multiparty.ShamirSecretShare{Poly: poly}}, nil
+}
+
+// checkActive checks the decrypting members: distinct, sorted, within 1..n, at least t,
+// and including the member itself (own = 0 skips that check).
+func checkActive(active []uint16, own, n, t uint16) error {
+	if len(active) < int(t) {
+		return insufficient("%d decrypting members, the key needs %d", len(active), t)
+	}
+	for i, p := range active {
+		if p < 1 || p > n || (i > 0 && p <= active[i-1]) {
+			return badArgument("decrypting members must be distinct, sorted and in 1..%d", n)
+		}
+	}
+	if own != 0 && !slices.Contains(active, own) {
+		return badArgument("member %d is not among the decrypting members", own)
+	}
+	return nil
+}
+
+// DecryptionShare computes a member's share for decrypting one encrypted vector with the
+// given decrypting members: the member turns its Shamir share into an additive share for
+// that set (Lagrange coefficient at 0) and key-switches every chunk to the zero key,
+// flooding its share with Gaussian noise of standard deviation 2^SmudgingLogSigma.
+func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte, error) {
+	secret, err := parseThresholdSecret(secretData)
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(secret.share.Poly)
+	pk, err := parsePublicKey(pkData)
+	if err != nil {
+		return nil, err
+	}
+	if pk.seedDigest != secret.seedDigest || pk.n != secret.n {
+		return nil, mismatch("the public key is not the one this member's secret share belongs to")
+	}
+	ct, err := parseVector(ctData)
+	if err != nil {
+		return nil, err
+	}
+	if ct.keyDigest != pk.digest {
+		return nil, mismatch("the ciphertext is not under this committee's public key")
+	}
+	if err = checkActive(active, secret.member, secret.n, secret.t); err != nil {
+		return nil, err
+	}
+	prm, _ := Params()
+	points := make([]multiparty.ShamirPublicPoint, len(active))
+	for i, p := range active {
+		points[i] = multiparty.ShamirPublicPoint(p)
+	}
+	own := multiparty.ShamirPublicPoint(secret.member)
+	additive := rlwe.NewSecretKey(prm)
+	defer wipe(additive.Value)
+	combiner := multiparty.NewCombiner(*prm.GetRLWEParameters(), own, points, len(points))
+	if err = combiner.GenAdditiveShare(points, own, secret.share, additive); err != nil {
+		return nil, insufficient("decryption share: %v", err)
+	}
+	cks, err := multiparty.NewKeySwitchProtocol(prm, smudgingNoise())
+	if err != nil {
+		return nil, err
+	}
+	zero := rlwe.NewSecretKey(prm)
+	w := newWriter(kindDecryptionShare, pk.digest)
+	w.digest(sha256.Sum256(ctData))
+	w.u16(secret.member)
+	w.u16(uint16(len(active)))
+	for _, p := range active {
+		w.u16(p)
+	}
+	w.u32(uint32(len(ct.chunks)))
+	share := cks.AllocateShare(0)
+	ringQ := prm.RingQ().AtLevel(0)
+	for _, chunk := range ct.chunks {
+		cks.GenShare(additive, zero, chunk, &share)
+		// GenShare leaves coefficients in [0, 2q) (lazy reduction); shares travel reduced.
+		ringQ.Reduce(share.Value, share.Value)
+		w.blob(packPoly(nil, share.Value))
+	}
+	return w.bytes(), nil
+}
+
+// decryptionShare is a parsed decryption share.
+type decryptionShare struct {
+	member uint16
+	active []uint16
+	chunks []multiparty.KeySwitchShare
+}
+
+func parseDecryptionShare(data []byte, keyDigest, ctDigest [sha256.Size]byte, chunks int) (*decryptionShare, error) {
+	r, h, err := newReader(data, kindDecryptionShare, "decryption share")
+	if err != nil {
+		return nil, err
+	}
+	forCt := r.digest()
+	s := &decryptionShare{member: r.u16()}
+	count := r.u16()
+	for i := uint16(0); i < count && r.err == nil && i < maxMembers; i++ {
+		s.active = append(s.active, r.u16())
+	}
+	if r.u32() != uint32(chunks) && r.err == nil {
+		return nil, mismatch("decryption share of member %d has the wrong number of chunks", s.member)
+	}
+	for i := 0; i < chunks && r.err == nil; i++ {
+		body := r.blob(len(data))
+		if r.err != nil {
+			break
+		}
+		poly := ring.NewPoly(1<<LogN, 0)
+		if err := unpackPoly(body, poly, "decryption share"); err != nil {
+			return nil, err
+		}
+		s.chunks = append(s.chunks, multiparty.KeySwitchShare{Value: poly})
+	}
+	if err = r.done(); err != nil {
+		return nil, err
+	}
+	if h.digest != keyDigest || forCt != ctDigest {
+		return nil, mismatch("decryption share of member %d is for another ciphertext or key", s.member)
+	}
+	return s, nil
+}
+
+// Combine adds the decryption shares of every decrypting member to the ciphertext and
+// decodes the result. It needs one share from each member of the (common) decrypting
+// set, and at least minShares of them. The aggregator runs it; minShares is a guard for
+// honest callers, the threshold itself is enforced by the key sharing.
+func Combine(ctData []byte, shares [][]byte, minShares int) ([]float64, error) {
+	ct, err := parseVector(ctData)
+	if err != nil {
+		return nil, err
+	}
+	if len(shares) < max(minShares, 1) {
+		return nil, insufficient("%d decryption shares, need at least %d", len(shares), minShares)
+	}
+	ctDigest := sha256.Sum256(ctData)
+	parsed := make([]*decryptionShare, len(shares))
+	for i, data := range shares {
+		if parsed[i], err = parseDecryptionShare(data, ct.keyDigest, ctDigest, len(ct.chunks)); err != nil {
+			return nil, err
+		}
+	}
+	active := parsed[0].active
+	if err = checkActive(active, 0, maxMembers, uint16(max(minShares, 1))); err != nil {
+		return nil, err
+	}
+	seen := map[uint16]bool{}
+	for _, s := range parsed {
+		if !slices.Equal(s.active, active) {
+			return nil, mismatch("decryption shares were made for different sets of decrypting members")
+		}
+		if seen[s.member] || !slices.Contains(active, s.member) {
+			return nil, mismatch("decryption share of member %d is repeated or not in the decrypting set", s.member)
+		}
+		seen[s.member] = true
+	}
+	if len(seen) != len(active) {
+		return nil, insufficient("%d of the %d decrypting members sent a share", len(seen), len(active))
+	}
+	prm, _ := Params()
+	cks, err := multiparty.NewKeySwitchProtocol(prm, smudgingNoise())
+	if err != nil {
+		return nil, err
+	}
+	decryptor := rlwe.NewDecryptor(prm, rlwe.NewSecretKey(prm))
+	encoder := ckks.NewEncoder(prm)
+	slots := prm.MaxSlots()
+	out := make([]float64, len(ct.chunks)*slots)
+	total := cks.AllocateShare(0)
+	for i, chunk := range ct.chunks {
+		total.Value.Copy(parsed[0].chunks[i].Value)
+		for _, s := range parsed[1:] {
+			if err = cks.AggregateShares(total, s.chunks[i], &total); err != nil {
+				return nil, malformed("decryption share: %v", err)
+			}
+		}
+		cks.KeySwitch(chunk, total, chunk)
+		pt := decryptor.DecryptNew(chunk)
+		if err = encoder.Decode(pt, out[i*slots:(i+1)*slots]); err != nil {
+			return nil, err
+		}
+	}
+	return out[:ct.numValues], nil
+}

@@ -1,0 +1,140 @@
+"""Key-generation messages as they travel through the organisation's SuperLink.
+
+The organisation relays every message, so each one is signed by its sender's wallet
+(ed25519) and each Shamir share is also sealed to its recipient's wallet (X25519 of the
+wallet key, PyNaCl sealed box). Without signatures the relay could replace every
+member's public-key and Shamir shares with its own and so know the whole secret;
+without sealing it would read the Shamir shares. Members and participants recompute the
+collective public key from the signed public-key shares (``verified_public_key_shares``
+then ``aggregate_public_key``) rather than trusting one handed to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Mapping
+
+from ..exceptions import WalletError
+from ..wallet import Wallet, seal_to_wallet, verify_signature
+from .committee import KeyShares
+from .errors import InvalidArgumentError, ShareAuthenticationError
+
+SIGNATURE_BYTES = 64
+PUBLIC_KEY_SHARE_DOMAIN = b"fl-app/threshold-ckks/public-key-share/v1"
+SHAMIR_SHARE_DOMAIN = b"fl-app/threshold-ckks/shamir-share/v1"
+# In every engine message the sender's member number (u16) follows the 38-byte header.
+_SENDER_OFFSET = 38
+
+
+def _signed_digest(domain: bytes, message: bytes) -> bytes:
+    return domain + hashlib.sha256(message).digest()
+
+
+def sender_of(message: bytes) -> int:
+    """The member number a key-generation message says it is from."""
+    if len(message) < _SENDER_OFFSET + 2:
+        raise ShareAuthenticationError("key-generation message too short to name its sender")
+    (sender,) = struct.unpack_from("<H", message, _SENDER_OFFSET)
+    return int(sender)
+
+
+def sign_public_key_share(shares: KeyShares, wallet: Wallet) -> bytes:
+    """The member's public-key share with its wallet's signature in front."""
+    share = shares.public_key_share
+    return wallet.sign(_signed_digest(PUBLIC_KEY_SHARE_DOMAIN, share)) + share
+
+
+def verified_public_key_shares(
+    signed: Mapping[int, bytes], wallets: Mapping[int, str]
+) -> list[bytes]:
+    """Check each member's signed public-key share against its wallet; return the shares.
+
+    Raises
+    ------
+    ShareAuthenticationError
+        If a share is not signed by the wallet of the member it is from, or names another
+        member than the one it came from.
+    """
+    shares = []
+    for member, blob in sorted(signed.items()):
+        share = _verify(blob, member, wallets, PUBLIC_KEY_SHARE_DOMAIN, "public-key share")
+        shares.append(share)
+    return shares
+
+
+def seal_shamir_shares(
+    shares: KeyShares, sender: Wallet, wallets: Mapping[int, str]
+) -> dict[int, bytes]:
+    """Sign each Shamir share with the sender's wallet and seal it to its recipient's.
+
+    Parameters
+    ----------
+    shares : KeyShares
+        The sender's output of key generation.
+    sender : Wallet
+        The sender's wallet (its address is in ``wallets`` under ``shares.member``).
+    wallets : Mapping[int, str]
+        Member number -> wallet address (base58), as recorded on chain.
+
+    Returns
+    -------
+    dict[int, bytes]
+        Recipient member -> sealed box; only that recipient's wallet opens it.
+    """
+    missing = set(shares.shamir_shares) - set(wallets)
+    if missing:
+        raise InvalidArgumentError(f"no wallet for members {sorted(missing)}")
+    return {
+        recipient: seal_to_wallet(
+            sender.sign(_signed_digest(SHAMIR_SHARE_DOMAIN, share)) + share, wallets[recipient]
+        )
+        for recipient, share in shares.shamir_shares.items()
+    }
+
+
+def open_shamir_shares(
+    sealed: Mapping[int, bytes], wallet: Wallet, wallets: Mapping[int, str]
+) -> list[bytes]:
+    """Open the sealed Shamir shares addressed to ``wallet`` and check their senders.
+
+    Parameters
+    ----------
+    sealed : Mapping[int, bytes]
+        Sender member -> the sealed box it sent to this member.
+    wallet : Wallet
+        This member's wallet.
+    wallets : Mapping[int, str]
+        Member number -> wallet address, as recorded on chain.
+
+    Raises
+    ------
+    WalletError
+        If a box was sealed to another wallet.
+    ShareAuthenticationError
+        If a share is not signed by its sender's wallet.
+    """
+    return [
+        _verify(wallet.open_sealed(box), sender, wallets, SHAMIR_SHARE_DOMAIN, "Shamir share")
+        for sender, box in sorted(sealed.items())
+    ]
+
+
+def _verify(
+    blob: bytes, member: int, wallets: Mapping[int, str], domain: bytes, what: str
+) -> bytes:
+    signature, message = blob[:SIGNATURE_BYTES], blob[SIGNATURE_BYTES:]
+    address = wallets.get(member)
+    if address is None:
+        raise ShareAuthenticationError(f"{what} from member {member}, who has no wallet")
+    try:
+        valid = verify_signature(address, _signed_digest(domain, message), signature)
+    except WalletError:
+        valid = False
+    if not valid:
+        raise ShareAuthenticationError(f"{what} from member {member} is not signed by its wallet")
+    if sender_of(message) != member:
+        raise ShareAuthenticationError(
+            f"{what} from member {member} names member {sender_of(message)} as its sender"
+        )
+    return message
