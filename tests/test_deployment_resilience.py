@@ -43,29 +43,30 @@ def _keypair_file(keypair: Keypair, path: Path) -> Path:
     return path
 
 
-def _supernode_group(workdir: Path) -> int | None:
-    """Process group of the SuperNode whose template lives in ``workdir``."""
-    entry = str(workdir / "template")
+def _node_groups(workdir: Path) -> set[int]:
+    """Process groups of the node whose Flower home is in ``workdir`` (SuperNode, SuperExec)."""
+    groups = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+            if f"FLWR_HOME={workdir}" in environ:
+                groups.add(os.getpgid(int(pid)))
         except OSError:
             continue
-        if entry in cmdline:
-            return os.getpgid(int(pid))
-    return None
+    return groups
 
 
 def _kill_when_training(workdir: Path, server_round: int, timeout_s: float) -> bool:
-    """Kill the SuperNode once it has received the train message of ``server_round``."""
+    """Kill the node once its SuperNode has received the train message of ``server_round``."""
     log = workdir / "supernode.log"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace") if log.is_file() else ""
         if text.count("Receiving: train message") >= server_round:
-            group = _supernode_group(workdir)
-            if group is not None:
+            groups = _node_groups(workdir)
+            for group in groups:
                 os.killpg(group, signal.SIGKILL)
+            if groups:
                 return True
         time.sleep(0.2)  # the SuperNode's log is the only signal of a received message
     return False
