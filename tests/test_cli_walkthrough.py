@@ -30,6 +30,10 @@ def _readme_commands() -> str:
     return section[: section.index("```", section.index("```bash") + 7)]
 
 
+_COMMAND_TIMEOUT_S = 3_600.0
+"""The default ``--timeout`` of ``server start`` and ``client run``."""
+
+
 class Newcomer:
     """Runs ``fl-app`` commands in a fresh home directory, like a new user's shell."""
 
@@ -79,9 +83,13 @@ class Newcomer:
             text=True,
         )
 
-    def finish(self, process: subprocess.Popen[str], *, timeout: float = 600) -> str:
-        """Wait for a background command (the README's ``wait``); return its stdout."""
-        stdout, stderr = process.communicate(timeout=timeout)
+    def finish(self, process: subprocess.Popen[str]) -> str:
+        """Wait for a background command (the README's ``wait``); return its stdout.
+
+        The commands bound their own waits (``server start --timeout``, ``client run
+        --timeout``, both an hour by default); a busy machine only makes them slower.
+        """
+        stdout, stderr = process.communicate(timeout=_COMMAND_TIMEOUT_S + 60)
         return self._check(process.returncode, stdout, stderr, fails=False)
 
     def _command(
