@@ -4,13 +4,15 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashSet;
+
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, InstructionData, ToAccountMetas};
 use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_sdk::account::Account;
 use solana_sdk::clock::Clock;
 use solana_sdk::instruction::{AccountMeta, Instruction, InstructionError};
-use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::{Transaction, TransactionError};
 use solana_sdk::{system_instruction, system_program};
 use staking::instructions::{
@@ -52,6 +54,9 @@ pub struct Env {
     pub authority: Keypair,
     pub key_holder: Keypair,
     pub task_id: u64,
+    /// Signatures already sent: a repeated transaction gets a new blockhash,
+    /// or the bank would answer it with the first one's status.
+    sent: HashSet<Signature>,
 }
 
 impl Env {
@@ -63,6 +68,7 @@ impl Env {
             authority: Keypair::new(),
             key_holder: Keypair::new(),
             task_id: 7,
+            sent: HashSet::new(),
         };
         env.set_time(START_TIME).await;
         let authority = env.authority.pubkey();
@@ -104,19 +110,25 @@ impl Env {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<(), BanksClientError> {
-        let blockhash = self
-            .ctx
-            .banks_client
-            .get_latest_blockhash()
-            .await
-            .expect("blockhash");
-        let tx = Transaction::new_signed_with_payer(
-            instructions,
-            Some(&signers[0].pubkey()),
-            signers,
-            blockhash,
-        );
-        self.ctx.banks_client.process_transaction(tx).await
+        loop {
+            let blockhash = self
+                .ctx
+                .banks_client
+                .get_latest_blockhash()
+                .await
+                .expect("blockhash");
+            let tx = Transaction::new_signed_with_payer(
+                instructions,
+                Some(&signers[0].pubkey()),
+                signers,
+                blockhash,
+            );
+            if self.sent.insert(tx.signatures[0]) {
+                return self.ctx.banks_client.process_transaction(tx).await;
+            }
+            let clock: Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+            self.set_time(clock.unix_timestamp).await;
+        }
     }
 
     pub async fn lamports(&mut self, address: &Pubkey) -> u64 {
