@@ -62,9 +62,7 @@ class StakedDeployment:
         """Work directory of participant ``index``."""
         return self.workdir / f"participant-{index}"
 
-    def run_participant(
-        self, index: int, *, timeout_s: float, **node_config: Any
-    ) -> ParticipantRun:
+    def run_participant(self, index: int, **node_config: Any) -> ParticipantRun:
         """Run participant ``index`` to the end of the task (member 0 holds the key)."""
         wallet = keypair_file(self.members[index], self.workdir / f"n{index}.json")
         node: dict[str, Any] = {
@@ -82,10 +80,9 @@ class StakedDeployment:
             superlink=f"127.0.0.1:{self.port}",
             node_config=node,
             workdir=self.workdir_of(index),
-            timeout_s=timeout_s,
         )
 
-    def run_server(self, run_config: Mapping[str, Any], *, timeout_s: float) -> str:
+    def run_server(self, run_config: Mapping[str, Any]) -> str:
         """Run the organisation's SuperLink and ServerApp to the end; return its log."""
         return run_task_server(
             task=str(self.task),
@@ -95,7 +92,6 @@ class StakedDeployment:
             port=self.port,
             workdir=self.workdir / "server",
             run_config=run_config,
-            timeout_s=timeout_s,
         )
 
 

@@ -108,7 +108,7 @@ def _run_with_nodes(
                     workdir=workdir,
                 )
             )
-        log = deployment.run(app, run_config, timeout=420, check=False)
+        log = deployment.run(app, run_config, check=False)
     return log, [(w / "supernode.log").read_text(errors="replace") for w in workdirs]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from fl_app.deployment import RUN_TIMEOUT_S
 from fl_app.errors import FlAppError
 from tests.deployment_fixtures import StakedDeployment
 
@@ -71,24 +72,24 @@ def test_late_unproven_and_dying_nodes_leave_every_round_with_enough_inputs_reco
         # The key holder (node 0) decrypts sums over two or more updates.
         extra = {"ckks-min-inputs": 2} if index == 0 else {}
         try:
-            outcome[index] = run.run_participant(index, timeout_s=3_600, **extra).rounds_recorded
+            outcome[index] = run.run_participant(index, **extra).rounds_recorded
         except FlAppError as err:
             outcome[index] = str(err)
 
     threads = [threading.Thread(target=take_part, args=(i,)) for i in range(4)]
     killed: list[bool] = []
     killer = threading.Thread(
-        target=lambda: killed.append(_kill_when_training(run.workdir_of(late), 2, timeout_s=3_600))
+        target=lambda: killed.append(
+            _kill_when_training(run.workdir_of(late), 2, timeout_s=RUN_TIMEOUT_S)
+        )
     )
     for thread in (*threads, killer):
         thread.start()
     started = time.monotonic()
-    log = run.run_server(
-        {"num-server-rounds": 3, "min-nodes": 3, "ckks-min-inputs": 2}, timeout_s=3_600
-    )
+    log = run.run_server({"num-server-rounds": 3, "min-nodes": 3, "ckks-min-inputs": 2})
     elapsed = time.monotonic() - started
     for thread in (*threads, killer):
-        thread.join(timeout=300)
+        thread.join()  # each participant run ends by its own timeout
 
     assert killed == [True]
     assert elapsed > LATE_S  # round 1 waited for the late participant

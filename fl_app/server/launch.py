@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fl_app.deployment import local_deployment
+from fl_app.deployment import RUN_TIMEOUT_S, local_deployment
 
 __all__ = ["APP_DIR", "SERVERAPP_LOG", "run_task_server", "skipped_rounds"]
 
@@ -32,7 +32,7 @@ def run_task_server(
     port: int,
     workdir: Path,
     run_config: Mapping[str, Any] | None = None,
-    timeout_s: float = 3_600.0,
+    timeout_s: float = RUN_TIMEOUT_S,
 ) -> str:
     """Start a SuperLink on ``port``, run the task's ServerApp to the end, return its log.
 
