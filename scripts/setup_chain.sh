@@ -43,7 +43,7 @@ if ! compgen -G "$WHEEL_DIR/embedded_chain-*.whl" >/dev/null; then
         "$VENV/bin/pip" install --quiet "maturin>=1.8,<2"
     fi
     echo "setup_chain: building the embedded_chain wheel in release mode (the first build" \
-        "compiles the Solana runtime with link-time optimisation: tens of minutes)"
+        "compiles the Solana runtime with link-time optimisation: a long while)"
     mkdir -p "$CACHE/wheels"
     BUILD_DIR=$(mktemp -d "$CACHE/wheels/.build-XXXXXX")
     trap 'rm -rf "$BUILD_DIR"' EXIT
