@@ -46,8 +46,12 @@ def _run(
 
 
 def _user_env(venv: Path, home: str) -> dict[str, str]:
-    """A user's shell with the venv activated: nothing of this checkout or its venv."""
+    """A user's shell with the venv activated: nothing of this checkout or its venv.
+
+    The user's pip settings (``PIP_*``: the wheel cache, certificates) stay.
+    """
     return {
+        **{key: value for key, value in os.environ.items() if key.startswith("PIP_")},
         "HOME": home,
         "PATH": os.pathsep.join([str(venv / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
         "VIRTUAL_ENV": str(venv),
