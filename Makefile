@@ -43,7 +43,8 @@ $(STAMPS)/js: scripts/setup_js.sh tests/js/package.json tests/js/package-lock.js
 	@mkdir -p $(STAMPS) && touch $@
 
 # Builds the embedded chain (the staking program inside an in-process Solana runtime)
-# into the venv; skips itself when the Rust sources are unchanged.
+# in release mode into a wheel under ~/.cache/fl-app/wheels, reused while the Rust
+# sources are unchanged, and installs it into the venv.
 chain: $(STAMPS)/python
 	bash scripts/setup_chain.sh
 

@@ -21,6 +21,7 @@ from solders.pubkey import Pubkey
 from fl_app.chain import RpcTransport, StakingClient
 from fl_app.chain.local_rpc import LocalChainServer
 from fl_app.client.launch import ParticipantRun, run_participant
+from fl_app.client.template import TEMPLATE_DIR
 from fl_app.deployment import free_port
 from fl_app.ipfs import IpfsClient, KuboDaemon
 from fl_app.keys import KeyFiles
@@ -30,7 +31,7 @@ from strategy import Wallet
 
 __all__ = ["TEMPLATE", "StakedDeployment", "staked_deployment"]
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "client_template"
+TEMPLATE = TEMPLATE_DIR
 SOL = 1_000_000_000
 MEMBERS = 4
 STAKERS = 3

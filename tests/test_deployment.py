@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fl_app.client.bundle_app import TEMPLATE_DIR
+from fl_app.client.template import TEMPLATE_DIR
 from fl_app.deployment import local_deployment
 from fl_app.keys import KeyFiles
 
