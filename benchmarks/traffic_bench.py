@@ -199,10 +199,11 @@ def main() -> None:
             print(f"== {mode.name}", flush=True)
             rows[mode.name] = run_mode(mode, args.rounds, args.participants, Path(tmp))
             print(json.dumps(rows[mode.name], indent=2), flush=True)
-    plain = rows[PLAINTEXT]["train_bytes_per_participant_per_round"]
-    for row in rows.values():
-        row["ratio"] = row["train_bytes_per_participant_per_round"] / plain
-    write_results(results)
+            plain = rows[PLAINTEXT]["train_bytes_per_participant_per_round"]
+            for row in rows.values():
+                row["ratio"] = row["train_bytes_per_participant_per_round"] / plain
+            # After every mode, so that a long run's finished modes are kept.
+            write_results(results)
 
 
 if __name__ == "__main__":
