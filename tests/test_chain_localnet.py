@@ -57,8 +57,12 @@ def _result(url: str, method: str, *params: object) -> Any:
     return answer["result"]
 
 
-def _v0_transfer(server: LocalChainServer, payer: Keypair, to: Pubkey) -> VersionedTransaction:
-    blockhash = _result(server.url, "getLatestBlockhash")["value"]["blockhash"]
+def _v0_transfer(
+    server: LocalChainServer, payer: Keypair, to: Pubkey, blockhash: str | None = None
+) -> VersionedTransaction:
+    """A v0 transfer under ``blockhash`` (the latest one if None)."""
+    if blockhash is None:
+        blockhash = _result(server.url, "getLatestBlockhash")["value"]["blockhash"]
     ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=1_000_000))
     message = MessageV0.try_compile(payer.pubkey(), [ix], [], Hash.from_string(blockhash))
     return VersionedTransaction(message, [payer])
@@ -113,7 +117,8 @@ def test_blockhash_is_valid_until_its_last_valid_block_height(server: LocalChain
     valid = _result(server.url, "isBlockhashValid", latest["blockhash"])
     assert valid["value"] is True
     payer = server.payer()
-    stale = _v0_transfer(server, payer, Keypair().pubkey())
+    # Under the blockhash read above: a newer one could still be valid after the warp.
+    stale = _v0_transfer(server, payer, Keypair().pubkey(), latest["blockhash"])
     with server.methods.locked():
         server.methods.clock.warp_to(latest["lastValidBlockHeight"] + 1)
     assert _result(server.url, "isBlockhashValid", latest["blockhash"])["value"] is False
