@@ -21,9 +21,9 @@ from solders.pubkey import Pubkey
 from fl_app.chain import RpcTransport, StakingClient
 from fl_app.chain.local_rpc import LocalChainServer
 from fl_app.client.launch import ParticipantRun, run_participant
-from fl_app.client.template import TEMPLATE_DIR
 from fl_app.deployment import free_port
 from fl_app.ipfs import IpfsClient, KuboDaemon
+from fl_app.ipfs.template import TEMPLATE_DIR
 from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
 from fl_app.server.launch import run_task_server

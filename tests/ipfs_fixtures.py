@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fl_app.client.template import template_dir
 from fl_app.ipfs.daemon import KuboDaemon
 from fl_app.ipfs.rpc import IpfsClient
+from fl_app.ipfs.template import template_dir
 
 TEMPLATE_DIR = template_dir()
 

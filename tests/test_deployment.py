@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fl_app.client.template import TEMPLATE_DIR
 from fl_app.deployment import local_deployment
+from fl_app.ipfs.template import TEMPLATE_DIR
 from fl_app.keys import KeyFiles
 
 pytestmark = pytest.mark.slow

@@ -18,9 +18,9 @@ import pytest
 
 from fl_app.client.node import verified_node
 from fl_app.client.privacy_floor import NODE_CONFIG_DP_MAX_EPSILON
-from fl_app.client.template import TEMPLATE_DIR
 from fl_app.deployment import LocalDeployment, local_deployment
 from fl_app.ipfs.bundle import pack_bundle
+from fl_app.ipfs.template import TEMPLATE_DIR
 from fl_app.keys import KeyFiles
 
 pytestmark = pytest.mark.slow

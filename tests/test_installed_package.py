@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from fl_app.client.template import TEMPLATE_DIR
 from fl_app.deployment import RUN_TIMEOUT_S
 from fl_app.ipfs.bundle import bundle_cid
+from fl_app.ipfs.template import TEMPLATE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +94,7 @@ def test_wheels_installed_in_a_fresh_venv_run_the_demo_outside_the_checkout(
             python,
             "-c",
             "import embedded_chain, fl_app\n"
-            "from fl_app.client.template import TEMPLATE_DIR as app\n"
+            "from fl_app.ipfs.template import TEMPLATE_DIR as app\n"
             "from fl_app.ipfs.bundle import bundle_cid\n"
             "print(fl_app.__file__, embedded_chain.__file__, app, bundle_cid(app))",
         ],

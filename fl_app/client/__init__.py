@@ -8,7 +8,6 @@ __all__ = [
     "launch",
     "node",
     "privacy_floor",
-    "template",
     "verified_app",
     "verified_superexec",
 ]

@@ -21,9 +21,9 @@ from typing import Any, cast
 
 from flwr.clientapp import ClientApp
 
-from fl_app.client.template import TEMPLATE_DIR
 from fl_app.ipfs.bundle import pack_bundle, unpack_bundle
 from fl_app.ipfs.errors import BundleRefusedError
+from fl_app.ipfs.template import TEMPLATE_DIR
 
 __all__ = ["BundleClient", "load_bundle_client", "template_client"]
 

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fl_app.client.template import TEMPLATE_DIR
 from fl_app.commands.command_parser import add_command, open_ipfs, signer
 from fl_app.commands.output import Output
 from fl_app.errors import FlAppError
+from fl_app.ipfs.template import TEMPLATE_DIR
 
 if TYPE_CHECKING:
     from solders.pubkey import Pubkey

@@ -16,12 +16,12 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from fl_app.client.template import TEMPLATE_DIR
 from fl_app.ipfs.bundle import bundle_cid
 from fl_app.ipfs.content import pin_checkpoint, pin_template
 from fl_app.ipfs.daemon import KuboDaemon
 from fl_app.ipfs.errors import IpfsError
 from fl_app.ipfs.rpc import DEFAULT_API_URL, IpfsClient
+from fl_app.ipfs.template import TEMPLATE_DIR
 from fl_app.ipfs.unixfs import stream_cid
 
 _DEFAULT_REPO = Path(os.environ.get("FL_APP_IPFS_REPO", Path.home() / ".cache/fl-app/ipfs"))

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fl_app.client.template import TEMPLATE_DIR
 from fl_app.deployment import RUN_TIMEOUT_S, local_deployment
+from fl_app.ipfs.template import TEMPLATE_DIR
 
 __all__ = ["SERVERAPP_LOG", "run_task_server", "skipped_rounds"]
 

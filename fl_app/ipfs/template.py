@@ -1,4 +1,4 @@
-"""Where the task's Flower App (``client_template``) is installed."""
+"""Where the task's Flower App (``client_template``) is installed: the bundle's sources."""
 
 from __future__ import annotations
 
