@@ -5,26 +5,32 @@ task's Flower App Bundle, whose SHA-256 the task account records; a participant'
 refuses any other bundle before importing it. The training, DP and encryption code it
 calls comes from the ``fl_app`` and ``strategy`` packages the participant installs from
 the package index.
+
+Under process isolation every message a node receives runs in a fresh ClientApp
+process. Stake proofs and decryptions need no training libraries, so torch, opacus and
+scikit-learn load only when a train or evaluate message arrives (``fl_app.ml`` loads its
+parts on first use).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
-from fl_app import payload
+from fl_app import ml, payload
 from fl_app.client.behaviour import FREE_RIDER_CLAIMED_EXAMPLES, Behaviour, flip_labels
 from fl_app.errors import DataError
-from fl_app.ml import TabularData, TabularMLP, evaluate, load_csv, load_partition, train
-from fl_app.ml.privacy import DpAccount
 from fl_app.settings import RunSettings
 from strategy import ckks_mod, register_key_holder
 from strategy.key_holder_app import KeyHolderLoader, key_holder_from_node_config
 from strategy.stake_gate import WalletLoader, register_stake_prover, wallet_from_node_config
+
+if TYPE_CHECKING:
+    from fl_app.ml import TabularData
+    from fl_app.ml.privacy import DpAccount
 
 __all__ = ["app", "build_client_app", "local_data"]
 
@@ -43,13 +49,13 @@ def local_data(node_config: Mapping[str, Any], settings: RunSettings) -> Tabular
             raise DataError(
                 f"node config sets '{payload.DATA_PATH}' but no '{payload.TARGET_COLUMN}'"
             )
-        return load_csv(str(node_config[payload.DATA_PATH]), target)
+        return ml.load_csv(str(node_config[payload.DATA_PATH]), target)
     if payload.PARTITION_ID not in node_config:
         raise DataError(
             f"node config needs '{payload.DATA_PATH}' and '{payload.TARGET_COLUMN}', "
             f"or '{payload.PARTITION_ID}' and '{payload.NUM_PARTITIONS}'"
         )
-    return load_partition(
+    return ml.load_partition(
         settings.dataset,
         seed=settings.seed,
         partition_id=int(node_config[payload.PARTITION_ID]),
@@ -61,6 +67,8 @@ def local_data(node_config: Mapping[str, Any], settings: RunSettings) -> Tabular
 
 def _dp_account(context: Context, settings: RunSettings, num_examples: int) -> DpAccount:
     """The participant's privacy account, kept in its node state across rounds."""
+    from fl_app.ml.privacy import DpAccount  # opacus loads only when DP is on
+
     if _DP_STATE in context.state:
         record = context.state.config_records[_DP_STATE]
         return DpAccount(
@@ -141,8 +149,10 @@ def build_client_app(
 
     @app.train()
     def train_fn(msg: Message, context: Context) -> Message:
-        settings = RunSettings.from_run_config(context.run_config, overrides)
+        import torch  # loads with the first train message (see the module docstring)
+
         torch.set_num_threads(1)
+        settings = RunSettings.from_run_config(context.run_config, overrides)
         data = local_data(context.node_config, settings)
         received = msg.content.array_records[payload.ARRAYS]
         partition = int(context.node_config.get(payload.PARTITION_ID, 0))
@@ -154,8 +164,8 @@ def build_client_app(
         config = msg.content.config_records[payload.CONFIG]
         server_round = int(_number(config, payload.SERVER_ROUND))
         dp = _dp_account(context, settings, len(data)) if settings.dp_enabled else None
-        model = TabularMLP.from_state_dict(received.to_torch_state_dict())
-        result = train(
+        model = ml.TabularMLP.from_state_dict(received.to_torch_state_dict())
+        result = ml.train(
             model,
             data,
             epochs=settings.local_epochs,
@@ -177,10 +187,10 @@ def build_client_app(
     def evaluate_fn(msg: Message, context: Context) -> Message:
         settings = RunSettings.from_run_config(context.run_config, overrides)
         data = local_data(context.node_config, settings)
-        model = TabularMLP.from_state_dict(
+        model = ml.TabularMLP.from_state_dict(
             msg.content.array_records[payload.ARRAYS].to_torch_state_dict()
         )
-        result = evaluate(model, data)
+        result = ml.evaluate(model, data)
         metrics = MetricRecord(
             {
                 payload.EVAL_LOSS: result.loss,

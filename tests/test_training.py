@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from fl_app import payload
+from fl_app.ml import org_split
+from fl_app.settings import RunSettings
 from fl_app.simulation import run_federated
 
 pytestmark = pytest.mark.slow
@@ -27,8 +29,18 @@ def test_breast_cancer_non_iid_reaches_94_percent(breast_cancer_run: list[float]
 
 
 def test_same_seed_gives_the_same_accuracies(breast_cancer_run: list[float]) -> None:
+    """Same partitions, initial model and training seeds; only CKKS noise differs.
+
+    Every encryption draws fresh randomness (reusing it would leak updates), so the
+    decrypted averages of two runs differ in their last digits, which can move a test
+    example sitting on the decision boundary. Accuracies agree to one test example.
+    """
     again = run_federated({**NON_IID, "dataset": "breast_cancer"})
-    assert [r.accuracy for r in again.rounds] == breast_cancer_run
+    examples = len(org_split("breast_cancer", RunSettings().seed).test.y)
+    correct = [round(a * examples) for a in breast_cancer_run]
+    correct_again = [round(r.accuracy * examples) for r in again.rounds]
+    assert correct_again[0] == correct[0]  # the same initial model
+    assert all(abs(a - b) <= 1 for a, b in zip(correct_again, correct, strict=True))
 
 
 def test_digits_non_iid_reaches_90_percent() -> None:

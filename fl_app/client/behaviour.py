@@ -8,7 +8,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from fl_app.ml.data import TabularData
+from fl_app.ml.tabular import TabularData
 
 __all__ = ["FREE_RIDER_CLAIMED_EXAMPLES", "Behaviour", "flip_labels"]
 
