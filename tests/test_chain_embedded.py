@@ -1,8 +1,11 @@
-"""The embedded_chain extension's own API: funding, clock, accounts, bad input."""
+"""The embedded_chain extension's own API: funding, clock, accounts, bad input, teardown."""
 
 from __future__ import annotations
 
+import gc
+import os
 import struct
+import time
 
 import embedded_chain
 import pytest
@@ -121,3 +124,34 @@ def test_ed25519_precompile_is_verified(transport: EmbeddedTransport) -> None:
             # solana-sdk 1.18 reports any failed precompile check under this name;
             # the transaction is refused before execution, so no fee is taken.
             assert (result.error, result.fee) == ("InvalidAccountIndex", 0)
+
+
+def _thread_count() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def _settled_thread_count(limit: int, timeout: float = 10.0) -> int:
+    """The process's thread count once it is at most ``limit``, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while (count := _thread_count()) > limit and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count
+
+
+def _start_and_drop_chain() -> None:
+    transport = EmbeddedTransport()
+    transport.airdrop(Keypair().pubkey(), 10**6)
+    del transport
+    gc.collect()
+
+
+def test_dropped_chains_leave_no_threads_behind() -> None:
+    # The first chain of the process also starts its one-time threads.
+    _start_and_drop_chain()
+    time.sleep(0.5)
+    baseline = _thread_count()
+    for _ in range(5):
+        _start_and_drop_chain()
+    slack = 2
+    after = _settled_thread_count(baseline + slack)
+    assert after <= baseline + slack, f"{baseline} threads after one chain, {after} after six"

@@ -129,7 +129,7 @@ def test_blockhash_is_valid_until_its_last_valid_block_height(server: LocalChain
 
 
 def test_a_blockhash_outlives_the_runtimes_second(server: LocalChainServer) -> None:
-    # solana-program-test alone drops a blockhash after ~1.5 s; a client that signs,
+    # A bare embedded chain drops a blockhash after ~1.5 s; a client that signs,
     # asks a wallet to approve and then sends must still get through.
     payer = server.payer()
     tx = _v0_transfer(server, payer, Keypair().pubkey())

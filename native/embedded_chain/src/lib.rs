@@ -1,5 +1,7 @@
-//! `embedded_chain`: an in-process Solana runtime (solana-program-test's bank
-//! and BanksClient) with the staking program executed natively as a builtin.
+//! `embedded_chain`: an in-process Solana runtime (the harness's `LocalBank`: a
+//! bank, a banks server and a BanksClient on the chain's own tokio runtime)
+//! with the staking program executed natively as a builtin. Dropping a `Chain`
+//! stops its runtime and frees its bank.
 //!
 //! Python hands in transactions signed and serialized by `solders`; they run
 //! through the same runtime checks (signatures, fees, account ownership, CPI
@@ -15,7 +17,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use solana_program_test::{BanksClientError, ProgramTestContext};
+use solana_program_test::BanksClientError;
 use solana_sdk::account::{AccountSharedData, ReadableAccount, WritableAccount};
 use solana_sdk::clock::Clock;
 use solana_sdk::feature_set::FeatureSet;
@@ -25,6 +27,7 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 use solana_sdk::system_instruction;
 use solana_sdk::transaction::{Transaction, TransactionError, VersionedTransaction};
+use staking_harness::LocalBank;
 use tokio::runtime::Runtime;
 
 create_exception!(embedded_chain, ChainError, PyException);
@@ -80,16 +83,12 @@ pub struct AccountData {
 #[pyclass(module = "embedded_chain", frozen)]
 pub struct Chain {
     runtime: Runtime,
-    context: Mutex<ProgramTestContext>,
+    context: Mutex<LocalBank>,
 }
 
 impl Chain {
     /// Whether a transaction with `tx`'s signature has already been processed.
-    fn already_processed(
-        &self,
-        context: &mut ProgramTestContext,
-        tx: &Transaction,
-    ) -> PyResult<bool> {
+    fn already_processed(&self, context: &mut LocalBank, tx: &Transaction) -> PyResult<bool> {
         let signature = tx.signatures.first().copied().unwrap_or_default();
         let status = self
             .runtime
@@ -98,7 +97,7 @@ impl Chain {
         Ok(status.is_some())
     }
 
-    fn context(&self) -> PyResult<MutexGuard<'_, ProgramTestContext>> {
+    fn context(&self) -> PyResult<MutexGuard<'_, LocalBank>> {
         self.context
             .lock()
             .map_err(|_| chain_error("the chain was poisoned by an earlier panic"))
@@ -219,9 +218,7 @@ impl Chain {
             .enable_all()
             .build()
             .map_err(chain_error)?;
-        let context = py.allow_threads(|| {
-            runtime.block_on(staking_harness::start(staking_harness::program_test()))
-        });
+        let context = py.allow_threads(|| runtime.block_on(LocalBank::start()));
         Ok(Self {
             runtime,
             context: Mutex::new(context),
@@ -411,9 +408,7 @@ impl Chain {
                 .runtime
                 .block_on(context.banks_client.get_sysvar())
                 .map_err(chain_error)?;
-            context
-                .warp_to_slot(clock.slot + 2)
-                .map_err(|e| chain_error(format!("{e:?}")))?;
+            context.warp_to_slot(clock.slot + 2).map_err(chain_error)?;
             let mut clock: Clock = self
                 .runtime
                 .block_on(context.banks_client.get_sysvar())
@@ -435,8 +430,8 @@ impl Chain {
 
     /// Starts a fresh chain whose blockhashes last as long as a validator's.
     ///
-    /// solana-program-test registers a new blockhash every 6.4 ms from a
-    /// background task, so a blockhash expires (150 of them) after about a
+    /// A chain registers a new blockhash every 6.4 ms from a background
+    /// task, so a blockhash expires (150 of them) after about a
     /// second. Here that task shares one thread with the calls into the chain
     /// and runs only during them: blockhashes are registered per call and per
     /// slot, and nothing runs while the chain is idle.
@@ -449,9 +444,7 @@ impl Chain {
             .enable_all()
             .build()
             .map_err(chain_error)?;
-        let context = py.allow_threads(|| {
-            runtime.block_on(staking_harness::start(staking_harness::program_test()))
-        });
+        let context = py.allow_threads(|| runtime.block_on(LocalBank::start()));
         Ok(Self {
             runtime,
             context: Mutex::new(context),
@@ -598,7 +591,7 @@ impl Chain {
             let mut context = self.context()?;
             context
                 .warp_to_slot(slot)
-                .map_err(|e| chain_error(format!("cannot warp to slot {slot}: {e:?}")))?;
+                .map_err(|e| chain_error(format!("cannot warp: {e}")))?;
             let mut clock: Clock = self
                 .runtime
                 .block_on(context.banks_client.get_sysvar())

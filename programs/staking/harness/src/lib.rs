@@ -1,13 +1,19 @@
-//! Runs the staking program's own Rust code as a native builtin inside
-//! solana-program-test, so tests and the embedded chain execute the same
+//! Runs the staking program's own Rust code as a native builtin inside an
+//! in-process Solana bank, so tests and the embedded chain execute the same
 //! instructions without an SBF toolchain.
+//!
+//! [`LocalBank`] is the chain: a genesis bank advanced to slot 1 with the
+//! program added as a builtin, a banks server on the current tokio runtime and
+//! a `BanksClient` to it. Dropping it frees the bank and its AccountsDb
+//! threads, so a process can start any number of chains.
 //!
 //! Two adaptations are needed:
 //! * Anchor's `entry` wants `&'info [AccountInfo<'info>]`, which the runtime's
 //!   `ProcessInstruction` signature cannot name; [`process_instruction`] bridges it.
-//! * solana-program-test's stubs print `sol_log_data` (Anchor events) to stdout
-//!   instead of the transaction log; [`EventLogStubs`] routes them to the log as
-//!   `Program data: ...`, exactly as the SBF runtime does.
+//! * solana-program-test's stubs (which let a native program make CPIs) print
+//!   `sol_log_data` (Anchor events) to stdout instead of the transaction log;
+//!   [`EventLogStubs`] routes them to the log as `Program data: ...`, exactly
+//!   as the SBF runtime does.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -17,7 +23,7 @@ use solana_program_runtime::log_collector::LogCollector;
 use solana_program_runtime::stable_log;
 use solana_program_test::{
     get_runtime_environment_key, invoke_builtin_function, EbpfError, EbpfVm, InvokeContext,
-    ProgramTest, ProgramTestContext,
+    ProgramTest,
 };
 use solana_sdk::account_info::AccountInfo;
 use solana_sdk::entrypoint::ProgramResult;
@@ -25,6 +31,10 @@ use solana_sdk::instruction::Instruction;
 use solana_sdk::program_stubs::{set_syscall_stubs, SyscallStubs};
 use solana_sdk::pubkey::Pubkey;
 use tokio::sync::OnceCell;
+
+mod local_bank;
+
+pub use local_bank::{LocalBank, SlotNotAhead};
 
 /// Name the program is registered under.
 pub const PROGRAM_NAME: &str = "staking";
@@ -47,11 +57,10 @@ pub fn process_instruction(
     staking::entry(program_id, accounts, data)
 }
 
-/// The builtin entry registered with `ProgramTest::add_program`: the body of
-/// solana-program-test's `processor!`, plus publishing the log collector for
-/// [`EventLogStubs`].
-pub fn builtin() -> Option<BuiltinFunctionWithContext> {
-    Some(|vm, _arg0, _arg1, _arg2, _arg3, _arg4| {
+/// The staking program's builtin entry: the body of solana-program-test's
+/// `processor!`, plus publishing the log collector for [`EventLogStubs`].
+pub fn builtin() -> BuiltinFunctionWithContext {
+    |vm, _arg0, _arg1, _arg2, _arg3, _arg4| {
         // SAFETY: the runtime passes the VM's environment pointer, as in
         // solana-program-test's `processor!` macro.
         let vm = unsafe {
@@ -64,7 +73,7 @@ pub fn builtin() -> Option<BuiltinFunctionWithContext> {
             .map_err(EbpfError::SyscallError)
             .into();
         LOG_COLLECTOR.with(|slot| *slot.borrow_mut() = None);
-    })
+    }
 }
 
 /// Delegates every syscall to solana-program-test's stubs except
@@ -150,9 +159,9 @@ static STUBS: OnceCell<()> = OnceCell::const_new();
 
 /// Installs [`EventLogStubs`] once per process.
 ///
-/// solana-program-test installs its stubs when the first bank is set up, so a
-/// throwaway bank is started first; every chain must be started through
-/// [`start`] so that no program runs while the stubs are swapped.
+/// solana-program-test installs its stubs when its first bank is set up, so a
+/// throwaway one is started first; every chain must be started through
+/// [`LocalBank::start`] so that no program runs while the stubs are swapped.
 async fn install_stubs() {
     STUBS
         .get_or_init(|| async {
@@ -161,18 +170,4 @@ async fn install_stubs() {
             set_syscall_stubs(Box::new(EventLogStubs { inner }));
         })
         .await;
-}
-
-/// A `ProgramTest` with the staking program registered as a native builtin.
-pub fn program_test() -> ProgramTest {
-    let mut program_test = ProgramTest::default();
-    program_test.prefer_bpf(false);
-    program_test.add_program(PROGRAM_NAME, staking::ID, builtin());
-    program_test
-}
-
-/// Starts `program_test` after making sure events reach the transaction log.
-pub async fn start(program_test: ProgramTest) -> ProgramTestContext {
-    install_stubs().await;
-    program_test.start_with_context().await
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, InstructionData, ToAccountMetas};
-use solana_program_test::{BanksClientError, ProgramTestContext};
+use solana_program_test::BanksClientError;
 use solana_sdk::account::Account;
 use solana_sdk::clock::Clock;
 use solana_sdk::instruction::{AccountMeta, Instruction, InstructionError};
@@ -21,6 +21,7 @@ use staking::instructions::{
 };
 use staking::state::{Round, Stake, Task};
 use staking::{SEED_ROUND, SEED_STAKE, SEED_TASK};
+use staking_harness::LocalBank;
 
 pub const SOL: u64 = 1_000_000_000;
 pub const START_TIME: i64 = 1_700_000_000;
@@ -50,7 +51,7 @@ pub fn code(err: staking::errors::StakingError) -> u32 {
 
 /// A started chain plus the keys of one task's actors.
 pub struct Env {
-    pub ctx: ProgramTestContext,
+    pub ctx: LocalBank,
     pub authority: Keypair,
     pub key_holder: Keypair,
     pub task_id: u64,
@@ -62,7 +63,7 @@ pub struct Env {
 impl Env {
     /// Starts a chain at `START_TIME` with a funded authority.
     pub async fn new() -> Self {
-        let ctx = staking_harness::start(staking_harness::program_test()).await;
+        let ctx = LocalBank::start().await;
         let mut env = Self {
             ctx,
             authority: Keypair::new(),
