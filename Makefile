@@ -67,7 +67,7 @@ lint: setup
 	cd native/threshold_ckks && go vet ./...
 
 test: lint
-	cargo test -j 2 -p staking
+	cargo test -j 2 -p staking -p staking-harness
 	cd native/threshold_ckks && go test ./...
 	$(PY) -m pytest
 
