@@ -116,11 +116,7 @@ impl LocalBank {
 
     /// Moves the working bank to `slot`, rooting the banks before it.
     pub fn warp_to_slot(&mut self, slot: Slot) -> Result<(), SlotNotAhead> {
-        let mut forks = self
-            .bank_forks
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let working = forks.working_bank();
+        let working = self.working_bank();
         // A full slot of ticks records a new blockhash, so a transaction
         // resent after the warp gets a new signature.
         working.fill_bank_with_ticks_for_tests();
@@ -131,17 +127,26 @@ impl LocalBank {
             });
         }
         // The new working bank's parent must be frozen; a warp bank is.
-        let parent = if slot - 1 == working.slot() {
-            working.freeze();
-            working
-        } else {
-            let warped = Bank::warp_from_parent(
-                working,
+        // Freezing waits for the batch the banks server may be executing, and
+        // that batch reads the BankForks (through the program cache), so no
+        // BankForks lock is held until the parent is frozen. The server
+        // retries a batch that finds its bank frozen on the new working bank.
+        let warped = (slot - 1 != working.slot()).then(|| {
+            Bank::warp_from_parent(
+                working.clone(),
                 &Pubkey::default(),
                 slot - 1,
                 CalcAccountsHashDataSource::IndexForTests,
-            );
-            forks.insert(warped).clone_without_scheduler()
+            )
+        });
+        working.freeze();
+        let mut forks = self
+            .bank_forks
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let parent = match warped {
+            Some(bank) => forks.insert(bank).clone_without_scheduler(),
+            None => working,
         };
         set_root(&mut forks, parent.slot());
         forks.insert(Bank::new_from_parent(parent, &Pubkey::default(), slot));
