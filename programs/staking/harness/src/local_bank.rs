@@ -267,14 +267,19 @@ fn set_root(forks: &mut BankForks, slot: Slot) {
 
 /// Registers a new blockhash on the working bank every `slot_duration`, as a
 /// validator's PoH service would, so identical transactions sent in series
-/// get distinct signatures.
+/// get distinct signatures. A bank being frozen (a warp) is left alone: its
+/// freeze lock is held while registering, as the banks server holds it while
+/// executing.
 async fn register_blockhashes(bank_forks: Arc<RwLock<BankForks>>, slot_duration: Duration) {
     loop {
         tokio::time::sleep(slot_duration).await;
-        bank_forks
+        let bank = bank_forks
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .working_bank()
-            .register_unique_recent_blockhash_for_test();
+            .working_bank();
+        let frozen_hash = bank.freeze_lock();
+        if *frozen_hash == Hash::default() {
+            bank.register_unique_recent_blockhash_for_test();
+        }
     }
 }
