@@ -27,6 +27,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, MetricReco
 from flwr.common.logger import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
+from flwr.serverapp.strategy.strategy_utils import sample_nodes
 
 from .ckks import (
     MAX_ABS_SUM,
@@ -171,6 +172,9 @@ class EncryptedFedAvg(FedAvg):
         self._global_arrays = arrays
         self._configured_round = None
         if self.key_holder_node_id is None:
+            # Ask once as many nodes are connected as the round would wait for anyway
+            # (Flower's own wait), not whoever happens to be connected at start-up.
+            sample_nodes(grid, self.min_available_nodes, sample_size=0)
             try:
                 self.key_holder_node_id = find_key_holder(
                     grid,

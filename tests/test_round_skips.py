@@ -152,6 +152,24 @@ def test_the_first_round_waits_for_late_stakers(ckks_keys: KeyMaterial) -> None:
     assert set(strategy.contributors[1]) == {w.address for w in federation.wallets.values()}
 
 
+@pytest.mark.usefixtures("server_identity")
+def test_the_key_holder_is_sought_once_the_minimum_of_nodes_is_connected(
+    ckks_keys: KeyMaterial,
+) -> None:
+    # The Simulation Engine starts the ServerApp before it registers the nodes, and in a
+    # deployment the key holder may connect after others: round 1 must not be lost to it.
+    federation = StakedFederation(ckks_keys)
+    federation.connected = [NODES[1]]
+    federation.on_look = [NODES[2], NODES[0]]
+    strategy = _strategy(ckks_keys, federation, set()).strategy
+
+    result = strategy.start(federation, federation.model, num_rounds=1)
+
+    assert strategy.skipped == {}
+    assert strategy.key_holder_node_id == NODES[0]
+    assert not np.allclose(result.arrays["w"].numpy(), federation.model["w"].numpy())
+
+
 @pytest.mark.parametrize(
     ("config", "nodes", "message"),
     [

@@ -27,6 +27,8 @@ def make_server_app(
             task_id="quickstart-encrypted",
             key_holder_wallet=(key_dir / "key_holder.address").read_text().strip(),
             min_decrypt_inputs=3,
+            # A round needs three updates to be decrypted: wait for three nodes.
+            min_available_nodes=3,
             fraction_evaluate=1.0,
         )
         result = strategy.start(
