@@ -279,7 +279,6 @@ def message_server_app(
                 **common,
             )
             strategy.request_bytes = extra.setdefault("key_holder_request_bytes", [])
-            extra["server_timings"] = strategy.round_timings
         else:
             strategy = FedAvg(**common)
         arrays = ArrayRecord({str(i): Array(a) for i, a in enumerate(initial_arrays(num_params))})
@@ -288,6 +287,10 @@ def message_server_app(
             stamps.append(time.perf_counter())
 
         strategy.start(grid, arrays, num_rounds=rounds, timeout=1800, evaluate_fn=stamp)
+        if isinstance(strategy, _RecordingEncryptedFedAvg):
+            extra["server_timings"] = {
+                r: dict(outcome.timings) for r, outcome in strategy.outcomes.items()
+            }
 
     return app
 

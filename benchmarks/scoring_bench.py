@@ -47,9 +47,9 @@ from strategy.constants import (
     CONFIG_CONTEXT,
     CONFIG_MAX_ABS,
     CONFIG_REFERENCE_SHA256,
-    CONFIG_SERVER_ROUND,
     CONFIG_TASK_ID,
     CONFIG_WEIGHT_SCALE,
+    SERVER_ROUND,
 )
 from strategy.encrypted_scalars import encrypted_scalars
 from strategy.packing import packing_for
@@ -124,7 +124,7 @@ def reply_bytes(profile: str, shapes: dict[str, tuple[int, ...]]) -> dict[str, f
             CONFIG_CONTEXT: keys.public_context,
             CONFIG_WEIGHT_SCALE: 0.01,
             CONFIG_MAX_ABS: 25.6,
-            CONFIG_SERVER_ROUND: 1,
+            SERVER_ROUND: 1,
             CONFIG_REFERENCE_SHA256: "0" * 64,
         }
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Flower's round number in every ConfigRecord, and FedAvg's weight metric.
+from strategy.constants import NUM_EXAMPLES as NUM_EXAMPLES
+from strategy.constants import SERVER_ROUND as SERVER_ROUND
+
 ARRAYS = "arrays"
 """ArrayRecord holding model parameters (and buffers) in state-dict order."""
 
@@ -10,12 +14,6 @@ CONFIG = "config"
 
 METRICS = "metrics"
 """MetricRecord a client returns with its reply."""
-
-NUM_EXAMPLES = "num-examples"
-"""Metric used as FedAvg weight (McMahan et al. 2017)."""
-
-SERVER_ROUND = "server-round"
-"""Round number that Flower's strategies inject into every ConfigRecord."""
 
 TRAIN_LOSS = "train-loss"
 EVAL_LOSS = "eval-loss"

@@ -25,8 +25,10 @@ __all__ = ["RoundReport", "RunReport"]
 class RoundReport:
     """The global model's test metrics after a round (round 0 is the initial model).
 
-    ``contributors`` are the wallets whose updates were aggregated (stake-gated runs),
-    ``manifest`` the round's encrypted-aggregation manifest (CKKS runs). ``scalars`` are
+    The round's fields come from the aggregation's ``strategy.RoundOutcome``.
+    ``contributors`` are those whose updates were aggregated: wallets in stake-gated
+    runs, ``str(node_id)`` otherwise; ``manifest`` is the round's encrypted-aggregation
+    manifest (CKKS runs). ``scalars`` are
     the decrypted contribution scalars of the round, by wallet in stake-gated runs and
     by ``str(node_id)`` otherwise, with the round's ``reference_norm`` (``||g0||``) and
     the public ``weight_scale``; empty (and 0.0) when the round was not scored.

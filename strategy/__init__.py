@@ -18,6 +18,8 @@ Usage (an existing quickstart-style app; nothing else changes)::
         min_decrypt_inputs=3,
         fraction_train=1.0,                    # any FedAvg keyword
     )
+    result = strategy.start(...)
+    strategy.outcomes[1]  # RoundOutcome: skip reason, manifest, contributors, scalars
 
 Keys, once per task, by anyone but the aggregator (``profile="scoring"`` when the
 strategy gets a ``reference_update_fn`` to collect contribution scalars)::
@@ -57,6 +59,7 @@ from .exceptions import (
 from .key_holder import KeyHolder
 from .key_holder_app import key_holder_from_node_config, register_key_holder
 from .manifest import RoundManifest, UpdateCommitment
+from .round_outcome import ReportingFedAvg, RoundOutcome
 from .wallet import Wallet, seal_to_wallet
 
 __all__ = [
@@ -76,7 +79,9 @@ __all__ = [
     "PlaintextOverflowError",
     "ReferenceMismatchError",
     "ReplayError",
+    "ReportingFedAvg",
     "RoundManifest",
+    "RoundOutcome",
     "SecretKeyExposedError",
     "UpdateCommitment",
     "Wallet",

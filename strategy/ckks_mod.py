@@ -43,7 +43,6 @@ from .constants import (
     CONFIG_CONTEXT_SHA256,
     CONFIG_MAX_ABS,
     CONFIG_REFERENCE_SHA256,
-    CONFIG_SERVER_ROUND,
     CONFIG_TASK_ID,
     CONFIG_WEIGHT_KEY,
     CONFIG_WEIGHT_SCALE,
@@ -51,8 +50,10 @@ from .constants import (
     NODE_CONFIG_CONTEXT_PIN,
     NODE_CONFIG_PUBLIC_CONTEXT,
     NODE_CONFIG_WALLET,
+    NUM_EXAMPLES,
     RECORD_COMMITMENT,
     RECORD_UPDATE,
+    SERVER_ROUND,
 )
 from .exceptions import (
     CiphertextSizeError,
@@ -99,7 +100,7 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
     if list(local_arrays.keys()) != list(global_arrays.keys()):
         raise CiphertextSizeError("the trained model has other parameter names than the global one")
 
-    weight_key = str(config.get(CONFIG_WEIGHT_KEY, "num-examples"))
+    weight_key = str(config.get(CONFIG_WEIGHT_KEY, NUM_EXAMPLES))
     weight = float(cast(float, config[CONFIG_WEIGHT_SCALE])) * _num_examples(reply, weight_key)
     delta = flatten_arrays(local_arrays) - flatten_arrays(global_arrays)
     weighted = weight * delta
@@ -112,7 +113,7 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
     chunks = packing.encrypt(weighted)
     commitment = UpdateCommitment(
         task_id=str(config[CONFIG_TASK_ID]),
-        server_round=int(cast(int, config[CONFIG_SERVER_ROUND])),
+        server_round=int(cast(int, config[SERVER_ROUND])),
         node_id=msg.metadata.dst_node_id,
         context_sha256=context_sha256,
         weight=weight,

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from typing import Final
 
+# Flower's own keys: the round number its strategies put in every ConfigRecord, and
+# the metric FedAvg weights replies by.
+SERVER_ROUND: Final = "server-round"
+NUM_EXAMPLES: Final = "num-examples"
+
 # Train message (server -> participant), inside the strategy's ConfigRecord.
 CONFIG_TASK_ID: Final = "ckks-task-id"
 CONFIG_CONTEXT: Final = "ckks-context"
@@ -14,7 +19,6 @@ CONFIG_CONTEXT_SHA256: Final = "ckks-context-sha256"
 CONFIG_WEIGHT_SCALE: Final = "ckks-weight-scale"
 CONFIG_WEIGHT_KEY: Final = "ckks-weight-key"
 CONFIG_MAX_ABS: Final = "ckks-max-abs"
-CONFIG_SERVER_ROUND: Final = "server-round"
 CONFIG_REFERENCE_SHA256: Final = "ckks-reference-sha256"
 
 # Train reply (participant -> server).

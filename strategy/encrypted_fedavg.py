@@ -26,7 +26,6 @@ import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, MetricRecord, RecordDict
 from flwr.common.logger import log
 from flwr.serverapp import Grid
-from flwr.serverapp.strategy import FedAvg
 from flwr.serverapp.strategy.strategy_utils import sample_nodes
 
 from .ckks import (
@@ -63,6 +62,7 @@ from .key_holder import identity_message
 from .manifest import RoundManifest
 from .packing import packing_for
 from .reply_validation import AcceptedUpdate, ExpectedUpdate, validate_replies
+from .round_outcome import ReportingFedAvg, RoundOutcome
 from .wallet import verify_signature
 
 ReferenceUpdateFn = Callable[[int, ArrayRecord], np.ndarray]
@@ -70,7 +70,7 @@ ReferenceUpdateFn = Callable[[int, ArrayRecord], np.ndarray]
 _CAUCHY_SCHWARZ_SLACK = 1e-3
 
 
-class EncryptedFedAvg(FedAvg):
+class EncryptedFedAvg(ReportingFedAvg):
     """FedAvg whose aggregation runs on CKKS ciphertexts; a drop-in for ``FedAvg``.
 
     Parameters
@@ -117,7 +117,7 @@ class EncryptedFedAvg(FedAvg):
         reference_update_fn: ReferenceUpdateFn | None = None,
         **fedavg_kwargs: object,
     ) -> None:
-        super().__init__(**fedavg_kwargs)  # type: ignore[arg-type]
+        super().__init__(**fedavg_kwargs)
         if (key_holder_node_id is None) == (key_holder_wallet is None):
             raise ValueError("give exactly one of key_holder_node_id and key_holder_wallet")
         if min_decrypt_inputs < 2:
@@ -139,19 +139,8 @@ class EncryptedFedAvg(FedAvg):
                 "make the task's keys with generate_keys(profile='scoring')"
             )
         self.reference_update_fn = reference_update_fn
-        self.reference_updates: dict[int, np.ndarray] = {}
-        """The committed reference update ``g0`` of each scored round (publish it)."""
-        self.reference_norms: dict[int, float] = {}
-        """``||g0||`` of each round whose scalars were decrypted."""
-        self.round_scalars: dict[int, dict[int, RoundScalars]] = {}
-        """Decrypted contribution scalars of each round, by node id."""
-        self.manifests: dict[int, RoundManifest] = {}
-        # Wall seconds per aggregation phase of each round, for operators and benchmarks.
-        self.round_timings: dict[int, dict[str, float]] = {}
-        self.ciphertext_bytes: dict[int, list[int]] = {}
-        """Serialized ciphertext bytes of each accepted update, by round."""
-        self.skipped: dict[int, str] = {}
-        """Why each skipped round was skipped, by round; its global model is unchanged."""
+        # The reference update g0 committed in each round's train config.
+        self._references: dict[int, np.ndarray] = {}
         self._grid: Grid | None = None
         self._global_arrays: ArrayRecord | None = None
         self._configured_round: int | None = None
@@ -199,7 +188,7 @@ class EncryptedFedAvg(FedAvg):
             reference = np.asarray(
                 self.reference_update_fn(server_round, arrays), dtype=np.float64
             ).ravel()
-            self.reference_updates[server_round] = reference
+            self._references[server_round] = reference
             config[CONFIG_REFERENCE_SHA256] = reference_sha256(reference)
         if self.send_context:
             config[CONFIG_CONTEXT] = self.public_context
@@ -210,8 +199,8 @@ class EncryptedFedAvg(FedAvg):
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Validate encrypted replies, sum them, and have the key holder decrypt the sum."""
         if self._global_arrays is None or self._configured_round != server_round:
-            self.skipped.setdefault(server_round, "no training was configured")
-            log(WARNING, "Round %d skipped: %s", server_round, self.skipped[server_round])
+            if server_round not in self.outcomes:
+                self._skip(server_round, "no training was configured")
             return None, None
         global_flat = flatten_arrays(self._global_arrays)
         expected = ExpectedUpdate(
@@ -223,8 +212,8 @@ class EncryptedFedAvg(FedAvg):
             weight_key=self.weighted_by_key,
             weight_scale=self.weight_scale,
             reference_sha256=(
-                reference_sha256(self.reference_updates[server_round])
-                if server_round in self.reference_updates
+                reference_sha256(self._references[server_round])
+                if server_round in self._references
                 else ""
             ),
         )
@@ -239,9 +228,6 @@ class EncryptedFedAvg(FedAvg):
             )
             return None, None
         accepted.sort(key=lambda update: update.node_id)
-        self.ciphertext_bytes[server_round] = [
-            sum(len(chunk) for chunk in update.chunks) for update in accepted
-        ]
         manifest = RoundManifest(
             task_id=self.task_id,
             server_round=server_round,
@@ -262,16 +248,31 @@ class EncryptedFedAvg(FedAvg):
         except EncryptedAggregationError as err:
             self._skip(server_round, f"{type(err).__name__}: {err}")
             return None, None
-        self.round_timings[server_round] = {
+        timings = {
             "validate_s": validated - started,
             "add_s": added - validated,
             "key_holder_s": time.perf_counter() - added,
         }
-        self.manifests[server_round] = manifest
-        if server_round in self.reference_updates:
+        scalars: dict[str, RoundScalars] = {}
+        reference_norm = 0.0
+        reference = self._references.get(server_round)
+        if reference is not None:
             scored = time.perf_counter()
-            self._collect_scalars(server_round, request, accepted)
-            self.round_timings[server_round]["score_s"] = time.perf_counter() - scored
+            scalars = self._collect_scalars(server_round, request, accepted, reference)
+            reference_norm = float(np.linalg.norm(reference)) if scalars else 0.0
+            timings["score_s"] = time.perf_counter() - scored
+        self.outcomes[server_round] = RoundOutcome(
+            server_round=server_round,
+            contributors=tuple(str(update.node_id) for update in accepted),
+            manifest=manifest,
+            scalars=scalars,
+            reference_norm=reference_norm,
+            reference_update=reference,
+            ciphertext_bytes=tuple(
+                sum(len(chunk) for chunk in update.chunks) for update in accepted
+            ),
+            timings=timings,
+        )
         if manifest.total_weight < MIN_PRECISE_TOTAL_WEIGHT:
             log(
                 WARNING,
@@ -288,15 +289,14 @@ class EncryptedFedAvg(FedAvg):
         )
         return arrays, metrics
 
-    def _skip(self, server_round: int, reason: str) -> None:
-        self.skipped[server_round] = reason
-        log(WARNING, "Round %d skipped: %s", server_round, reason)
-
     def _collect_scalars(
-        self, server_round: int, summed: DecryptRequest, accepted: list[AcceptedUpdate]
-    ) -> None:
-        """Ask the key holder for the round's scalars; a failure leaves the round unscored."""
-        reference = self.reference_updates[server_round]
+        self,
+        server_round: int,
+        summed: DecryptRequest,
+        accepted: list[AcceptedUpdate],
+        reference: np.ndarray,
+    ) -> dict[str, RoundScalars]:
+        """Ask the key holder for the round's scalars, by node id; none if it fails."""
         request = DecryptRequest(
             kind=KIND_INNER_PRODUCT,
             manifest=summed.manifest,
@@ -309,7 +309,7 @@ class EncryptedFedAvg(FedAvg):
             values = self._request_decryption(request)
         except EncryptedAggregationError as err:
             log(WARNING, "Round %d not scored: %s: %s", server_round, type(err).__name__, err)
-            return
+            return {}
         if values.shape != (len(accepted), 2):
             log(
                 WARNING,
@@ -317,9 +317,9 @@ class EncryptedFedAvg(FedAvg):
                 server_round,
                 values.shape,
             )
-            return
+            return {}
         reference_norm = float(np.linalg.norm(reference))
-        scalars: dict[int, RoundScalars] = {}
+        scalars: dict[str, RoundScalars] = {}
         for update, (inner, square) in zip(accepted, values, strict=True):
             # A participant that bypassed ckks_mod's bound can make its scalars wrap
             # around the CKKS modulus; wrapped values break Cauchy-Schwarz.
@@ -333,13 +333,12 @@ class EncryptedFedAvg(FedAvg):
                     update.node_id,
                 )
                 continue
-            scalars[update.node_id] = RoundScalars(
+            scalars[str(update.node_id)] = RoundScalars(
                 reference_inner=float(inner),
                 squared_norm=max(float(square), 0.0),
                 claimed_examples=max(1, round(update.commitment.weight / self.weight_scale)),
             )
-        self.round_scalars[server_round] = scalars
-        self.reference_norms[server_round] = reference_norm
+        return scalars
 
     def _request_decryption(self, request: DecryptRequest) -> np.ndarray:
         assert self._grid is not None and self.key_holder_node_id is not None

@@ -14,21 +14,21 @@ from logging import INFO, WARNING
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.common import log
 from flwr.serverapp import Grid
-from flwr.serverapp.strategy import FedAvg, Strategy
+from flwr.serverapp.strategy import Strategy
 
-from .contribution import RoundScalars
+from .round_outcome import ReportingFedAvg, RoundOutcome
 from .stake_gate import GatedGrid, StakeGate
 
 __all__ = ["StakeGatedStrategy"]
 
 
 class StakeGatedStrategy(Strategy):
-    """Sample only proven stakers; remember which wallets contributed in each round.
+    """Sample only proven stakers; record each round's outcome by wallet.
 
     Parameters
     ----------
     strategy
-        The strategy to wrap (``FedAvg``, ``EncryptedFedAvg``, ...).
+        The strategy to wrap (``EncryptedFedAvg``, or ``ReportingFedAvg`` as a baseline).
     gate
         Checks wallet proofs and on-chain stakes.
     node_wait_timeout
@@ -37,33 +37,16 @@ class StakeGatedStrategy(Strategy):
         few proven nodes is skipped: the global model stays as it was.
     """
 
-    def __init__(self, strategy: FedAvg, gate: StakeGate, node_wait_timeout: float = 0.0) -> None:
+    def __init__(
+        self, strategy: ReportingFedAvg, gate: StakeGate, node_wait_timeout: float = 0.0
+    ) -> None:
         self.strategy = strategy
         self.gate = gate
         self.node_wait_timeout = node_wait_timeout
-        self.skipped: dict[int, str] = {}
-        """Why each skipped round was skipped, by round."""
+        self.outcomes: dict[int, RoundOutcome] = {}
+        """Each round's outcome, its participants named by wallet address."""
         self._waited = False
-        self.contributors: dict[int, list[str]] = {}
-        """Wallets whose updates were aggregated, by round."""
-        self.round_wallets: dict[int, dict[int, str]] = {}
-        """Node id -> wallet of the nodes admitted in each round."""
         self._admitted: dict[int, str] = {}
-
-    def __getattr__(self, name: str) -> object:
-        # Expose the wrapped strategy's attributes (e.g. the round manifests).
-        return getattr(self.__dict__["strategy"], name)
-
-    @property
-    def round_scalars(self) -> dict[int, dict[str, RoundScalars]]:
-        """The wrapped strategy's contribution scalars of each round, by wallet address."""
-        scalars: dict[int, dict[int, RoundScalars]] = getattr(self.strategy, "round_scalars", {})
-        return {
-            server_round: {
-                self.round_wallets[server_round][node_id]: x for node_id, x in by_node.items()
-            }
-            for server_round, by_node in scalars.items()
-        }
 
     def summary(self) -> None:
         log(
@@ -96,21 +79,22 @@ class StakeGatedStrategy(Strategy):
             )
         )
         if not messages:
-            reason = getattr(self.strategy, "skipped", {}).get(server_round, "")
-            return self._skip(server_round, reason or "the wrapped strategy configured no training")
+            inner = self.strategy.outcomes.get(server_round)
+            return self._skip(
+                server_round,
+                inner.skipped if inner else "the wrapped strategy configured no training",
+            )
         return messages
 
     def _skip(self, server_round: int, reason: str) -> list[Message]:
-        self.skipped[server_round] = reason
+        self.outcomes[server_round] = RoundOutcome(server_round=server_round, skipped=reason)
         log(WARNING, "round %d skipped: %s; the global model is unchanged", server_round, reason)
         return []
 
     def aggregate_train(
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
-        if server_round in self.skipped:
-            self.round_wallets[server_round] = {}
-            self.contributors[server_round] = []
+        if server_round in self.outcomes:
             return None, None
         admitted = []
         for reply in replies:
@@ -125,23 +109,17 @@ class StakeGatedStrategy(Strategy):
                     "dropped a reply from node %d: not admitted this round",
                     reply.metadata.src_node_id,
                 )
-        self.round_wallets[server_round] = dict(self._admitted)
         arrays, metrics = self.strategy.aggregate_train(server_round, admitted)
-        if arrays is None:
-            self.skipped[server_round] = getattr(self.strategy, "skipped", {}).get(
-                server_round, "too few valid replies"
-            )
-            self.contributors[server_round] = []
-        else:
-            self.contributors[server_round] = [
-                self._admitted[r.metadata.src_node_id] for r in admitted
-            ]
+        outcome = self.strategy.outcomes[server_round]
+        wallets = {str(node_id): wallet for node_id, wallet in self._admitted.items()}
+        self.outcomes[server_round] = outcome.renamed(wallets)
         return arrays, metrics
 
     def configure_evaluate(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> Iterable[Message]:
-        if server_round in self.skipped:
+        outcome = self.outcomes.get(server_round)
+        if outcome is not None and outcome.skipped:
             return []
         return self.strategy.configure_evaluate(
             server_round,

@@ -26,9 +26,9 @@ from strategy import (
 from strategy.constants import (
     CONFIG_CONTEXT,
     CONFIG_MAX_ABS,
-    CONFIG_SERVER_ROUND,
     CONFIG_TASK_ID,
     CONFIG_WEIGHT_SCALE,
+    SERVER_ROUND,
 )
 from strategy.packing import packing_for
 from strategy.wallet import b58decode, b58encode
@@ -106,7 +106,7 @@ def _config(keys: KeyMaterial, max_abs: float = 64.0) -> ConfigRecord:
             CONFIG_CONTEXT: keys.public_context,
             CONFIG_WEIGHT_SCALE: 1.0,
             CONFIG_MAX_ABS: max_abs,
-            CONFIG_SERVER_ROUND: 1,
+            SERVER_ROUND: 1,
         }
     )
 

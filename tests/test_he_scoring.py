@@ -15,7 +15,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from flwr.app import ArrayRecord, ConfigRecord, Message
-from flwr.serverapp.strategy import FedAvg
 
 from strategy import (
     ContextMismatchError,
@@ -45,7 +44,7 @@ from strategy.contribution import RoundScalars
 from strategy.encrypted_scalars import reference_sha256
 from strategy.exceptions import ReferenceMismatchError
 from strategy.packing import packing_for
-from strategy.stake_gated import StakeGatedStrategy
+from strategy.round_outcome import RoundOutcome
 from tests.he_fixtures import FakeFederation, make_model, perturbed
 
 TASK = "task-scores"
@@ -240,13 +239,15 @@ def _scored_federation(keys: KeyMaterial) -> tuple[ArrayRecord, FakeFederation, 
 def test_strategy_collects_scalars_without_a_secret_key(scoring_ckks_keys: KeyMaterial) -> None:
     global_model, federation, strategy = _scored_federation(scoring_ckks_keys)
     messages = list(strategy.configure_train(1, global_model, ConfigRecord(), federation))
-    g0 = strategy.reference_updates[1]
-    assert messages[0].content["config"][CONFIG_REFERENCE_SHA256] == reference_sha256(g0)
     arrays, _ = strategy.aggregate_train(1, federation.send_and_receive(messages))
     assert arrays is not None
     assert not strategy._context.is_private()
-    assert strategy.reference_norms[1] == pytest.approx(np.linalg.norm(g0))
-    scalars = strategy.round_scalars[1]
+    outcome = strategy.outcomes[1]
+    g0 = outcome.reference_update
+    assert g0 is not None
+    assert messages[0].content["config"][CONFIG_REFERENCE_SHA256] == reference_sha256(g0)
+    assert outcome.reference_norm == pytest.approx(np.linalg.norm(g0))
+    scalars = {int(node): x for node, x in outcome.scalars.items()}
     assert sorted(scalars) == sorted(federation.local_models)
     global_flat = flatten_arrays(global_model)
     for node_id, x in scalars.items():
@@ -255,7 +256,7 @@ def test_strategy_collects_scalars_without_a_secret_key(scoring_ckks_keys: KeyMa
         assert x.claimed_examples == n
         assert abs(x.reference_inner - w @ g0) <= TOLERANCE * np.linalg.norm(w) * np.linalg.norm(g0)
         assert abs(x.squared_norm - w @ w) <= TOLERANCE * (w @ w)
-        assert strategy.manifests[1].commitment_of(node_id).reference_sha256 == (  # type: ignore[union-attr]
+        assert outcome.manifest.commitment_of(node_id).reference_sha256 == (  # type: ignore[union-attr]
             reference_sha256(g0)
         )
 
@@ -275,13 +276,13 @@ def test_server_drops_update_committed_to_another_reference(
     federation.tamper[104] = other_reference
     messages = strategy.configure_train(1, global_model, ConfigRecord(), federation)
     strategy.aggregate_train(1, federation.send_and_receive(messages))
-    assert sorted(strategy.round_scalars[1]) == [101, 102, 103]
+    assert sorted(strategy.outcomes[1].scalars) == ["101", "102", "103"]
+    assert strategy.outcomes[1].contributors == ("101", "102", "103")
 
 
-def test_stake_gated_strategy_keys_scalars_by_wallet() -> None:
-    inner = FedAvg()
+def test_a_round_outcome_renames_its_participants_to_wallets() -> None:
     x = RoundScalars(reference_inner=0.5, squared_norm=1.0, claimed_examples=10)
-    inner.round_scalars = {1: {101: x}}  # type: ignore[attr-defined]
-    gated = StakeGatedStrategy(inner, gate=None)  # type: ignore[arg-type]
-    gated.round_wallets[1] = {101: "WalletA", 102: "WalletB"}
-    assert gated.round_scalars == {1: {"WalletA": x}}
+    outcome = RoundOutcome(server_round=1, contributors=("101", "102"), scalars={"101": x})
+    renamed = outcome.renamed({"101": "WalletA", "102": "WalletB", "103": "WalletC"})
+    assert renamed.contributors == ("WalletA", "WalletB")
+    assert renamed.scalars == {"WalletA": x}

@@ -18,11 +18,11 @@ from strategy import KeyMaterial, UpdateCommitment, Wallet, ckks_mod
 from strategy.constants import (
     CONFIG_CONTEXT,
     CONFIG_MAX_ABS,
-    CONFIG_SERVER_ROUND,
     CONFIG_TASK_ID,
     CONFIG_WEIGHT_SCALE,
     KEY_COMMITMENT_JSON,
     RECORD_COMMITMENT,
+    SERVER_ROUND,
 )
 from tests.he_fixtures import make_model, perturbed
 
@@ -47,7 +47,7 @@ def test_signed_encrypted_reply_of_100k_update_is_at_most_3_1x_float32(
             CONFIG_CONTEXT: ckks_keys.public_context,
             CONFIG_WEIGHT_SCALE: 0.01,
             CONFIG_MAX_ABS: 25.6,
-            CONFIG_SERVER_ROUND: 12,
+            SERVER_ROUND: 12,
         }
     )
     message = Message(

@@ -84,7 +84,7 @@ def test_encrypted_fedavg_equals_plaintext_fedavg(ckks_keys: KeyMaterial, shapes
     expected = _plain_fedavg(federation, list(federation.local_models))
     assert _max_diff(arrays, expected) < 1e-5
     assert metrics["loss"] == pytest.approx(0.5)
-    assert len(strategy.manifests[1].commitments) == 4
+    assert len(strategy.outcomes[1].manifest.commitments) == 4
 
 
 @pytest.mark.usefixtures("server_identity")
@@ -149,7 +149,7 @@ def test_bad_replies_are_dropped_with_reason_and_round_goes_on(
     with caplog.at_level(logging.WARNING, logger="flwr"):
         arrays, _ = _round(strategy, federation, global_model, 2)
     assert arrays is not None
-    manifest = strategy.manifests[2]
+    manifest = strategy.outcomes[2].manifest
     assert [c.node_id for c in manifest.commitments] == [101, 106, 107, 108]
     assert _max_diff(arrays, _plain_fedavg(federation, [101, 106, 107, 108])) < 1e-5
     assert "node 102: DigestMismatchError" in caplog.text
@@ -186,7 +186,7 @@ def test_wrong_size_and_undecodable_ciphertexts_are_dropped(
     with caplog.at_level(logging.WARNING, logger="flwr"):
         arrays, _ = _round(strategy, federation, global_model, 1)
     assert arrays is not None
-    assert [c.node_id for c in strategy.manifests[1].commitments] == [101, 104, 105]
+    assert [c.node_id for c in strategy.outcomes[1].manifest.commitments] == [101, 104, 105]
     assert "node 102: CiphertextSizeError" in caplog.text
     assert "node 103: MalformedCiphertextError" in caplog.text
 

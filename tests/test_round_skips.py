@@ -16,6 +16,8 @@ from fl_app.run_report import RunReport
 from fl_app.server.server_app import ServerServices, build_server_app
 from fl_app.settings import RunSettings
 from strategy import EncryptedFedAvg, KeyHolder, KeyMaterial, Wallet
+from strategy.ckks import chunks_to_arrayrecord
+from strategy.constants import RECORD_UPDATE
 from strategy.stake_gate import StakeGate, StakeStatus, register_stake_prover
 from strategy.stake_gated import StakeGatedStrategy
 from tests.he_fixtures import FakeFederation, make_model, perturbed
@@ -28,14 +30,16 @@ NODES = [201, 202, 203]
 class StakedFederation(FakeFederation):
     """A FakeFederation whose nodes prove wallets; ``connected`` nodes are the visible ones."""
 
-    def __init__(self, keys: KeyMaterial, *, key_holder_node_id: int = NODES[0]) -> None:
+    def __init__(
+        self, keys: KeyMaterial, *, key_holder_node_id: int = NODES[0], min_inputs: int = 3
+    ) -> None:
         model = make_model(SHAPES, seed=0)
         super().__init__(
             local_models={n: perturbed(model, seed=n) for n in NODES},
             num_examples={n: 20 for n in NODES},
             key_holder=lambda: KeyHolder(
                 secret_context=keys.secret_context,
-                min_inputs=3,
+                min_inputs=min_inputs,
                 wallet=self.wallets[key_holder_node_id],
             ),
             key_holder_node_id=key_holder_node_id,
@@ -55,6 +59,10 @@ class StakedFederation(FakeFederation):
         if self.on_look:
             self.connected.append(self.on_look.pop(0))
         return list(self.connected)
+
+
+def _skipped(strategy: StakeGatedStrategy | EncryptedFedAvg) -> dict[int, str]:
+    return {r: outcome.skipped for r, outcome in strategy.outcomes.items() if outcome.skipped}
 
 
 def _strategy(
@@ -88,7 +96,7 @@ def test_rounds_without_enough_proofs_are_skipped_and_the_run_ends(
     result = strategy.start(federation, federation.model, num_rounds=3)
 
     assert len(result.arrays) == 0  # nothing aggregated; the caller keeps its model
-    assert strategy.skipped == {r: "1 staked node(s) proved, 3 needed" for r in (1, 2, 3)}
+    assert _skipped(strategy) == {r: "1 staked node(s) proved, 3 needed" for r in (1, 2, 3)}
     assert "round 3 skipped: 1 staked node(s) proved, 3 needed" in caplog.text
     assert federation.train_replies == []
 
@@ -109,11 +117,13 @@ def test_a_round_after_skipped_ones_aggregates_from_the_unchanged_model(
 
     result = strategy.start(federation, federation.model, num_rounds=2, evaluate_fn=evaluate)
 
-    assert list(strategy.skipped) == [1]
+    assert list(_skipped(strategy)) == [1]
     assert seen[1] is federation.model
     assert len(result.arrays) == len(federation.model)
     assert not np.allclose(result.arrays["w"].numpy(), federation.model["w"].numpy())
-    assert set(strategy.contributors[2]) == {w.address for w in federation.wallets.values()}
+    assert set(strategy.outcomes[2].contributors) == {
+        w.address for w in federation.wallets.values()
+    }
 
 
 @pytest.mark.usefixtures("server_identity")
@@ -128,8 +138,8 @@ def test_a_missing_key_holder_skips_the_round_instead_of_ending_the_run(
     caplog.set_level(logging.WARNING, logger="flwr")
     strategy.start(federation, federation.model, num_rounds=2)
 
-    assert set(strategy.skipped) == {1, 2}
-    assert "no connected node proved it is key holder" in strategy.skipped[1]
+    assert set(_skipped(strategy)) == {1, 2}
+    assert "no connected node proved it is key holder" in _skipped(strategy)[1]
     assert "Round 2 skipped: no connected node proved it is key holder" in caplog.text
 
 
@@ -147,9 +157,11 @@ def test_the_first_round_waits_for_late_stakers(ckks_keys: KeyMaterial) -> None:
 
     result = strategy.start(federation, federation.model, num_rounds=1)
 
-    assert strategy.skipped == {}
+    assert _skipped(strategy) == {}
     assert len(result.arrays) == len(federation.model)
-    assert set(strategy.contributors[1]) == {w.address for w in federation.wallets.values()}
+    assert set(strategy.outcomes[1].contributors) == {
+        w.address for w in federation.wallets.values()
+    }
 
 
 @pytest.mark.usefixtures("server_identity")
@@ -165,9 +177,47 @@ def test_the_key_holder_is_sought_once_the_minimum_of_nodes_is_connected(
 
     result = strategy.start(federation, federation.model, num_rounds=1)
 
-    assert strategy.skipped == {}
+    assert _skipped(strategy) == {}
     assert strategy.key_holder_node_id == NODES[0]
     assert not np.allclose(result.arrays["w"].numpy(), federation.model["w"].numpy())
+
+
+@pytest.mark.usefixtures("server_identity")
+def test_a_staker_whose_update_is_rejected_is_not_a_contributor(ckks_keys: KeyMaterial) -> None:
+    # Only wallets whose updates are in the decrypted sum are credited on chain.
+    federation = StakedFederation(ckks_keys, min_inputs=2)
+    gate = StakeGate(
+        task=TASK,
+        min_stake=1,
+        stake_lookup=lambda wallet: StakeStatus(amount=10, active=True),
+        poll_s=0.01,
+    )
+    inner = EncryptedFedAvg(
+        public_context=ckks_keys.public_context,
+        task_id=TASK,
+        key_holder_wallet=federation.wallets[NODES[0]].address,
+        min_decrypt_inputs=2,
+        fraction_evaluate=0.0,
+        min_train_nodes=3,
+        min_available_nodes=3,
+    )
+    strategy = StakeGatedStrategy(inner, gate)
+
+    def garble(reply: Message) -> Message:  # a ciphertext cut short
+        chunk = bytes(reply.content[RECORD_UPDATE]["0"].data)  # type: ignore[union-attr]
+        reply.content[RECORD_UPDATE] = chunks_to_arrayrecord([chunk[:100]])
+        return reply
+
+    federation.tamper[NODES[2]] = garble
+    strategy.start(federation, federation.model, num_rounds=1)
+
+    outcome = strategy.outcomes[1]
+    assert outcome.skipped == ""
+    assert outcome.contributors == (
+        federation.wallets[NODES[0]].address,
+        federation.wallets[NODES[1]].address,
+    )
+    assert [c.node_id for c in outcome.manifest.commitments] == NODES[:2]  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -253,5 +303,7 @@ def test_a_node_too_busy_to_prove_in_time_is_asked_again_before_round_one(
 
     strategy.start(federation, federation.model, num_rounds=1)
 
-    assert strategy.skipped == {}
-    assert set(strategy.contributors[1]) == {w.address for w in federation.wallets.values()}
+    assert _skipped(strategy) == {}
+    assert set(strategy.outcomes[1].contributors) == {
+        w.address for w in federation.wallets.values()
+    }

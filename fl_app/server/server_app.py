@@ -11,7 +11,6 @@ from typing import Any
 from flwr.app import ArrayRecord, Context, MetricRecord
 from flwr.common import log
 from flwr.serverapp import Grid, ServerApp
-from flwr.serverapp.strategy import FedAvg, Strategy
 
 from fl_app import payload
 from fl_app.errors import ConfigError
@@ -21,6 +20,7 @@ from fl_app.server.metrics import aggregate_train_metrics
 from fl_app.server.reference import reference_update_fn
 from fl_app.settings import RunSettings
 from strategy import EncryptedFedAvg
+from strategy.round_outcome import ReportingFedAvg, RoundOutcome
 from strategy.stake_gate import StakeGate
 from strategy.stake_gated import StakeGatedStrategy
 
@@ -86,23 +86,21 @@ def build_server_app(
 
         def evaluate_global(server_round: int, arrays: ArrayRecord) -> MetricRecord:
             result = evaluate(TabularMLP.from_state_dict(arrays.to_torch_state_dict()), split.test)
-            scalars = getattr(strategy, "round_scalars", {}).get(server_round, {})
-            reference_norm = getattr(strategy, "reference_norms", {}).get(server_round, 0.0)
+            # Round 0 is the initial model: nothing was aggregated.
+            outcome = strategy.outcomes.get(server_round, RoundOutcome(server_round=server_round))
             round_report = RoundReport(
                 server_round,
                 result.accuracy,
                 result.loss,
                 arrays,
-                contributors=tuple(getattr(strategy, "contributors", {}).get(server_round, ())),
-                manifest=getattr(strategy, "manifests", {}).get(server_round),
-                scalars={str(key): x for key, x in scalars.items()},
-                reference_norm=reference_norm if scalars else 0.0,
-                weight_scale=settings.ckks_weight_scale if scalars else 0.0,
-                reference_update=getattr(strategy, "reference_updates", {}).get(server_round),
-                ciphertext_bytes=tuple(
-                    getattr(strategy, "ciphertext_bytes", {}).get(server_round, ())
-                ),
-                skipped=getattr(strategy, "skipped", {}).get(server_round, ""),
+                contributors=outcome.contributors,
+                manifest=outcome.manifest,
+                scalars=dict(outcome.scalars),
+                reference_norm=outcome.reference_norm,
+                weight_scale=settings.ckks_weight_scale if outcome.scalars else 0.0,
+                reference_update=outcome.reference_update,
+                ciphertext_bytes=outcome.ciphertext_bytes,
+                skipped=outcome.skipped,
             )
             run_report.rounds.append(round_report)
             log(
@@ -159,7 +157,9 @@ def _services_from_run_config(settings: RunSettings) -> ServerServices:
     return task_services(settings)
 
 
-def _make_strategy(settings: RunSettings, services: ServerServices) -> Strategy:
+def _make_strategy(
+    settings: RunSettings, services: ServerServices
+) -> ReportingFedAvg | StakeGatedStrategy:
     """Encrypted FedAvg by default, stake-gated when a gate is given."""
     inner = _make_aggregation(settings, services)
     if services.gate is None:
@@ -167,7 +167,7 @@ def _make_strategy(settings: RunSettings, services: ServerServices) -> Strategy:
     return StakeGatedStrategy(inner, services.gate, node_wait_timeout=settings.node_wait_timeout)
 
 
-def _make_aggregation(settings: RunSettings, services: ServerServices) -> FedAvg:
+def _make_aggregation(settings: RunSettings, services: ServerServices) -> ReportingFedAvg:
     """Encrypted FedAvg by default; plaintext FedAvg only when asked, with a warning."""
     common: dict[str, Any] = {
         "fraction_train": settings.fraction_train,
@@ -183,7 +183,7 @@ def _make_aggregation(settings: RunSettings, services: ServerServices) -> FedAvg
             "aggregation = plain: the server sees every participant's update in plaintext; "
             "use it only as a baseline",
         )
-        return FedAvg(**common)
+        return ReportingFedAvg(**common)
     if services.public_context is not None and services.key_holder is not None:
         public_context, key_holder = services.public_context, services.key_holder
     else:
