@@ -24,8 +24,8 @@ $(VENV)/bin/python:
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip wheel
 
-$(STAMPS)/python: pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet --editable '.[dev]'
+$(STAMPS)/python: pyproject.toml strategy/pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet --editable ./strategy --editable '.[dev]'
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/ipfs: scripts/setup_ipfs.sh

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from pathlib import Path
 
@@ -11,16 +10,12 @@ import numpy as np
 import pytest
 from flwr.serverapp.strategy import Result
 from flwr.simulation import run_simulation
+from quickstart_encrypted.client_app import app as client_app
+from quickstart_encrypted.make_keys import make_keys
+from quickstart_encrypted.server_app import make_server_app
+from quickstart_encrypted.task import TRUE_WEIGHTS
 
-# A site-packages module named `examples` shadows the repository folder, so the example
-# is imported from its parent folder, which simulation workers also get on PYTHONPATH.
-EXAMPLES_DIR = str(Path(__file__).resolve().parents[1] / "examples")
-sys.path.insert(0, EXAMPLES_DIR)
-
-from quickstart_encrypted.client_app import make_client_app  # noqa: E402
-from quickstart_encrypted.make_keys import make_keys  # noqa: E402
-from quickstart_encrypted.server_app import make_server_app  # noqa: E402
-from quickstart_encrypted.task import TRUE_WEIGHTS  # noqa: E402
+from tests.conftest import QUICKSTART_APP_DIR
 
 
 @pytest.mark.slow
@@ -28,15 +23,19 @@ def test_simulation_trains_with_encrypted_aggregation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([EXAMPLES_DIR, os.environ.get("PYTHONPATH", "")])
+        "PYTHONPATH", os.pathsep.join([str(QUICKSTART_APP_DIR), os.environ.get("PYTHONPATH", "")])
     )
     make_keys(tmp_path)
+    # The Simulation Engine gives nodes no config of their own: the key holder's files
+    # are named in the environment, for partition 0.
+    monkeypatch.setenv("CKKS_SEALED_SECRET", str(tmp_path / "secret_context.sealed"))
+    monkeypatch.setenv("CKKS_WALLET_KEYPAIR", str(tmp_path / "key_holder.json"))
     results: list[Result] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         run_simulation(
             server_app=make_server_app(tmp_path, num_rounds=3, on_result=results.append),
-            client_app=make_client_app(tmp_path),
+            client_app=client_app,
             num_supernodes=4,
             backend_config={
                 "client_resources": {"num_cpus": 1, "num_gpus": 0.0},

@@ -1,7 +1,8 @@
 """fl-app installed from its wheels works anywhere: no path leads back into a checkout.
 
-The fl-app wheel is built from this checkout and installed, with its dependencies, into a
-clean venv; set-up installs the embedded chain's wheel into it. From a directory
+The fl-app wheel and the plugin's (``strategy/``) are built from this checkout and
+installed, with their dependencies, into a clean venv; set-up installs the embedded
+chain's wheel into it. From a directory
 outside the checkout, with only that venv and Kubo where set-up puts it
 (``~/.cache/fl-app/bin``) on hand, ``fl-app demo`` runs a whole task: create, stake, a
 round, settle and claim. The installed client template builds the same bundle, to the
@@ -15,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -70,8 +72,12 @@ def test_wheels_installed_in_a_fresh_venv_run_the_demo_outside_the_checkout(
     home = os.environ["HOME"]
     here = dict(os.environ)
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels)]
-    _run([*pip_wheel, str(REPO_ROOT)], cwd=tmp_path, env=here, timeout=_INSTALL_TIMEOUT_S)
+    for project in (REPO_ROOT, REPO_ROOT / "strategy"):
+        _run([*pip_wheel, str(project)], cwd=tmp_path, env=here, timeout=_INSTALL_TIMEOUT_S)
     (wheel,) = wheels.glob("fl_app-*.whl")
+    (plugin,) = wheels.glob("flwr_encrypted_fedavg-*.whl")
+    # The plugin ships once, in its own wheel.
+    assert not [n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("strategy/")]
 
     _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path, env=here, timeout=120)
     user = _user_env(venv, home)
@@ -79,7 +85,7 @@ def test_wheels_installed_in_a_fresh_venv_run_the_demo_outside_the_checkout(
     _run(
         # Byte-compiling torch's and Flower's sources at install time only costs minutes:
         # Python compiles what the demo imports when it imports it.
-        [python, "-m", "pip", "install", "--quiet", "--no-compile", str(wheel)],
+        [python, "-m", "pip", "install", "--quiet", "--no-compile", str(wheel), str(plugin)],
         cwd=elsewhere,
         env=user,
         timeout=_INSTALL_TIMEOUT_S,
@@ -95,19 +101,20 @@ def test_wheels_installed_in_a_fresh_venv_run_the_demo_outside_the_checkout(
         [
             python,
             "-c",
-            "import embedded_chain, fl_app\n"
+            "import embedded_chain, fl_app, strategy\n"
             "from fl_app.ipfs.template import TEMPLATE_DIR as app\n"
             "from fl_app.ipfs.bundle import bundle_cid\n"
-            "print(fl_app.__file__, embedded_chain.__file__, app, bundle_cid(app))",
+            "print(fl_app.__file__, embedded_chain.__file__, strategy.__file__, app,\n"
+            "      bundle_cid(app))",
         ],
         cwd=elsewhere,
         env=user,
         timeout=120,
     ).stdout.split()
     site_packages = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for path in where[:3]:
+    for path in where[:4]:
         assert Path(path).is_relative_to(site_packages), f"{path} is not the installed copy"
-    assert where[3] == bundle_cid(TEMPLATE_DIR)
+    assert where[4] == bundle_cid(TEMPLATE_DIR)
 
     demo = _run(
         [

@@ -1,6 +1,8 @@
 """Generate the task's CKKS keys and a key-holder wallet into a key directory.
 
-Run by the key holder (or a ceremony), never by the aggregator. Writes:
+Run by the key holder (or a ceremony), never by the aggregator. The directory is outside
+the app (``~/.flwr-keys/quickstart``, or ``$QUICKSTART_KEY_DIR``), so no key file is ever
+packed into the app bundle Flower ships to the nodes. Writes:
 ``public_context.bin`` (publish it), ``secret_context.sealed`` (sealed to the wallet),
 ``key_holder.json`` (the wallet keypair, stays with the key holder) and
 ``key_holder.address``.
@@ -9,10 +11,16 @@ Run by the key holder (or a ceremony), never by the aggregator. Writes:
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from strategy import Wallet, generate_keys, seal_to_wallet
+
+
+def default_key_dir() -> Path:
+    """``$QUICKSTART_KEY_DIR``, else ``~/.flwr-keys/quickstart``."""
+    return Path(os.environ.get("QUICKSTART_KEY_DIR", Path.home() / ".flwr-keys" / "quickstart"))
 
 
 def make_keys(key_dir: Path) -> str:
@@ -30,4 +38,4 @@ def make_keys(key_dir: Path) -> str:
 
 
 if __name__ == "__main__":
-    print(make_keys(Path(sys.argv[1] if len(sys.argv) > 1 else "keys")))
+    print(make_keys(Path(sys.argv[1]) if len(sys.argv) > 1 else default_key_dir()))
