@@ -34,6 +34,7 @@ def test_quickstart_trains_with_encrypted_aggregation_on_a_superlink(
     keys = tmp_path / "keys"
     monkeypatch.setenv("QUICKSTART_KEY_DIR", str(keys))
     make_keys(keys)
+    assert (keys / "key_holder.json").stat().st_mode & 0o077 == 0  # the wallet is private
     nodes: list[dict[str, object]] = [{"partition-id": p} for p in PARTITIONS]
     nodes[0].update(
         {

@@ -32,7 +32,10 @@ def make_keys(key_dir: Path) -> str:
     (key_dir / "secret_context.sealed").write_bytes(
         seal_to_wallet(keys.secret_context, wallet.address)
     )
-    (key_dir / "key_holder.json").write_text(json.dumps(list(wallet.keypair_bytes())))
+    # The wallet opens the sealed secret: readable by its owner only, as solana-keygen does.
+    keypair = key_dir / "key_holder.json"
+    keypair.touch(mode=0o600)
+    keypair.write_text(json.dumps(list(wallet.keypair_bytes())))
     (key_dir / "key_holder.address").write_text(wallet.address)
     return wallet.address
 
