@@ -74,6 +74,7 @@ test: lint
 bench: setup
 	$(PY) benchmarks/round_bench.py
 	$(PY) benchmarks/round_bench.py --local-epochs 5
+	$(PY) benchmarks/traffic_bench.py
 	$(PY) benchmarks/scoring_bench.py
 	$(PY) benchmarks/fairness.py
 	$(PY) benchmarks/chain_bench.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from flwr.serverapp import Grid
 from flwr.supercore.task_identity import TaskIdentity
 
 from strategy import KeyHolder, KeyMaterial, ckks_mod, generate_keys, register_key_holder
+from strategy.ckks_mod import CONTEXT_CACHE_ENV
 
 __all__ = ["ckks_keys", "other_ckks_keys", "scoring_ckks_keys", "server_identity"]
 
@@ -39,6 +41,14 @@ def other_ckks_keys() -> KeyMaterial:
 def scoring_ckks_keys() -> KeyMaterial:
     """A key pair of the scoring profile (one multiplication, evaluation keys)."""
     return generate_keys(profile="scoring")
+
+
+@pytest.fixture(autouse=True)
+def context_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private cache of verified public contexts, for the test and the nodes it starts."""
+    path = tmp_path / "context-cache"
+    monkeypatch.setenv(CONTEXT_CACHE_ENV, str(path))
+    return path
 
 
 @pytest.fixture()
