@@ -89,18 +89,25 @@ def test_context_travels_only_in_a_nodes_first_train_message(ckks_keys: KeyMater
         model = arrays
 
 
+def _round_one_then_node_103_loses_its_state(
+    keys: KeyMaterial,
+) -> tuple[ArrayRecord, FakeFederation, EncryptedFedAvg]:
+    model, federation, strategy = _federation(keys)
+    messages = list(strategy.configure_train(1, model, ConfigRecord(), federation))
+    arrays, _ = strategy.aggregate_train(1, federation.send_and_receive(messages))
+    assert arrays is not None
+    old = federation.contexts[103]
+    federation.contexts[103] = Context(old.run_id, 103, {}, RecordDict(), {})
+    return arrays, federation, strategy
+
+
 @pytest.mark.usefixtures("server_identity")
 def test_state_dropped_by_a_concurrent_message_is_recovered_from_the_cache(
     ckks_keys: KeyMaterial,
 ) -> None:
     # Flower keeps the state of the message that finished last: a late stake proof that
     # started before round 1 ended returns the node's state without the context.
-    model, federation, strategy = _federation(ckks_keys)
-    messages = list(strategy.configure_train(1, model, ConfigRecord(), federation))
-    arrays, _ = strategy.aggregate_train(1, federation.send_and_receive(messages))
-    assert arrays is not None
-    dropped = federation.contexts[103]
-    federation.contexts[103] = Context(dropped.run_id, 103, {}, RecordDict(), {})
+    arrays, federation, strategy = _round_one_then_node_103_loses_its_state(ckks_keys)
 
     messages = list(strategy.configure_train(2, arrays, ConfigRecord(), federation))
     assert not any(_carries_context(messages).values())
@@ -113,12 +120,7 @@ def test_state_dropped_by_a_concurrent_message_is_recovered_from_the_cache(
 def test_node_that_lost_state_and_cache_says_so_and_gets_the_context_again(
     ckks_keys: KeyMaterial, context_cache: Path
 ) -> None:
-    model, federation, strategy = _federation(ckks_keys)
-    messages = list(strategy.configure_train(1, model, ConfigRecord(), federation))
-    arrays, _ = strategy.aggregate_train(1, federation.send_and_receive(messages))
-    assert arrays is not None
-    restarted = federation.contexts[103]
-    federation.contexts[103] = Context(restarted.run_id, 103, {}, RecordDict(), {})
+    arrays, federation, strategy = _round_one_then_node_103_loses_its_state(ckks_keys)
     shutil.rmtree(context_cache)  # a restart on another machine
 
     messages = list(strategy.configure_train(2, arrays, ConfigRecord(), federation))

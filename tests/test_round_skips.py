@@ -66,7 +66,11 @@ def _skipped(strategy: StakeGatedStrategy | EncryptedFedAvg) -> dict[int, str]:
 
 
 def _strategy(
-    keys: KeyMaterial, federation: StakedFederation, staked: set[str], **gated: float
+    keys: KeyMaterial,
+    federation: StakedFederation,
+    staked: set[str],
+    min_inputs: int = 3,
+    **gated: float,
 ) -> StakeGatedStrategy:
     def lookup(wallet: str) -> StakeStatus | None:
         return StakeStatus(amount=10, active=True) if wallet in staked else None
@@ -75,7 +79,7 @@ def _strategy(
         public_context=keys.public_context,
         task_id=TASK,
         key_holder_wallet=federation.wallets[NODES[0]].address,
-        min_decrypt_inputs=3,
+        min_decrypt_inputs=min_inputs,
         fraction_evaluate=0.0,
         min_train_nodes=3,
         min_available_nodes=3,
@@ -186,22 +190,8 @@ def test_the_key_holder_is_sought_once_the_minimum_of_nodes_is_connected(
 def test_a_staker_whose_update_is_rejected_is_not_a_contributor(ckks_keys: KeyMaterial) -> None:
     # Only wallets whose updates are in the decrypted sum are credited on chain.
     federation = StakedFederation(ckks_keys, min_inputs=2)
-    gate = StakeGate(
-        task=TASK,
-        min_stake=1,
-        stake_lookup=lambda wallet: StakeStatus(amount=10, active=True),
-        poll_s=0.01,
-    )
-    inner = EncryptedFedAvg(
-        public_context=ckks_keys.public_context,
-        task_id=TASK,
-        key_holder_wallet=federation.wallets[NODES[0]].address,
-        min_decrypt_inputs=2,
-        fraction_evaluate=0.0,
-        min_train_nodes=3,
-        min_available_nodes=3,
-    )
-    strategy = StakeGatedStrategy(inner, gate)
+    everyone = {w.address for w in federation.wallets.values()}
+    strategy = _strategy(ckks_keys, federation, everyone, min_inputs=2)
 
     def garble(reply: Message) -> Message:  # a ciphertext cut short
         chunk = bytes(reply.content[RECORD_UPDATE]["0"].data)  # type: ignore[union-attr]
