@@ -41,6 +41,7 @@ from .ckks_mod import ckks_mod
 from .decrypt_request import DecryptRequest
 from .encrypted_fedavg import EncryptedFedAvg, find_key_holder
 from .exceptions import (
+    BundledSecretError,
     CiphertextSizeError,
     ContextMismatchError,
     DigestMismatchError,
@@ -63,6 +64,7 @@ from .round_outcome import ReportingFedAvg, RoundOutcome
 from .wallet import Wallet, seal_to_wallet
 
 __all__ = [
+    "BundledSecretError",
     "CiphertextSizeError",
     "ContextMismatchError",
     "DecryptRequest",

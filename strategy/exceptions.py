@@ -111,3 +111,12 @@ class WalletError(EncryptedAggregationError, ValueError):
 
     Use the Solana CLI keypair file (a JSON array of 64 bytes) of the intended wallet.
     """
+
+
+class BundledSecretError(EncryptedAggregationError):
+    """The Flower app bundle would carry a key to every node.
+
+    ``flwr run`` packs the app directory and ships it to every SuperNode. Move wallet
+    keypairs, sealed secrets and secret contexts out of the app directory (or list them
+    in its ``.gitignore``) and name them in the key holder's node config instead.
+    """

@@ -8,6 +8,7 @@ same ClientApp runs on every participant; nodes that hold no sealed secret refus
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from logging import INFO, WARNING
 from pathlib import Path
@@ -16,6 +17,7 @@ from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.common.logger import log
 
+from .app_bundle import refuse_bundled_secrets
 from .constants import (
     ACTION_DECRYPT,
     ACTION_IDENTIFY,
@@ -94,13 +96,24 @@ def _refusal(message: Message, reason: str) -> Message:
 
 
 def register_key_holder(
-    app: ClientApp, load_key_holder: KeyHolderLoader = key_holder_from_node_config
+    app: ClientApp,
+    load_key_holder: KeyHolderLoader = key_holder_from_node_config,
+    *,
+    app_file: str | Path | None = None,
 ) -> None:
     """Register the key holder's query handlers on a ClientApp.
 
     Nodes for which ``load_key_holder`` returns None answer with an error reply, so the
     same ClientApp can run on every participant.
+
+    Refuses (:class:`~strategy.exceptions.BundledSecretError`) when the Flower app that
+    holds ``app_file`` (by default, the module calling this) would ship a wallet keypair,
+    sealed secret or secret context in its bundle: the ClientApp then fails to load on
+    every node instead of running with a key every participant received.
     """
+    caller_file = app_file if app_file is not None else sys._getframe(1).f_globals.get("__file__")
+    if caller_file is not None:
+        refuse_bundled_secrets(caller_file)
 
     @app.query(ACTION_IDENTIFY)
     def identify(msg: Message, context: Context) -> Message:

@@ -18,8 +18,9 @@ from .exceptions import MalformedReplyError, ReplayError, WalletError
 from .wallet import Wallet, verify_signature
 
 
-def canonical_json(value: Any) -> bytes:
-    """Canonical JSON: sorted keys, no whitespace, ASCII only, UTF-8 bytes."""
+def _canonical_json(value: Any) -> bytes:
+    """The one encoding that commitments are signed and manifests hashed in: sorted keys,
+    no whitespace, ASCII only, UTF-8 bytes."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
     ).encode("utf-8")
@@ -70,7 +71,7 @@ class UpdateCommitment:
         body = asdict(self)
         body.pop("signature")
         body["chunk_sha256"] = list(self.chunk_sha256)
-        return canonical_json(body)
+        return _canonical_json(body)
 
     def digest(self) -> str:
         """Hex SHA-256 of the signed body: the update's entry in the manifest."""
@@ -107,7 +108,7 @@ class UpdateCommitment:
 
     def to_json(self) -> str:
         """Canonical JSON text."""
-        return canonical_json(self.to_dict()).decode("ascii")
+        return _canonical_json(self.to_dict()).decode("ascii")
 
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> UpdateCommitment:
@@ -172,7 +173,7 @@ class RoundManifest:
             "context_sha256": self.context_sha256,
             "commitments": [c.to_dict() for c in self.commitments],
         }
-        return canonical_json(body).decode("ascii")
+        return _canonical_json(body).decode("ascii")
 
     def digest(self) -> str:
         """Hex SHA-256 of the canonical JSON."""

@@ -20,12 +20,12 @@ from nacl.signing import SigningKey, VerifyKey
 from .exceptions import WalletError
 
 
-def b58encode(data: bytes) -> str:
+def _b58encode(data: bytes) -> str:
     """Encode bytes in Bitcoin/Solana base58."""
     return based58.b58encode(data).decode("ascii")
 
 
-def b58decode(text: str) -> bytes:
+def _b58decode(text: str) -> bytes:
     """Decode Bitcoin/Solana base58 text."""
     try:
         return bytes(based58.b58decode(text.encode("ascii")))
@@ -77,7 +77,7 @@ class Wallet:
     @property
     def address(self) -> str:
         """The wallet's base58 Solana address."""
-        return b58encode(self.public_key)
+        return _b58encode(self.public_key)
 
     def keypair_bytes(self) -> bytes:
         """The 64-byte Solana keypair (seed || public key)."""
@@ -101,7 +101,7 @@ class Wallet:
 def verify_signature(address: str, message: bytes, signature: bytes) -> bool:
     """Check a detached ed25519 signature by the wallet at base58 ``address``."""
     try:
-        VerifyKey(b58decode(address)).verify(message, signature)
+        VerifyKey(_b58decode(address)).verify(message, signature)
     except (BadSignatureError, ValueError, WalletError):
         return False
     return True
@@ -110,7 +110,7 @@ def verify_signature(address: str, message: bytes, signature: bytes) -> bool:
 def seal_to_wallet(data: bytes, address: str) -> bytes:
     """Seal ``data`` so that only the wallet at base58 ``address`` can open it."""
     try:
-        public = VerifyKey(b58decode(address)).to_curve25519_public_key()
+        public = VerifyKey(_b58decode(address)).to_curve25519_public_key()
     except (ValueError, CryptoError) as err:
         raise WalletError(f"{address} is not an ed25519 wallet address") from err
     return SealedBox(public).encrypt(data)

@@ -31,9 +31,9 @@ from solders.transaction_status import (
 )
 
 from fl_app.chain import RpcTransport, SendResult, StakingClient, Transport
+from fl_app.chain.base58 import b58decode, b58encode
 from fl_app.chain.errors import error_name
 from fl_app.chain.local_rpc import LocalChainServer, set_unix_timestamp
-from strategy.wallet import b58decode, b58encode
 from tests.validator import scenarios
 
 pytestmark = pytest.mark.filterwarnings("ignore:The `repr_ns` argument:DeprecationWarning")

@@ -13,8 +13,8 @@ import base64
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from fl_app.chain.base58 import b58decode
 from fl_app.chain.local_rpc_encoding import RpcError
-from strategy.wallet import b58decode
 
 __all__ = ["AccountIndex"]
 

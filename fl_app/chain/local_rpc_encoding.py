@@ -9,7 +9,7 @@ from typing import Any
 from solders.message import MessageV0
 from solders.transaction import VersionedTransaction
 
-from strategy.wallet import b58encode
+from fl_app.chain.base58 import b58encode
 
 __all__ = [
     "RpcError",

@@ -12,8 +12,8 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from fl_app.chain.base58 import b58decode
 from fl_app.chain.local_rpc_encoding import RpcError, error_message
-from strategy.wallet import b58decode
 
 __all__ = [
     "already_processed",

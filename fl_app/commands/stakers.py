@@ -35,8 +35,8 @@ def list_stakes(cluster: Cluster, task: Pubkey, *, timeout_s: float = 30.0) -> l
 
     from fl_app.chain import StakeAccount
     from fl_app.chain.accounts import decode_account
+    from fl_app.chain.base58 import b58encode
     from fl_app.chain.idl import load_spec
-    from strategy.wallet import b58encode
 
     filters = [
         {"memcmp": {"offset": 0, "bytes": b58encode(_STAKE_DISCRIMINATOR)}},

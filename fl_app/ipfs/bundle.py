@@ -27,10 +27,10 @@ import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from fl_app.ipfs.bundle_secrets import secret_kind
 from fl_app.ipfs.cid import CODEC_RAW, Cid
 from fl_app.ipfs.errors import BundleError, CidError
 from fl_app.ipfs.unixfs import DEFAULT_IMPORT, file_cid
+from strategy.bundle_secrets import secret_kind
 
 __all__ = [
     "MAX_BUNDLE_BYTES",

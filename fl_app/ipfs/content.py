@@ -20,7 +20,6 @@ from fl_app.ipfs.bundle import bundle_entries, pack_bundle
 from fl_app.ipfs.cid import Cid
 from fl_app.ipfs.errors import CidMismatchError, IpfsRequestError
 from fl_app.ipfs.unixfs import DEFAULT_IMPORT, file_cid
-from strategy.manifest import canonical_json
 
 __all__ = [
     "ContentSource",
@@ -41,6 +40,13 @@ MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 class ManifestError(IpfsRequestError):
     """Fetched manifest bytes are not canonical JSON of an object."""
+
+
+def canonical_json(value: Any) -> bytes:
+    """The pinned encoding: sorted keys, no whitespace, ASCII only, no NaN or infinity."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    ).encode("utf-8")
 
 
 class ContentSource(Protocol):

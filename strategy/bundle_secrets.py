@@ -1,6 +1,6 @@
 """Recognise the secrets a bundle must never carry, by their content as well as their name.
 
-Three kinds exist in this project: a wallet keypair (the Solana CLI's JSON array of 64
+Three kinds exist: a wallet keypair (the Solana CLI's JSON array of 64
 bytes, whatever the file is called), a sealed secret (``*.sealed``: a NaCl sealed box has
 no recognisable content, so the name is what marks it), and a TenSEAL context that holds
 a secret key (recognised by loading it).
