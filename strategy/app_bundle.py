@@ -14,9 +14,10 @@ with ``[tool.flwr.app]`` above it) has no bundle and passes.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomli
 
 # Flower's own bundle rules; flwr has no public function that lists a bundle's files
 # without building it, so these helpers of its CLI are used as they are.
@@ -35,8 +36,8 @@ _PYPROJECT = "pyproject.toml"
 
 def _flower_app_config(directory: Path) -> dict[str, Any] | None:
     try:
-        config = tomllib.loads((directory / _PYPROJECT).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        config = tomli.loads((directory / _PYPROJECT).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomli.TOMLDecodeError):
         return None
     return config if "app" in config.get("tool", {}).get("flwr", {}) else None
 
