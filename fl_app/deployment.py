@@ -91,6 +91,10 @@ def _wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes], nam
     raise DeploymentError(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
+SUPEREXEC_POLL_ENV = "FLWR_SUPEREXEC_TASK_POLL_INTERVAL"
+SUPEREXEC_POLL_S = "0.2"
+
+
 def flower_env() -> dict[str, str]:
     """This environment, with this interpreter's scripts first on PATH.
 
@@ -98,7 +102,14 @@ def flower_env() -> dict[str, str]:
     the ones installed beside the running Python even when its venv is not activated.
     """
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    return {**os.environ, "PATH": path, "FLWR_DISABLE_UPDATE_CHECK": "1"}
+    return {
+        # Flower's SuperExecs look for new runs every second by default; every message a
+        # ClientApp answers waits for that look.
+        SUPEREXEC_POLL_ENV: SUPEREXEC_POLL_S,
+        **os.environ,
+        "PATH": path,
+        "FLWR_DISABLE_UPDATE_CHECK": "1",
+    }
 
 
 def flower_bin(name: str) -> str:

@@ -20,7 +20,7 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain import RpcTransport, StakingClient
 from fl_app.chain.local_rpc import LocalChainServer
-from fl_app.client.launch import ParticipantRun, run_participant
+from fl_app.client.launch import SUPERLINK_LOST_S, ParticipantRun, run_participant
 from fl_app.deployment import free_port
 from fl_app.ipfs import IpfsClient, KuboDaemon
 from fl_app.ipfs.template import TEMPLATE_DIR
@@ -63,7 +63,9 @@ class StakedDeployment:
         """Work directory of participant ``index``."""
         return self.workdir / f"participant-{index}"
 
-    def run_participant(self, index: int, **node_config: Any) -> ParticipantRun:
+    def run_participant(
+        self, index: int, *, lost_s: float = SUPERLINK_LOST_S, **node_config: Any
+    ) -> ParticipantRun:
         """Run participant ``index`` to the end of the task (member 0 holds the key)."""
         wallet = keypair_file(self.members[index], self.workdir / f"n{index}.json")
         node: dict[str, Any] = {
@@ -81,6 +83,7 @@ class StakedDeployment:
             superlink=f"127.0.0.1:{self.port}",
             node_config=node,
             workdir=self.workdir_of(index),
+            lost_s=lost_s,
         )
 
     def run_server(self, run_config: Mapping[str, Any]) -> str:

@@ -31,7 +31,10 @@ from fl_app.ipfs.content import ContentSource
 __all__ = ["SUPERLINK_LOST_S", "ParticipantRun", "check_superlink", "run_participant"]
 
 SUPERLINK_LOST_S = 60.0
-"""Seconds the SuperLink may stay unreachable before the run counts as ended."""
+"""Default seconds the SuperLink may refuse connections before the run counts as ended.
+
+A live SuperLink accepts connections however busy it is, so this only covers a restart.
+"""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,8 +56,13 @@ def run_participant(
     insecure: bool = True,
     poll_s: float = 2.0,
     timeout_s: float = 3_600.0,
+    lost_s: float = SUPERLINK_LOST_S,
 ) -> ParticipantRun:
     """Verify the bundle, run a node bound to its hash, and stop it when the rounds are done.
+
+    The run is done when the task's rounds are all recorded, or when the SuperLink, once
+    it answered, has refused connections for ``lost_s`` seconds (the organisation's run
+    ended).
 
     Raises
     ------
@@ -80,7 +88,9 @@ def run_participant(
         workdir=workdir,
         insecure=insecure,
     ) as processes:
-        recorded = _wait_for_rounds(client, task, processes, superlink, poll_s, timeout_s, log_path)
+        recorded = _wait_for_rounds(
+            client, task, processes, superlink, poll_s, timeout_s, lost_s, log_path
+        )
     return ParticipantRun(rounds_recorded=recorded, returncode=processes[0].returncode)
 
 
@@ -121,11 +131,12 @@ def _wait_for_rounds(
     superlink: str,
     poll_s: float,
     timeout_s: float,
+    lost_s: float,
     log_path: Path,
 ) -> int:
     deadline = time.monotonic() + timeout_s
     host, _, port = superlink.rpartition(":")
-    lost_since: float | None = None
+    seen, lost_since = False, None
     while time.monotonic() < deadline:
         state = client.task(task)
         if state.rounds_recorded >= state.rounds_planned or state.state is not TaskState.OPEN:
@@ -136,12 +147,15 @@ def _wait_for_rounds(
                 f"the node's process {exited.pid} exited with code {exited.returncode} after "
                 f"{state.rounds_recorded} round(s); see {log_path}"
             )
-        # The organisation's run ends by stopping its SuperLink, recorded or not.
+        # The organisation's run ends by stopping its SuperLink, recorded or not; a
+        # SuperLink that has not answered yet is starting, not lost.
         if _answers(host, int(port), poll_s):
-            lost_since = None
+            seen, lost_since = True, None
+        elif not seen:
+            pass
         elif lost_since is None:
             lost_since = time.monotonic()
-        elif time.monotonic() - lost_since > SUPERLINK_LOST_S:
+        elif time.monotonic() - lost_since > lost_s:
             raise FlAppError(
                 f"the SuperLink at {superlink} stopped answering with {state.rounds_recorded} "
                 f"of {state.rounds_planned} round(s) recorded: the organisation's run ended; "

@@ -86,6 +86,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="seconds the SuperLink may take to answer before giving up (default 60)",
     )
     run.add_argument(
+        "--lost-timeout",
+        type=float,
+        metavar="S",
+        help="seconds the SuperLink may refuse connections before the run counts as ended "
+        "(default 60)",
+    )
+    run.add_argument(
         "--workdir",
         type=Path,
         metavar="DIR",
@@ -115,7 +122,7 @@ def _fetch(args: argparse.Namespace, out: Output) -> int:
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
-    from fl_app.client.launch import check_superlink, run_participant
+    from fl_app.client.launch import SUPERLINK_LOST_S, check_superlink, run_participant
     from fl_app.client.privacy_floor import NODE_CONFIG_DP_MAX_EPSILON
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.keypair_files import default_keypair_path, read_keypair
@@ -168,6 +175,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
                 node_config=node_config,
                 workdir=workdir,
                 timeout_s=args.timeout,
+                lost_s=SUPERLINK_LOST_S if args.lost_timeout is None else args.lost_timeout,
             )
     out.result(
         {"task": str(address), "rounds_recorded": result.rounds_recorded, "logs": str(workdir)},

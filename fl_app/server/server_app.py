@@ -17,6 +17,7 @@ from fl_app.errors import ConfigError
 from fl_app.ml import TabularMLP, build_model, evaluate, org_split
 from fl_app.run_report import RoundReport, RunReport
 from fl_app.server.metrics import aggregate_train_metrics
+from fl_app.server.prompt_grid import PromptGrid
 from fl_app.server.reference import reference_update_fn
 from fl_app.settings import RunSettings
 from strategy import EncryptedFedAvg
@@ -118,7 +119,7 @@ def build_server_app(
 
         initial_arrays = ArrayRecord(model.state_dict())
         result = strategy.start(
-            grid=grid,
+            grid=PromptGrid(grid),
             initial_arrays=initial_arrays,
             num_rounds=settings.num_server_rounds,
             evaluate_fn=evaluate_global,
