@@ -2,8 +2,7 @@
 #   make demo   set up, then run the demo task on embedded defaults
 #   make test   set up, then run the linters and the whole test suite
 #
-# Each checkout gets its own Python environment in .venv (pip's wheel cache makes that
-# quick); the slow, shareable artefacts (Kubo, the Rust target directory) live under
+# Each checkout gets its own Python environment in .venv (uv's cache makes that quick); the slow, shareable artefacts (Kubo, the Rust target directory) live under
 # ~/.cache/fl-app, so a second checkout sets up in a minute or two.
 
 CACHE    ?= $(HOME)/.cache/fl-app
@@ -20,12 +19,14 @@ export PATH := $(VENV)/bin:$(CACHE)/bin:$(PATH)
 
 setup: $(STAMPS)/python $(STAMPS)/ipfs $(STAMPS)/browser $(STAMPS)/js chain threshold
 
+# uv installs from its cache under ~/.cache/uv by hard links: torch's gigabytes land in a
+# new venv in seconds where pip unpacks them again (minutes).
 $(VENV)/bin/python:
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip wheel
+	$(VENV)/bin/pip install --quiet --upgrade pip wheel 'uv==0.12.24'
 
 $(STAMPS)/python: pyproject.toml strategy/pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet --editable ./strategy --editable '.[dev]'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --editable ./strategy --editable '.[dev]'
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/ipfs: scripts/setup_ipfs.sh
