@@ -20,13 +20,16 @@ export PATH := $(VENV)/bin:$(CACHE)/bin:$(PATH)
 setup: $(STAMPS)/python $(STAMPS)/ipfs $(STAMPS)/browser $(STAMPS)/js chain threshold
 
 # uv installs from its cache under ~/.cache/uv by hard links: torch's gigabytes land in a
-# new venv in seconds where pip unpacks them again (minutes).
+# new venv in seconds where pip unpacks them again (minutes). Bytecode is compiled at
+# install, as pip does: every ClientApp message starts a Python process, and with
+# PYTHONDONTWRITEBYTECODE set each would compile torch and Flower again.
 $(VENV)/bin/python:
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip wheel 'uv==0.12.24'
 
 $(STAMPS)/python: pyproject.toml strategy/pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --editable ./strategy --editable '.[dev]'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) \
+		--editable ./strategy --editable '.[dev]'
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/ipfs: scripts/setup_ipfs.sh

@@ -105,6 +105,7 @@ class FakeFederation(Grid):
         self.dropped: set[int] = set()
         self.tamper: dict[int, ReplyTamper] = {}
         self.train_replies: list[Message] = []
+        self._replies: dict[str, Message] = {}
         self.app = ClientApp(mods=[ckks_mod])
         holder_cache: dict[int, KeyHolder] = {}
 
@@ -145,7 +146,19 @@ class FakeFederation(Grid):
             replies.append(reply)
         return replies
 
-    # The strategy under test uses only the two methods above.
+    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        """Deliver ``messages`` at once (through ``send_and_receive``); keep the replies."""
+        messages = list(messages)
+        for message in messages:
+            message.metadata.__dict__["_message_id"] = message.object_id
+        for reply in self.send_and_receive(messages):
+            self._replies[reply.metadata.reply_to_message_id] = reply
+        return [m.metadata.message_id for m in messages]
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        return [self._replies.pop(i) for i in message_ids if i in self._replies]
+
+    # The strategies under test use only the methods above.
     def set_run(self, run_id: int) -> None:  # type: ignore[override]
         raise NotImplementedError
 
@@ -154,10 +167,4 @@ class FakeFederation(Grid):
         raise NotImplementedError
 
     def create_message(self, *args, **kwargs):  # type: ignore[no-untyped-def,override]
-        raise NotImplementedError
-
-    def push_messages(self, messages):  # type: ignore[no-untyped-def,override]
-        raise NotImplementedError
-
-    def pull_messages(self, message_ids):  # type: ignore[no-untyped-def,override]
         raise NotImplementedError
