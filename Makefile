@@ -2,7 +2,8 @@
 #   make demo   set up, then run the demo task on embedded defaults
 #   make test   set up, then run the linters and the whole test suite
 #
-# Each checkout gets its own Python environment in .venv (uv's cache makes that quick); the slow, shareable artefacts (Kubo, the Rust target directory) live under
+# Each checkout gets its own Python environment in .venv (uv's cache makes that quick);
+# the slow, shareable artefacts (Kubo, the Rust target directory) live under
 # ~/.cache/fl-app, so a second checkout sets up in a minute or two.
 
 CACHE    ?= $(HOME)/.cache/fl-app

@@ -78,7 +78,7 @@ def bundled_secrets(app_dir: Path) -> list[tuple[str, str]]:
     gitignore = gitignore_path.read_bytes() if gitignore_path.is_file() else b""
     files = filter_paths_for_publish(_candidate_files(app_dir, gitignore))
     found = []
-    for relative in get_filtered_fab_paths(dict(files), config):
+    for relative in get_filtered_fab_paths(files, config):
         kind = secret_kind(relative, (app_dir / relative).read_bytes())
         if kind is not None:
             found.append((relative, kind))

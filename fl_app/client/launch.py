@@ -151,15 +151,13 @@ def _wait_for_rounds(
         # SuperLink that has not answered yet is starting, not lost.
         if _answers(host, int(port), poll_s):
             seen, lost_since = True, None
-        elif not seen:
-            pass
-        elif lost_since is None:
-            lost_since = time.monotonic()
-        elif time.monotonic() - lost_since > lost_s:
-            raise FlAppError(
-                f"the SuperLink at {superlink} stopped answering with {state.rounds_recorded} "
-                f"of {state.rounds_planned} round(s) recorded: the organisation's run ended; "
-                f"see {log_path}"
-            )
+        elif seen:
+            lost_since = time.monotonic() if lost_since is None else lost_since
+            if time.monotonic() - lost_since > lost_s:
+                raise FlAppError(
+                    f"the SuperLink at {superlink} stopped answering with {state.rounds_recorded} "
+                    f"of {state.rounds_planned} round(s) recorded: the organisation's run ended; "
+                    f"see {log_path}"
+                )
         time.sleep(poll_s)
     raise FlAppError(f"the task's rounds were not done within {timeout_s:.0f} s; see {log_path}")

@@ -66,11 +66,10 @@ class PromptGrid(Grid):
         waiting = set(self.push_messages(messages))
         deadline = None if timeout is None else time.monotonic() + timeout
         replies: list[Message] = []
-        while waiting:
+        while True:
             pulled = list(self.pull_messages(waiting))
             replies.extend(pulled)
             waiting -= {reply.metadata.reply_to_message_id for reply in pulled}
             if not waiting or (deadline is not None and time.monotonic() >= deadline):
-                break
+                return replies
             time.sleep(self._poll_s)
-        return replies
