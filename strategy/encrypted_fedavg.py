@@ -28,6 +28,7 @@ from flwr.common.logger import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
 
+from .attestation import Attestation
 from .ckks import (
     MAX_ABS_SUM,
     MIN_PRECISE_TOTAL_WEIGHT,
@@ -55,7 +56,7 @@ from .constants import (
     RECORD_IDENTITY,
 )
 from .contribution import RoundScalars
-from .decrypt_request import DecryptRequest, plaintext_from_reply
+from .decrypt_request import DecryptRequest, attestation_from_reply, plaintext_from_reply
 from .encrypted_scalars import reference_sha256
 from .exceptions import ContextMismatchError, EncryptedAggregationError, KeyHolderError
 from .key_holder import identity_message
@@ -145,6 +146,8 @@ class EncryptedFedAvg(FedAvg):
         self.round_scalars: dict[int, dict[int, RoundScalars]] = {}
         """Decrypted contribution scalars of each round, by node id."""
         self.manifests: dict[int, RoundManifest] = {}
+        # The key holder's signed contributors of each decrypted sum, for the chain.
+        self.attestations: dict[int, Attestation] = {}
         # Wall seconds per aggregation phase of each round, for operators and benchmarks.
         self.round_timings: dict[int, dict[str, float]] = {}
         self.ciphertext_bytes: dict[int, list[int]] = {}
@@ -254,7 +257,7 @@ class EncryptedFedAvg(FedAvg):
             aggregate=self._packing.serialize(total),
         )
         try:
-            weighted_sum = self._request_decryption(request)
+            weighted_sum, attestation = self._request_decryption(request)
         except EncryptedAggregationError as err:
             self._skip(server_round, f"{type(err).__name__}: {err}")
             return None, None
@@ -264,6 +267,8 @@ class EncryptedFedAvg(FedAvg):
             "key_holder_s": time.perf_counter() - added,
         }
         self.manifests[server_round] = manifest
+        if attestation is not None:
+            self.attestations[server_round] = attestation
         if server_round in self.reference_updates:
             scored = time.perf_counter()
             self._collect_scalars(server_round, request, accepted)
@@ -302,7 +307,7 @@ class EncryptedFedAvg(FedAvg):
             reference=reference,
         )
         try:
-            values = self._request_decryption(request)
+            values, _ = self._request_decryption(request)
         except EncryptedAggregationError as err:
             log(WARNING, "Round %d not scored: %s: %s", server_round, type(err).__name__, err)
             return
@@ -337,7 +342,7 @@ class EncryptedFedAvg(FedAvg):
         self.round_scalars[server_round] = scalars
         self.reference_norms[server_round] = reference_norm
 
-    def _request_decryption(self, request: DecryptRequest) -> np.ndarray:
+    def _request_decryption(self, request: DecryptRequest) -> tuple[np.ndarray, Attestation | None]:
         assert self._grid is not None and self.key_holder_node_id is not None
         message = Message(
             content=request.to_recorddict(),
@@ -353,7 +358,8 @@ class EncryptedFedAvg(FedAvg):
         reply = replies[0]
         if reply.has_error():
             raise KeyHolderError(f"key holder refused: {reply.error.reason}")
-        return plaintext_from_reply(reply.content, request.manifest.digest())
+        values = plaintext_from_reply(reply.content, request.manifest.digest())
+        return values, attestation_from_reply(reply.content)
 
 
 def find_key_holder(grid: Grid, *, wallet: str, context_sha256: str, timeout: float) -> int:

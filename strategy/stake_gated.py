@@ -133,10 +133,20 @@ class StakeGatedStrategy(Strategy):
             )
             self.contributors[server_round] = []
         else:
+            summed = self._summed_node_ids(server_round, admitted)
             self.contributors[server_round] = [
-                self._admitted[r.metadata.src_node_id] for r in admitted
+                self._admitted[node_id] for node_id in sorted(summed)
             ]
         return arrays, metrics
+
+    def _summed_node_ids(self, server_round: int, admitted: list[Message]) -> set[int]:
+        # An encrypted round credits exactly the inputs of the decrypted sum (its
+        # manifest), not every admitted reply: a reply the validation dropped did not
+        # contribute. A plaintext strategy averages every admitted reply.
+        manifest = getattr(self.strategy, "manifests", {}).get(server_round)
+        if manifest is not None:
+            return {c.node_id for c in manifest.commitments}
+        return {r.metadata.src_node_id for r in admitted}
 
     def configure_evaluate(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid

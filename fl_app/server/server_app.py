@@ -103,6 +103,7 @@ def build_server_app(
                     getattr(strategy, "ciphertext_bytes", {}).get(server_round, ())
                 ),
                 skipped=getattr(strategy, "skipped", {}).get(server_round, ""),
+                attestation=getattr(strategy, "attestations", {}).get(server_round),
             )
             run_report.rounds.append(round_report)
             log(
