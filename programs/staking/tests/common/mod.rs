@@ -50,10 +50,6 @@ pub mod anchor_code {
     pub const SYSTEM_ACCOUNT_ALREADY_IN_USE: u32 = 0;
 }
 
-/// `PrecompileError::InvalidSignature`: the Ed25519 program's answer to a
-/// signature that does not verify.
-pub const PRECOMPILE_INVALID_SIGNATURE: u32 = 2;
-
 /// Program error code of a `StakingError` variant.
 pub fn code(err: staking::errors::StakingError) -> u32 {
     anchor_lang::error::ERROR_CODE_OFFSET + err as u32
