@@ -312,7 +312,9 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
         }
         15 => {
             // The next part of the last attested scores, in order.
-            let scored = read_task(env).await.map_or(0, |(t, ..)| t.stakes_scored as usize);
+            let scored = read_task(env)
+                .await
+                .map_or(0, |(t, ..)| t.stakes_scored as usize);
             let rest = task.scores.get(scored..).unwrap_or_default().to_vec();
             let take = if rest.is_empty() {
                 0

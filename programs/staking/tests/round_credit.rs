@@ -236,7 +236,9 @@ async fn error_last_batch_off_the_attested_digest() {
         code(StakingError::ContributorsDigestMismatch),
     );
     assert_eq!(env.stake_state(&people[2]).await.rounds_contributed, 0);
-    credit(&mut env, 0, &[people[1]]).await.expect("the attested one");
+    credit(&mut env, 0, &[people[1]])
+        .await
+        .expect("the attested one");
     assert_eq!(env.task_state().await.credits_pending, 0);
 }
 

@@ -20,7 +20,9 @@ async fn trained() -> (Env, Keypair) {
 #[tokio::test]
 async fn begins_and_freezes_the_task() {
     let (mut env, a) = trained().await;
-    env.finalize_begin(7, &[a.pubkey()], &[7]).await.expect("begin");
+    env.finalize_begin(7, &[a.pubkey()], &[7])
+        .await
+        .expect("begin");
     let task = env.task_state().await;
     assert_eq!(task.state, TaskState::Finalizing);
     assert_eq!((task.total_score, task.stakes_scored), (7, 0));
@@ -153,9 +155,17 @@ async fn error_attestation_over_other_scores() {
     let attestation = ed25519_ix(&env.key_holder, &attested);
     let sybil = Keypair::new().pubkey();
     let forged = ascending(&[a.pubkey(), sybil]);
-    let scores: Vec<u64> = forged.iter().map(|k| if *k == sybil { 5 } else { 1 }).collect();
+    let scores: Vec<u64> = forged
+        .iter()
+        .map(|k| if *k == sybil { 5 } else { 1 })
+        .collect();
     let authority = env.authority.insecure_clone();
-    let ix = task_finalize_begin_ix(&authority.pubkey(), &task, 1, scores_digest(&forged, &scores));
+    let ix = task_finalize_begin_ix(
+        &authority.pubkey(),
+        &task,
+        1,
+        scores_digest(&forged, &scores),
+    );
     assert_ix_error(
         env.send(&[attestation, ix], &[&authority]).await,
         1,

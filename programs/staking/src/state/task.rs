@@ -132,7 +132,8 @@ impl Task {
     /// first gains nothing from it.
     pub fn settled_contributors(&self) -> u32 {
         if self.credits_pending > 0 {
-            self.contributors.saturating_sub(self.round_new_contributors)
+            self.contributors
+                .saturating_sub(self.round_new_contributors)
         } else {
             self.contributors
         }
@@ -142,7 +143,9 @@ impl Task {
     /// [`Task::settled_contributors`]).
     pub fn settled_rounds(&self, stake: &crate::state::Stake) -> u32 {
         let in_open_round = self.credits_pending > 0 && stake.last_round == self.rounds_recorded;
-        stake.rounds_contributed.saturating_sub(u32::from(in_open_round))
+        stake
+            .rounds_contributed
+            .saturating_sub(u32::from(in_open_round))
     }
 
     /// Unix time after which finalize is refused and anyone may expire the task.

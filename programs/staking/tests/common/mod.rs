@@ -15,12 +15,12 @@ use solana_sdk::instruction::{AccountMeta, Instruction, InstructionError};
 use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::{Transaction, TransactionError};
 use solana_sdk::{system_instruction, system_program};
+use staking::attestation::{
+    chain_contributor, chain_score, final_message, round_message, DIGEST_START,
+};
 use staking::instructions::{
     ParticipantSlashArgs, RoundCreditArgs, RoundRecordArgs, ScoresPostArgs, StakeDepositArgs,
     TaskCreateArgs, TaskFinalizeBeginArgs,
-};
-use staking::attestation::{
-    chain_contributor, chain_score, final_message, round_message, DIGEST_START,
 };
 use staking::state::{Round, Stake, Task};
 use staking::{SEED_ROUND, SEED_STAKE, SEED_TASK};
@@ -256,8 +256,11 @@ impl Env {
         participants: &[Pubkey],
         scores: &[u64],
     ) -> Result<(), BanksClientError> {
-        let mut pairs: Vec<(Pubkey, u64)> =
-            participants.iter().copied().zip(scores.iter().copied()).collect();
+        let mut pairs: Vec<(Pubkey, u64)> = participants
+            .iter()
+            .copied()
+            .zip(scores.iter().copied())
+            .collect();
         pairs.sort();
         let (who, what): (Vec<Pubkey>, Vec<u64>) = pairs.into_iter().unzip();
         let total = scores.iter().sum();
