@@ -43,7 +43,8 @@ $(STAMPS)/js: scripts/setup_js.sh tests/js/package.json tests/js/package-lock.js
 	@mkdir -p $(STAMPS) && touch $@
 
 # Builds the embedded chain (the staking program inside an in-process Solana runtime)
-# into the venv; skips itself when the Rust sources are unchanged.
+# in release mode into a wheel under ~/.cache/fl-app/wheels, reused while the Rust
+# sources are unchanged, and installs it into the venv.
 chain: $(STAMPS)/python
 	bash scripts/setup_chain.sh
 
@@ -73,6 +74,7 @@ test: lint
 bench: setup
 	$(PY) benchmarks/round_bench.py
 	$(PY) benchmarks/round_bench.py --local-epochs 5
+	$(PY) benchmarks/traffic_bench.py
 	$(PY) benchmarks/scoring_bench.py
 	$(PY) benchmarks/fairness.py
 	$(PY) benchmarks/chain_bench.py

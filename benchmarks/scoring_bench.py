@@ -45,6 +45,7 @@ from strategy.ckks import (
 )
 from strategy.constants import (
     CONFIG_CONTEXT,
+    CONFIG_CONTEXT_SHA256,
     CONFIG_MAX_ABS,
     CONFIG_REFERENCE_SHA256,
     CONFIG_SERVER_ROUND,
@@ -122,6 +123,7 @@ def reply_bytes(profile: str, shapes: dict[str, tuple[int, ...]]) -> dict[str, f
         {
             CONFIG_TASK_ID: "task-bench",
             CONFIG_CONTEXT: keys.public_context,
+            CONFIG_CONTEXT_SHA256: keys.context_sha256,
             CONFIG_WEIGHT_SCALE: 0.01,
             CONFIG_MAX_ABS: 25.6,
             CONFIG_SERVER_ROUND: 1,

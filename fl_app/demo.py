@@ -23,7 +23,8 @@ from solders.pubkey import Pubkey
 from fl_app.chain import EmbeddedTransport, StakingClient
 from fl_app.chain.stake_lookup import chain_stake_lookup
 from fl_app.client.behaviour import Behaviour
-from fl_app.client.bundle_app import TEMPLATE_DIR, load_bundle_client
+from fl_app.client.bundle_app import load_bundle_client
+from fl_app.client.template import TEMPLATE_DIR
 from fl_app.ipfs import MAX_BUNDLE_BYTES, IpfsClient, KuboDaemon, bundle_sha256, fetch_verified
 from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan

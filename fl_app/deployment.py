@@ -23,6 +23,7 @@ from typing import Any
 from fl_app.errors import FlAppError
 
 __all__ = [
+    "RUN_TIMEOUT_S",
     "DeploymentError",
     "LocalDeployment",
     "flower_bin",
@@ -35,6 +36,10 @@ __all__ = [
 ]
 
 _CONNECTION = "local-deployment"
+
+RUN_TIMEOUT_S = 3_600.0
+"""How long a whole ``flwr run`` may take: a run of a few rounds on a busy 2-core machine
+takes minutes, so this bounds a hung run, not a slow one."""
 
 
 class DeploymentError(FlAppError):
@@ -123,7 +128,7 @@ class LocalDeployment:
         app_dir: Path,
         run_config: Mapping[str, Any] | None = None,
         *,
-        timeout: float = 600,
+        timeout: float = RUN_TIMEOUT_S,
         check: bool = True,
         log_path: Path | None = None,
     ) -> str:

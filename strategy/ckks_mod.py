@@ -7,13 +7,22 @@ the strategy's ``weight_scale``) plus a commitment to its ciphertexts, bound to 
 round, node and (when the round is scored) the reference update the server committed
 to before training. The MetricRecord is passed on unchanged.
 
-The public context reaches the mod through the train message's ConfigRecord
-(``ckks-context``), or, if the strategy does not send it, from the file named by the
-node-config key ``ckks-public-context``. A participant should pin the task's context with
-the node-config key ``ckks-context-sha256`` (the fingerprint recorded for the task): a
-server that sent a context of its own making could decrypt the update. Without a pin the
-mod warns on every round. With a ``wallet-keypair`` node-config key the commitment is
-signed by the participant's wallet.
+The public context reaches the mod once per run: the strategy sends it (``ckks-context``)
+in the first train message a node gets, and the mod keeps the verified bytes in the
+node's ``Context.state``, which the SuperNode keeps across messages of a run (also
+when every message runs in a fresh ClientApp process). Later train messages carry only
+its fingerprint (``ckks-context-sha256``). If the strategy never sends it, the mod reads
+the file named by the node-config key ``ckks-public-context``. Every round the bytes the
+mod encrypts under are hashed again and must equal the announced fingerprint, the
+context the node accepted earlier in the run, and the participant's pin, the node-config
+key ``ckks-context-sha256`` (the fingerprint recorded for the task): a server that sent
+a context of its own making could decrypt the update. Without a pin the mod warns once
+per context, and still refuses a context that differs from the run's first. With a
+``wallet-keypair`` node-config key the commitment is signed by the participant's wallet.
+
+A node that holds no context (its state was lost, e.g. after a restart) answers with a
+one-line error reply instead of training; the strategy sends the context again in its
+next train message.
 
 Fails closed: a train message without the CKKS configuration, a context carrying a
 secret key, a pin mismatch or an update too large for the modulus raise an error
@@ -27,8 +36,17 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, RecordDict
+from flwr.app import (
+    ArrayRecord,
+    ConfigRecord,
+    Context,
+    Error,
+    Message,
+    MessageType,
+    RecordDict,
+)
 from flwr.clientapp.typing import ClientAppCallable
+from flwr.common.constant import ErrorCode
 from flwr.common.logger import log
 
 from .ckks import (
@@ -53,6 +71,7 @@ from .constants import (
     NODE_CONFIG_WALLET,
     RECORD_COMMITMENT,
     RECORD_UPDATE,
+    STATE_PUBLIC_CONTEXT,
 )
 from .exceptions import (
     CiphertextSizeError,
@@ -84,12 +103,28 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
     -------
     Message
         The reply with the plaintext ArrayRecord replaced by ``ckks-update`` and
-        ``ckks-commitment`` records.
+        ``ckks-commitment`` records, or an error reply (``MOD_FAILED_PRECONDITION``)
+        without training when the node holds no public context.
+
+    Raises
+    ------
+    ContextMismatchError
+        If the public context does not hash to the announced fingerprint, differs from
+        the one this node accepted earlier in the run, or is not the pinned one.
     """
     if msg.metadata.message_type.split(".")[0] != MessageType.TRAIN:
         return call_next(msg, ctxt)
     config = _train_config(msg)
-    packing, context_sha256 = _public_packing(config, ctxt)
+    context_bytes = _public_context_bytes(config, ctxt)
+    if context_bytes is None:
+        reason = (
+            "ckks_mod: this node holds no public context "
+            f"{str(config.get(CONFIG_CONTEXT_SHA256, ''))[:16]} (node state lost?); "
+            "send it again"
+        )
+        log(WARNING, "%s", reason)
+        return Message(Error(code=ErrorCode.MOD_FAILED_PRECONDITION, reason=reason), reply_to=msg)
+    packing, context_sha256 = _verified_packing(context_bytes, config, ctxt)
     global_arrays = _only_arrayrecord(msg.content, "train message")
 
     reply = call_next(msg, ctxt)
@@ -136,6 +171,11 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
 def _train_config(msg: Message) -> ConfigRecord:
     for record in msg.content.config_records.values():
         if CONFIG_TASK_ID in record:
+            if CONFIG_CONTEXT_SHA256 not in record:
+                raise MalformedReplyError(
+                    "the train config announces no ckks-context-sha256; refusing to encrypt "
+                    "under an unannounced public context"
+                )
             return record
     raise MalformedReplyError(
         "ckks_mod received a train message without CKKS configuration; the server is "
@@ -143,20 +183,37 @@ def _train_config(msg: Message) -> ConfigRecord:
     )
 
 
-def _public_packing(config: ConfigRecord, ctxt: Context) -> tuple[Packing, str]:
+def _public_context_bytes(config: ConfigRecord, ctxt: Context) -> bytes | None:
+    """The context sent in this message, else the one held for the run, else the file."""
     if CONFIG_CONTEXT in config:
-        context_bytes = bytes(cast(bytes, config[CONFIG_CONTEXT]))
-    elif NODE_CONFIG_PUBLIC_CONTEXT in ctxt.node_config:
-        context_bytes = Path(str(ctxt.node_config[NODE_CONFIG_PUBLIC_CONTEXT])).read_bytes()
-    else:
-        raise ContextMismatchError(
-            "no public context: the train config has no ckks-context and the node "
-            "config no ckks-public-context path"
-        )
+        return bytes(cast(bytes, config[CONFIG_CONTEXT]))
+    held = ctxt.state.config_records.get(STATE_PUBLIC_CONTEXT)
+    announced = str(config.get(CONFIG_CONTEXT_SHA256, ""))
+    if held is not None and announced in held:
+        return bytes(cast(bytes, held[announced]))
+    path = ctxt.node_config.get(NODE_CONFIG_PUBLIC_CONTEXT)
+    if path:
+        return Path(str(path)).read_bytes()
+    return None
+
+
+def _verified_packing(
+    context_bytes: bytes, config: ConfigRecord, ctxt: Context
+) -> tuple[Packing, str]:
+    """Check ``context_bytes`` against the announced, held and pinned fingerprints.
+
+    The bytes are hashed on every call, also when they come from the node state, so a
+    changed state or a swapped context cannot pass as the accepted one.
+    """
     fingerprint = context_fingerprint(context_bytes)
-    announced = config.get(CONFIG_CONTEXT_SHA256)
-    if announced is not None and announced != fingerprint:
+    if config.get(CONFIG_CONTEXT_SHA256) != fingerprint:
         raise ContextMismatchError("the public context does not hash to the announced SHA-256")
+    held = ctxt.state.config_records.get(STATE_PUBLIC_CONTEXT)
+    if held is not None and fingerprint not in held:
+        raise ContextMismatchError(
+            f"the server switched the public context to {fingerprint[:16]} mid-run, after "
+            f"{next(iter(held.keys()), '')[:16]}; refusing to encrypt under it"
+        )
     pin = ctxt.node_config.get(NODE_CONFIG_CONTEXT_PIN)
     if pin is None and fingerprint not in _WARNED_UNPINNED:
         _WARNED_UNPINNED.add(fingerprint)
@@ -173,6 +230,8 @@ def _public_packing(config: ConfigRecord, ctxt: Context) -> tuple[Packing, str]:
         )
     if fingerprint not in _PACKINGS:
         _PACKINGS[fingerprint] = packing_for(load_public_context(context_bytes))
+    # Kept for the rest of the run, so later train messages need carry only the fingerprint.
+    ctxt.state[STATE_PUBLIC_CONTEXT] = ConfigRecord({fingerprint: context_bytes})
     return _PACKINGS[fingerprint], fingerprint
 
 

@@ -54,6 +54,10 @@ NODE_CONFIG_CONTEXT_PIN: Final = "ckks-context-sha256"
 NODE_CONFIG_SEALED_SECRET: Final = "ckks-sealed-secret"
 NODE_CONFIG_WALLET: Final = "wallet-keypair"
 
+# Participant state kept in the node's Context across messages of one run: the verified
+# public context, by fingerprint, so that only the first train message has to carry it.
+STATE_PUBLIC_CONTEXT: Final = "ckks-public-context"
+
 # Key-holder state kept in the node's Context across messages of one run.
 STATE_KEY_HOLDER: Final = "ckks-key-holder"
 STATE_DECRYPTED_ROUNDS: Final = "decrypted-rounds"

@@ -92,8 +92,11 @@ class EncryptedFedAvg(FedAvg):
     decrypt_timeout : float (default: 600.0)
         Seconds to wait for the key holder.
     send_context : bool (default: True)
-        Send the public context in each train ConfigRecord. If False, participants
-        read it from their ``ckks-public-context`` node-config path.
+        Send the public context in the train ConfigRecord of each node that does not
+        hold it yet (its first train message of the run, and the next one after a round
+        in which it sent no accepted update); other train messages carry only its
+        fingerprint. If False, participants read it from their ``ckks-public-context``
+        node-config path.
     reference_update_fn : Callable[[int, ArrayRecord], np.ndarray] | None
         ``(server_round, global_arrays) -> g0``: the organisation's reference update,
         flattened in ``ArrayRecord`` key order (as ``ckks_mod`` flattens updates). When
@@ -154,9 +157,12 @@ class EncryptedFedAvg(FedAvg):
         """Serialized ciphertext bytes of each accepted update, by round."""
         self.skipped: dict[int, str] = {}
         """Why each skipped round was skipped, by round; its global model is unchanged."""
+        self.context_holders: set[int] = set()
+        """Nodes whose update under the public context was accepted: they hold it."""
         self._grid: Grid | None = None
         self._global_arrays: ArrayRecord | None = None
         self._configured_round: int | None = None
+        self._trained_nodes: set[int] = set()
 
     def summary(self) -> None:
         """Log summary configuration of the strategy."""
@@ -200,9 +206,29 @@ class EncryptedFedAvg(FedAvg):
             ).ravel()
             self.reference_updates[server_round] = reference
             config[CONFIG_REFERENCE_SHA256] = reference_sha256(reference)
-        if self.send_context:
-            config[CONFIG_CONTEXT] = self.public_context
-        return super().configure_train(server_round, arrays, config, grid)
+        messages = list(super().configure_train(server_round, arrays, config, grid))
+        self._trained_nodes = {message.metadata.dst_node_id for message in messages}
+        if not self.send_context:
+            return messages
+        return [
+            message
+            if message.metadata.dst_node_id in self.context_holders
+            else self._with_context(message)
+            for message in messages
+        ]
+
+    def _with_context(self, message: Message) -> Message:
+        """A copy of a train message whose ConfigRecord also carries the public context."""
+        content = RecordDict(dict(message.content.items()))
+        config = message.content.config_records[self.configrecord_key]
+        content[self.configrecord_key] = ConfigRecord(
+            {**config, CONFIG_CONTEXT: self.public_context}
+        )
+        return Message(
+            content=content,
+            dst_node_id=message.metadata.dst_node_id,
+            message_type=message.metadata.message_type,
+        )
 
     def aggregate_train(
         self, server_round: int, replies: Iterable[Message]
@@ -230,6 +256,10 @@ class EncryptedFedAvg(FedAvg):
         started = time.perf_counter()
         accepted = validate_replies(replies, expected)
         validated = time.perf_counter()
+        # A node that trained this round holds the context only if its update under it
+        # was accepted; any other node (no reply, lost state, rejected) is sent it again.
+        self.context_holders -= self._trained_nodes
+        self.context_holders |= {update.node_id for update in accepted} & self._trained_nodes
         if len(accepted) < self.min_decrypt_inputs:
             self._skip(
                 server_round,

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from fl_app.client.template import template_dir
 from fl_app.ipfs.daemon import KuboDaemon
 from fl_app.ipfs.rpc import IpfsClient
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "client_template"
+TEMPLATE_DIR = template_dir()
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ def chain(transport: EmbeddedTransport) -> scenarios.Chain:
     )
 
 
-def test_program_id_of_anchor_toml_is_the_deployed_one(transport: EmbeddedTransport) -> None:
+def test_program_id_in_the_idl_is_the_deployed_one(transport: EmbeddedTransport) -> None:
     assert load_spec().program_id == transport.program_id
 
 

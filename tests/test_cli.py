@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from fl_app.chain.idl import load_spec
+
+MAX_PARTICIPANTS = load_spec().max_participants
+
 
 def _fl_app(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -25,7 +29,10 @@ def _fl_app(*args: str) -> subprocess.CompletedProcess[str]:
         (["train", "-c", "learning-rate=-1"], "run config 'learning-rate' must be positive"),
         (["train", "-c", "lerning-rate=1"], "unknown run config key(s) lerning-rate"),
         (["train", "-c", "rounds"], "--run-config takes key=value pairs"),
-        (["demo", "--participants", "13"], "--participants must be 4 to 12"),
+        (
+            ["demo", "--participants", str(MAX_PARTICIPANTS + 1)],
+            f"--participants must be 4 to {MAX_PARTICIPANTS}",
+        ),
     ],
 )
 def test_bad_config_is_one_line_without_traceback(args: list[str], message: str) -> None:

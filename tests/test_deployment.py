@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fl_app.client.bundle_app import TEMPLATE_DIR
+from fl_app.client.template import TEMPLATE_DIR
 from fl_app.deployment import local_deployment
 from fl_app.keys import KeyFiles
 
@@ -25,7 +25,7 @@ def test_superlink_and_three_supernodes_finish_three_encrypted_rounds(tmp_path: 
     }
     with local_deployment(nodes, workdir=tmp_path) as deployment:
         assert all(proc.poll() is None for proc in deployment.processes)
-        log = deployment.run(TEMPLATE_DIR, run_config, timeout=900)
+        log = deployment.run(TEMPLATE_DIR, run_config)
     assert "round 3: test accuracy" in log
     assert "configure_train: Sampled 3 nodes" in log
     assert "EncryptedFedAvg" in log

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from fl_app.client.bundle_app import TEMPLATE_DIR
 from fl_app.client.node import verified_node
 from fl_app.client.privacy_floor import NODE_CONFIG_DP_MAX_EPSILON
+from fl_app.client.template import TEMPLATE_DIR
 from fl_app.deployment import LocalDeployment, local_deployment
 from fl_app.ipfs.bundle import pack_bundle
 from fl_app.keys import KeyFiles
@@ -108,7 +108,7 @@ def _run_with_nodes(
                     workdir=workdir,
                 )
             )
-        log = deployment.run(app, run_config, timeout=420, check=False)
+        log = deployment.run(app, run_config, check=False)
     return log, [(w / "supernode.log").read_text(errors="replace") for w in workdirs]
 
 

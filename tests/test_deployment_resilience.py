@@ -14,33 +14,19 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from solders.keypair import Keypair
 
-from fl_app.chain import RpcTransport, StakingClient
-from fl_app.chain.local_rpc import LocalChainServer
-from fl_app.client.launch import run_participant
-from fl_app.deployment import free_port
+from fl_app.deployment import RUN_TIMEOUT_S
 from fl_app.errors import FlAppError
-from fl_app.ipfs import KuboDaemon
-from fl_app.keys import KeyFiles
-from fl_app.roles import Organisation, Participant, TaskPlan
-from fl_app.server.launch import run_task_server
-from strategy import Wallet
+from tests.deployment_fixtures import StakedDeployment
 
 pytestmark = pytest.mark.slow
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "client_template"
-SOL = 1_000_000_000
 LATE_S = 90.0
 """How late the last participant connects (the issue's scenario)."""
-
-
-def _keypair_file(keypair: Keypair, path: Path) -> Path:
-    path.write_text(json.dumps(list(bytes(keypair))))
-    return path
 
 
 def _node_groups(workdir: Path) -> set[int]:
@@ -73,96 +59,56 @@ def _kill_when_training(workdir: Path, server_round: int, timeout_s: float) -> b
 
 
 def test_late_unproven_and_dying_nodes_leave_every_round_with_enough_inputs_recorded(
-    tmp_path: Path, kubo_daemon: KuboDaemon
+    staked_deployment: Callable[..., StakedDeployment],
 ) -> None:
-    with LocalChainServer(port=0) as chain, kubo_daemon.client() as ipfs:
-        transport = RpcTransport(chain.url)
-        client = StakingClient(transport)
-        authority = Keypair()
-        members = [Keypair() for _ in range(4)]
-        for keypair in (authority, *members):
-            transport.airdrop(keypair.pubkey(), 20 * SOL)
-        keys = KeyFiles.create(
-            tmp_path / "keys", wallet=Wallet.from_keypair_bytes(bytes(members[0]))
-        )
-        task = Organisation(client, ipfs, authority).create_task(
-            TaskPlan(task_id=12, reward_pool=4 * SOL, min_stake=SOL, max_participants=4, rounds=3),
-            key_holder=members[0].pubkey(),
-            public_context=keys.public_context.read_bytes(),
-            template_dir=TEMPLATE,
-        )
-        for member in members[:3]:  # member 3 never stakes, so it never proves a stake
-            Participant(client, member).stake(task, SOL)
+    run = staked_deployment(task_id=12, rounds=3)
+    client, ipfs, task, members = run.client, run.ipfs, run.task, run.members
+    outcome: dict[int, int | str] = {}
+    late = 2  # connects 90 s late, then is killed while it trains in round 2
 
-        port = free_port()
-        outcome: dict[int, int | str] = {}
-        late = 2  # connects 90 s late, then is killed while it trains in round 2
+    def take_part(index: int) -> None:
+        if index == late:
+            time.sleep(LATE_S)  # the scenario: this participant connects 90 s late
+        # The key holder (node 0) decrypts sums over two or more updates.
+        extra = {"ckks-min-inputs": 2} if index == 0 else {}
+        try:
+            outcome[index] = run.run_participant(index, **extra).rounds_recorded
+        except FlAppError as err:
+            outcome[index] = str(err)
 
-        def take_part(index: int) -> None:
-            if index == late:
-                time.sleep(LATE_S)  # the scenario: this participant connects 90 s late
-            node: dict[str, object] = {
-                "partition-id": index,
-                "num-partitions": 4,
-                "wallet-keypair": str(_keypair_file(members[index], tmp_path / f"n{index}.json")),
-            }
-            if index == 0:  # the key holder decrypts sums over two or more updates
-                node.update({**keys.key_holder_node_config(), "ckks-min-inputs": 2})
-            try:
-                outcome[index] = run_participant(
-                    client=StakingClient(RpcTransport(chain.url)),
-                    task=task,
-                    source=ipfs,
-                    superlink=f"127.0.0.1:{port}",
-                    node_config=node,
-                    workdir=tmp_path / f"participant-{index}",
-                    timeout_s=3_600,
-                ).rounds_recorded
-            except FlAppError as err:
-                outcome[index] = str(err)
-
-        threads = [threading.Thread(target=take_part, args=(i,)) for i in range(4)]
-        killed: list[bool] = []
-        killer = threading.Thread(
-            target=lambda: killed.append(
-                _kill_when_training(tmp_path / f"participant-{late}", 2, timeout_s=3_600)
-            )
+    threads = [threading.Thread(target=take_part, args=(i,)) for i in range(4)]
+    killed: list[bool] = []
+    killer = threading.Thread(
+        target=lambda: killed.append(
+            _kill_when_training(run.workdir_of(late), 2, timeout_s=RUN_TIMEOUT_S)
         )
-        for thread in (*threads, killer):
-            thread.start()
-        started = time.monotonic()
-        log = run_task_server(
-            task=str(task),
-            chain_url=chain.url,
-            ipfs_api=kubo_daemon.api_url,
-            authority_keypair=_keypair_file(authority, tmp_path / "org.json"),
-            port=port,
-            workdir=tmp_path / "server",
-            run_config={"num-server-rounds": 3, "min-nodes": 3, "ckks-min-inputs": 2},
-            timeout_s=3_600,
-        )
-        elapsed = time.monotonic() - started
-        for thread in (*threads, killer):
-            thread.join(timeout=300)
+    )
+    for thread in (*threads, killer):
+        thread.start()
+    started = time.monotonic()
+    log = run.run_server({"num-server-rounds": 3, "min-nodes": 3, "ckks-min-inputs": 2})
+    elapsed = time.monotonic() - started
+    for thread in (*threads, killer):
+        thread.join()  # each participant run ends by its own timeout
 
-        assert killed == [True]
-        assert elapsed > LATE_S  # round 1 waited for the late participant
-        assert f"wallet {members[3].pubkey()} has no stake on task {task}" in log
-        # Round 1 had all three stakers; round 2 kept the two updates that arrived;
-        # round 3 had two proven stakers, fewer than min-nodes, and was skipped.
-        assert client.task(task).rounds_recorded == 2
-        assert "round 3 was skipped: 2 staked node(s) proved, 3 needed" in log
-        assert "run summary: 2 of 3 round(s) aggregated, 1 skipped" in log
-        contributors = [
-            set(json.loads(ipfs.cat(client.round(task, i).manifest_cid))["contributors"])
-            for i in range(2)
-        ]
-        assert contributors == [
-            {str(m.pubkey()) for m in members[:3]},
-            {str(m.pubkey()) for m in members[:2]},
-        ]
-        assert isinstance(outcome[late], str) and "exited with code" in outcome[late]
-        for index in (0, 1, 3):  # they stop when the organisation's SuperLink goes away
-            assert isinstance(outcome[index], str)
-            assert "stopped answering with 2 of 3 round(s) recorded" in outcome[index]
-        print(f"run with a {LATE_S:.0f} s late participant took {elapsed:.0f} s")
+    assert killed == [True]
+    assert elapsed > LATE_S  # round 1 waited for the late participant
+    assert f"wallet {members[3].pubkey()} has no stake on task {task}" in log
+    # Round 1 had all three stakers; round 2 kept the two updates that arrived;
+    # round 3 had two proven stakers, fewer than min-nodes, and was skipped.
+    assert client.task(task).rounds_recorded == 2
+    assert "round 3 was skipped: 2 staked node(s) proved, 3 needed" in log
+    assert "run summary: 2 of 3 round(s) aggregated, 1 skipped" in log
+    contributors = [
+        set(json.loads(ipfs.cat(client.round(task, i).manifest_cid))["contributors"])
+        for i in range(2)
+    ]
+    assert contributors == [
+        {str(m.pubkey()) for m in members[:3]},
+        {str(m.pubkey()) for m in members[:2]},
+    ]
+    assert isinstance(outcome[late], str) and "exited with code" in outcome[late]
+    for index in (0, 1, 3):  # they stop when the organisation's SuperLink goes away
+        assert isinstance(outcome[index], str)
+        assert "stopped answering with 2 of 3 round(s) recorded" in outcome[index]
+    print(f"run with a {LATE_S:.0f} s late participant took {elapsed:.0f} s")

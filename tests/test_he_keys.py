@@ -23,8 +23,10 @@ from strategy import (
     load_public_context,
     seal_to_wallet,
 )
+from strategy.ckks import context_fingerprint
 from strategy.constants import (
     CONFIG_CONTEXT,
+    CONFIG_CONTEXT_SHA256,
     CONFIG_MAX_ABS,
     CONFIG_SERVER_ROUND,
     CONFIG_TASK_ID,
@@ -104,6 +106,7 @@ def _config(keys: KeyMaterial, max_abs: float = 64.0) -> ConfigRecord:
         {
             CONFIG_TASK_ID: "t",
             CONFIG_CONTEXT: keys.public_context,
+            CONFIG_CONTEXT_SHA256: keys.context_sha256,
             CONFIG_WEIGHT_SCALE: 1.0,
             CONFIG_MAX_ABS: max_abs,
             CONFIG_SERVER_ROUND: 1,
@@ -132,6 +135,7 @@ def test_mod_refuses_context_other_than_pinned(
         ckks_mod(_train_message(_config(ckks_keys), model), pinned, _reply_with(model, 10))
     leaked = _config(ckks_keys)
     leaked[CONFIG_CONTEXT] = ckks_keys.secret_context
+    leaked[CONFIG_CONTEXT_SHA256] = context_fingerprint(ckks_keys.secret_context)
     plain = Context(1, 5, {}, RecordDict(), {})
     with pytest.raises(SecretKeyExposedError):
         ckks_mod(_train_message(leaked, model), plain, _reply_with(model, 10))

@@ -17,6 +17,7 @@ from flwr.common.serde import recorddict_to_proto
 from strategy import KeyMaterial, UpdateCommitment, Wallet, ckks_mod
 from strategy.constants import (
     CONFIG_CONTEXT,
+    CONFIG_CONTEXT_SHA256,
     CONFIG_MAX_ABS,
     CONFIG_SERVER_ROUND,
     CONFIG_TASK_ID,
@@ -45,6 +46,7 @@ def test_signed_encrypted_reply_of_100k_update_is_at_most_3_1x_float32(
         {
             CONFIG_TASK_ID: "task-with-a-realistic-identifier-0001",
             CONFIG_CONTEXT: ckks_keys.public_context,
+            CONFIG_CONTEXT_SHA256: ckks_keys.context_sha256,
             CONFIG_WEIGHT_SCALE: 0.01,
             CONFIG_MAX_ABS: 25.6,
             CONFIG_SERVER_ROUND: 12,

@@ -1,9 +1,8 @@
-"""The staking program's committed IDL, its program id and its constants."""
+"""The staking program's IDL (shipped in this package), its program id and its constants."""
 
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -13,9 +12,9 @@ from solders.pubkey import Pubkey
 
 __all__ = ["IDL_PATH", "ProgramSpec", "load_spec"]
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-IDL_PATH = _REPO_ROOT / "programs" / "staking" / "idl" / "staking.json"
-_ANCHOR_TOML = _REPO_ROOT / "Anchor.toml"
+IDL_PATH = Path(__file__).resolve().parent / "staking.json"
+"""``anchor idl parse`` of the program, its id in ``metadata.address``
+(``scripts/check_idl.sh`` keeps it in step with the sources)."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class ProgramSpec:
     idl : Idl
         The parsed Anchor (0.29 format) IDL.
     program_id : Pubkey
-        The program's address, as declared in ``Anchor.toml``.
+        The program's address, from the IDL's ``metadata.address``.
     seed_task, seed_stake, seed_round : bytes
         PDA seed prefixes, read from the IDL constants.
     max_cid_len : int
@@ -63,21 +62,14 @@ def _constant(raw: dict[str, object], name: str) -> str:
     raise KeyError(f"constant {name} missing from the staking IDL; regenerate it")
 
 
-def _program_id(anchor_toml: Path) -> Pubkey:
-    config = tomllib.loads(anchor_toml.read_text())
-    return Pubkey.from_string(config["programs"]["localnet"]["staking"])
-
-
 @cache
-def load_spec(idl_path: Path = IDL_PATH, anchor_toml: Path = _ANCHOR_TOML) -> ProgramSpec:
+def load_spec(idl_path: Path = IDL_PATH) -> ProgramSpec:
     """Load the IDL and program id once.
 
     Parameters
     ----------
     idl_path : Path
-        The committed IDL (``anchor idl parse`` output).
-    anchor_toml : Path
-        The workspace ``Anchor.toml`` holding the program id.
+        The IDL with the program id in its metadata.
 
     Returns
     -------
@@ -88,7 +80,7 @@ def load_spec(idl_path: Path = IDL_PATH, anchor_toml: Path = _ANCHOR_TOML) -> Pr
     raw = json.loads(text)
     return ProgramSpec(
         idl=Idl.from_json(text),
-        program_id=_program_id(anchor_toml),
+        program_id=Pubkey.from_string(raw["metadata"]["address"]),
         seed_task=bytes(json.loads(_constant(raw, "SEED_TASK"))),
         seed_stake=bytes(json.loads(_constant(raw, "SEED_STAKE"))),
         seed_round=bytes(json.loads(_constant(raw, "SEED_ROUND"))),

@@ -8,6 +8,7 @@ __all__ = [
     "launch",
     "node",
     "privacy_floor",
+    "template",
     "verified_app",
     "verified_superexec",
 ]

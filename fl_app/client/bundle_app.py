@@ -21,13 +21,11 @@ from typing import Any, cast
 
 from flwr.clientapp import ClientApp
 
+from fl_app.client.template import TEMPLATE_DIR
 from fl_app.ipfs.bundle import pack_bundle, unpack_bundle
 from fl_app.ipfs.errors import BundleRefusedError
 
-__all__ = ["TEMPLATE_DIR", "BundleClient", "load_bundle_client", "template_client"]
-
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "client_template"
-"""The task's Flower App shipped with this package: the default bundle's sources."""
+__all__ = ["BundleClient", "load_bundle_client", "template_client"]
 
 _FACTORY = "build_client_app"
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fl_app.client.template import TEMPLATE_DIR
 from fl_app.commands.command_parser import add_command, open_ipfs, signer
 from fl_app.commands.output import Output
 from fl_app.errors import FlAppError
@@ -15,9 +16,8 @@ if TYPE_CHECKING:
 
     from fl_app.commands.cluster import ChainSession
 
-__all__ = ["DEFAULT_TEMPLATE_DIR", "register"]
+__all__ = ["register"]
 
-DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "client_template"
 # Task ids tried when --task-id is not given; an organisation rarely has more.
 _MAX_AUTO_TASK_ID = 1_000
 _FEE_LAMPORTS = 5_000
@@ -68,7 +68,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     create.add_argument(
         "--template",
         type=Path,
-        default=DEFAULT_TEMPLATE_DIR,
+        default=TEMPLATE_DIR,
         metavar="DIR",
         help="the task's Flower App (pyproject.toml and client.py)",
     )

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from fl_app.client.template import TEMPLATE_DIR
 from fl_app.ipfs.bundle import bundle_cid
 from fl_app.ipfs.content import pin_checkpoint, pin_template
 from fl_app.ipfs.daemon import KuboDaemon
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cid.add_argument("--template", type=Path, help="CID of this template directory's bundle")
     cid.set_defaults(handler=_print_cid)
     pin_dir = commands.add_parser("pin-template", help="bundle and pin the client template")
-    pin_dir.add_argument("directory", type=Path, nargs="?", default=Path("client_template"))
+    pin_dir.add_argument("directory", type=Path, nargs="?", default=TEMPLATE_DIR)
     pin_file = commands.add_parser("pin", help="pin a file (checkpoint, HE context)")
     pin_file.add_argument("file", type=Path)
     for sub in (pin_dir, pin_file):

@@ -47,7 +47,7 @@ def find_ipfs_binary() -> Path:
             return candidate
     raise KuboNotInstalledError(
         f"Kubo (ipfs) not found at {', '.join(map(str, candidates))}; "
-        f"install it with `bash scripts/setup_ipfs.sh`"
+        f"install Kubo {KUBO_VERSION} on PATH or run `bash scripts/setup_ipfs.sh`"
     )
 
 

@@ -12,15 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fl_app.deployment import local_deployment
+from fl_app.client.template import TEMPLATE_DIR
+from fl_app.deployment import RUN_TIMEOUT_S, local_deployment
 
-__all__ = ["APP_DIR", "SERVERAPP_LOG", "run_task_server", "skipped_rounds"]
+__all__ = ["SERVERAPP_LOG", "run_task_server", "skipped_rounds"]
 
 SERVERAPP_LOG = "serverapp.log"
 """File name of the ServerApp's log in the server's work directory."""
-
-APP_DIR = Path(__file__).resolve().parents[2] / "client_template"
-"""The task's Flower App: ``flwr run`` of it ships the very bundle pinned for the task."""
 
 
 def run_task_server(
@@ -32,7 +30,7 @@ def run_task_server(
     port: int,
     workdir: Path,
     run_config: Mapping[str, Any] | None = None,
-    timeout_s: float = 3_600.0,
+    timeout_s: float = RUN_TIMEOUT_S,
 ) -> str:
     """Start a SuperLink on ``port``, run the task's ServerApp to the end, return its log.
 
@@ -49,7 +47,9 @@ def run_task_server(
         "authority-keypair": str(authority_keypair.expanduser().resolve()),
     }
     with local_deployment([], workdir=workdir, port=port) as deployment:
-        return deployment.run(APP_DIR, config, timeout=timeout_s, log_path=workdir / SERVERAPP_LOG)
+        return deployment.run(
+            TEMPLATE_DIR, config, timeout=timeout_s, log_path=workdir / SERVERAPP_LOG
+        )
 
 
 _SKIPPED = re.compile(r"round (\d+) was skipped: (.*)$")
