@@ -35,10 +35,13 @@ from fl_app.chain import (
     TaskParams,
     Transport,
 )
+from fl_app.chain.attestations import final_attestation, round_attestation
 from fl_app.chain.pda import task_address
+from strategy.attestation import model_digest
 
 SOL = 1_000_000_000
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+MANIFEST_DIGEST = bytes(32)
 RESULTS = Path(__file__).resolve().parent / "results"
 CU_TARGET = 10_000
 
@@ -109,7 +112,13 @@ def measure_compute_units(client: StakingClient) -> dict[str, list[int]]:
     keys = [p.pubkey() for p in people]
     for index in range(params.rounds_planned):
         result = client.round_record(
-            authority, task, round_index=index, manifest_cid=CID, contributors=keys
+            authority,
+            task,
+            round_index=index,
+            manifest_cid=CID,
+            manifest_digest=MANIFEST_DIGEST,
+            contributors=keys,
+            attestations=[round_attestation(key_holder, task, index, MANIFEST_DIGEST, keys)],
         )
         record(f"round_record ({len(keys)} contributors)", result)
     record(
@@ -119,7 +128,14 @@ def measure_compute_units(client: StakingClient) -> dict[str, list[int]]:
     scores = {key: 10 * (i + 1) for i, key in enumerate(keys)}
     record(
         f"task_finalize ({len(keys)} stakes)",
-        client.task_finalize(authority, task, scores=scores, model_cid=CID),
+        client.task_finalize(
+            authority,
+            task,
+            scores=scores,
+            model_cid=CID,
+            model_digest=model_digest(CID),
+            attestations=[final_attestation(key_holder, task, CID, scores)],
+        ),
     )
     for person in people:
         record("reward_claim", client.reward_claim(person, task))
@@ -156,6 +172,7 @@ def measure_settlement(client: StakingClient, participants: int, rounds: int) ->
     all of them and settle it; transactions and wall time per phase."""
     transport = client.transport
     authority = _wallet(transport, 100 * SOL)
+    key_holder = Keypair()
     people = [_wallet(transport, 2 * SOL) for _ in range(participants)]
     now = transport.unix_timestamp()
     params = TaskParams(
@@ -168,7 +185,7 @@ def measure_settlement(client: StakingClient, participants: int, rounds: int) ->
         settle_deadline=now + 7_200,
         grace_period=1,
         max_slash_bps=2_000,
-        key_holder=Keypair().pubkey(),
+        key_holder=key_holder.pubkey(),
         template_cid=CID,
         he_context_cid=CID,
     )
@@ -193,14 +210,27 @@ def measure_settlement(client: StakingClient, participants: int, rounds: int) ->
     def record() -> int:
         return sum(
             client.round_record(
-                authority, task, round_index=index, manifest_cid=CID, contributors=keys
+                authority,
+                task,
+                round_index=index,
+                manifest_cid=CID,
+                manifest_digest=MANIFEST_DIGEST,
+                contributors=keys,
+                attestations=[round_attestation(key_holder, task, index, MANIFEST_DIGEST, keys)],
             ).transactions
             for index in range(rounds)
         )
 
     def settle() -> int:
         scores = {key: 1 + i % 7 for i, key in enumerate(keys)}
-        return client.task_finalize(authority, task, scores=scores, model_cid=CID).transactions
+        return client.task_finalize(
+            authority,
+            task,
+            scores=scores,
+            model_cid=CID,
+            model_digest=model_digest(CID),
+            attestations=[final_attestation(key_holder, task, CID, scores)],
+        ).transactions
 
     timed("create", create)
     timed(f"stake {participants}", stake)

@@ -30,6 +30,7 @@ from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
 from fl_app.run_report import RoundReport, RunReport
 from fl_app.simulation import Federation, run_federated
+from strategy.attestation import attest, final_message, model_digest
 from strategy.contribution import ContributionLedger
 from strategy.stake_gate import StakeGate
 
@@ -177,7 +178,11 @@ def _run(
                     reference_norm=report.reference_norm,
                     weight_scale=report.weight_scale,
                 )
-            result.manifest_cids.append(organisation.record_round(task, report))
+            if not report.skipped:
+                recorded = client.task(task).rounds_recorded
+                result.manifest_cids.append(
+                    organisation.record_round(task, report, round_index=recorded)
+                )
         if on_round is not None:
             on_round(report)
 
@@ -205,7 +210,11 @@ def _run(
     weights = ledger.weights([str(p.address) for p in participants])
     scores = {p.address: w for p, w in zip(participants, weights, strict=True)}
     final_model = organisation.pin_model(result.report.rounds[-1])
-    organisation.finalize(task, scores, final_model)
+    # The key holder signs the scores it accepts; here it runs in the same process.
+    final = final_message(
+        bytes(task), model_digest(final_model), {bytes(k): v for k, v in scores.items()}
+    )
+    organisation.finalize(task, scores, final_model, [attest(key_holder.wallet, final)])
     say(f"task finalized with scores {list(scores.values())}; final model {final_model}")
     behaviours = options.behaviours()
     for index, participant in enumerate(participants):

@@ -16,6 +16,7 @@ from flwr.app import ArrayRecord
 
 from fl_app.settings import RunSettings
 from strategy import RoundManifest
+from strategy.attestation import Attestation
 from strategy.contribution import RoundScalars
 
 __all__ = ["RoundReport", "RunReport"]
@@ -37,6 +38,8 @@ class RoundReport:
     ``ciphertext_bytes`` are the sizes of the encrypted updates aggregated in the round.
     ``skipped`` says why a round was skipped (too few proofs, replies or inputs; its
     model is the previous round's), and is empty for an aggregated round.
+    ``attestation`` is the key holder's signature of the decrypted sum's contributors,
+    without which the chain refuses to record the round.
     """
 
     server_round: int
@@ -51,6 +54,7 @@ class RoundReport:
     reference_update: np.ndarray | None = field(default=None, repr=False)
     ciphertext_bytes: tuple[int, ...] = ()
     skipped: str = ""
+    attestation: Attestation | None = None
 
     @property
     def plaintext_bytes(self) -> int:

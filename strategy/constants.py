@@ -45,6 +45,7 @@ KEY_WALLET: Final = "wallet"
 KEY_SIGNATURE: Final = "signature"
 KEY_VALUES: Final = "values"
 KEY_MANIFEST_SHA256: Final = "manifest-sha256"
+KEY_ATTESTATION: Final = "attestation"
 
 # Decryption request kinds: the sum of a round's updates, then per update the scalars
 # <w_i, g0> and ||w_i||^2 for contribution scores (one request of each per round).

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
 
+from .attestation import Attestation
 from .ckks import arrayrecord_to_chunks, chunks_to_arrayrecord
 from .constants import (
     ARRAY_DTYPE,
     ARRAY_STYPE,
+    KEY_ATTESTATION,
     KEY_INPUT_NODE_IDS,
     KEY_KIND,
     KEY_MANIFEST_JSON,
@@ -124,14 +126,32 @@ class DecryptRequest:
         )
 
 
-def plaintext_reply_content(values: np.ndarray, manifest_sha256: str) -> RecordDict:
-    """Content of the key holder's reply: the decrypted aggregate."""
+def plaintext_reply_content(
+    values: np.ndarray, manifest_sha256: str, attestation: Attestation | None = None
+) -> RecordDict:
+    """Content of the key holder's reply: the decrypted aggregate and, for a sum, the
+    key holder's signed attestation of its contributors."""
+    request: dict[str, str] = {KEY_MANIFEST_SHA256: manifest_sha256}
+    if attestation is not None:
+        request[KEY_ATTESTATION] = attestation.to_hex()
     return RecordDict(
         {
             RECORD_PLAINTEXT: ArrayRecord({KEY_VALUES: Array(np.asarray(values))}),
-            RECORD_REQUEST: ConfigRecord({KEY_MANIFEST_SHA256: manifest_sha256}),
+            RECORD_REQUEST: ConfigRecord(request),  # type: ignore[arg-type]
         }
     )
+
+
+def attestation_from_reply(content: RecordDict) -> Attestation | None:
+    """The key holder's attestation in a reply, if it sent one."""
+    record = content.config_records.get(RECORD_REQUEST)
+    text = None if record is None else record.get(KEY_ATTESTATION)
+    if not text:
+        return None
+    try:
+        return Attestation.from_hex(str(text))
+    except ValueError as err:
+        raise MalformedReplyError(f"key holder attestation is malformed: {err}") from err
 
 
 def plaintext_from_reply(content: RecordDict, manifest_sha256: str) -> np.ndarray:

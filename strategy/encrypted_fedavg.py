@@ -28,6 +28,7 @@ from flwr.common.logger import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy.strategy_utils import sample_nodes
 
+from .attestation import Attestation
 from .ckks import (
     MAX_ABS_SUM,
     MIN_PRECISE_TOTAL_WEIGHT,
@@ -55,7 +56,7 @@ from .constants import (
     RECORD_IDENTITY,
 )
 from .contribution import RoundScalars
-from .decrypt_request import DecryptRequest, plaintext_from_reply
+from .decrypt_request import DecryptRequest, attestation_from_reply, plaintext_from_reply
 from .encrypted_scalars import reference_sha256
 from .exceptions import ContextMismatchError, EncryptedAggregationError, KeyHolderError
 from .key_holder import identity_message
@@ -274,7 +275,7 @@ class EncryptedFedAvg(ReportingFedAvg):
             aggregate=self._packing.serialize(total),
         )
         try:
-            weighted_sum = self._request_decryption(request)
+            weighted_sum, attestation = self._request_decryption(request)
         except EncryptedAggregationError as err:
             self._skip(server_round, f"{type(err).__name__}: {err}")
             return None, None
@@ -302,6 +303,7 @@ class EncryptedFedAvg(ReportingFedAvg):
                 sum(len(chunk) for chunk in update.chunks) for update in accepted
             ),
             timings=timings,
+            attestation=attestation,
         )
         if manifest.total_weight < MIN_PRECISE_TOTAL_WEIGHT:
             log(
@@ -336,7 +338,7 @@ class EncryptedFedAvg(ReportingFedAvg):
             reference=reference,
         )
         try:
-            values = self._request_decryption(request)
+            values, _ = self._request_decryption(request)
         except EncryptedAggregationError as err:
             log(WARNING, "Round %d not scored: %s: %s", server_round, type(err).__name__, err)
             return {}
@@ -370,7 +372,7 @@ class EncryptedFedAvg(ReportingFedAvg):
             )
         return scalars
 
-    def _request_decryption(self, request: DecryptRequest) -> np.ndarray:
+    def _request_decryption(self, request: DecryptRequest) -> tuple[np.ndarray, Attestation | None]:
         assert self._grid is not None and self.key_holder_node_id is not None
         message = Message(
             content=request.to_recorddict(),
@@ -386,7 +388,8 @@ class EncryptedFedAvg(ReportingFedAvg):
         reply = replies[0]
         if reply.has_error():
             raise KeyHolderError(f"key holder refused: {reply.error.reason}")
-        return plaintext_from_reply(reply.content, request.manifest.digest())
+        values = plaintext_from_reply(reply.content, request.manifest.digest())
+        return values, attestation_from_reply(reply.content)
 
 
 def find_key_holder(grid: Grid, *, wallet: str, context_sha256: str, timeout: float) -> int:

@@ -35,6 +35,7 @@ import numpy as np
 from flwr.app import ConfigRecord
 from flwr.common.logger import log
 
+from .attestation import Attestation, attest, round_message
 from .ckks import (
     load_secret_context,
     public_fingerprint_of,
@@ -60,7 +61,7 @@ from .exceptions import (
     WalletError,
 )
 from .packing import packing_for
-from .wallet import Wallet
+from .wallet import Wallet, _b58decode
 
 ERROR_CODE_REFUSED = 4100
 IDENTITY_DOMAIN = b"ckks-key-holder-identity:"
@@ -104,6 +105,8 @@ class KeyHolder:
         # Digest of the inputs of each round's decrypted sum; scores must cover the same.
         self.summed_inputs: dict[tuple[str, int], str] = {}
         self.scored_rounds: set[tuple[str, int]] = set()
+        # Signed contributors of each decrypted sum, for the chain's round record.
+        self.round_attestations: dict[tuple[str, int], Attestation] = {}
         self.can_score = (
             supports_multiplication(self._context)
             and self._context.has_galois_keys()
@@ -161,6 +164,9 @@ class KeyHolder:
             )
         checked = time.perf_counter()
         round_key = (request.manifest.task_id, request.manifest.server_round)
+        attestation = self._attest_round(request)
+        if attestation is not None:
+            self.round_attestations[round_key] = attestation
         self.decrypted_rounds.add(round_key)
         self.summed_inputs[round_key] = _inputs_digest(request)
         values = self._packing.decrypt(total, _num_values(request))
@@ -281,6 +287,33 @@ class KeyHolder:
             num_values = commitment.num_values
             vectors.append(self._packing.load(chunks, commitment.num_values))
         return vectors
+
+    def _attest_round(self, request: DecryptRequest) -> Attestation | None:
+        """Sign the contributors of the sum about to be decrypted, for the chain.
+
+        The contributors are the wallets that signed the summed inputs' commitments.
+        The on-chain round index is the number of sums of this task decrypted before:
+        the organisation records exactly the rounds whose sum was decrypted. Without a
+        wallet, or with an unsigned input, there is nothing to attest.
+        """
+        if self.wallet is None:
+            return None
+        manifest = request.manifest
+        contributors = []
+        for node_id in request.input_node_ids:
+            commitment = manifest.commitment_of(node_id)
+            if commitment is None or not commitment.has_valid_signature():
+                return None
+            contributors.append(_b58decode(commitment.signer))
+        round_index = sum(1 for task, _ in self.decrypted_rounds if task == manifest.task_id)
+        try:
+            task = _b58decode(manifest.task_id)
+            message = round_message(
+                task, round_index, bytes.fromhex(manifest.digest()), contributors
+            )
+        except ValueError:
+            return None  # not a task address: a run without a chain
+        return attest(self.wallet, message)
 
     def _check_signer(self, signer: str, valid: bool, seen: set[str]) -> None:
         if self.allowed_signers is None:

@@ -22,6 +22,7 @@ from .constants import (
     ACTION_DECRYPT,
     ACTION_IDENTIFY,
     KEY_NONCE,
+    KIND_WEIGHTED_SUM,
     NODE_CONFIG_SEALED_SECRET,
     NODE_CONFIG_WALLET,
     RECORD_IDENTITY,
@@ -142,7 +143,14 @@ def register_key_holder(
             request.manifest.server_round,
             request.kind,
         )
-        return Message(plaintext_reply_content(values, request.manifest.digest()), reply_to=msg)
+        round_key = (request.manifest.task_id, request.manifest.server_round)
+        attestation = (
+            holder.round_attestations.get(round_key) if request.kind == KIND_WEIGHTED_SUM else None
+        )
+        return Message(
+            plaintext_reply_content(values, request.manifest.digest(), attestation),
+            reply_to=msg,
+        )
 
 
 def _restore_rounds(holder: KeyHolder, context: Context) -> None:

@@ -15,6 +15,7 @@ from flwr.app import ArrayRecord, Message, MetricRecord
 from flwr.common.logger import log
 from flwr.serverapp.strategy import FedAvg
 
+from .attestation import Attestation
 from .contribution import RoundScalars
 from .manifest import RoundManifest
 
@@ -48,6 +49,9 @@ class RoundOutcome:
         Serialized ciphertext bytes of each aggregated update.
     timings : Mapping[str, float]
         Wall seconds per aggregation phase, for operators and benchmarks.
+    attestation : Attestation | None
+        The key holder's signature of the decrypted sum's contributors (their wallets),
+        without which the chain refuses to record the round.
     """
 
     server_round: int
@@ -59,6 +63,7 @@ class RoundOutcome:
     reference_update: np.ndarray | None = None
     ciphertext_bytes: tuple[int, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
+    attestation: Attestation | None = None
 
     def renamed(self, names: Mapping[str, str]) -> RoundOutcome:
         """The same outcome with its participants renamed (node id -> wallet)."""

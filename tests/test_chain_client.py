@@ -17,6 +17,7 @@ from fl_app.chain import (
     TransactionRejectedError,
 )
 from fl_app.chain.accounts import decode_account
+from fl_app.chain.attestations import round_attestation
 from fl_app.chain.errors import error_name
 from fl_app.chain.idl import load_spec
 from tests.validator import scenarios
@@ -128,13 +129,7 @@ def test_expired_pool_goes_to_contributors(chain: scenarios.Chain) -> None:
     task = scenarios.create_task(chain)
     worker = scenarios.deposit(chain, task, scenarios.SOL)
     idle = scenarios.deposit(chain, task, scenarios.SOL)
-    client.round_record(
-        task.authority,
-        task.address,
-        round_index=0,
-        manifest_cid=scenarios.CID,
-        contributors=[worker.pubkey()],
-    )
+    scenarios.record_round(chain, task, 0, [worker.pubkey()])
     chain.wait_until(task.params.settle_deadline + task.params.grace_period + 1)
     client.task_expire(chain.wallet(scenarios.SOL), task.address)
     before = client.balance(worker.pubkey())
@@ -144,3 +139,67 @@ def test_expired_pool_goes_to_contributors(chain: scenarios.Chain) -> None:
     before = client.balance(idle.pubkey())
     result = client.reward_claim(idle, task.address)
     assert client.balance(idle.pubkey()) == before + scenarios.SOL - result.fee
+
+
+def test_organisation_cannot_credit_its_sybil_without_the_key_holder(
+    chain: scenarios.Chain,
+) -> None:
+    # The authority records a round crediting its own staked wallet, signing the
+    # attestation itself, then with the sybil's key, then with none: all refused.
+    task = scenarios.create_task(chain)
+    scenarios.deposit(chain, task, scenarios.SOL)
+    sybil = scenarios.deposit(chain, task, scenarios.SOL)
+    for attestor in (task.authority, sybil):
+        scenarios.expect_program_error(
+            "StakingError.AttestationMissing",
+            lambda a=attestor: scenarios.record_round(chain, task, 0, [sybil.pubkey()], attestor=a),
+        )
+    scenarios.expect_program_error(
+        "StakingError.AttestationMissing",
+        lambda: chain.client.round_record(
+            task.authority,
+            task.address,
+            round_index=0,
+            manifest_cid=scenarios.CID,
+            manifest_digest=scenarios.MANIFEST_DIGEST,
+            contributors=[sybil.pubkey()],
+            attestations=[],
+        ),
+    )
+    assert chain.client.task(task.address).rounds_recorded == 0
+    assert scenarios.stake_of(chain, task, sybil.pubkey()).rounds_contributed == 0
+
+
+def test_sybil_slipped_past_the_attested_contributors_is_refused(
+    chain: scenarios.Chain,
+) -> None:
+    # The key holder attests `worker`; the authority swaps in its sybil at credit time.
+    task = scenarios.create_task(chain)
+    worker = scenarios.deposit(chain, task, scenarios.SOL)
+    sybil = scenarios.deposit(chain, task, scenarios.SOL)
+    attestation = round_attestation(
+        task.key_holder, task.address, 0, scenarios.MANIFEST_DIGEST, [worker.pubkey()]
+    )
+    # The key holder's signature is not over the sybil's list: the runtime's Ed25519
+    # check fails the whole transaction before the staking program runs.
+    with pytest.raises(TransactionRejectedError):
+        chain.client.round_record(
+            task.authority,
+            task.address,
+            round_index=0,
+            manifest_cid=scenarios.CID,
+            manifest_digest=scenarios.MANIFEST_DIGEST,
+            contributors=[sybil.pubkey()],
+            attestations=[attestation],
+        )
+    assert chain.client.task(task.address).rounds_recorded == 0
+    scenarios.record_round(chain, task, 0, [worker.pubkey()])
+    scenarios.expect_program_error(
+        "StakingError.AttestationMissing",
+        lambda: scenarios.finalize(
+            chain, task, {worker.pubkey(): 0, sybil.pubkey(): 1}, attestor=task.authority
+        ),
+    )
+    scenarios.finalize(chain, task, {worker.pubkey(): 1, sybil.pubkey(): 0})
+    chain.client.reward_claim(sybil, task.address)
+    assert scenarios.stake_of(chain, task, sybil.pubkey()).reward_share == 0

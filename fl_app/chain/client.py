@@ -16,6 +16,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
+from solders.sysvar import INSTRUCTIONS as INSTRUCTIONS_SYSVAR
 from solders.transaction import Transaction
 
 from fl_app.chain.accounts import (
@@ -24,10 +25,18 @@ from fl_app.chain.accounts import (
     TaskAccount,
     decode_account,
 )
+from fl_app.chain.ed25519 import ed25519_instruction
 from fl_app.chain.errors import ProgramError, TransactionRejectedError
 from fl_app.chain.idl import load_spec
 from fl_app.chain.pda import round_address, stake_address, task_address
 from fl_app.chain.transport import BatchResult, SendResult, Transport
+from strategy.attestation import (
+    Attestation,
+    contributors_digest,
+    final_message,
+    round_message,
+    scores_digest,
+)
 
 __all__ = ["CREDIT_BATCH", "SCORE_BATCH", "StakingClient", "TaskParams"]
 
@@ -186,18 +195,25 @@ class StakingClient:
         *,
         round_index: int,
         manifest_cid: str,
+        manifest_digest: bytes,
         contributors: Sequence[Pubkey],
+        attestations: Sequence[Attestation],
         aggregate_cid: str | None = None,
     ) -> BatchResult:
         """Record round ``round_index``, then credit ``contributors`` in batches.
 
-        One ``round_record`` transaction announces how many are credited, then
-        one ``round_credit`` transaction per `CREDIT_BATCH` contributors.
+        One ``round_record`` transaction carries the attestors' signatures of the
+        contributors (see `strategy.attestation.round_message`) and announces how many
+        are credited, then one ``round_credit`` transaction per `CREDIT_BATCH`
+        contributors follows, in ascending key order.
         """
+        ordered = sorted(contributors, key=bytes)
+        keys = [bytes(k) for k in ordered]
         accounts = {
             "authority": authority.pubkey(),
             "task": task,
             "round": round_address(task, round_index),
+            "instructions_sysvar": INSTRUCTIONS_SYSVAR,
             "system_program": SYSTEM_PROGRAM_ID,
         }
         args = self._args(
@@ -205,10 +221,15 @@ class StakingClient:
             round_index=round_index,
             manifest_cid=manifest_cid,
             aggregate_cid=aggregate_cid,
-            contributors=len(contributors),
+            contributors=len(keys),
+            manifest_digest=list(manifest_digest),
+            contributors_digest=list(contributors_digest(keys)),
         )
-        results = [self.send([self._ix("round_record", accounts, args)], [authority])]
-        for batch in _chunks(contributors, CREDIT_BATCH):
+        message = round_message(bytes(task), round_index, manifest_digest, keys)
+        signed = [ed25519_instruction(a, message) for a in attestations]
+        record = self._ix("round_record", accounts, args)
+        results = [self.send([*signed, record], [authority])]
+        for batch in _chunks(ordered, CREDIT_BATCH):
             results.append(self.round_credit(authority, task, round_index, batch))
         return BatchResult(tuple(results))
 
@@ -233,19 +254,31 @@ class StakingClient:
         *,
         scores: Mapping[Pubkey, int],
         model_cid: str,
+        model_digest: bytes,
+        attestations: Sequence[Attestation],
     ) -> BatchResult:
         """Post a score for every open stake in batches; the program checks the totals.
 
-        ``task_finalize_begin`` announces the sum of ``scores``, one
-        ``scores_post`` transaction per `SCORE_BATCH` stakes follows, and
-        ``task_finalize`` completes once every stake is scored.
+        ``task_finalize_begin`` carries the attestors' signatures of the scores (see
+        `strategy.attestation.final_message`) and announces their sum, one
+        ``scores_post`` transaction per `SCORE_BATCH` stakes follows in ascending key
+        order, and ``task_finalize`` completes once every stake is scored.
         """
+        by_key = {bytes(k): v for k, v in scores.items()}
         accounts = {"authority": authority.pubkey(), "task": task}
         begin = self._args(
-            "TaskFinalizeBeginArgs", total_score=sum(scores.values()), model_cid=model_cid
+            "TaskFinalizeBeginArgs",
+            total_score=sum(scores.values()),
+            model_cid=model_cid,
+            model_digest=list(model_digest),
+            scores_digest=list(scores_digest(by_key)),
         )
-        results = [self.send([self._ix("task_finalize_begin", accounts, begin)], [authority])]
-        for batch in _chunks(list(scores), SCORE_BATCH):
+        message = final_message(bytes(task), model_digest, by_key)
+        signed = [ed25519_instruction(a, message) for a in attestations]
+        begin_accounts = {**accounts, "instructions_sysvar": INSTRUCTIONS_SYSVAR}
+        begin_ix = self._ix("task_finalize_begin", begin_accounts, begin)
+        results = [self.send([*signed, begin_ix], [authority])]
+        for batch in _chunks(sorted(scores, key=bytes), SCORE_BATCH):
             args = self._args("ScoresPostArgs", scores=[scores[p] for p in batch])
             remaining = [_writable(stake_address(task, p)) for p in batch]
             ix = self._ix("scores_post", accounts, args, remaining=remaining)

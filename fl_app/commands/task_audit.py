@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from fl_app.commands.command_parser import add_command, open_ipfs, signer
 from fl_app.commands.output import Advance, Output
 from fl_app.errors import FlAppError
+from strategy.attestation import Attestation, model_digest
 
 if TYPE_CHECKING:
     from solders.pubkey import Pubkey
@@ -69,6 +70,13 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=[],
         metavar="ADDRESS",
         help="a staker to score, when the chain cannot list stakes (repeatable)",
+    )
+    finalize.add_argument(
+        "--attestation",
+        action="append",
+        default=[],
+        metavar="HEX",
+        help="the key holder's signed attestation of these scores (repeatable)",
     )
 
 
@@ -214,6 +222,8 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
                     address,
                     scores={s.participant: w for s, w in zip(stakes, weights, strict=True)},
                     model_cid=model_cid,
+                    model_digest=model_digest(model_cid),
+                    attestations=[_attestation(text) for text in args.attestation],
                 )
             stakes = [chain.client.stake(address, s.participant) or s for s in stakes]
             settled = chain.task(address)
@@ -272,3 +282,10 @@ def _stakers(
                 f"{task.address} ({err}): name the others with --participant ADDRESS"
             ) from None
     return stakes
+
+
+def _attestation(text: str) -> Attestation:
+    try:
+        return Attestation.from_hex(text)
+    except ValueError as err:
+        raise FlAppError(f"--attestation is not a signer and signature in hex: {err}") from err

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from solders.pubkey import Pubkey
 from fl_app.chain import StakingClient, TaskParams, task_address
 from fl_app.ipfs import IpfsClient, pin_manifest, pin_template
 from fl_app.run_report import RoundReport
+from strategy.attestation import Attestation, model_digest
 from strategy.contribution import round_contributions
 
 __all__ = ["Organisation", "TaskPlan"]
@@ -134,13 +135,20 @@ class Organisation:
                 "scalars": {w: dataclasses.asdict(x) for w, x in report.scalars.items()},
                 "net_contributions": {w: c.net for w, c in contributions.items()},
             }
+        if report.attestation is None or report.manifest is None:
+            raise ValueError(
+                f"round {report.server_round} has no key-holder attestation of its "
+                "contributors; the chain refuses to record it"
+            )
         manifest_cid = pin_manifest(self.ipfs, manifest)
         self.client.round_record(
             self.authority,
             task,
             round_index=report.server_round - 1 if round_index is None else round_index,
             manifest_cid=manifest_cid,
+            manifest_digest=bytes.fromhex(report.manifest.digest()),
             contributors=[Pubkey.from_string(w) for w in report.contributors],
+            attestations=[report.attestation],
             aggregate_cid=model_cid,
         )
         return manifest_cid
@@ -150,6 +158,24 @@ class Organisation:
         np.save(buffer, array, allow_pickle=False)
         return self.ipfs.add_bytes(buffer.getvalue(), name=name)
 
-    def finalize(self, task: Pubkey, scores: Mapping[Pubkey, int], model_cid: str) -> None:
-        """Post every staker's integer score; the program computes the shares."""
-        self.client.task_finalize(self.authority, task, scores=scores, model_cid=model_cid)
+    def finalize(
+        self,
+        task: Pubkey,
+        scores: Mapping[Pubkey, int],
+        model_cid: str,
+        attestations: Sequence[Attestation],
+    ) -> None:
+        """Post every staker's integer score, with the attestors' signatures of them.
+
+        The program checks the scores against the attestations (see
+        `strategy.attestation.final_message`, over `model_digest` of ``model_cid``)
+        and computes the shares.
+        """
+        self.client.task_finalize(
+            self.authority,
+            task,
+            scores=scores,
+            model_cid=model_cid,
+            model_digest=model_digest(model_cid),
+            attestations=attestations,
+        )

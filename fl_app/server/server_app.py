@@ -102,6 +102,7 @@ def build_server_app(
                 reference_update=outcome.reference_update,
                 ciphertext_bytes=outcome.ciphertext_bytes,
                 skipped=outcome.skipped,
+                attestation=outcome.attestation,
             )
             run_report.rounds.append(round_report)
             log(

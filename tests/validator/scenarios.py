@@ -23,7 +23,9 @@ from fl_app.chain import (
     TaskParams,
     TaskState,
 )
+from fl_app.chain.attestations import final_attestation, round_attestation
 from fl_app.chain.pda import task_address
+from strategy.attestation import model_digest
 
 SOL = 1_000_000_000
 CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
@@ -104,6 +106,51 @@ def create_task(
     return OpenTask(authority, key_holder, address, params)
 
 
+MANIFEST_DIGEST = bytes(range(32))
+
+
+def record_round(
+    chain: Chain,
+    task: OpenTask,
+    round_index: int,
+    contributors: list[Pubkey],
+    *,
+    authority: Keypair | None = None,
+    attestor: Keypair | None = None,
+    manifest_cid: str = CID,
+    aggregate_cid: str | None = None,
+) -> BatchResult:
+    """Record and credit a round, attested by ``attestor`` (default: the key holder)."""
+    attestation = round_attestation(
+        attestor or task.key_holder, task.address, round_index, MANIFEST_DIGEST, contributors
+    )
+    return chain.client.round_record(
+        authority or task.authority,
+        task.address,
+        round_index=round_index,
+        manifest_cid=manifest_cid,
+        manifest_digest=MANIFEST_DIGEST,
+        contributors=contributors,
+        attestations=[attestation],
+        aggregate_cid=aggregate_cid,
+    )
+
+
+def finalize(
+    chain: Chain, task: OpenTask, scores: dict[Pubkey, int], *, attestor: Keypair | None = None
+) -> BatchResult:
+    """Finalize with ``scores`` attested by ``attestor`` (default: the key holder)."""
+    attestation = final_attestation(attestor or task.key_holder, task.address, CID, scores)
+    return chain.client.task_finalize(
+        task.authority,
+        task.address,
+        scores=scores,
+        model_cid=CID,
+        model_digest=model_digest(CID),
+        attestations=[attestation],
+    )
+
+
 def deposit(chain: Chain, task: OpenTask, amount: int) -> Keypair:
     """Stake ``amount`` from a new participant; assert both sides to the lamport."""
     client = chain.client
@@ -153,12 +200,12 @@ def run_full_task(chain: Chain) -> dict[str, SendResult | BatchResult]:
     contributors = [keys, keys[:4], keys[:4]]
     for index, credited in enumerate(contributors):
         before = client.balance(task.authority.pubkey())
-        result = client.round_record(
-            task.authority,
-            task.address,
-            round_index=index,
+        result = record_round(
+            chain,
+            task,
+            index,
+            credited,
             manifest_cid=MANIFEST_CIDS[index],
-            contributors=credited,
             aggregate_cid=CID,
         )
         round_rent = chain.rent(client.round(task.address, index).address)
@@ -180,9 +227,7 @@ def run_full_task(chain: Chain) -> dict[str, SendResult | BatchResult]:
 
     scores = [40, 30, 20, 10, 0]
     authority_before = client.balance(task.authority.pubkey())
-    results["task_finalize"] = client.task_finalize(
-        task.authority, task.address, scores=dict(zip(keys, scores, strict=True)), model_cid=CID
-    )
+    results["task_finalize"] = finalize(chain, task, dict(zip(keys, scores, strict=True)))
     fee = results["task_finalize"].fee
     assert client.balance(task.authority.pubkey()) == authority_before - fee
     assert client.task(task.address).state is TaskState.FINALIZED
@@ -218,13 +263,7 @@ def run_wrong_signer(chain: Chain) -> None:
     impostor = chain.wallet(SOL)
     expect_program_error(
         "AnchorError.ConstraintHasOne",
-        lambda: chain.client.round_record(
-            impostor,
-            task.address,
-            round_index=0,
-            manifest_cid=CID,
-            contributors=[participant.pubkey()],
-        ),
+        lambda: record_round(chain, task, 0, [participant.pubkey()], authority=impostor),
     )
 
 
@@ -233,19 +272,11 @@ def run_claim_rules(chain: Chain) -> None:
     client = chain.client
     task = create_task(chain)
     participant = deposit(chain, task, SOL)
-    client.round_record(
-        task.authority,
-        task.address,
-        round_index=0,
-        manifest_cid=CID,
-        contributors=[participant.pubkey()],
-    )
+    record_round(chain, task, 0, [participant.pubkey()])
     expect_program_error(
         "StakingError.NotSettled", lambda: client.reward_claim(participant, task.address)
     )
-    client.task_finalize(
-        task.authority, task.address, scores={participant.pubkey(): 1}, model_cid=CID
-    )
+    finalize(chain, task, {participant.pubkey(): 1})
     client.reward_claim(participant, task.address)
     expect_program_error(
         "StakingError.AlreadyClaimed", lambda: client.reward_claim(participant, task.address)
@@ -296,9 +327,7 @@ def run_slash_never_reaches_authority(chain: Chain) -> None:
     task = create_task(chain, join_in=5, settle_in=10, grace=2)
     victim = deposit(chain, task, 2 * SOL)
     # A round crediting nobody locks the stake, then the authority slashes it.
-    client.round_record(
-        task.authority, task.address, round_index=0, manifest_cid=CID, contributors=[]
-    )
+    record_round(chain, task, 0, [])
     slash = 2 * SOL * task.params.max_slash_bps // 10_000
     client.participant_slash(
         task.authority, task.address, participant=victim.pubkey(), amount=slash, evidence_cid=CID

@@ -30,43 +30,64 @@ const SIGNATURE_LEN: usize = 64;
 /// Instruction index meaning "this instruction's own data".
 const THIS_INSTRUCTION: u16 = u16::MAX;
 
+/// Start of a chained digest, before any key is folded in.
+pub const DIGEST_START: [u8; 32] = [0; 32];
+
+/// Folds one contributor into a chained digest: `sha256(digest || key)`.
+///
+/// A list of up to `MAX_PARTICIPANTS` keys cannot be signed inside one
+/// transaction; chaining lets an attestor sign the digest of the whole list
+/// once while batches of credits advance it on chain, key by key.
+pub fn chain_contributor(digest: &[u8; 32], key: &Pubkey) -> [u8; 32] {
+    hashv(&[digest, key.as_ref()]).to_bytes()
+}
+
+/// Folds one `(participant, score)` pair into a chained digest:
+/// `sha256(digest || key || score as u64 LE)`.
+pub fn chain_score(digest: &[u8; 32], key: &Pubkey, score: u64) -> [u8; 32] {
+    hashv(&[digest, key.as_ref(), &score.to_le_bytes()]).to_bytes()
+}
+
 /// Message an attestor signs for round `round_index`: the task, the round,
-/// the digest of the manifest it checked and the contributors, in order, of
-/// the sum it decrypted.
+/// the digest of the manifest it checked, and the count and chained digest
+/// (ascending key order) of the contributors of the sum it decrypted.
 pub fn round_message(
     task: &Pubkey,
     round_index: u32,
     manifest_digest: &[u8; 32],
-    contributors: &[Pubkey],
+    count: u32,
+    contributors_digest: &[u8; 32],
 ) -> Vec<u8> {
-    let keys: Vec<&[u8]> = contributors.iter().map(|k| k.as_ref()).collect();
-    let contributors_digest = hashv(&keys).to_bytes();
     [
         ROUND_DOMAIN,
         task.as_ref(),
         &round_index.to_le_bytes(),
         manifest_digest,
-        &contributors_digest,
+        &count.to_le_bytes(),
+        contributors_digest,
     ]
     .concat()
 }
 
 /// Message an attestor signs to accept final scores: the task, the digest of
-/// the final model and every `(participant, score)` pair, in order.
+/// the final model, the total score, and the count and chained digest
+/// (ascending key order) of every `(participant, score)` pair.
 pub fn final_message(
     task: &Pubkey,
     model_digest: &[u8; 32],
-    participants: &[Pubkey],
-    scores: &[u64],
+    total_score: u64,
+    count: u32,
+    scores_digest: &[u8; 32],
 ) -> Vec<u8> {
-    let pairs: Vec<Vec<u8>> = participants
-        .iter()
-        .zip(scores)
-        .map(|(key, score)| [key.as_ref(), &score.to_le_bytes()].concat())
-        .collect();
-    let parts: Vec<&[u8]> = pairs.iter().map(Vec::as_slice).collect();
-    let scores_digest = hashv(&parts).to_bytes();
-    [FINAL_DOMAIN, task.as_ref(), model_digest, &scores_digest].concat()
+    [
+        FINAL_DOMAIN,
+        task.as_ref(),
+        model_digest,
+        &total_score.to_le_bytes(),
+        &count.to_le_bytes(),
+        scores_digest,
+    ]
+    .concat()
 }
 
 fn read_u16(data: &[u8], at: usize) -> Result<u16> {
@@ -197,23 +218,32 @@ mod tests {
     }
 
     #[test]
-    fn messages_bind_task_round_manifest_and_contributors() {
-        let (task, a, b) = (
-            Pubkey::new_unique(),
-            Pubkey::new_unique(),
-            Pubkey::new_unique(),
-        );
-        let base = round_message(&task, 1, &[1; 32], &[a, b]);
+    fn messages_bind_task_round_manifest_count_and_digest() {
+        let task = Pubkey::new_unique();
+        let digest = chain_contributor(&DIGEST_START, &Pubkey::new_unique());
+        let base = round_message(&task, 1, &[1; 32], 1, &digest);
         assert_ne!(
             base,
-            round_message(&Pubkey::new_unique(), 1, &[1; 32], &[a, b])
+            round_message(&Pubkey::new_unique(), 1, &[1; 32], 1, &digest)
         );
-        assert_ne!(base, round_message(&task, 2, &[1; 32], &[a, b]));
-        assert_ne!(base, round_message(&task, 1, &[2; 32], &[a, b]));
-        assert_ne!(base, round_message(&task, 1, &[1; 32], &[a]));
-        assert_ne!(base, round_message(&task, 1, &[1; 32], &[b, a]));
-        let scores = final_message(&task, &[1; 32], &[a, b], &[3, 4]);
-        assert_ne!(scores, final_message(&task, &[1; 32], &[a, b], &[4, 3]));
+        assert_ne!(base, round_message(&task, 2, &[1; 32], 1, &digest));
+        assert_ne!(base, round_message(&task, 1, &[2; 32], 1, &digest));
+        assert_ne!(base, round_message(&task, 1, &[1; 32], 2, &digest));
+        assert_ne!(base, round_message(&task, 1, &[1; 32], 1, &DIGEST_START));
+        let scores = final_message(&task, &[1; 32], 7, 1, &digest);
+        assert_ne!(scores, final_message(&task, &[1; 32], 8, 1, &digest));
         assert!(scores.starts_with(FINAL_DOMAIN) && base.starts_with(ROUND_DOMAIN));
+    }
+
+    #[test]
+    fn chained_digest_depends_on_order_and_scores() {
+        let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let ab = chain_contributor(&chain_contributor(&DIGEST_START, &a), &b);
+        let ba = chain_contributor(&chain_contributor(&DIGEST_START, &b), &a);
+        assert_ne!(ab, ba);
+        assert_ne!(
+            chain_score(&DIGEST_START, &a, 3),
+            chain_score(&DIGEST_START, &a, 4)
+        );
     }
 }

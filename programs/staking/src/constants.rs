@@ -48,3 +48,8 @@ pub const MAX_GRACE_PERIOD: i64 = 2_592_000;
 /// because the authority emptied its wallet: expiry cannot be blocked.
 #[constant]
 pub const MIN_REWARD_POOL: u64 = 1_000_000;
+
+/// Most attestors a task records (the key holder alone, or a decryption
+/// committee): each signs rounds' contributors and the final scores.
+#[constant]
+pub const MAX_ATTESTORS: usize = 7;

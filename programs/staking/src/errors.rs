@@ -104,4 +104,10 @@ pub enum StakingError {
     ScoreTotalMismatch,
     #[msg("A batch must carry at least one stake account")]
     EmptyBatch,
+    #[msg("Stakes must be credited or scored in strictly ascending participant key order")]
+    KeysNotAscending,
+    #[msg("The credited contributors do not match the attested contributors digest")]
+    ContributorsDigestMismatch,
+    #[msg("The posted scores do not match the attested scores digest")]
+    ScoresDigestMismatch,
 }

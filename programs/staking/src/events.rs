@@ -38,6 +38,8 @@ pub struct RoundRecorded {
     pub aggregate_cid: String,
     /// Participants the round credits; `round_credit` batches credit them.
     pub contributors: u32,
+    /// Attested chained digest of the contributors.
+    pub contributors_digest: [u8; 32],
 }
 
 #[event]

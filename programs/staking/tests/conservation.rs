@@ -8,6 +8,10 @@
 //! funded and was not paid out (refund cap). At the end anyone can expire the
 //! task, every open stake is claimable, and no honest participant lost more
 //! than the task's slash cap of its deposit (plus its stake account's rent).
+//!
+//! The key holder (an honest participant) attests only honest contributors
+//! and scores; the authority may sign anything with its own or its sybils'
+//! keys. No sybil or authority stake ever gets a reward.
 
 mod common;
 
@@ -48,6 +52,26 @@ impl Actors {
 
     fn pick(&self, rng: &mut ChaCha8Rng) -> Keypair {
         self.all().choose(rng).expect("actors").insecure_clone()
+    }
+
+    /// A key the authority controls: its own or a sybil's.
+    fn forger(&self, rng: &mut ChaCha8Rng) -> Keypair {
+        std::iter::once(&self.authority)
+            .chain(&self.sybils)
+            .collect::<Vec<_>>()
+            .choose(rng)
+            .expect("forgers")
+            .insecure_clone()
+    }
+}
+
+/// Ed25519 instructions for `message` by `signer`: usually one, sometimes
+/// none, sometimes one whose signature does not verify.
+fn attestations(rng: &mut ChaCha8Rng, signer: &Keypair, message: &[u8]) -> Vec<Instruction> {
+    match rng.gen_range(0..10) {
+        0 => vec![],
+        1 => vec![ed25519_ix_with(&signer.pubkey(), &[3; 64], message)],
+        _ => vec![ed25519_ix(signer, message)],
     }
 }
 
@@ -136,7 +160,7 @@ fn random_contributors(rng: &mut ChaCha8Rng, actors: &Actors) -> Vec<Pubkey> {
 async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut TaskClock) {
     let task_key = env.task();
     let authority = actors.authority.insecure_clone();
-    let result = match rng.gen_range(0..16) {
+    let result = match rng.gen_range(0..18) {
         0 | 1 => {
             let who = actors.pick(rng);
             let amount = rng.gen_range(0..3 * SOL);
@@ -158,8 +182,66 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 Some((t, ..)) if rng.gen_bool(0.9) => t.rounds_recorded,
                 _ => rng.gen_range(0..4),
             };
-            let count = rng.gen_range(0..=actors.all().len() as u32 + 1);
-            let ix = round_record_ix(&authority.pubkey(), &task_key, index, count);
+            let (contributors, signer) = if rng.gen_bool(0.5) {
+                // Honest: the key holder attests staked honest participants.
+                let mut honest = Vec::new();
+                for who in &actors.honest {
+                    if read_stake(env, &who.pubkey()).await.is_some() && rng.gen_bool(0.7) {
+                        honest.push(who.pubkey());
+                    }
+                }
+                (ascending(&honest), actors.honest[0].insecure_clone())
+            } else {
+                let mut keys = random_contributors(rng, actors);
+                if rng.gen_bool(0.5) {
+                    keys.sort();
+                }
+                (keys, actors.forger(rng))
+            };
+            task.attested = contributors.clone();
+            let count = contributors.len() as u32;
+            let digest = contributors_digest(&contributors);
+            let message = staking::attestation::round_message(
+                &task_key,
+                index,
+                &MANIFEST_DIGEST,
+                count,
+                &digest,
+            );
+            let mut ixs = attestations(rng, &signer, &message);
+            ixs.push(round_record_ix(
+                &authority.pubkey(),
+                &task_key,
+                index,
+                count,
+                digest,
+            ));
+            send(env, &ixs, &[&authority]).await
+        }
+        9 => {
+            // The next part of the last attested list, in order.
+            let Some((t, ..)) = read_task(env).await else {
+                return;
+            };
+            let index = t.rounds_recorded.saturating_sub(1);
+            let credited = match env.account(&round_pda(&task_key, index)).await {
+                Some(account) => {
+                    let round: staking::state::Round =
+                        anchor_lang::AccountDeserialize::try_deserialize(
+                            &mut account.data.as_slice(),
+                        )
+                        .expect("round decodes");
+                    round.credited as usize
+                }
+                None => 0,
+            };
+            let rest = task.attested.get(credited..).unwrap_or_default().to_vec();
+            let take = if rest.is_empty() {
+                0
+            } else {
+                rng.gen_range(1..=rest.len())
+            };
+            let ix = round_credit_ix(&authority.pubkey(), &task_key, index, &rest[..take]);
             send(env, &[ix], &[&authority]).await
         }
         10 | 11 => {
@@ -178,12 +260,69 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
             send(env, &[ix], &[&authority]).await
         }
         5 => {
-            let total = match rng.gen_range(0..3) {
-                0 => 0,
-                1 => u64::MAX / 2,
-                _ => rng.gen_range(0..400),
+            let participants = read_task(env).await.map_or(0, |(t, ..)| t.participants);
+            let (pairs, signer) = if rng.gen_bool(0.5) {
+                // Honest: every open stake, scores for contributors only.
+                let mut pairs = Vec::new();
+                for who in actors.all() {
+                    if let Some(stake) = read_stake(env, &who.pubkey()).await {
+                        if !stake.claimed {
+                            let honest = actors.honest.iter().any(|h| h.pubkey() == who.pubkey());
+                            let score = if honest && stake.rounds_contributed > 0 {
+                                rng.gen_range(0..100)
+                            } else {
+                                0
+                            };
+                            pairs.push((who.pubkey(), score));
+                        }
+                    }
+                }
+                pairs.sort();
+                (pairs, actors.honest[0].insecure_clone())
+            } else {
+                let pairs: Vec<(Pubkey, u64)> = random_contributors(rng, actors)
+                    .into_iter()
+                    .map(|k| (k, rng.gen_range(0..100)))
+                    .collect();
+                (pairs, actors.forger(rng))
             };
-            let ix = task_finalize_begin_ix(&authority.pubkey(), &task_key, total);
+            let total = match rng.gen_range(0..4) {
+                0 => u64::MAX / 2,
+                1 => rng.gen_range(0..400),
+                _ => pairs.iter().map(|(_, s)| s).sum(),
+            };
+            task.scores = pairs.clone();
+            let (who, scores): (Vec<Pubkey>, Vec<u64>) = pairs.into_iter().unzip();
+            let digest = scores_digest(&who, &scores);
+            let message = staking::attestation::final_message(
+                &task_key,
+                &MODEL_DIGEST,
+                total,
+                participants,
+                &digest,
+            );
+            let mut ixs = attestations(rng, &signer, &message);
+            ixs.push(task_finalize_begin_ix(
+                &authority.pubkey(),
+                &task_key,
+                total,
+                digest,
+            ));
+            send(env, &ixs, &[&authority]).await
+        }
+        15 => {
+            // The next part of the last attested scores, in order.
+            let scored = read_task(env)
+                .await
+                .map_or(0, |(t, ..)| t.stakes_scored as usize);
+            let rest = task.scores.get(scored..).unwrap_or_default().to_vec();
+            let take = if rest.is_empty() {
+                0
+            } else {
+                rng.gen_range(1..=rest.len())
+            };
+            let (who, scores): (Vec<Pubkey>, Vec<u64>) = rest[..take].iter().copied().unzip();
+            let ix = scores_post_ix(&authority.pubkey(), &task_key, &who, &scores);
             send(env, &[ix], &[&authority]).await
         }
         12 if rng.gen_bool(0.5) => {
@@ -270,12 +409,17 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
     let _ = result;
 }
 
-/// The sequence's clock: moves forward by small steps or across deadlines.
+/// The sequence's clock (moves forward by small steps or across deadlines)
+/// and the last lists the sequence attested.
 struct TaskClock {
     now: i64,
     join: i64,
     settle: i64,
     window_end: i64,
+    /// Contributors of the last round recorded, in the order attested.
+    attested: Vec<Pubkey>,
+    /// `(participant, score)` pairs of the last finalization begun.
+    scores: Vec<(Pubkey, u64)>,
 }
 
 impl TaskClock {
@@ -353,6 +497,8 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
         join,
         settle,
         window_end: settle + grace,
+        attested: Vec::new(),
+        scores: Vec::new(),
     };
     for _ in 0..STEPS {
         step(env, &mut rng, actors, &mut clock).await;
@@ -384,6 +530,10 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
             }
             check(env, actors, authority_start, pool).await;
             let honest = (1..=HONEST).contains(&i);
+            if !honest {
+                let reward = read_stake(env, &who.pubkey()).await.map(|s| s.reward_share);
+                assert_eq!(reward, Some(0), "a sybil or the authority got a reward");
+            }
             if honest {
                 let cap = u128::from(stake.amount) * u128::from(slash_bps) / 10_000;
                 let floor = u128::from(before[i]) - cap - u128::from(stake_rent);

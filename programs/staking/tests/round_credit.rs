@@ -1,5 +1,6 @@
 //! `round_credit`: batches credit real stakes of this task, each once per
-//! round, in any order, never more than the round announced.
+//! round, in ascending key order, never more than the round announced, and
+//! must end on the contributors the key holder attested.
 
 mod common;
 
@@ -9,8 +10,9 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 use staking::errors::StakingError;
 
-/// A task with `n` stakes and round 0 recorded announcing `announced` credits.
-async fn opened(n: usize, announced: u32) -> (Env, Vec<Pubkey>) {
+/// A task with `n` stakes (returned in ascending key order) and round 0
+/// recorded, attested for the first `announced` of them.
+async fn opened(n: usize, announced: usize) -> (Env, Vec<Pubkey>) {
     let mut env = Env::new().await;
     let mut args = default_args(env.task_id, &env.key_holder.pubkey());
     args.max_participants = staking::MAX_PARTICIPANTS;
@@ -19,9 +21,11 @@ async fn opened(n: usize, announced: u32) -> (Env, Vec<Pubkey>) {
     for _ in 0..n {
         people.push(env.join(SOL).await.pubkey());
     }
-    let authority = env.authority.insecure_clone();
-    let ix = round_record_ix(&authority.pubkey(), &env.task(), 0, announced);
-    env.send(&[ix], &[&authority]).await.expect("round 0");
+    let people = ascending(&people);
+    let key_holder = env.key_holder.insecure_clone();
+    env.record_round_attested(0, &people[..announced], &[&key_holder])
+        .await
+        .expect("round 0");
     (env, people)
 }
 
@@ -34,15 +38,11 @@ async fn credit(env: &mut Env, index: u32, who: &[Pubkey]) -> Result<(), BanksCl
 type BanksClientErrorAlias = solana_program_test::BanksClientError;
 
 #[tokio::test]
-async fn batches_in_any_order_credit_everyone_once() {
+async fn ascending_batches_credit_everyone_once() {
     let (mut env, people) = opened(5, 5).await;
-    credit(&mut env, 0, &[people[4], people[1]])
-        .await
-        .expect("b1");
-    credit(&mut env, 0, &[people[3]]).await.expect("b2");
-    credit(&mut env, 0, &[people[0], people[2]])
-        .await
-        .expect("b3");
+    credit(&mut env, 0, &people[..2]).await.expect("b1");
+    credit(&mut env, 0, &people[2..3]).await.expect("b2");
+    credit(&mut env, 0, &people[3..]).await.expect("b3");
     let task = env.task_state().await;
     assert_eq!((task.contributors, task.credits_pending), (5, 0));
     assert_eq!(env.round_state(0).await.credited, 5);
@@ -141,8 +141,10 @@ async fn error_stake_of_other_task() {
     env.create_task().await;
     let a = env.join(SOL).await;
     let authority = env.authority.insecure_clone();
-    let ix = round_record_ix(&authority.pubkey(), &env.task(), 0, 1);
-    env.send(&[ix], &[&authority]).await.expect("round 0");
+    let key_holder = env.key_holder.insecure_clone();
+    env.record_round_attested(0, &[a.pubkey()], &[&key_holder])
+        .await
+        .expect("round 0");
     let second = second_task(&mut env, &a).await;
     let mut ix = round_credit_ix(&authority.pubkey(), &env.task(), 0, &[a.pubkey()]);
     ix.accounts[3] = AccountMeta::new(stake_pda(&second, &a.pubkey()), false);
@@ -159,11 +161,18 @@ async fn error_batch_for_another_task() {
     env.create_task().await;
     let a = env.join(SOL).await;
     let authority = env.authority.insecure_clone();
-    let ix = round_record_ix(&authority.pubkey(), &env.task(), 0, 1);
-    env.send(&[ix], &[&authority]).await.expect("round 0");
+    let key_holder = env.key_holder.insecure_clone();
+    env.record_round_attested(0, &[a.pubkey()], &[&key_holder])
+        .await
+        .expect("round 0");
     let second = second_task(&mut env, &a).await;
-    let ix = round_record_ix(&authority.pubkey(), &second, 0, 1);
-    env.send(&[ix], &[&authority]).await.expect("round 0 there");
+    let digest = contributors_digest(&[a.pubkey()]);
+    let message = staking::attestation::round_message(&second, 0, &MANIFEST_DIGEST, 1, &digest);
+    let attestation = ed25519_ix(&key_holder, &message);
+    let ix = round_record_ix(&authority.pubkey(), &second, 0, 1, digest);
+    env.send(&[attestation, ix], &[&authority])
+        .await
+        .expect("round 0 there");
     let mut ix = round_credit_ix(&authority.pubkey(), &env.task(), 0, &[a.pubkey()]);
     ix.accounts[2] = AccountMeta::new(round_pda(&second, 0), false);
     assert_error(
@@ -194,4 +203,76 @@ async fn error_stake_not_writable() {
         env.send(&[ix], &[&authority]).await,
         code(StakingError::StakeNotWritable),
     );
+}
+
+#[tokio::test]
+async fn error_keys_not_ascending_in_a_batch() {
+    let (mut env, people) = opened(3, 3).await;
+    assert_error(
+        credit(&mut env, 0, &[people[1], people[0]]).await,
+        code(StakingError::KeysNotAscending),
+    );
+}
+
+#[tokio::test]
+async fn error_keys_not_ascending_across_batches() {
+    let (mut env, people) = opened(3, 3).await;
+    credit(&mut env, 0, &[people[1]]).await.expect("b1");
+    assert_error(
+        credit(&mut env, 0, &[people[0]]).await,
+        code(StakingError::KeysNotAscending),
+    );
+}
+
+#[tokio::test]
+async fn error_last_batch_off_the_attested_digest() {
+    // Attested: the two lowest keys. The authority credits the lowest and,
+    // instead of the second, the highest (its sybil): refused, and the
+    // sybil's stake stays uncredited.
+    let (mut env, people) = opened(3, 2).await;
+    credit(&mut env, 0, &people[..1]).await.expect("b1");
+    assert_error(
+        credit(&mut env, 0, &[people[2]]).await,
+        code(StakingError::ContributorsDigestMismatch),
+    );
+    assert_eq!(env.stake_state(&people[2]).await.rounds_contributed, 0);
+    credit(&mut env, 0, &[people[1]])
+        .await
+        .expect("the attested one");
+    assert_eq!(env.task_state().await.credits_pending, 0);
+}
+
+#[tokio::test]
+async fn a_sybil_credited_in_an_unfinished_round_gets_nothing() {
+    // Round 0 is fully credited to `a`. Round 1 is attested for `a` and `b`;
+    // the authority credits its sybil as a first, non-final batch (no batch
+    // but the last can be checked against the digest), then leaves the round
+    // unfinished and lets the task expire. The unfinished round counts for
+    // nobody: the sybil gets its stake back and no reward.
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let a = env.join(SOL).await;
+    let b = env.join(SOL).await;
+    let sybil = env.join(SOL).await;
+    env.record_round(&[a.pubkey()]).await.expect("round 0");
+    let key_holder = env.key_holder.insecure_clone();
+    let attested = ascending(&[a.pubkey(), b.pubkey()]);
+    env.record_round_attested(1, &attested, &[&key_holder])
+        .await
+        .expect("round 1");
+    credit(&mut env, 1, &[sybil.pubkey()])
+        .await
+        .expect("a non-final batch is not checked yet");
+    assert_eq!(env.stake_state(&sybil.pubkey()).await.rounds_contributed, 1);
+
+    env.set_time(START_TIME + 11_001).await;
+    let caller = env.wallet(SOL).await;
+    env.expire(&caller).await.expect("expire");
+    assert_eq!(env.task_state().await.contributors, 1);
+    env.claim(&sybil).await.expect("sybil claims");
+    assert_eq!(env.stake_state(&sybil.pubkey()).await.reward_share, 0);
+    env.claim(&b).await.expect("b claims");
+    assert_eq!(env.stake_state(&b.pubkey()).await.reward_share, 0);
+    env.claim(&a).await.expect("a claims");
+    assert_eq!(env.stake_state(&a.pubkey()).await.reward_share, POOL);
 }

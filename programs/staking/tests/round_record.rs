@@ -1,10 +1,11 @@
-//! `round_record`: authority only, in order, and only once the previous
-//! round's credits are complete.
+//! `round_record`: authority only, in order, only once the previous round's
+//! credits are complete, and only with the key holder's attestation of the
+//! contributors.
 
 mod common;
 
 use common::*;
-use solana_sdk::signature::Signer;
+use solana_sdk::signature::{Keypair, Signer};
 use staking::errors::StakingError;
 
 #[tokio::test]
@@ -35,12 +36,16 @@ async fn records_round_and_credits_contributors() {
 async fn announces_credits_pending() {
     let mut env = Env::new().await;
     env.create_task().await;
-    env.join(SOL).await;
-    env.join(SOL).await;
-    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, 2);
-    let authority = env.authority.insecure_clone();
-    env.send(&[ix], &[&authority]).await.expect("record");
+    let a = env.join(SOL).await;
+    let b = env.join(SOL).await;
+    let key_holder = env.key_holder.insecure_clone();
+    let people = ascending(&[a.pubkey(), b.pubkey()]);
+    env.record_round_attested(0, &people, &[&key_holder])
+        .await
+        .expect("record");
     let task = env.task_state().await;
+    assert_eq!(task.attested_digest, contributors_digest(&people));
+    assert_eq!(env.round_state(0).await.manifest_digest, MANIFEST_DIGEST);
     assert_eq!((task.rounds_recorded, task.credits_pending), (1, 2));
     assert_eq!(env.round_state(0).await.credited, 0);
 }
@@ -49,8 +54,22 @@ async fn announces_credits_pending() {
 async fn emits_round_recorded_event() {
     let mut env = Env::new().await;
     env.create_task().await;
-    env.join(SOL).await;
-    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, 1);
+    let a = env.join(SOL).await;
+    let message = staking::attestation::round_message(
+        &env.task(),
+        0,
+        &MANIFEST_DIGEST,
+        1,
+        &contributors_digest(&[a.pubkey()]),
+    );
+    let attestation = ed25519_ix(&env.key_holder, &message);
+    let ix = round_record_ix(
+        &env.authority.pubkey(),
+        &env.task(),
+        0,
+        1,
+        contributors_digest(&[a.pubkey()]),
+    );
     let authority = env.authority.insecure_clone();
     let blockhash = env
         .ctx
@@ -59,7 +78,7 @@ async fn emits_round_recorded_event() {
         .await
         .expect("hash");
     let tx = solana_sdk::transaction::Transaction::new_signed_with_payer(
-        &[ix],
+        &[attestation, ix],
         Some(&authority.pubkey()),
         &[&authority],
         blockhash,
@@ -82,9 +101,10 @@ async fn emits_round_recorded_event() {
 async fn error_not_authority() {
     let mut env = Env::new().await;
     env.create_task().await;
-    env.join(SOL).await;
+    let a = env.join(SOL).await;
     let impostor = env.wallet(SOL).await;
-    let ix = round_record_ix(&impostor.pubkey(), &env.task(), 0, 1);
+    let digest = contributors_digest(&[a.pubkey()]);
+    let ix = round_record_ix(&impostor.pubkey(), &env.task(), 0, 1, digest);
     assert_error(
         env.send(&[ix], &[&impostor]).await,
         anchor_code::CONSTRAINT_HAS_ONE,
@@ -95,11 +115,12 @@ async fn error_not_authority() {
 async fn error_round_out_of_order() {
     let mut env = Env::new().await;
     env.create_task().await;
-    env.join(SOL).await;
-    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 1, 1);
-    let authority = env.authority.insecure_clone();
-    assert_error(
-        env.send(&[ix], &[&authority]).await,
+    let a = env.join(SOL).await;
+    let key_holder = env.key_holder.insecure_clone();
+    assert_ix_error(
+        env.record_round_attested(1, &[a.pubkey()], &[&key_holder])
+            .await,
+        1,
         code(StakingError::RoundOutOfOrder),
     );
 }
@@ -112,8 +133,9 @@ async fn error_round_limit_reached() {
     for _ in 0..3 {
         env.record_round(&[a.pubkey()]).await.expect("round");
     }
-    assert_error(
+    assert_ix_error(
         env.record_round(&[a.pubkey()]).await,
+        1,
         code(StakingError::RoundLimitReached),
     );
 }
@@ -124,8 +146,9 @@ async fn error_settle_deadline_passed() {
     env.create_task().await;
     let a = env.join(SOL).await;
     env.set_time(START_TIME + 10_000).await;
-    assert_error(
+    assert_ix_error(
         env.record_round(&[a.pubkey()]).await,
+        1,
         code(StakingError::SettleDeadlinePassed),
     );
 }
@@ -135,14 +158,17 @@ async fn error_previous_round_credits_pending() {
     let mut env = Env::new().await;
     env.create_task().await;
     let a = env.join(SOL).await;
-    env.join(SOL).await;
-    let authority = env.authority.insecure_clone();
-    let ix = round_record_ix(&authority.pubkey(), &env.task(), 0, 2);
-    env.send(&[ix], &[&authority]).await.expect("round 0");
-    env.credit_round(0, &[a.pubkey()]).await.expect("half");
-    let ix = round_record_ix(&authority.pubkey(), &env.task(), 1, 1);
-    assert_error(
-        env.send(&[ix], &[&authority]).await,
+    let b = env.join(SOL).await;
+    let key_holder = env.key_holder.insecure_clone();
+    let people = ascending(&[a.pubkey(), b.pubkey()]);
+    env.record_round_attested(0, &people, &[&key_holder])
+        .await
+        .expect("round 0");
+    env.credit_round(0, &people[..1]).await.expect("half");
+    assert_ix_error(
+        env.record_round_attested(1, &people[..1], &[&key_holder])
+            .await,
+        1,
         code(StakingError::CreditsPending),
     );
 }
@@ -151,11 +177,124 @@ async fn error_previous_round_credits_pending() {
 async fn error_more_contributors_than_stakes() {
     let mut env = Env::new().await;
     env.create_task().await;
-    env.join(SOL).await;
-    let ix = round_record_ix(&env.authority.pubkey(), &env.task(), 0, 2);
-    let authority = env.authority.insecure_clone();
-    assert_error(
-        env.send(&[ix], &[&authority]).await,
+    let a = env.join(SOL).await;
+    let key_holder = env.key_holder.insecure_clone();
+    assert_ix_error(
+        env.record_round_attested(0, &[a.pubkey(), a.pubkey()], &[&key_holder])
+            .await,
+        1,
         code(StakingError::StakeCountMismatch),
+    );
+}
+
+/// A task with two stakes, `a` and the authority's sybil.
+async fn with_sybil() -> (Env, Keypair, Keypair) {
+    let mut env = Env::new().await;
+    env.create_task().await;
+    let a = env.join(SOL).await;
+    let sybil = env.join(SOL).await;
+    (env, a, sybil)
+}
+
+#[tokio::test]
+async fn error_without_attestation() {
+    let (mut env, _, sybil) = with_sybil().await;
+    assert_error(
+        env.record_round_attested(0, &[sybil.pubkey()], &[]).await,
+        code(StakingError::AttestationMissing),
+    );
+    assert_eq!(env.task_state().await.rounds_recorded, 0);
+}
+
+#[tokio::test]
+async fn error_attested_by_the_authority() {
+    let (mut env, _, sybil) = with_sybil().await;
+    let authority = env.authority.insecure_clone();
+    assert_ix_error(
+        env.record_round_attested(0, &[sybil.pubkey()], &[&authority])
+            .await,
+        1,
+        code(StakingError::AttestationMissing),
+    );
+}
+
+#[tokio::test]
+async fn error_attested_by_a_non_attestor() {
+    let (mut env, _, sybil) = with_sybil().await;
+    let stranger = Keypair::new();
+    assert_ix_error(
+        env.record_round_attested(0, &[sybil.pubkey()], &[&sybil, &stranger])
+            .await,
+        2,
+        code(StakingError::AttestationMissing),
+    );
+}
+
+#[tokio::test]
+async fn error_attestation_over_other_contributors() {
+    // The key holder attested `a` alone; the authority announces its sybil.
+    let (mut env, a, sybil) = with_sybil().await;
+    let task = env.task();
+    let attested = staking::attestation::round_message(
+        &task,
+        0,
+        &MANIFEST_DIGEST,
+        1,
+        &contributors_digest(&[a.pubkey()]),
+    );
+    let attestation = ed25519_ix(&env.key_holder, &attested);
+    let authority = env.authority.insecure_clone();
+    let forged = round_record_ix(
+        &authority.pubkey(),
+        &task,
+        0,
+        1,
+        contributors_digest(&[sybil.pubkey()]),
+    );
+    assert_ix_error(
+        env.send(&[attestation, forged], &[&authority]).await,
+        1,
+        code(StakingError::AttestationMissing),
+    );
+}
+
+#[tokio::test]
+async fn error_bad_signature_fails_the_transaction() {
+    // The runtime verifies the Ed25519 program instruction: a signature the
+    // key holder never made fails the whole transaction.
+    let (mut env, _, sybil) = with_sybil().await;
+    let task = env.task();
+    let digest = contributors_digest(&[sybil.pubkey()]);
+    let message = staking::attestation::round_message(&task, 0, &MANIFEST_DIGEST, 1, &digest);
+    let forged = ed25519_ix_with(&env.key_holder.pubkey(), &[7; 64], &message);
+    let authority = env.authority.insecure_clone();
+    let ix = round_record_ix(&authority.pubkey(), &task, 0, 1, digest);
+    // The runtime reports a failed precompile verification as InvalidAccountIndex.
+    let result = env.send(&[forged, ix], &[&authority]).await;
+    assert!(
+        matches!(
+            result,
+            Err(solana_program_test::BanksClientError::TransactionError(
+                solana_sdk::transaction::TransactionError::InvalidAccountIndex
+            ))
+        ),
+        "{result:?}"
+    );
+    assert_eq!(env.task_state().await.rounds_recorded, 0);
+}
+
+#[tokio::test]
+async fn error_empty_round_with_nonzero_digest() {
+    let (mut env, a, _) = with_sybil().await;
+    let task = env.task();
+    let digest = contributors_digest(&[a.pubkey()]);
+    let message = staking::attestation::round_message(&task, 0, &MANIFEST_DIGEST, 0, &digest);
+    let attestation = ed25519_ix(&env.key_holder, &message);
+    let authority = env.authority.insecure_clone();
+    let ix = round_record_ix(&authority.pubkey(), &task, 0, 0, digest);
+    assert_ix_error(
+        env.send(&[attestation, ix], &[&authority]).await,
+        1,
+        code(StakingError::ContributorsDigestMismatch),
     );
 }

@@ -1,5 +1,6 @@
-//! `scores_post`: batches score real stakes of this task, each once, never
-//! past the announced total.
+//! `scores_post`: batches score real stakes of this task, each once, in
+//! ascending key order, never past the announced total, ending on the scores
+//! the key holder attested.
 
 mod common;
 
@@ -9,31 +10,31 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 use staking::errors::StakingError;
 
-/// A task with `n` stakes, all credited in one round, finalization begun
-/// with `total`.
-async fn begun(n: usize, total: u64) -> (Env, Vec<Pubkey>) {
+/// A task with one stake per score (returned in ascending key order), all
+/// credited in one round, finalization begun with those scores attested.
+async fn begun(scores: &[u64]) -> (Env, Vec<Pubkey>) {
     let mut env = Env::new().await;
     let mut args = default_args(env.task_id, &env.key_holder.pubkey());
     args.max_participants = staking::MAX_PARTICIPANTS;
     env.create_task_with(args).await.expect("task_create");
     let mut people = Vec::new();
-    for _ in 0..n {
+    for _ in scores {
         people.push(env.join(SOL).await.pubkey());
     }
+    let people = ascending(&people);
     env.record_round(&people).await.expect("round");
-    env.finalize_begin(total).await.expect("begin");
+    let total = scores.iter().sum();
+    env.finalize_begin(total, &people, scores)
+        .await
+        .expect("begin");
     (env, people)
 }
 
 #[tokio::test]
-async fn batches_in_any_order_score_everyone_once() {
-    let (mut env, people) = begun(4, 10).await;
-    env.post_scores(&[people[3], people[0]], &[4, 1])
-        .await
-        .expect("b1");
-    env.post_scores(&[people[2], people[1]], &[3, 2])
-        .await
-        .expect("b2");
+async fn ascending_batches_score_everyone_once() {
+    let (mut env, people) = begun(&[1, 2, 3, 4]).await;
+    env.post_scores(&people[..2], &[1, 2]).await.expect("b1");
+    env.post_scores(&people[2..], &[3, 4]).await.expect("b2");
     let task = env.task_state().await;
     assert_eq!((task.stakes_scored, task.score_posted), (4, 10));
     let stake = env.stake_state(&people[3]).await;
@@ -44,7 +45,7 @@ async fn batches_in_any_order_score_everyone_once() {
 
 #[tokio::test]
 async fn a_full_batch_fits_one_transaction() {
-    let (mut env, people) = begun(BATCH, BATCH as u64).await;
+    let (mut env, people) = begun(&[1; BATCH]).await;
     let scores = vec![1; BATCH];
     let authority = env.authority.pubkey();
     let ix = scores_post_ix(&authority, &env.task(), &people, &scores);
@@ -55,7 +56,7 @@ async fn a_full_batch_fits_one_transaction() {
 
 #[tokio::test]
 async fn error_double_score() {
-    let (mut env, people) = begun(2, 5).await;
+    let (mut env, people) = begun(&[1, 4]).await;
     env.post_scores(&[people[0]], &[1]).await.expect("first");
     assert_error(
         env.post_scores(&[people[1], people[0]], &[3, 1]).await,
@@ -65,7 +66,7 @@ async fn error_double_score() {
 
 #[tokio::test]
 async fn error_double_score_in_one_batch() {
-    let (mut env, people) = begun(2, 5).await;
+    let (mut env, people) = begun(&[1, 4]).await;
     assert_error(
         env.post_scores(&[people[0], people[0]], &[1, 1]).await,
         code(StakingError::AlreadyScored),
@@ -74,7 +75,7 @@ async fn error_double_score_in_one_batch() {
 
 #[tokio::test]
 async fn error_scores_past_total() {
-    let (mut env, people) = begun(2, 5).await;
+    let (mut env, people) = begun(&[2, 3]).await;
     assert_error(
         env.post_scores(&people, &[3, 3]).await,
         code(StakingError::ScoreTotalMismatch),
@@ -88,7 +89,9 @@ async fn error_score_for_non_contributor() {
     let a = env.join(SOL).await;
     let idle = env.join(SOL).await;
     env.record_round(&[a.pubkey()]).await.expect("round");
-    env.finalize_begin(2).await.expect("begin");
+    env.finalize_begin(2, &[a.pubkey(), idle.pubkey()], &[2, 0])
+        .await
+        .expect("begin");
     assert_error(
         env.post_scores(&[idle.pubkey()], &[1]).await,
         code(StakingError::ScoreForNonContributor),
@@ -109,7 +112,7 @@ async fn error_not_finalizing() {
 
 #[tokio::test]
 async fn error_stake_count_mismatch() {
-    let (mut env, people) = begun(2, 2).await;
+    let (mut env, people) = begun(&[1, 1]).await;
     let authority = env.authority.insecure_clone();
     let mut ix = scores_post_ix(&authority.pubkey(), &env.task(), &people, &[1, 1]);
     ix.accounts.pop();
@@ -121,7 +124,7 @@ async fn error_stake_count_mismatch() {
 
 #[tokio::test]
 async fn error_batch_for_another_task() {
-    let (mut env, people) = begun(1, 1).await;
+    let (mut env, people) = begun(&[1]).await;
     let first = env.task();
     env.task_id += 1;
     let mut args = default_args(env.task_id, &env.key_holder.pubkey());
@@ -141,11 +144,31 @@ async fn error_batch_for_another_task() {
 
 #[tokio::test]
 async fn error_not_authority() {
-    let (mut env, people) = begun(1, 1).await;
+    let (mut env, people) = begun(&[1]).await;
     let impostor = env.wallet(SOL).await;
     let ix = scores_post_ix(&impostor.pubkey(), &env.task(), &people, &[1]);
     assert_error(
         env.send(&[ix], &[&impostor]).await,
         anchor_code::CONSTRAINT_HAS_ONE,
+    );
+}
+
+#[tokio::test]
+async fn error_keys_not_ascending() {
+    let (mut env, people) = begun(&[1, 1]).await;
+    assert_error(
+        env.post_scores(&[people[1], people[0]], &[1, 1]).await,
+        code(StakingError::KeysNotAscending),
+    );
+}
+
+#[tokio::test]
+async fn error_scores_off_the_attested_digest() {
+    // Attested 2 and 3; the authority swaps them (same total): refused.
+    let (mut env, people) = begun(&[2, 3]).await;
+    env.post_scores(&people, &[3, 2]).await.expect("posted");
+    assert_error(
+        env.finalize_complete().await,
+        code(StakingError::ScoresDigestMismatch),
     );
 }

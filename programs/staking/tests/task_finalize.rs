@@ -18,6 +18,8 @@ async fn trained() -> (Env, Vec<Keypair>) {
     for _ in 0..3 {
         people.push(env.join(SOL).await);
     }
+    // Ascending keys: the order scores are posted in.
+    people.sort_by_key(|p| p.pubkey());
     env.record_round(&[people[0].pubkey(), people[1].pubkey()])
         .await
         .expect("round");
@@ -95,7 +97,9 @@ async fn a_sybil_scored_zero_gets_nothing() {
 #[tokio::test]
 async fn error_finishing_with_stakes_unscored() {
     let (mut env, people) = trained().await;
-    env.finalize_begin(2).await.expect("begin");
+    env.finalize_begin(2, &keys(&people), &[1, 1, 0])
+        .await
+        .expect("begin");
     env.post_scores(&keys(&people[..2]), &[1, 1])
         .await
         .expect("two of three");
@@ -108,7 +112,9 @@ async fn error_finishing_with_stakes_unscored() {
 #[tokio::test]
 async fn error_scores_short_of_total() {
     let (mut env, people) = trained().await;
-    env.finalize_begin(5).await.expect("begin");
+    env.finalize_begin(5, &keys(&people), &[1, 1, 0])
+        .await
+        .expect("begin");
     env.post_scores(&keys(&people), &[1, 1, 0])
         .await
         .expect("all scored");
@@ -130,7 +136,9 @@ async fn error_not_begun() {
 #[tokio::test]
 async fn error_settlement_window_closed() {
     let (mut env, people) = trained().await;
-    env.finalize_begin(2).await.expect("begin");
+    env.finalize_begin(2, &keys(&people), &[1, 1, 0])
+        .await
+        .expect("begin");
     env.post_scores(&keys(&people), &[1, 1, 0])
         .await
         .expect("scores");
@@ -156,7 +164,9 @@ async fn error_finalize_twice() {
 #[tokio::test]
 async fn error_not_authority() {
     let (mut env, people) = trained().await;
-    env.finalize_begin(2).await.expect("begin");
+    env.finalize_begin(2, &keys(&people), &[1, 1, 0])
+        .await
+        .expect("begin");
     env.post_scores(&keys(&people), &[1, 1, 0])
         .await
         .expect("scores");
@@ -171,7 +181,9 @@ async fn error_not_authority() {
 #[tokio::test]
 async fn unfinished_finalization_expires() {
     let (mut env, people) = trained().await;
-    env.finalize_begin(2).await.expect("begin");
+    env.finalize_begin(2, &keys(&people), &[1, 1, 0])
+        .await
+        .expect("begin");
     env.set_time(START_TIME + 11_001).await;
     let caller = people[2].insecure_clone();
     env.expire(&caller).await.expect("expire");

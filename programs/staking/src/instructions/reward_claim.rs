@@ -51,7 +51,7 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
         // Equal split among contributors, computed as each claims: every
         // contributor takes pool / contributors-still-to-claim, so the last
         // one takes the rounding remainder and the pool ends at zero.
-        stake.reward_share = if stake.rounds_contributed > 0 {
+        stake.reward_share = if task.settled_rounds(stake) > 0 {
             let share = task
                 .reward_pool
                 .checked_div(u64::from(task.unclaimed_contributors))

@@ -2,6 +2,7 @@
 
 use anchor_lang::prelude::*;
 
+use crate::attestation::chain_contributor;
 use crate::constants::{SEED_ROUND, SEED_TASK};
 use crate::errors::StakingError;
 use crate::events::RoundCredited;
@@ -83,6 +84,9 @@ pub fn round_credit_handler<'info>(
             stake.last_round,
             StakingError::AlreadyCredited
         );
+        let task = &mut ctx.accounts.task;
+        let next = chain_contributor(&task.running_digest, &stake.participant);
+        task.advance_sequence(stake.participant, next)?;
         if stake.rounds_contributed == 0 {
             new_contributors = new_contributors
                 .checked_add(1)
@@ -111,6 +115,16 @@ pub fn round_credit_handler<'info>(
         .contributors
         .checked_add(new_contributors)
         .ok_or(StakingError::ArithmeticOverflow)?;
+    task.round_new_contributors = task
+        .round_new_contributors
+        .checked_add(new_contributors)
+        .ok_or(StakingError::ArithmeticOverflow)?;
+    if task.credits_pending == 0 {
+        require!(
+            task.running_digest == task.attested_digest,
+            StakingError::ContributorsDigestMismatch
+        );
+    }
     task.check_invariants(&task.to_account_info())?;
 
     emit!(RoundCredited {

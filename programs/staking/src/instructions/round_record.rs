@@ -1,7 +1,11 @@
-//! Open one training round: its manifest CID and how many participants it
-//! credits. `round_credit` then credits them in batches.
+//! Open one training round: its manifest CID and the contributors of its
+//! decrypted sum, as attested by the task's attestors (count and chained
+//! digest). `round_credit` then credits them in batches.
 
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::sysvar::instructions as instructions_sysvar;
+
+use crate::attestation::{require_attested, round_message, DIGEST_START};
 
 use crate::constants::{SEED_ROUND, SEED_TASK};
 use crate::errors::StakingError;
@@ -20,6 +24,11 @@ pub struct RoundRecordArgs {
     /// Number of participants the round credits; `round_credit` batches must
     /// credit exactly this many before the next round or finalize.
     pub contributors: u32,
+    /// sha256 of the round manifest the attestors checked.
+    pub manifest_digest: [u8; 32],
+    /// Chained digest of the contributors in ascending key order
+    /// (see [`crate::attestation::chain_contributor`]).
+    pub contributors_digest: [u8; 32],
 }
 
 #[derive(Accounts)]
@@ -45,6 +54,10 @@ pub struct RoundRecord<'info> {
         bump,
     )]
     pub round: Account<'info, Round>,
+    /// CHECK: the instructions sysvar (checked by address), read for the
+    /// Ed25519 program instructions carrying the attestations.
+    #[account(address = instructions_sysvar::ID)]
+    pub instructions_sysvar: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
@@ -75,7 +88,25 @@ impl RoundRecord<'_> {
             args.contributors,
             StakingError::StakeCountMismatch
         );
-        Ok(())
+        if args.contributors == 0 {
+            require!(
+                args.contributors_digest == DIGEST_START,
+                StakingError::ContributorsDigestMismatch
+            );
+        }
+        let message = round_message(
+            &task.key(),
+            args.round_index,
+            &args.manifest_digest,
+            args.contributors,
+            &args.contributors_digest,
+        );
+        require_attested(
+            &self.instructions_sysvar,
+            &task.attestors,
+            task.attestor_threshold,
+            &message,
+        )
     }
 }
 
@@ -93,6 +124,7 @@ pub fn round_record_handler<'info>(
         credited: 0,
         recorded_at: now,
         manifest_cid: args.manifest_cid.clone(),
+        manifest_digest: args.manifest_digest,
         aggregate_cid: aggregate_cid.clone(),
         bump: ctx.bumps.round,
     });
@@ -103,6 +135,8 @@ pub fn round_record_handler<'info>(
         .checked_add(1)
         .ok_or(StakingError::ArithmeticOverflow)?;
     task.credits_pending = args.contributors;
+    task.round_new_contributors = 0;
+    task.begin_sequence(args.contributors_digest);
     task.check_invariants(&task.to_account_info())?;
 
     emit!(RoundRecorded {
@@ -111,6 +145,7 @@ pub fn round_record_handler<'info>(
         manifest_cid: args.manifest_cid,
         aggregate_cid,
         contributors: args.contributors,
+        contributors_digest: args.contributors_digest,
     });
     Ok(())
 }

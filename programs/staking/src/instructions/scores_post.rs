@@ -2,6 +2,7 @@
 
 use anchor_lang::prelude::*;
 
+use crate::attestation::chain_score;
 use crate::constants::SEED_TASK;
 use crate::errors::StakingError;
 use crate::events::ScoresPosted;
@@ -64,6 +65,9 @@ pub fn scores_post_handler<'info>(
             *score == 0 || stake.rounds_contributed > 0,
             StakingError::ScoreForNonContributor
         );
+        let task = &mut ctx.accounts.task;
+        let next = chain_score(&task.running_digest, &stake.participant, *score);
+        task.advance_sequence(stake.participant, next)?;
         stake.score = *score;
         stake.scored = true;
         stake.exit(ctx.program_id)?;

@@ -3,6 +3,7 @@
 use anchor_lang::prelude::*;
 use anchor_lang::system_program::{transfer, Transfer};
 
+use crate::attestation::DIGEST_START;
 use crate::constants::{
     BPS_DENOMINATOR, MAX_GRACE_PERIOD, MAX_JOIN_WINDOW, MAX_PARTICIPANTS, MAX_SETTLE_WINDOW,
     MIN_REWARD_POOL, SEED_TASK,
@@ -125,6 +126,10 @@ pub fn task_create_handler(ctx: Context<TaskCreate>, args: TaskCreateArgs) -> Re
     task.set_inner(Task {
         authority: ctx.accounts.authority.key(),
         key_holder: args.key_holder,
+        // The key holder alone attests for now; a decryption committee will
+        // record its wallets and threshold here.
+        attestors: vec![args.key_holder],
+        attestor_threshold: 1,
         task_id: args.task_id,
         reward_funded: args.reward_pool,
         reward_pool: args.reward_pool,
@@ -144,6 +149,11 @@ pub fn task_create_handler(ctx: Context<TaskCreate>, args: TaskCreateArgs) -> Re
         max_slash_bps: args.max_slash_bps,
         total_score: 0,
         credits_pending: 0,
+        round_new_contributors: 0,
+        attested_digest: DIGEST_START,
+        running_digest: DIGEST_START,
+        last_key: Pubkey::default(),
+        model_digest: [0; 32],
         stakes_scored: 0,
         score_posted: 0,
         unclaimed_score: 0,

@@ -43,6 +43,9 @@ impl TaskExpire<'_> {
 
 pub fn task_expire_handler(ctx: Context<TaskExpire>) -> Result<()> {
     let task = &mut ctx.accounts.task;
+    // A round left partly credited is unattested: its new contributors do
+    // not count (reward_claim discounts that round the same way).
+    task.contributors = task.settled_contributors();
     task.state = TaskState::Expired;
     task.unclaimed_contributors = task.contributors;
 

@@ -45,6 +45,10 @@ impl TaskFinalize<'_> {
             task.total_score,
             StakingError::ScoreTotalMismatch
         );
+        require!(
+            task.running_digest == task.attested_digest,
+            StakingError::ScoresDigestMismatch
+        );
         Ok(())
     }
 }

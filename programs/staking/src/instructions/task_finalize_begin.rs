@@ -1,6 +1,10 @@
-//! Begin finalization: announce the total score and the final model.
+//! Begin finalization: announce the final model and scores (total, count
+//! and chained digest) as attested by the task's attestors.
 
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::sysvar::instructions as instructions_sysvar;
+
+use crate::attestation::{final_message, require_attested};
 
 use crate::constants::SEED_TASK;
 use crate::errors::StakingError;
@@ -14,6 +18,11 @@ pub struct TaskFinalizeBeginArgs {
     pub total_score: u64,
     /// CID of the final model.
     pub model_cid: String,
+    /// sha256 of the final model the attestors accepted.
+    pub model_digest: [u8; 32],
+    /// Chained digest of every open stake's `(participant, score)` in
+    /// ascending key order (see [`crate::attestation::chain_score`]).
+    pub scores_digest: [u8; 32],
 }
 
 #[derive(Accounts)]
@@ -28,6 +37,10 @@ pub struct TaskFinalizeBegin<'info> {
         bump = task.bump,
     )]
     pub task: Account<'info, Task>,
+    /// CHECK: the instructions sysvar (checked by address), read for the
+    /// Ed25519 program instructions carrying the attestations.
+    #[account(address = instructions_sysvar::ID)]
+    pub instructions_sysvar: UncheckedAccount<'info>,
 }
 
 impl TaskFinalizeBegin<'_> {
@@ -41,7 +54,21 @@ impl TaskFinalizeBegin<'_> {
         require!(task.credits_pending == 0, StakingError::CreditsPending);
         require!(task.contributors > 0, StakingError::NoContributors);
         validate_cid(&args.model_cid)?;
-        Ok(())
+        // Every open stake is scored (task_finalize checks the count), so
+        // the attestors sign for exactly `participants` pairs.
+        let message = final_message(
+            &task.key(),
+            &args.model_digest,
+            args.total_score,
+            task.participants,
+            &args.scores_digest,
+        );
+        require_attested(
+            &self.instructions_sysvar,
+            &task.attestors,
+            task.attestor_threshold,
+            &message,
+        )
     }
 }
 
@@ -52,6 +79,8 @@ pub fn task_finalize_begin_handler(
     let task = &mut ctx.accounts.task;
     task.total_score = args.total_score;
     task.model_cid = args.model_cid;
+    task.model_digest = args.model_digest;
+    task.begin_sequence(args.scores_digest);
     task.stakes_scored = 0;
     task.score_posted = 0;
     task.state = TaskState::Finalizing;

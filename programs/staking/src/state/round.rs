@@ -20,6 +20,8 @@ pub struct Round {
     /// CID of the round manifest (participants, ciphertext digests, metrics).
     #[max_len(MAX_CID_LEN)]
     pub manifest_cid: String,
+    /// sha256 of the manifest, as attested.
+    pub manifest_digest: [u8; 32],
     /// CID of the aggregate or model of this round (empty if none).
     #[max_len(MAX_CID_LEN)]
     pub aggregate_cid: String,

@@ -3,7 +3,8 @@
 
 use anchor_lang::prelude::*;
 
-use crate::constants::MAX_CID_LEN;
+use crate::attestation::DIGEST_START;
+use crate::constants::{MAX_ATTESTORS, MAX_CID_LEN};
 use crate::errors::StakingError;
 
 /// Life cycle of a task. A cancelled task is closed, so it has no state.
@@ -27,6 +28,12 @@ pub struct Task {
     pub authority: Pubkey,
     /// Holder of the CKKS secret key; never equal to `authority`.
     pub key_holder: Pubkey,
+    /// Keys whose ed25519 attestations credit rounds and accept final
+    /// scores; never the authority.
+    #[max_len(MAX_ATTESTORS)]
+    pub attestors: Vec<Pubkey>,
+    /// Distinct attestors that must sign each attestation.
+    pub attestor_threshold: u8,
     /// Authority-chosen id; part of the seeds so one authority can run many tasks.
     pub task_id: u64,
     /// Lamports the authority funded the pool with at creation.
@@ -66,6 +73,19 @@ pub struct Task {
     pub total_score: u64,
     /// Credits the last recorded round still expects (`round_credit` batches).
     pub credits_pending: u32,
+    /// New contributors credited by the latest round's batches so far. They
+    /// count only once the round is fully credited (see [`Task::settled_contributors`]).
+    pub round_new_contributors: u32,
+    /// Chained digest the running credits or scores must end on, as attested
+    /// at `round_record` or `task_finalize_begin`.
+    pub attested_digest: [u8; 32],
+    /// Chained digest of the credits or scores posted so far.
+    pub running_digest: [u8; 32],
+    /// Participant key of the last credit or score posted (keys go in
+    /// strictly ascending order, so none is credited or scored twice).
+    pub last_key: Pubkey,
+    /// Attested digest of the final model, set at `task_finalize_begin`.
+    pub model_digest: [u8; 32],
     /// Stakes scored so far by `scores_post` batches.
     pub stakes_scored: u32,
     /// Sum of the scores posted so far; must reach `total_score` exactly.
@@ -90,6 +110,44 @@ pub struct Task {
 }
 
 impl Task {
+    /// Starts an attested sequence (a round's credits or the final scores)
+    /// that must end on `digest`.
+    pub fn begin_sequence(&mut self, digest: [u8; 32]) {
+        self.attested_digest = digest;
+        self.running_digest = DIGEST_START;
+        self.last_key = Pubkey::default();
+    }
+
+    /// Advances the sequence by `key`, whose chained digest is `next`; fails
+    /// unless `key` comes strictly after the previous key.
+    pub fn advance_sequence(&mut self, key: Pubkey, next: [u8; 32]) -> Result<()> {
+        require!(key > self.last_key, StakingError::KeysNotAscending);
+        self.last_key = key;
+        self.running_digest = next;
+        Ok(())
+    }
+
+    /// Contributors that count at settlement: those of fully credited rounds.
+    /// A round left partly credited is unattested, so whoever it credited
+    /// first gains nothing from it.
+    pub fn settled_contributors(&self) -> u32 {
+        if self.credits_pending > 0 {
+            self.contributors
+                .saturating_sub(self.round_new_contributors)
+        } else {
+            self.contributors
+        }
+    }
+
+    /// Rounds `stake` contributed to that count at settlement (see
+    /// [`Task::settled_contributors`]).
+    pub fn settled_rounds(&self, stake: &crate::state::Stake) -> u32 {
+        let in_open_round = self.credits_pending > 0 && stake.last_round == self.rounds_recorded;
+        stake
+            .rounds_contributed
+            .saturating_sub(u32::from(in_open_round))
+    }
+
     /// Unix time after which finalize is refused and anyone may expire the task.
     pub fn settle_window_end(&self) -> Result<i64> {
         self.settle_deadline

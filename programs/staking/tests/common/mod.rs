@@ -15,6 +15,9 @@ use solana_sdk::instruction::{AccountMeta, Instruction, InstructionError};
 use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::{Transaction, TransactionError};
 use solana_sdk::{system_instruction, system_program};
+use staking::attestation::{
+    chain_contributor, chain_score, final_message, round_message, DIGEST_START,
+};
 use staking::instructions::{
     ParticipantSlashArgs, RoundCreditArgs, RoundRecordArgs, ScoresPostArgs, StakeDepositArgs,
     TaskCreateArgs, TaskFinalizeBeginArgs,
@@ -30,6 +33,10 @@ pub const MIN_STAKE: u64 = SOL;
 /// Stakes per `round_credit` / `scores_post` batch in the helpers.
 pub const BATCH: usize = 24;
 pub const CID: &str = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+/// Manifest digest the helpers attest rounds with.
+pub const MANIFEST_DIGEST: [u8; 32] = [5; 32];
+/// Model digest the helpers attest final scores with.
+pub const MODEL_DIGEST: [u8; 32] = [9; 32];
 
 /// Anchor framework error codes asserted by the attack tests.
 pub mod anchor_code {
@@ -190,15 +197,42 @@ impl Env {
         participant
     }
 
-    /// Records the next round and credits `contributors` in batches, one
-    /// transaction each; stops at the first failure.
+    /// Records the next round, attested by the key holder, and credits
+    /// `contributors` (in ascending key order) in batches, one transaction
+    /// each; stops at the first failure.
     pub async fn record_round(&mut self, contributors: &[Pubkey]) -> Result<(), BanksClientError> {
+        let sorted = ascending(contributors);
         let index = self.task_state().await.rounds_recorded;
+        let key_holder = self.key_holder.insecure_clone();
+        self.record_round_attested(index, &sorted, &[&key_holder])
+            .await?;
+        self.credit_round(index, &sorted).await
+    }
+
+    /// Records round `index` announcing `contributors` (as given), with
+    /// attestations of that list by `attestors`, without crediting.
+    pub async fn record_round_attested(
+        &mut self,
+        index: u32,
+        contributors: &[Pubkey],
+        attestors: &[&Keypair],
+    ) -> Result<(), BanksClientError> {
         let count = u32::try_from(contributors.len()).expect("count");
+        let digest = contributors_digest(contributors);
+        let message = round_message(&self.task(), index, &MANIFEST_DIGEST, count, &digest);
+        let mut ixs: Vec<Instruction> = attestors
+            .iter()
+            .map(|signer| ed25519_ix(signer, &message))
+            .collect();
         let authority = self.authority.insecure_clone();
-        let ix = round_record_ix(&authority.pubkey(), &self.task(), index, count);
-        self.send(&[ix], &[&authority]).await?;
-        self.credit_round(index, contributors).await
+        ixs.push(round_record_ix(
+            &authority.pubkey(),
+            &self.task(),
+            index,
+            count,
+            digest,
+        ));
+        self.send(&ixs, &[&authority]).await
     }
 
     /// Credits `contributors` for round `index` in batches of `BATCH`.
@@ -216,22 +250,63 @@ impl Env {
     }
 
     /// Finalizes with `scores` for `participants` (same order): begin with
-    /// their sum, post them in batches, complete. Stops at the first failure.
+    /// their sum, attested by the key holder, post them in ascending key
+    /// order in batches, complete. Stops at the first failure.
     pub async fn finalize(
         &mut self,
         participants: &[Pubkey],
         scores: &[u64],
     ) -> Result<(), BanksClientError> {
+        let mut pairs: Vec<(Pubkey, u64)> = participants
+            .iter()
+            .copied()
+            .zip(scores.iter().copied())
+            .collect();
+        pairs.sort();
+        let (who, what): (Vec<Pubkey>, Vec<u64>) = pairs.into_iter().unzip();
         let total = scores.iter().sum();
-        self.finalize_begin(total).await?;
-        self.post_scores(participants, scores).await?;
+        self.finalize_begin(total, &who, &what).await?;
+        self.post_scores(&who, &what).await?;
         self.finalize_complete().await
     }
 
-    pub async fn finalize_begin(&mut self, total_score: u64) -> Result<(), BanksClientError> {
+    /// Begins finalization announcing `total_score`, attested by the key
+    /// holder over the `(participants, scores)` pairs as given.
+    pub async fn finalize_begin(
+        &mut self,
+        total_score: u64,
+        participants: &[Pubkey],
+        scores: &[u64],
+    ) -> Result<(), BanksClientError> {
+        let key_holder = self.key_holder.insecure_clone();
+        self.finalize_begin_attested(total_score, participants, scores, &[&key_holder])
+            .await
+    }
+
+    /// Begins finalization with attestations by `attestors` of `total_score`,
+    /// the task's participant count and the pairs as given.
+    pub async fn finalize_begin_attested(
+        &mut self,
+        total_score: u64,
+        participants: &[Pubkey],
+        scores: &[u64],
+        attestors: &[&Keypair],
+    ) -> Result<(), BanksClientError> {
+        let count = self.task_state().await.participants;
+        let digest = scores_digest(participants, scores);
+        let message = final_message(&self.task(), &MODEL_DIGEST, total_score, count, &digest);
+        let mut ixs: Vec<Instruction> = attestors
+            .iter()
+            .map(|signer| ed25519_ix(signer, &message))
+            .collect();
         let authority = self.authority.insecure_clone();
-        let ix = task_finalize_begin_ix(&authority.pubkey(), &self.task(), total_score);
-        self.send(&[ix], &[&authority]).await
+        ixs.push(task_finalize_begin_ix(
+            &authority.pubkey(),
+            &self.task(),
+            total_score,
+            digest,
+        ));
+        self.send(&ixs, &[&authority]).await
     }
 
     pub async fn post_scores(
@@ -277,6 +352,68 @@ impl Env {
     pub async fn rent(&mut self, len: usize) -> u64 {
         let rent = self.ctx.banks_client.get_rent().await.expect("rent");
         rent.minimum_balance(len)
+    }
+}
+
+/// `keys` sorted ascending (the order attestations and batches use).
+pub fn ascending(keys: &[Pubkey]) -> Vec<Pubkey> {
+    let mut sorted = keys.to_vec();
+    sorted.sort();
+    sorted
+}
+
+/// Chained digest of `contributors`, in the order given.
+pub fn contributors_digest(contributors: &[Pubkey]) -> [u8; 32] {
+    contributors
+        .iter()
+        .fold(DIGEST_START, |digest, key| chain_contributor(&digest, key))
+}
+
+/// Chained digest of `(participants, scores)` pairs, in the order given.
+pub fn scores_digest(participants: &[Pubkey], scores: &[u64]) -> [u8; 32] {
+    participants
+        .iter()
+        .zip(scores)
+        .fold(DIGEST_START, |digest, (key, score)| {
+            chain_score(&digest, key, *score)
+        })
+}
+
+/// An Ed25519 program instruction carrying `signer`'s signature of
+/// `message`, self-contained: header, offsets, key, signature, message.
+pub fn ed25519_ix(signer: &Keypair, message: &[u8]) -> Instruction {
+    let signature = signer.sign_message(message);
+    ed25519_ix_with(&signer.pubkey(), signature.as_ref(), message)
+}
+
+/// An Ed25519 program instruction claiming `key` signed `message` with
+/// `signature` (which the runtime then verifies).
+pub fn ed25519_ix_with(key: &Pubkey, signature: &[u8], message: &[u8]) -> Instruction {
+    const HEADER: u16 = 16;
+    const THIS: u16 = u16::MAX;
+    let key_at = HEADER;
+    let signature_at = key_at + 32;
+    let message_at = signature_at + 64;
+    let message_len = u16::try_from(message.len()).expect("message fits");
+    let mut data = vec![1, 0];
+    for field in [
+        signature_at,
+        THIS,
+        key_at,
+        THIS,
+        message_at,
+        message_len,
+        THIS,
+    ] {
+        data.extend_from_slice(&field.to_le_bytes());
+    }
+    data.extend_from_slice(key.as_ref());
+    data.extend_from_slice(signature);
+    data.extend_from_slice(message);
+    Instruction {
+        program_id: solana_sdk::ed25519_program::ID,
+        accounts: vec![],
+        data,
     }
 }
 
@@ -370,6 +507,7 @@ pub fn round_record_ix(
     task: &Pubkey,
     round_index: u32,
     contributors: u32,
+    contributors_digest: [u8; 32],
 ) -> Instruction {
     Instruction {
         program_id: staking::ID,
@@ -377,6 +515,7 @@ pub fn round_record_ix(
             authority: *authority,
             task: *task,
             round: round_pda(task, round_index),
+            instructions_sysvar: solana_sdk::sysvar::instructions::ID,
             system_program: system_program::ID,
         }
         .to_account_metas(None),
@@ -386,6 +525,8 @@ pub fn round_record_ix(
                 manifest_cid: CID.to_string(),
                 aggregate_cid: Some(CID.to_string()),
                 contributors,
+                manifest_digest: MANIFEST_DIGEST,
+                contributors_digest,
             },
         }
         .data(),
@@ -423,18 +564,26 @@ pub fn round_credit_ix(
     }
 }
 
-pub fn task_finalize_begin_ix(authority: &Pubkey, task: &Pubkey, total_score: u64) -> Instruction {
+pub fn task_finalize_begin_ix(
+    authority: &Pubkey,
+    task: &Pubkey,
+    total_score: u64,
+    scores_digest: [u8; 32],
+) -> Instruction {
     Instruction {
         program_id: staking::ID,
         accounts: staking::accounts::TaskFinalizeBegin {
             authority: *authority,
             task: *task,
+            instructions_sysvar: solana_sdk::sysvar::instructions::ID,
         }
         .to_account_metas(None),
         data: staking::instruction::TaskFinalizeBegin {
             args: TaskFinalizeBeginArgs {
                 total_score,
                 model_cid: CID.to_string(),
+                model_digest: MODEL_DIGEST,
+                scores_digest,
             },
         }
         .data(),
