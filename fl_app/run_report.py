@@ -39,7 +39,9 @@ class RoundReport:
     ``skipped`` says why a round was skipped (too few proofs, replies or inputs; its
     model is the previous round's), and is empty for an aggregated round.
     ``attestation`` is the key holder's signature of the decrypted sum's contributors,
-    without which the chain refuses to record the round.
+    without which the chain refuses to record the round. ``decrypted_scalars`` are the
+    scalars the key holder decrypted (in manifest order) and ``scores_attestation`` its
+    signature of them, which its final attestation of the scores checks.
     """
 
     server_round: int
@@ -55,6 +57,8 @@ class RoundReport:
     ciphertext_bytes: tuple[int, ...] = ()
     skipped: str = ""
     attestation: Attestation | None = None
+    decrypted_scalars: np.ndarray | None = field(default=None, repr=False)
+    scores_attestation: Attestation | None = None
 
     @property
     def plaintext_bytes(self) -> int:

@@ -11,13 +11,17 @@ in ascending byte order. Batches of credits then advance the same digest on chai
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 from .wallet import Wallet
 
 ROUND_DOMAIN = b"fl-app/round-attestation/v1"
 FINAL_DOMAIN = b"fl-app/final-attestation/v1"
+SCORES_DOMAIN = b"fl-app/scores-attestation/v1"
 DIGEST_START = bytes(32)
 KEY_LEN = 32
 SIGNATURE_LEN = 64
@@ -74,6 +78,28 @@ def final_message(task: bytes, model_digest: bytes, scores: Mapping[bytes, int])
             sum(scores.values()).to_bytes(8, "little"),
             len(scores).to_bytes(4, "little"),
             scores_digest(scores),
+        ]
+    )
+
+
+def scores_message(manifest_digest: bytes, reference_norm: float, values: np.ndarray) -> bytes:
+    """Bytes the key holder signs for a round's decrypted scalars.
+
+    ``values`` holds ``[<w_i, g0>, ||w_i||^2]`` per input, in the manifest's commitment
+    order; the manifest digest names the task, the round and each input's signer and
+    claimed weight, so the signature fixes every participant's scalars. Anyone holding
+    the pinned manifest can check that the organisation published them unchanged.
+    """
+    table = np.ascontiguousarray(values, dtype="<f8")
+    if table.ndim != 2 or table.shape[1] != 2:
+        raise ValueError(f"scalars are one [inner, square] pair per input, got {table.shape}")
+    return b"".join(
+        [
+            SCORES_DOMAIN,
+            _key(manifest_digest),
+            struct.pack("<d", reference_norm),
+            len(table).to_bytes(4, "little"),
+            hashlib.sha256(table.tobytes()).digest(),
         ]
     )
 

@@ -75,6 +75,7 @@ __all__ = [
     "final_scores",
     "integer_weights",
     "round_contributions",
+    "scalars_from_decrypted",
 ]
 
 U64_MAX = 2**64 - 1
@@ -101,6 +102,39 @@ class RoundScalars:
     reference_inner: float
     squared_norm: float
     claimed_examples: int
+
+
+# Relative slack of the Cauchy-Schwarz check on decrypted scalars (CKKS noise).
+CAUCHY_SCHWARZ_SLACK = 1e-3
+
+
+def scalars_from_decrypted(
+    values: Sequence[Sequence[float]],
+    weights: Sequence[float],
+    *,
+    weight_scale: float,
+    reference_norm: float,
+) -> list[RoundScalars | None]:
+    """Each input's :class:`RoundScalars` from the decrypted ``[<w_i, g0>, ||w_i||^2]``.
+
+    ``weights`` are the inputs' committed weights ``n_i * s``; the claimed example count
+    is ``n_i = round(weight / weight_scale)``, at least 1.
+
+    ``None`` marks an input whose scalars break Cauchy-Schwarz: a participant that
+    bypassed ckks_mod's bound can make them wrap around the CKKS modulus, and such an
+    input is not scored that round. The server, the organisation's audit and the key
+    holder's final attestation all derive scores through this one function.
+    """
+    found: list[RoundScalars | None] = []
+    for (inner, square), weight in zip(values, weights, strict=True):
+        squared_norm = max(float(square), 0.0)
+        bound = (math.sqrt(squared_norm) * (1 + CAUCHY_SCHWARZ_SLACK) + 1e-4) * reference_norm
+        found.append(
+            None
+            if abs(float(inner)) > bound
+            else RoundScalars(float(inner), squared_norm, max(1, round(weight / weight_scale)))
+        )
+    return found
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ any update arrives, and after the sum asks the key holder for ``<w_i, g0>`` and
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from logging import INFO, WARNING
 
 import numpy as np
@@ -55,7 +55,7 @@ from .constants import (
     KIND_WEIGHTED_SUM,
     RECORD_IDENTITY,
 )
-from .contribution import RoundScalars
+from .contribution import RoundScalars, scalars_from_decrypted
 from .decrypt_request import DecryptRequest, attestation_from_reply, plaintext_from_reply
 from .encrypted_scalars import reference_sha256
 from .exceptions import ContextMismatchError, EncryptedAggregationError, KeyHolderError
@@ -67,8 +67,15 @@ from .round_outcome import ReportingFedAvg, RoundOutcome
 from .wallet import verify_signature
 
 ReferenceUpdateFn = Callable[[int, ArrayRecord], np.ndarray]
-# Scalars may violate Cauchy-Schwarz by CKKS noise (~1e-5 relative, see `ckks`), not more.
-_CAUCHY_SCHWARZ_SLACK = 1e-3
+
+
+@dataclass(frozen=True)
+class _ScoredRound:
+    """What the key holder decrypted for a round's scores, and what the server kept."""
+
+    values: np.ndarray  # [<w_i, g0>, ||w_i||^2] per input, in manifest order
+    scalars: dict[str, RoundScalars]  # by node id, inconsistent inputs left out
+    attestation: Attestation | None  # the key holder's signature of ``values``
 
 
 class EncryptedFedAvg(ReportingFedAvg):
@@ -284,21 +291,22 @@ class EncryptedFedAvg(ReportingFedAvg):
             "add_s": added - validated,
             "key_holder_s": time.perf_counter() - added,
         }
-        scalars: dict[str, RoundScalars] = {}
-        reference_norm = 0.0
+        scored: _ScoredRound | None = None
         reference = self._references.get(server_round)
         if reference is not None:
-            scored = time.perf_counter()
-            scalars = self._collect_scalars(server_round, request, accepted, reference)
-            reference_norm = float(np.linalg.norm(reference)) if scalars else 0.0
-            timings["score_s"] = time.perf_counter() - scored
+            started_scoring = time.perf_counter()
+            scored = self._collect_scalars(server_round, request, accepted, reference)
+            timings["score_s"] = time.perf_counter() - started_scoring
+        scalars = {} if scored is None else dict(scored.scalars)
         self.outcomes[server_round] = RoundOutcome(
             server_round=server_round,
             contributors=tuple(str(update.node_id) for update in accepted),
             manifest=manifest,
             scalars=scalars,
-            reference_norm=reference_norm,
+            reference_norm=float(np.linalg.norm(reference)) if scalars else 0.0,
             reference_update=reference,
+            decrypted_scalars=None if scored is None else scored.values,
+            scores_attestation=None if scored is None else scored.attestation,
             ciphertext_bytes=tuple(
                 sum(len(chunk) for chunk in update.chunks) for update in accepted
             ),
@@ -327,8 +335,8 @@ class EncryptedFedAvg(ReportingFedAvg):
         summed: DecryptRequest,
         accepted: list[AcceptedUpdate],
         reference: np.ndarray,
-    ) -> dict[str, RoundScalars]:
-        """Ask the key holder for the round's scalars, by node id; none if it fails."""
+    ) -> _ScoredRound | None:
+        """Ask the key holder for the round's scalars; None if it fails."""
         request = DecryptRequest(
             kind=KIND_INNER_PRODUCT,
             manifest=summed.manifest,
@@ -338,10 +346,10 @@ class EncryptedFedAvg(ReportingFedAvg):
             reference=reference,
         )
         try:
-            values, _ = self._request_decryption(request)
+            values, attestation = self._request_decryption(request)
         except EncryptedAggregationError as err:
             log(WARNING, "Round %d not scored: %s: %s", server_round, type(err).__name__, err)
-            return {}
+            return None
         if values.shape != (len(accepted), 2):
             log(
                 WARNING,
@@ -349,14 +357,17 @@ class EncryptedFedAvg(ReportingFedAvg):
                 server_round,
                 values.shape,
             )
-            return {}
+            return None
         reference_norm = float(np.linalg.norm(reference))
+        derived = scalars_from_decrypted(
+            values,
+            [update.commitment.weight for update in accepted],
+            weight_scale=self.weight_scale,
+            reference_norm=reference_norm,
+        )
         scalars: dict[str, RoundScalars] = {}
-        for update, (inner, square) in zip(accepted, values, strict=True):
-            # A participant that bypassed ckks_mod's bound can make its scalars wrap
-            # around the CKKS modulus; wrapped values break Cauchy-Schwarz.
-            norm = math.sqrt(max(float(square), 0.0))
-            if abs(inner) > (norm * (1 + _CAUCHY_SCHWARZ_SLACK) + 1e-4) * reference_norm:
+        for update, found in zip(accepted, derived, strict=True):
+            if found is None:
                 log(
                     WARNING,
                     "Round %d: scalars of node %d are inconsistent (out of the CKKS range); "
@@ -364,13 +375,9 @@ class EncryptedFedAvg(ReportingFedAvg):
                     server_round,
                     update.node_id,
                 )
-                continue
-            scalars[str(update.node_id)] = RoundScalars(
-                reference_inner=float(inner),
-                squared_norm=max(float(square), 0.0),
-                claimed_examples=max(1, round(update.commitment.weight / self.weight_scale)),
-            )
-        return scalars
+            else:
+                scalars[str(update.node_id)] = found
+        return _ScoredRound(values=values, scalars=scalars, attestation=attestation)
 
     def _request_decryption(self, request: DecryptRequest) -> tuple[np.ndarray, Attestation | None]:
         assert self._grid is not None and self.key_holder_node_id is not None

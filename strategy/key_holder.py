@@ -35,7 +35,7 @@ import numpy as np
 from flwr.app import ConfigRecord
 from flwr.common.logger import log
 
-from .attestation import Attestation, attest, round_message
+from .attestation import Attestation, attest, round_message, scores_message
 from .ckks import (
     load_secret_context,
     public_fingerprint_of,
@@ -105,8 +105,10 @@ class KeyHolder:
         # Digest of the inputs of each round's decrypted sum; scores must cover the same.
         self.summed_inputs: dict[tuple[str, int], str] = {}
         self.scored_rounds: set[tuple[str, int]] = set()
-        # Signed contributors of each decrypted sum, for the chain's round record.
-        self.round_attestations: dict[tuple[str, int], Attestation] = {}
+        # What it signed for each (task, round, kind) it decrypted: the contributors of
+        # a sum (for the chain's round record) or a round's scalars (for the final
+        # attestation); the reply carries it.
+        self.attestations: dict[tuple[str, int, str], Attestation] = {}
         self.can_score = (
             supports_multiplication(self._context)
             and self._context.has_galois_keys()
@@ -166,7 +168,7 @@ class KeyHolder:
         round_key = (request.manifest.task_id, request.manifest.server_round)
         attestation = self._attest_round(request)
         if attestation is not None:
-            self.round_attestations[round_key] = attestation
+            self.attestations[(*round_key, request.kind)] = attestation
         self.decrypted_rounds.add(round_key)
         self.summed_inputs[round_key] = _inputs_digest(request)
         values = self._packing.decrypt(total, _num_values(request))
@@ -227,6 +229,9 @@ class KeyHolder:
         scalars = np.array(
             [[float(inner.decrypt()[0]), float(square.decrypt()[0])] for inner, square in encrypted]
         )
+        attestation = self._attest_scores(request, scalars)
+        if attestation is not None:
+            self.attestations[(*round_key, request.kind)] = attestation
         self.last_timings = {
             "verify_inputs_s": verified - started,
             "evaluate_s": evaluated - verified,
@@ -313,6 +318,22 @@ class KeyHolder:
             )
         except ValueError:
             return None  # not a task address: a run without a chain
+        return attest(self.wallet, message)
+
+    def _attest_scores(self, request: DecryptRequest, values: np.ndarray) -> Attestation | None:
+        """Sign the scalars about to be returned, in the manifest's commitment order.
+
+        The organisation publishes them in the round's manifest; the key holder's final
+        attestation accepts scores only derived from scalars carrying this signature.
+        """
+        manifest = request.manifest
+        in_manifest_order = tuple(c.node_id for c in manifest.commitments)
+        if self.wallet is None or request.input_node_ids != in_manifest_order:
+            return None
+        assert request.reference is not None  # checked by score()
+        message = scores_message(
+            bytes.fromhex(manifest.digest()), float(np.linalg.norm(request.reference)), values
+        )
         return attest(self.wallet, message)
 
     def _check_signer(self, signer: str, valid: bool, seen: set[str]) -> None:

@@ -22,7 +22,6 @@ from .constants import (
     ACTION_DECRYPT,
     ACTION_IDENTIFY,
     KEY_NONCE,
-    KIND_WEIGHTED_SUM,
     NODE_CONFIG_SEALED_SECRET,
     NODE_CONFIG_WALLET,
     RECORD_IDENTITY,
@@ -143,9 +142,8 @@ def register_key_holder(
             request.manifest.server_round,
             request.kind,
         )
-        round_key = (request.manifest.task_id, request.manifest.server_round)
-        attestation = (
-            holder.round_attestations.get(round_key) if request.kind == KIND_WEIGHTED_SUM else None
+        attestation = holder.attestations.get(
+            (request.manifest.task_id, request.manifest.server_round, request.kind)
         )
         return Message(
             plaintext_reply_content(values, request.manifest.digest(), attestation),

@@ -52,6 +52,12 @@ class RoundOutcome:
     attestation : Attestation | None
         The key holder's signature of the decrypted sum's contributors (their wallets),
         without which the chain refuses to record the round.
+    decrypted_scalars : numpy.ndarray | None
+        ``[<w_i, g0>, ||w_i||^2]`` per aggregated input, in manifest order, as the key
+        holder decrypted them (scored rounds only); ``scalars`` derive from them.
+    scores_attestation : Attestation | None
+        The key holder's signature of ``decrypted_scalars`` (see
+        `strategy.attestation.scores_message`), which its final attestation checks.
     """
 
     server_round: int
@@ -64,6 +70,8 @@ class RoundOutcome:
     ciphertext_bytes: tuple[int, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     attestation: Attestation | None = None
+    decrypted_scalars: np.ndarray | None = None
+    scores_attestation: Attestation | None = None
 
     def renamed(self, names: Mapping[str, str]) -> RoundOutcome:
         """The same outcome with its participants renamed (node id -> wallet)."""

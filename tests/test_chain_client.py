@@ -18,7 +18,7 @@ from fl_app.chain import (
 )
 from fl_app.chain.accounts import decode_account
 from fl_app.chain.attestations import round_attestation
-from fl_app.chain.errors import error_name
+from fl_app.chain.errors import AttestationMismatchError, error_name
 from fl_app.chain.idl import load_spec
 from tests.validator import scenarios
 
@@ -180,9 +180,9 @@ def test_sybil_slipped_past_the_attested_contributors_is_refused(
     attestation = round_attestation(
         task.key_holder, task.address, 0, scenarios.MANIFEST_DIGEST, [worker.pubkey()]
     )
-    # The key holder's signature is not over the sybil's list: the runtime's Ed25519
-    # check fails the whole transaction before the staking program runs.
-    with pytest.raises(TransactionRejectedError):
+    # The key holder's signature is not over the sybil's list: the client refuses to
+    # send what the runtime's Ed25519 check would reject (tests/test_chain_local_rpc.py).
+    with pytest.raises(AttestationMismatchError):
         chain.client.round_record(
             task.authority,
             task.address,

@@ -34,6 +34,7 @@ from fl_app.chain import RpcTransport, SendResult, StakingClient, Transport
 from fl_app.chain.base58 import b58decode, b58encode
 from fl_app.chain.errors import error_name
 from fl_app.chain.local_rpc import LocalChainServer, set_unix_timestamp
+from tests.test_chain_embedded import _ed25519_instruction
 from tests.validator import scenarios
 
 pytestmark = pytest.mark.filterwarnings("ignore:The `repr_ns` argument:DeprecationWarning")
@@ -171,6 +172,29 @@ def test_base58_transaction_is_accepted_and_bad_signature_refused(
         server.url, "sendTransaction", base64.b64encode(forged).decode(), {"encoding": "base64"}
     )
     assert refused["error"]["code"] == -32003
+
+
+def test_ed25519_signature_over_another_message_is_refused_by_the_service(
+    server: LocalChainServer,
+) -> None:
+    # The runtime's Ed25519 check is what makes a forged attestation worthless, with or
+    # without preflight.
+    client = Client(server.url)
+    payer, attestor = server.payer(), Keypair()
+    for tamper in (True, False):
+        for skip in (False, True):
+            ix = _ed25519_instruction(attestor, f"round {skip}".encode(), tamper=tamper)
+            blockhash = client.get_latest_blockhash().value.blockhash
+            tx = Transaction.new_signed_with_payer([ix], payer.pubkey(), [payer], blockhash)
+            config = {"encoding": "base64", "skipPreflight": skip}
+            sent = _call(
+                server.url, "sendTransaction", base64.b64encode(bytes(tx)).decode(), config
+            )
+            if tamper:
+                assert sent["error"]["code"] == -32002, sent
+                assert "InvalidAccountIndex" in sent["error"]["message"]
+            else:
+                assert sent["result"] == str(tx.signatures[0])
 
 
 def test_clock_moves_through_the_custom_method(server: LocalChainServer) -> None:

@@ -1,7 +1,8 @@
 """The organisation's and participants' commands against a real chain service and Kubo.
 
-``keys create``, ``task create | status | rounds | finalize | expire``, ``stake``,
-``claim`` and ``client fetch``: each one's success and its main failure, with the message.
+``keys create``, ``task create | status | rounds | attest | finalize | expire``,
+``stake``, ``claim`` and ``client fetch``: each one's success and its main failure, with
+the message; and an organisation that alters what the key holder signed.
 """
 
 from __future__ import annotations
@@ -16,18 +17,22 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from fl_app.chain import RpcTransport, StakingClient
+from fl_app.chain.attestations import final_attestation, round_attestation, signed_by
 from fl_app.chain.local_rpc import LocalChainServer
 from fl_app.commands.amounts import format_sol
 from fl_app.commands.task_view import account_space
 from fl_app.deployment import free_port
 from fl_app.ipfs import KuboDaemon, bundle_cid, file_cid, pack_bundle, pin_manifest
 from fl_app.keys import KeyFiles
+from strategy import RoundManifest, UpdateCommitment
+from strategy.attestation import scores_message
 from strategy.contribution import ContributionLedger, RoundScalars
 from tests.cli_fixtures import (
     LAMPORTS_PER_SOL,
@@ -57,6 +62,7 @@ class World:
     ipfs: str
     org: Path
     key_holder: str
+    key_holder_keypair: Path
     context: Path
     tmp: Path
 
@@ -86,6 +92,7 @@ def world(
         kubo_daemon.api_url,
         org,
         key_files.key_holder_address,
+        key_files.wallet,
         key_files.public_context,
         tmp_path,
     )
@@ -320,41 +327,87 @@ def test_client_fetch_refuses_a_template_that_does_not_match_its_cid(
 # -- rounds, finalize, claim, expire ------------------------------------------------
 
 
-def _record_rounds(world: World, task: str, scalars: list[dict[str, RoundScalars]]) -> list[str]:
-    """Record scored rounds as the organisation's server does, with synthetic scalars."""
+def _record_rounds(
+    world: World,
+    task: str,
+    scalars: list[dict[str, RoundScalars]],
+    *,
+    alter: dict[str, RoundScalars] | None = None,
+) -> list[str]:
+    """Record scored rounds as the organisation's server does, with synthetic scalars
+    signed by the key holder. ``alter`` replaces some wallets' scalars in every pinned
+    manifest after the key holder signed them, as a dishonest organisation would."""
     from fl_app.ipfs import IpfsClient
 
     client = _client(world)
     authority = _keypair(world.org)
+    key_holder = _keypair(world.key_holder_keypair)
     model_cids = []
     with IpfsClient(world.ipfs) as ipfs:
         for index, round_scalars in enumerate(scalars):
             buffer = io.BytesIO()
             torch.save({"w": torch.full((2,), float(index))}, buffer)
             model_cid = ipfs.add_bytes(buffer.getvalue(), name="model.pt")
+            wallets = sorted(round_scalars)
+            commitments = tuple(
+                UpdateCommitment(
+                    task_id=task,
+                    server_round=index + 1,
+                    node_id=node,
+                    context_sha256="00" * 32,
+                    weight=round_scalars[w].claimed_examples * 0.01,
+                    num_values=2,
+                    chunk_sha256=(),
+                    signer=w,
+                )
+                for node, w in enumerate(wallets, start=1)
+            )
+            aggregation = RoundManifest(task, index + 1, "00" * 32, commitments)
+            digest = bytes.fromhex(aggregation.digest())
+            values = [
+                [round_scalars[w].reference_inner, round_scalars[w].squared_norm] for w in wallets
+            ]
+            signed = signed_by(key_holder, scores_message(digest, 1.0, np.array(values)))
+            published = round_scalars | (alter or {})
             manifest = {
                 "task": task,
                 "round": index + 1,
-                "contributors": sorted(round_scalars),
+                "contributors": wallets,
                 "model_cid": model_cid,
                 "metrics": {"test_accuracy": 0.5 + 0.1 * index, "test_loss": 1.0 - 0.1 * index},
-                "encrypted_aggregation": None,
+                "encrypted_aggregation": json.loads(aggregation.to_json()),
                 "scoring": {
                     "reference_norm": 1.0,
                     "weight_scale": 0.01,
-                    "scalars": {w: vars(x) for w, x in round_scalars.items()},
+                    "scalars": {w: vars(x) for w, x in published.items()},
+                    "decrypted": [
+                        [published[w].reference_inner, published[w].squared_norm] for w in wallets
+                    ],
+                    "scores_attestation": signed.to_hex(),
                 },
             }
+            contributors = [Pubkey.from_string(w) for w in wallets]
+            address = Pubkey.from_string(task)
             client.round_record(
                 authority,
-                Pubkey.from_string(task),
+                address,
                 round_index=index,
                 manifest_cid=pin_manifest(ipfs, manifest),
-                contributors=[Pubkey.from_string(w) for w in sorted(round_scalars)],
+                manifest_digest=digest,
+                contributors=contributors,
+                attestations=[round_attestation(key_holder, address, index, digest, contributors)],
                 aggregate_cid=model_cid,
             )
             model_cids.append(model_cid)
     return model_cids
+
+
+def _attest(fl_app: FlApp, world: World, task: str, *extra: str) -> str:
+    """The key holder's attestation of the recomputed scores, as hex."""
+    keypair = str(world.key_holder_keypair)
+    run = fl_app("task", "attest", task, "-k", keypair, *world.common(), "--quiet", *extra)
+    assert run.code == 0, run.stderr
+    return run.stdout.strip()
 
 
 def _scalars(honest: list[str], free_rider: str) -> dict[str, RoundScalars]:
@@ -395,7 +448,49 @@ def test_rounds_finalize_and_claim_follow_the_manifests(fl_app: FlApp, world: Wo
     assert audit["scores"] == expected and audit["posted"] is False
     not_owner = fl_app("task", "finalize", task, "-k", str(wallets[0]), *world.common())
     assert not_owner.error.startswith(f"wallet {honest[0]} is not the authority of task {task}")
-    posted = fl_app("task", "finalize", task, "-k", str(world.org), *world.common())
+    unattested = fl_app("task", "finalize", task, "-k", str(world.org), *world.common())
+    assert unattested.code == 2
+    assert unattested.error.startswith("no --attestation: the chain accepts scores only with")
+    not_holder = fl_app("task", "attest", task, "-k", str(world.org), *world.common())
+    assert not_holder.error.startswith(
+        f"wallet {address_of(world.org)} is not the key holder of task {task}"
+    )
+    attested = fl_app(
+        "task", "attest", task, "-k", str(world.key_holder_keypair), *world.common(), "--json"
+    ).json()
+    assert attested["scores"] == expected
+    # The key holder's signature over other scores (the organisation's choice) is refused
+    # by the chain: it checks the attestation against the scores actually posted.
+    address = Pubkey.from_string(task)
+    other = {Pubkey.from_string(p): 1 for p in participants}
+    model = attested["model_cid"]
+    elsewhere = final_attestation(_keypair(world.key_holder_keypair), address, model, other)
+    swapped = fl_app(
+        "task", "finalize", task, "-k", str(world.org), *world.common(),
+        "--attestation", elsewhere.to_hex(),
+    )  # fmt: skip
+    assert swapped.code == 2
+    assert swapped.error == (
+        f"--attestation by {world.key_holder} does not sign these scores of task {task}: the "
+        f"key holder signs the scores it recomputes with: fl-app task attest {task} -k "
+        "KEY_HOLDER_KEYPAIR"
+    )
+    # Its own valid signature over the right scores is not the key holder's.
+    right = {Pubkey.from_string(p): w for p, w in expected.items()}
+    own = final_attestation(_keypair(world.org), address, model, right)
+    by_org = fl_app(
+        "task", "finalize", task, "-k", str(world.org), *world.common(),
+        "--attestation", own.to_hex(),
+    )  # fmt: skip
+    assert by_org.error == (
+        f"task {task}'s attestors did not sign these exact scores: the key holder signs the "
+        f"scores it recomputes with: fl-app task attest {task} -k KEY_HOLDER_KEYPAIR"
+    )
+    assert _client(world).task(address).state.value == "Open"
+    posted = fl_app(
+        "task", "finalize", task, "-k", str(world.org), *world.common(),
+        "--attestation", attested["attestation"],
+    )  # fmt: skip
     assert posted.code == 0, posted.stderr
     assert f"model CID: {model_cids[-1]}" in posted.stdout
     on_chain = _client(world).task(Pubkey.from_string(task))
@@ -416,6 +511,44 @@ def test_rounds_finalize_and_claim_follow_the_manifests(fl_app: FlApp, world: Wo
     assert rider["reward_lamports"] == 0 and rider["stake_returned_lamports"] == LAMPORTS_PER_SOL
     again = fl_app("claim", task, "-k", str(wallets[0]), "-u", world.chain.url)
     assert again.error == f"wallet {honest[0]} already claimed on task {task}"
+
+
+def test_an_organisation_that_alters_signed_scalars_gets_no_scores_posted(
+    fl_app: FlApp, world: World
+) -> None:
+    """The organisation publishes better scalars for its own sybil than the key holder
+    decrypted; neither the key holder's attestation nor its own signature gets them
+    onto the chain."""
+    task = world.create_task(fl_app)
+    wallets = [world.wallet(name, sol=5) for name in ("gus", "hal", "sybil")]
+    for path in wallets:
+        assert fl_app("stake", task, "1", "-k", str(path), "-u", world.chain.url).code == 0
+    honest, sybil = [address_of(p) for p in wallets[:2]], address_of(wallets[2])
+    inflated = {sybil: RoundScalars(1.0, 1.0, 1_000)}  # as if it sent the best update
+    [model_cid] = _record_rounds(world, task, [_scalars(honest, sybil)], alter=inflated)
+
+    altered = (
+        f"round 1's scalars are not the ones the key holder {world.key_holder} decrypted "
+        "and signed: the manifest was altered"
+    )
+    refused = fl_app("task", "attest", task, "-k", str(world.key_holder_keypair), *world.common())
+    assert (refused.code, refused.error) == (2, altered)
+    audit = fl_app("task", "finalize", task, "--dry-run", *world.common())
+    assert (audit.code, audit.error) == (2, altered)
+
+    # Its own signature over the scores it wants is refused before anything is sent.
+    address = Pubkey.from_string(task)
+    scores = {Pubkey.from_string(w): 1 for w in honest} | {Pubkey.from_string(sybil): 10**6}
+    forged = final_attestation(_keypair(world.org), address, model_cid, scores)
+    balance = _client(world).balance(address)
+    posted = fl_app(
+        "task", "finalize", task, "-k", str(world.org), *world.common(),
+        "--attestation", forged.to_hex(),
+    )  # fmt: skip
+    assert (posted.code, posted.error) == (2, altered)
+    on_chain = _client(world).task(address)
+    assert on_chain.state.value == "Open" and on_chain.total_score == 0
+    assert _client(world).balance(address) == balance
 
 
 def test_expire_waits_for_the_deadline_then_anyone_may(fl_app: FlApp, world: World) -> None:
@@ -450,7 +583,7 @@ def test_status_on_a_chain_that_cannot_list_stakes_says_so(
         _without_listing(plain)
         world = World(
             plain, world.ipfs, new_wallet(world.tmp, "org2", plain, sol=20), world.key_holder,
-            world.context, world.tmp,
+            world.key_holder_keypair, world.context, world.tmp,
         )  # fmt: skip
         task = world.create_task(fl_app)
         run = fl_app("task", "status", task, "-u", plain.url)
@@ -469,7 +602,7 @@ def test_finalize_without_listing_scores_contributors_and_named_stakers(
         _without_listing(plain)
         world = World(
             plain, world.ipfs, new_wallet(world.tmp, "org3", plain, sol=20), world.key_holder,
-            world.context, world.tmp,
+            world.key_holder_keypair, world.context, world.tmp,
         )  # fmt: skip
         task = world.create_task(fl_app)
         wallets = [world.wallet(name, sol=5) for name in ("dan", "eve", "fay")]
@@ -479,10 +612,14 @@ def test_finalize_without_listing_scores_contributors_and_named_stakers(
         idle = address_of(wallets[2])  # staked, never sampled: in no manifest
         _record_rounds(world, task, [_scalars(worked[:1], worked[1])])
         common = ["-k", str(world.org), *world.common()]
-        missing = fl_app("task", "finalize", task, *common)
+        missing = fl_app("task", "finalize", task, *common, "--attestation", "00" * 96)
         assert missing.error.startswith(f"found 2 of the 3 stakes of task {task}")
         assert missing.error.endswith("name the others with --participant ADDRESS")
-        run = fl_app("task", "finalize", task, *common, "--participant", idle, "--json")
+        attestation = _attest(fl_app, world, task, "--participant", idle)
+        run = fl_app(
+            "task", "finalize", task, *common, "--participant", idle, "--json",
+            "--attestation", attestation,
+        )  # fmt: skip
     assert run.code == 0, run.stderr
     scores = run.json()["scores"]
     assert set(scores) == {*worked, idle} and scores[idle] == 0 and scores[worked[0]] > 0

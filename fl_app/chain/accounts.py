@@ -37,6 +37,8 @@ class TaskAccount:
     address: Pubkey
     authority: Pubkey
     key_holder: Pubkey
+    attestors: list[Pubkey]
+    attestor_threshold: int
     task_id: int
     reward_funded: int
     reward_pool: int
@@ -103,6 +105,7 @@ class RoundAccount:
     credited: int
     recorded_at: int
     manifest_cid: str
+    manifest_digest: bytes
     aggregate_cid: str
     bump: int
 
@@ -143,6 +146,8 @@ def _convert(value: Any) -> Any:
     name = type(value).__name__
     if name in TaskState._value2member_map_:
         return TaskState(name)
+    if isinstance(value, list) and value and all(isinstance(x, int) for x in value):
+        return bytes(value)  # a digest ([u8; 32])
     return value
 
 

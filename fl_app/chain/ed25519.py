@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import struct
 
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
+from fl_app.chain.errors import AttestationMismatchError
 from strategy.attestation import KEY_LEN, SIGNATURE_LEN, Attestation
 
 __all__ = ["ED25519_PROGRAM_ID", "ed25519_instruction"]
@@ -25,7 +28,18 @@ _THIS_INSTRUCTION = 0xFFFF
 
 
 def ed25519_instruction(attestation: Attestation, message: bytes) -> Instruction:
-    """An Ed25519 program instruction the runtime verifies: ``attestation`` over ``message``."""
+    """An Ed25519 program instruction the runtime verifies: ``attestation`` over ``message``.
+
+    Raises
+    ------
+    AttestationMismatchError
+        ``attestation`` does not sign ``message``: the runtime would reject the
+        transaction (after a fee-free preflight), so it is refused here, unsent.
+    """
+    try:
+        VerifyKey(attestation.signer).verify(message, attestation.signature)
+    except BadSignatureError:
+        raise AttestationMismatchError(str(Pubkey(attestation.signer))) from None
     key_at = _HEADER_LEN
     signature_at = key_at + KEY_LEN
     message_at = signature_at + SIGNATURE_LEN

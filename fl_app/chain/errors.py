@@ -6,7 +6,13 @@ from anchorpy.error import LangErrorMessage, _LangErrorCode
 
 from fl_app.chain.idl import load_spec
 
-__all__ = ["ChainError", "ProgramError", "TransactionRejectedError", "error_name"]
+__all__ = [
+    "AttestationMismatchError",
+    "ChainError",
+    "ProgramError",
+    "TransactionRejectedError",
+    "error_name",
+]
 
 # Error numbers the System Program returns when Anchor's `init` CPI fails.
 _SYSTEM_ERRORS = {0: "AccountAlreadyInUse", 1: "ResultWithNegativeLamports"}
@@ -28,6 +34,17 @@ class TransactionRejectedError(ChainError):
     def __init__(self, message: str, *, logs: list[str] | None = None) -> None:
         super().__init__(message)
         self.logs = logs or []
+
+
+class AttestationMismatchError(ChainError):
+    """An attestation is not a signature of the message the transaction carries.
+
+    The runtime would reject the whole transaction; the client refuses to send it.
+    """
+
+    def __init__(self, signer: str) -> None:
+        super().__init__(f"the attestation by {signer} is not a signature of this message")
+        self.signer = signer
 
 
 class ProgramError(ChainError):

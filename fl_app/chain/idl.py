@@ -37,6 +37,8 @@ class ProgramSpec:
         Longest join window, settle window and grace period a task may set (s).
     min_reward_pool : int
         Smallest reward pool a task may be funded with (lamports).
+    max_attestors : int
+        Most attestors a task may name.
     errors : dict[int, str]
         Program error code to variant name.
     """
@@ -52,6 +54,7 @@ class ProgramSpec:
     max_settle_window: int
     max_grace_period: int
     min_reward_pool: int
+    max_attestors: int
     errors: dict[int, str]
 
 
@@ -90,5 +93,6 @@ def load_spec(idl_path: Path = IDL_PATH) -> ProgramSpec:
         max_settle_window=int(_constant(raw, "MAX_SETTLE_WINDOW")),
         max_grace_period=int(_constant(raw, "MAX_GRACE_PERIOD")),
         min_reward_pool=int(_constant(raw, "MIN_REWARD_POOL")),
+        max_attestors=int(_constant(raw, "MAX_ATTESTORS")),
         errors={int(e["code"]): str(e["name"]) for e in raw["errors"]},
     )

@@ -24,6 +24,10 @@ _MESSAGES = {
         "task {task} closed to new stakes at {join_deadline}: choose another task"
     ),
     "StakingError.TaskNotOpen": "task {task} is already {state}: nothing more can be done",
+    "StakingError.AttestationMissing": (
+        "task {task}'s attestors did not sign these exact scores: the key holder signs "
+        "the scores it recomputes with: fl-app task attest {task} -k KEY_HOLDER_KEYPAIR"
+    ),
     "StakingError.AuthorityCannotStake": (
         "wallet {wallet} created task {task} and cannot stake on it: "
         "stake with a participant's wallet (-k)"

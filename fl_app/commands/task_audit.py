@@ -1,10 +1,13 @@
-"""``fl-app task rounds | finalize``: what each round recorded, and scores anyone can recompute.
+"""``fl-app task rounds | attest | finalize``: what each round recorded, and scores anyone
+can recompute.
 
-The scores posted at settlement are not taken on trust: ``finalize`` fetches every round
-manifest by the CID recorded on chain (each fetch is verified against its CID), feeds the
-decrypted scalars they hold to :class:`strategy.contribution.ContributionLedger`, and
-posts the resulting integer weights. ``finalize --dry-run`` does the same without
-sending, so a participant or an auditor can check what the organisation posted.
+The scores posted at settlement are not taken on trust: every command fetches each round
+manifest by the CID recorded on chain (each fetch is verified against its CID), checks
+the key holder's signature of the scalars it holds, and feeds them to
+:class:`strategy.contribution.ContributionLedger` (`fl_app.roles.round_scores`).
+``attest`` is the key holder's step: it signs the integer weights it recomputed, and the
+chain accepts final scores only with that signature. ``finalize`` posts them with it;
+``finalize --dry-run`` sends nothing, so a participant or an auditor can check the scores.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from fl_app.commands.cluster import ChainSession
     from fl_app.ipfs import IpfsClient
 
-__all__ = ["RecordedRound", "fetch_rounds", "recompute_weights", "register"]
+__all__ = ["RecordedRound", "fetch_rounds", "register"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class RecordedRound:
 
 
 def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``task rounds`` and ``task finalize``."""
+    """Add ``task rounds``, ``task attest`` and ``task finalize``."""
     rounds = add_command(
         group,
         "rounds",
@@ -48,6 +51,26 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ipfs=True,
     )
     rounds.add_argument("task", metavar="TASK", help="task address")
+    attest = add_command(
+        group,
+        "attest",
+        _attest,
+        help="as the key holder: recompute the scores and sign them for finalize",
+        description="Fetch every round manifest, check that its scalars are the ones this "
+        "key holder decrypted and signed, recompute every participant's score, and print "
+        "the key holder's signature of them. The organisation passes it to "
+        "'task finalize --attestation'; the chain accepts no scores without it.",
+        keypair=True,
+        ipfs=True,
+    )
+    attest.add_argument("task", metavar="TASK", help="task address")
+    attest.add_argument(
+        "--participant",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a staker to score, when the chain cannot list stakes (repeatable)",
+    )
     finalize = add_command(
         group,
         "finalize",
@@ -89,39 +112,27 @@ def fetch_rounds(
     """Every recorded round of ``task`` with its verified manifest, in order."""
     from fl_app.ipfs import fetch_manifest
 
-    found = []
+    found: list[RecordedRound] = []
     for index in range(task.rounds_recorded):
         account = client.round(task.address, index)
         manifest = fetch_manifest(ipfs, account.manifest_cid)
-        if manifest.get("task") != str(task.address) or manifest.get("round") != index + 1:
+        # A skipped round is not recorded, so Flower's round numbers only increase.
+        number = manifest.get("round")
+        previous = found[-1].manifest["round"] if found else 0
+        if (
+            manifest.get("task") != str(task.address)
+            or not isinstance(number, int)
+            or number <= previous
+        ):
             raise FlAppError(
-                f"manifest {account.manifest_cid} recorded for round {index + 1} of task "
-                f"{task.address} describes round {manifest.get('round')} of task "
+                f"manifest {account.manifest_cid} recorded as round {index + 1} of task "
+                f"{task.address} describes round {number} of task "
                 f"{manifest.get('task')}: the record is inconsistent"
             )
         found.append(RecordedRound(account, manifest))
         if advance is not None:
             advance()
     return found
-
-
-def recompute_weights(rounds: Sequence[RecordedRound], participants: Sequence[str]) -> list[int]:
-    """``u64`` scores of ``participants`` from the scored manifests (see the module doc)."""
-    from strategy.contribution import ContributionLedger, RoundScalars
-
-    ledger = ContributionLedger()
-    for recorded in rounds:
-        scoring = recorded.manifest.get("scoring")
-        if not scoring:  # a round the key holder could not score earns nothing
-            continue
-        scalars = {w: RoundScalars(**x) for w, x in scoring["scalars"].items()}
-        ledger.add_round(
-            recorded.manifest["round"],
-            scalars,
-            reference_norm=scoring["reference_norm"],
-            weight_scale=scoring["weight_scale"],
-        )
-    return ledger.weights(list(participants))
 
 
 def _rounds(args: argparse.Namespace, out: Output) -> int:
@@ -173,8 +184,83 @@ def _number(value: object) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+@dataclass(frozen=True)
+class _Settlement:
+    """What a task settles on: its stakes, their recomputed scores and the final model."""
+
+    task: TaskAccount
+    stakes: list[StakeAccount]
+    weights: list[int]
+    rounds: int
+    model_cid: str
+
+    def scores(self) -> dict[Pubkey, int]:
+        return {s.participant: w for s, w in zip(self.stakes, self.weights, strict=True)}
+
+
+def _settlement(
+    chain: ChainSession, task: TaskAccount, args: argparse.Namespace, out: Output
+) -> _Settlement:
+    """Recompute every stake's score from the recorded rounds (see the module doc)."""
+    from fl_app.commands.task_view import expires_at, when
+    from fl_app.roles.round_scores import weights_from_rounds
+
+    if task.rounds_recorded == 0:
+        now = chain.client.transport.unix_timestamp()
+        raise FlAppError(
+            f"task {task.address} has no recorded rounds: train first; without any, it can "
+            f"only expire after {when(expires_at(task), now)}"
+        )
+    with (
+        open_ipfs(args) as ipfs,
+        out.progress("fetching manifests", total=task.rounds_recorded) as step,
+    ):
+        rounds = fetch_rounds(chain.client, ipfs, task, step)
+    stakes = _stakers(chain, task, rounds, args.participant)
+    weights = weights_from_rounds(
+        [(r.manifest, r.account.manifest_digest) for r in rounds],
+        [str(s.participant) for s in stakes],
+        task.key_holder,
+    )
+    return _Settlement(task, stakes, weights, len(rounds), rounds[-1].manifest["model_cid"])
+
+
+def _attest(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.chain.attestations import final_attestation
+    from fl_app.commands.cluster import open_chain, parse_address
+
+    address = parse_address(args.task, what="task")
+    key_holder = signer(args)
+    with open_chain(args) as chain:
+        task = chain.task(address)
+        if key_holder.pubkey() != task.key_holder:
+            raise FlAppError(
+                f"wallet {key_holder.pubkey()} is not the key holder of task {address} "
+                f"({task.key_holder}): sign with the key holder's keypair (-k)"
+            )
+        settled = _settlement(chain, task, args, out)
+    attestation = final_attestation(key_holder, address, settled.model_cid, settled.scores())
+    lines = [f"scores recomputed from {settled.rounds} signed round manifests:"]
+    lines += [f"  {p}  score {w}" for p, w in settled.scores().items()]
+    lines.append(f"model CID: {settled.model_cid}")
+    lines.append("the organisation posts them with:")
+    lines.append(f"  fl-app task finalize {address} --attestation {attestation.to_hex()}")
+    out.result(
+        {
+            "task": str(address),
+            "model_cid": settled.model_cid,
+            "scores": {str(p): w for p, w in settled.scores().items()},
+            "attestation": attestation.to_hex(),
+        },
+        text=lines,
+        quiet=attestation.to_hex(),
+    )
+    return 0
+
+
 def _finalize(args: argparse.Namespace, out: Output) -> int:
     from fl_app.chain.accounts import reward_due
+    from fl_app.chain.errors import AttestationMismatchError
     from fl_app.commands.amounts import format_sol
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.commands.program_errors import explained
@@ -190,21 +276,15 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
                 f"({task.authority}): sign with the organisation's keypair (-k), or audit "
                 "with --dry-run"
             )
-        if task.rounds_recorded == 0:
-            now = chain.client.transport.unix_timestamp()
+        if authority is not None and not args.attestation:
             raise FlAppError(
-                f"task {address} has no recorded rounds: train first; without any, it can "
-                f"only expire after {when(expires_at(task), now)}"
+                f"no --attestation: the chain accepts scores only with the key holder's "
+                f"signature of them; the key holder makes it with: fl-app task attest "
+                f"{address} -k KEY_HOLDER_KEYPAIR"
             )
-        with (
-            open_ipfs(args) as ipfs,
-            out.progress("fetching manifests", total=task.rounds_recorded) as step,
-        ):
-            rounds = fetch_rounds(chain.client, ipfs, task, step)
-        stakes = _stakers(chain, task, rounds, args.participant)
-        participants = [str(s.participant) for s in stakes]
-        weights = recompute_weights(rounds, participants)
-        model_cid = rounds[-1].manifest["model_cid"]
+        attestations = [_attestation(text) for text in args.attestation]
+        settled = _settlement(chain, task, args, out)
+        stakes, weights, model_cid = settled.stakes, settled.weights, settled.model_cid
         rewards = [0] * len(stakes)
         if authority is not None:
             now = chain.client.transport.unix_timestamp()
@@ -216,20 +296,27 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
                 "participants": task.participants,
                 "scored": len(stakes),
             }
-            with explained(**context):
-                chain.client.task_finalize(
-                    authority,
-                    address,
-                    scores={s.participant: w for s, w in zip(stakes, weights, strict=True)},
-                    model_cid=model_cid,
-                    model_digest=model_digest(model_cid),
-                    attestations=[_attestation(text) for text in args.attestation],
-                )
+            try:
+                with explained(**context):
+                    chain.client.task_finalize(
+                        authority,
+                        address,
+                        scores=settled.scores(),
+                        model_cid=model_cid,
+                        model_digest=model_digest(model_cid),
+                        attestations=attestations,
+                    )
+            except AttestationMismatchError as err:
+                raise FlAppError(
+                    f"--attestation by {err.signer} does not sign these scores of task "
+                    f"{address}: the key holder signs the scores it recomputes with: "
+                    f"fl-app task attest {address} -k KEY_HOLDER_KEYPAIR"
+                ) from None
             stakes = [chain.client.stake(address, s.participant) or s for s in stakes]
-            settled = chain.task(address)
-            rewards = [reward_due(settled, s) for s in stakes]
+            finalized = chain.task(address)
+            rewards = [reward_due(finalized, s) for s in stakes]
     verb = "would post" if authority is None else "posted"
-    lines = [f"scores recomputed from {len(rounds)} round manifests; {verb}:"]
+    lines = [f"scores recomputed from {settled.rounds} round manifests; {verb}:"]
     for stake, weight, reward in zip(stakes, weights, rewards, strict=True):
         share = "" if authority is None else f", reward {format_sol(reward)} SOL"
         lines.append(f"  {stake.participant}  score {weight}{share}")
@@ -241,7 +328,7 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
             "task": str(address),
             "posted": authority is not None,
             "model_cid": model_cid,
-            "scores": {p: w for p, w in zip(participants, weights, strict=True)},
+            "scores": {str(p): w for p, w in settled.scores().items()},
             "reward_share_lamports": {
                 str(s.participant): r for s, r in zip(stakes, rewards, strict=True)
             },

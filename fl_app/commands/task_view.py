@@ -137,11 +137,19 @@ def account_space(name: str) -> int:
     from fl_app.chain.idl import IDL_PATH, load_spec
 
     raw = json.loads(IDL_PATH.read_text())
+    spec = load_spec()
     sizes = {"publicKey": 32, "u64": 8, "i64": 8, "u32": 4, "i32": 4, "u16": 2, "u8": 1}
-    sizes |= {"bool": 1, "string": 4 + load_spec().max_cid_len}
+    sizes |= {"bool": 1, "string": 4 + spec.max_cid_len}
+
+    def size(kind: str | dict[str, Any]) -> int:
+        if isinstance(kind, str):
+            return sizes[kind]
+        if "array" in kind:
+            item, length = kind["array"]
+            return size(item) * int(length)
+        if "vec" in kind:  # the only vector an account holds: the task's attestors
+            return 4 + size(kind["vec"]) * spec.max_attestors
+        return 1  # a defined type is a field-less enum
+
     account = next(a for a in raw["accounts"] if a["name"] == name)
-    total = 8  # discriminator
-    for field in account["type"]["fields"]:
-        kind = field["type"]
-        total += 1 if isinstance(kind, dict) else sizes[kind]  # a defined type is an enum
-    return total
+    return 8 + sum(size(field["type"]) for field in account["type"]["fields"])

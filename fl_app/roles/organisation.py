@@ -134,6 +134,16 @@ class Organisation:
                 "weight_scale": report.weight_scale,
                 "scalars": {w: dataclasses.asdict(x) for w, x in report.scalars.items()},
                 "net_contributions": {w: c.net for w, c in contributions.items()},
+                "decrypted": (
+                    None
+                    if report.decrypted_scalars is None
+                    else np.asarray(report.decrypted_scalars).tolist()
+                ),
+                "scores_attestation": (
+                    None
+                    if report.scores_attestation is None
+                    else report.scores_attestation.to_hex()
+                ),
             }
         if report.attestation is None or report.manifest is None:
             raise ValueError(

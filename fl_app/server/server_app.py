@@ -103,6 +103,8 @@ def build_server_app(
                 ciphertext_bytes=outcome.ciphertext_bytes,
                 skipped=outcome.skipped,
                 attestation=outcome.attestation,
+                decrypted_scalars=outcome.decrypted_scalars,
+                scores_attestation=outcome.scores_attestation,
             )
             run_report.rounds.append(round_report)
             log(

@@ -23,6 +23,7 @@ use solana_sdk::clock::Clock;
 use solana_sdk::feature_set::FeatureSet;
 use solana_sdk::instruction::InstructionError;
 use solana_sdk::message::{Message, VersionedMessage};
+use solana_sdk::precompiles::verify_if_precompile;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 use solana_sdk::system_instruction;
@@ -112,6 +113,27 @@ impl Chain {
 fn verify(tx: &Transaction) -> Result<(), TransactionError> {
     tx.verify()?;
     tx.verify_precompiles(&FeatureSet::all_enabled())
+}
+
+/// [`verify`] for a legacy or v0 transaction. A program id is always a static
+/// key, so the precompile instructions are found without address lookups.
+fn verify_versioned(tx: &VersionedTransaction) -> Result<(), TransactionError> {
+    tx.verify_and_hash_message()?;
+    let keys = tx.message.static_account_keys();
+    let instructions = tx.message.instructions();
+    for instruction in instructions {
+        let program_id = keys
+            .get(usize::from(instruction.program_id_index))
+            .ok_or(TransactionError::AccountNotFound)?;
+        verify_if_precompile(
+            program_id,
+            instruction,
+            instructions,
+            &FeatureSet::all_enabled(),
+        )
+        .map_err(|_| TransactionError::InvalidAccountIndex)?;
+    }
+    Ok(())
 }
 
 /// What the runtime reported for one transaction, executed or simulated.
@@ -479,6 +501,10 @@ impl Chain {
                         TransactionError::AlreadyProcessed,
                     ))),
                 ));
+            }
+            if let Err(err) = verify_versioned(&tx) {
+                // Refused before execution, as by a validator: no fee is taken.
+                return Ok((0, executed(Err(BanksClientError::TransactionError(err)))));
             }
             let client = &mut context.banks_client;
             let fee = match legacy_message(tx.message.clone()) {

@@ -89,7 +89,7 @@ async fn emits_round_recorded_event() {
         .process_transaction_with_metadata(tx)
         .await
         .expect("processed");
-    assert!(result.result.is_ok());
+    assert!(result.result.is_ok(), "{:?}", result.result);
     let logs = result.metadata.expect("metadata").log_messages;
     assert!(
         logs.iter().any(|l| l.starts_with("Program data: ")),
