@@ -24,7 +24,7 @@ from fl_app import ml, payload
 from fl_app.client.behaviour import FREE_RIDER_CLAIMED_EXAMPLES, Behaviour, flip_labels
 from fl_app.errors import DataError
 from fl_app.settings import RunSettings
-from strategy import ckks_mod, register_key_holder
+from strategy import register_key_holder, signing_ckks_mod
 from strategy.key_holder_app import KeyHolderLoader, key_holder_from_node_config
 from strategy.stake_gate import WalletLoader, register_stake_prover, wallet_from_node_config
 
@@ -143,7 +143,7 @@ def build_client_app(
     """
     adversaries = dict(behaviours or {})
     plain = RunSettings.from_run_config({}, overrides).aggregation == "plain"
-    app = ClientApp(mods=[] if plain else [ckks_mod])
+    app = ClientApp(mods=[] if plain else [signing_ckks_mod(load_wallet)])
     register_key_holder(app, load_key_holder)
     register_stake_prover(app, load_wallet)
 

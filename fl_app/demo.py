@@ -28,10 +28,10 @@ from fl_app.ipfs import MAX_BUNDLE_BYTES, IpfsClient, KuboDaemon, bundle_sha256,
 from fl_app.ipfs.template import TEMPLATE_DIR
 from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
+from fl_app.roles.round_scores import fetch_rounds, weights_from_rounds
 from fl_app.run_report import RoundReport, RunReport
 from fl_app.simulation import Federation, run_federated
 from strategy.attestation import attest, final_message, model_digest
-from strategy.contribution import ContributionLedger
 from strategy.stake_gate import StakeGate
 
 __all__ = ["DemoOptions", "DemoResult", "ParticipantOutcome", "run_demo"]
@@ -164,25 +164,16 @@ def _run(
     )
     say(f"participants train with the ClientApp of bundle sha256 {client_app.sha256}")
 
-    ledger = ContributionLedger()
     result = DemoResult(
         task=task, report=RunReport(), bundle_sha256=client_app.sha256, lamports_in=lamports_in
     )
 
     def record(report: RoundReport) -> None:
-        if report.server_round > 0:
-            if report.scalars:  # a round the key holder could not score earns nothing
-                ledger.add_round(
-                    report.server_round,
-                    report.scalars,
-                    reference_norm=report.reference_norm,
-                    weight_scale=report.weight_scale,
-                )
-            if not report.skipped:
-                recorded = client.task(task).rounds_recorded
-                result.manifest_cids.append(
-                    organisation.record_round(task, report, round_index=recorded)
-                )
+        if report.server_round > 0 and not report.skipped:
+            recorded = client.task(task).rounds_recorded
+            result.manifest_cids.append(
+                organisation.record_round(task, report, round_index=recorded)
+            )
         if on_round is not None:
             on_round(report)
 
@@ -207,10 +198,13 @@ def _run(
         ),
         on_round=record,
     )
-    weights = ledger.weights([str(p.address) for p in participants])
+    # The key holder (here in the same process) recomputes the scores from what the
+    # chain recorded and it signed, exactly as `fl-app task attest` does, and signs them.
+    rounds = fetch_rounds(client, ipfs, client.task(task))
+    holder = Pubkey.from_string(key_holder.wallet.address)
+    weights = weights_from_rounds(rounds, [str(p.address) for p in participants], holder)
     scores = {p.address: w for p, w in zip(participants, weights, strict=True)}
-    final_model = organisation.pin_model(result.report.rounds[-1])
-    # The key holder signs the scores it accepts; here it runs in the same process.
+    final_model = rounds[-1].manifest["model_cid"]
     final = final_message(
         bytes(task), model_digest(final_model), {bytes(k): v for k, v in scores.items()}
     )

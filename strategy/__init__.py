@@ -37,7 +37,7 @@ own, the environment names them instead: ``CKKS_SEALED_SECRET``,
 """
 
 from .ckks import KeyMaterial, generate_keys, load_public_context
-from .ckks_mod import ckks_mod
+from .ckks_mod import ckks_mod, signing_ckks_mod
 from .decrypt_request import DecryptRequest
 from .encrypted_fedavg import EncryptedFedAvg, find_key_holder
 from .exceptions import (
@@ -95,4 +95,5 @@ __all__ = [
     "load_public_context",
     "register_key_holder",
     "seal_to_wallet",
+    "signing_ckks_mod",
 ]

@@ -49,7 +49,7 @@ from flwr.app import (
     MessageType,
     RecordDict,
 )
-from flwr.clientapp.typing import ClientAppCallable
+from flwr.clientapp.typing import ClientAppCallable, Mod
 from flwr.common.constant import ErrorCode
 from flwr.common.logger import log
 
@@ -71,7 +71,6 @@ from .constants import (
     KEY_COMMITMENT_JSON,
     NODE_CONFIG_CONTEXT_PIN,
     NODE_CONFIG_PUBLIC_CONTEXT,
-    NODE_CONFIG_WALLET,
     NUM_EXAMPLES,
     RECORD_COMMITMENT,
     RECORD_UPDATE,
@@ -86,7 +85,7 @@ from .exceptions import (
 )
 from .manifest import UpdateCommitment
 from .packing import Packing, packing_for
-from .wallet import Wallet
+from .stake_gate import WalletLoader, wallet_from_node_config
 
 _PACKINGS: dict[str, Packing] = {}
 CONTEXT_CACHE_ENV = "CKKS_CONTEXT_CACHE"
@@ -119,6 +118,26 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
         If the public context does not hash to the announced fingerprint, differs from
         the one this node accepted earlier in the run, or is not the pinned one.
     """
+    return _encrypt_train_reply(msg, ctxt, call_next, wallet_from_node_config)
+
+
+def signing_ckks_mod(load_wallet: WalletLoader) -> Mod:
+    """`ckks_mod` whose commitments are signed by the wallet ``load_wallet`` finds.
+
+    For nodes whose wallet is not a node-config keypair file (for example simulated
+    nodes, which cannot be given their own node config): the same loader as the stake
+    prover's (`register_stake_prover`).
+    """
+
+    def mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
+        return _encrypt_train_reply(msg, ctxt, call_next, load_wallet)
+
+    return mod
+
+
+def _encrypt_train_reply(
+    msg: Message, ctxt: Context, call_next: ClientAppCallable, load_wallet: WalletLoader
+) -> Message:
     if msg.metadata.message_type.split(".")[0] != MessageType.TRAIN:
         return call_next(msg, ctxt)
     config = _train_config(msg)
@@ -162,9 +181,9 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
         chunk_sha256=tuple(sha256_hex(chunk) for chunk in chunks),
         reference_sha256=str(config.get(CONFIG_REFERENCE_SHA256, "")),
     )
-    wallet_path = ctxt.node_config.get(NODE_CONFIG_WALLET)
-    if wallet_path:
-        commitment = commitment.signed_by(Wallet.from_keypair_file(str(wallet_path)))
+    wallet = load_wallet(ctxt)
+    if wallet is not None:
+        commitment = commitment.signed_by(wallet)
 
     content = RecordDict()
     for key, record in reply.content.items():

@@ -60,7 +60,7 @@ zero, every weight is zero and the program splits the pool equally among contrib
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -109,7 +109,7 @@ CAUCHY_SCHWARZ_SLACK = 1e-3
 
 
 def scalars_from_decrypted(
-    values: Sequence[Sequence[float]],
+    values: Iterable[Sequence[float]],
     weights: Sequence[float],
     *,
     weight_scale: float,

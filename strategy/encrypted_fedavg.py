@@ -303,7 +303,9 @@ class EncryptedFedAvg(ReportingFedAvg):
             contributors=tuple(str(update.node_id) for update in accepted),
             manifest=manifest,
             scalars=scalars,
-            reference_norm=float(np.linalg.norm(reference)) if scalars else 0.0,
+            reference_norm=float(np.linalg.norm(reference))
+            if scalars and reference is not None
+            else 0.0,
             reference_update=reference,
             decrypted_scalars=None if scored is None else scored.values,
             scores_attestation=None if scored is None else scored.attestation,

@@ -191,7 +191,13 @@ def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
         rounds = user.run("fl-app task rounds TASK", values=on_task)
         assert rounds.count("bafk") >= 3
         audit = user.run("fl-app task finalize TASK --dry-run", values=on_task)
-        user.run("fl-app task finalize TASK -k org.json", values=on_task)
+        attested = user.run("fl-app task attest TASK -k keyholder.json", values=on_task)
+        match = re.search(r"^attestation: ([0-9a-f]{192})$", attested, re.MULTILINE)
+        assert match, attested
+        user.run(
+            "fl-app task finalize TASK -k org.json --attestation ATTESTATION",
+            values=on_task | {"ATTESTATION": match.group(1)},
+        )
         mine = user.run("fl-app claim TASK", values=on_task)
         theirs = user.run("fl-app claim TASK -k keyholder.json", values=on_task)
         rewards = [_sol_received(mine), _sol_received(theirs)]

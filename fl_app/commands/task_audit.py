@@ -15,29 +15,21 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fl_app.commands.command_parser import add_command, open_ipfs, signer
-from fl_app.commands.output import Advance, Output
+from fl_app.commands.output import Output
 from fl_app.errors import FlAppError
 from strategy.attestation import Attestation, model_digest
 
 if TYPE_CHECKING:
     from solders.pubkey import Pubkey
 
-    from fl_app.chain import RoundAccount, StakeAccount, StakingClient, TaskAccount
+    from fl_app.chain import StakeAccount, TaskAccount
     from fl_app.commands.cluster import ChainSession
-    from fl_app.ipfs import IpfsClient
+    from fl_app.roles.round_scores import RecordedRound
 
-__all__ = ["RecordedRound", "fetch_rounds", "register"]
-
-
-@dataclass(frozen=True)
-class RecordedRound:
-    """A Round account and the manifest its CID names."""
-
-    account: RoundAccount
-    manifest: dict[str, Any]
+__all__ = ["register"]
 
 
 def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,40 +95,9 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
 
 
-def fetch_rounds(
-    client: StakingClient,
-    ipfs: IpfsClient,
-    task: TaskAccount,
-    advance: Advance | None = None,
-) -> list[RecordedRound]:
-    """Every recorded round of ``task`` with its verified manifest, in order."""
-    from fl_app.ipfs import fetch_manifest
-
-    found: list[RecordedRound] = []
-    for index in range(task.rounds_recorded):
-        account = client.round(task.address, index)
-        manifest = fetch_manifest(ipfs, account.manifest_cid)
-        # A skipped round is not recorded, so Flower's round numbers only increase.
-        number = manifest.get("round")
-        previous = found[-1].manifest["round"] if found else 0
-        if (
-            manifest.get("task") != str(task.address)
-            or not isinstance(number, int)
-            or number <= previous
-        ):
-            raise FlAppError(
-                f"manifest {account.manifest_cid} recorded as round {index + 1} of task "
-                f"{task.address} describes round {number} of task "
-                f"{manifest.get('task')}: the record is inconsistent"
-            )
-        found.append(RecordedRound(account, manifest))
-        if advance is not None:
-            advance()
-    return found
-
-
 def _rounds(args: argparse.Namespace, out: Output) -> int:
     from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.roles.round_scores import fetch_rounds
 
     address = parse_address(args.task, what="task")
     with open_chain(args) as chain:
@@ -203,7 +164,7 @@ def _settlement(
 ) -> _Settlement:
     """Recompute every stake's score from the recorded rounds (see the module doc)."""
     from fl_app.commands.task_view import expires_at, when
-    from fl_app.roles.round_scores import weights_from_rounds
+    from fl_app.roles.round_scores import fetch_rounds, weights_from_rounds
 
     if task.rounds_recorded == 0:
         now = chain.client.transport.unix_timestamp()
@@ -217,11 +178,7 @@ def _settlement(
     ):
         rounds = fetch_rounds(chain.client, ipfs, task, step)
     stakes = _stakers(chain, task, rounds, args.participant)
-    weights = weights_from_rounds(
-        [(r.manifest, r.account.manifest_digest) for r in rounds],
-        [str(s.participant) for s in stakes],
-        task.key_holder,
-    )
+    weights = weights_from_rounds(rounds, [str(s.participant) for s in stakes], task.key_holder)
     return _Settlement(task, stakes, weights, len(rounds), rounds[-1].manifest["model_cid"])
 
 
@@ -243,6 +200,7 @@ def _attest(args: argparse.Namespace, out: Output) -> int:
     lines = [f"scores recomputed from {settled.rounds} signed round manifests:"]
     lines += [f"  {p}  score {w}" for p, w in settled.scores().items()]
     lines.append(f"model CID: {settled.model_cid}")
+    lines.append(f"attestation: {attestation.to_hex()}")
     lines.append("the organisation posts them with:")
     lines.append(f"  fl-app task finalize {address} --attestation {attestation.to_hex()}")
     out.result(

@@ -12,8 +12,9 @@ participant, gets scores the key holder will not attest and the chain will not a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from nacl.exceptions import BadSignatureError
@@ -21,11 +22,55 @@ from nacl.signing import VerifyKey
 from solders.pubkey import Pubkey
 
 from fl_app.errors import FlAppError
+
+if TYPE_CHECKING:
+    from fl_app.chain import RoundAccount, StakingClient, TaskAccount
+    from fl_app.ipfs import IpfsClient
 from strategy import RoundManifest
 from strategy.attestation import Attestation, scores_message
 from strategy.contribution import ContributionLedger, RoundScalars, scalars_from_decrypted
 
-__all__ = ["signed_round_scalars", "weights_from_rounds"]
+__all__ = ["RecordedRound", "fetch_rounds", "signed_round_scalars", "weights_from_rounds"]
+
+
+@dataclass(frozen=True)
+class RecordedRound:
+    """A Round account and the manifest its CID names."""
+
+    account: RoundAccount
+    manifest: dict[str, Any]
+
+
+def fetch_rounds(
+    client: StakingClient,
+    ipfs: IpfsClient,
+    task: TaskAccount,
+    advance: Callable[[], object] | None = None,
+) -> list[RecordedRound]:
+    """Every recorded round of ``task`` with its verified manifest, in order."""
+    from fl_app.ipfs import fetch_manifest
+
+    found: list[RecordedRound] = []
+    for index in range(task.rounds_recorded):
+        account = client.round(task.address, index)
+        manifest = fetch_manifest(ipfs, account.manifest_cid)
+        # A skipped round is not recorded, so Flower's round numbers only increase.
+        number = manifest.get("round")
+        previous = found[-1].manifest["round"] if found else 0
+        if (
+            manifest.get("task") != str(task.address)
+            or not isinstance(number, int)
+            or number <= previous
+        ):
+            raise FlAppError(
+                f"manifest {account.manifest_cid} recorded as round {index + 1} of task "
+                f"{task.address} describes round {number} of task "
+                f"{manifest.get('task')}: the record is inconsistent"
+            )
+        found.append(RecordedRound(account, manifest))
+        if advance is not None:
+            advance()
+    return found
 
 
 def signed_round_scalars(
@@ -83,15 +128,14 @@ def signed_round_scalars(
 
 
 def weights_from_rounds(
-    rounds: Sequence[tuple[Mapping[str, Any], bytes]],
-    participants: Sequence[str],
-    key_holder: Pubkey,
+    rounds: Sequence[RecordedRound], participants: Sequence[str], key_holder: Pubkey
 ) -> list[int]:
-    """``u64`` scores of ``participants`` over recorded ``rounds``, each a pinned
-    manifest and the manifest digest on chain (see `strategy.contribution`)."""
+    """``u64`` scores of ``participants`` over the recorded ``rounds``, from the scalars
+    ``key_holder`` signed (see `strategy.contribution`)."""
     ledger = ContributionLedger()
-    for manifest, manifest_digest in rounds:
-        scalars = signed_round_scalars(manifest, manifest_digest, key_holder)
+    for recorded in rounds:
+        manifest = recorded.manifest
+        scalars = signed_round_scalars(manifest, recorded.account.manifest_digest, key_holder)
         if scalars:
             scoring = manifest["scoring"]
             ledger.add_round(
