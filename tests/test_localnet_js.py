@@ -31,6 +31,7 @@ _STEPS = [
     "stakeDeposit simulated, nothing recorded",
     "stakeDeposit through rpc(), stakes listed by memcmp filter",
     "getProgramAccounts with dataSlice and withContext",
+    "roundRecord attested by the key holder's Ed25519 signature; the organisation's refused",
     "logs, account and slot subscriptions notified",
     "v0 transaction: fee, simulation, send, confirm, fetch",
 ]

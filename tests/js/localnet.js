@@ -9,6 +9,7 @@
 "use strict";
 
 const assert = require("node:assert/strict");
+const crypto = require("node:crypto");
 const fs = require("node:fs");
 const anchor = require("@coral-xyz/anchor");
 const web3 = require("@solana/web3.js");
@@ -49,6 +50,35 @@ function taskAddress(programId, authority, taskId) {
 function stakeAddress(programId, task, participant) {
   const seeds = [Buffer.from("stake"), task.toBuffer(), participant.toBuffer()];
   return web3.PublicKey.findProgramAddressSync(seeds, programId)[0];
+}
+
+function roundAddress(programId, task, roundIndex) {
+  const index = Buffer.alloc(4);
+  index.writeUInt32LE(roundIndex);
+  return web3.PublicKey.findProgramAddressSync([Buffer.from("round"), task.toBuffer(), index], programId)[0];
+}
+
+// What the key holder signs for a round (strategy/attestation.py, round_message): the
+// contributors as a chained SHA-256 over their keys in ascending byte order.
+function roundMessage(task, roundIndex, manifestDigest, contributors) {
+  let digest = Buffer.alloc(32);
+  for (const key of contributors.map((k) => k.toBuffer()).sort(Buffer.compare)) {
+    digest = crypto.createHash("sha256").update(Buffer.concat([digest, key])).digest();
+  }
+  const u32 = (n) => {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32LE(n);
+    return bytes;
+  };
+  const message = Buffer.concat([
+    Buffer.from("fl-app/round-attestation/v1"),
+    task.toBuffer(),
+    u32(roundIndex),
+    manifestDigest,
+    u32(contributors.length),
+    digest,
+  ]);
+  return { message, contributorsDigest: digest };
 }
 
 // -- helpers -------------------------------------------------------------------------
@@ -110,9 +140,9 @@ async function main() {
   const clock = await connection.getAccountInfo(web3.SYSVAR_CLOCK_PUBKEY);
   const now = Number(clock.data.readBigInt64LE(32));
   assert.ok(Math.abs(now - Date.now() / 1000) < 120, "the chain's clock follows wall time");
-  const keyHolder = web3.Keypair.generate().publicKey;
+  const keyHolder = web3.Keypair.generate();
   const createSig = await program.methods
-    .taskCreate(taskCreateArgs({ taskId, now, keyHolder }))
+    .taskCreate(taskCreateArgs({ taskId, now, keyHolder: keyHolder.publicKey }))
     .accounts({ authority: organisation.publicKey, task, systemProgram: web3.SystemProgram.programId })
     .rpc();
   assert.ok(createSig.length > 60);
@@ -164,6 +194,44 @@ async function main() {
   assert.equal(sliced.value.length, 1);
   assert.equal(sliced.value[0].account.data.length, 8);
   step("getProgramAccounts with dataSlice and withContext");
+
+  // A round is credited only with the key holder's signature, carried by web3.js's own
+  // Ed25519 program instruction before the staking instruction.
+  const roundIndex = 0;
+  const manifestDigest = crypto.createHash("sha256").update("round 1 manifest").digest();
+  const attested = roundMessage(task, roundIndex, manifestDigest, [participant.publicKey]);
+  const round = roundAddress(programId, task, roundIndex);
+  const record = () =>
+    program.methods
+      .roundRecord({
+        roundIndex,
+        manifestCid: CID,
+        aggregateCid: null,
+        contributors: 1,
+        manifestDigest: [...manifestDigest],
+        contributorsDigest: [...attested.contributorsDigest],
+      })
+      .accounts({
+        authority: organisation.publicKey,
+        task,
+        round,
+        instructionsSysvar: web3.SYSVAR_INSTRUCTIONS_PUBKEY,
+        systemProgram: web3.SystemProgram.programId,
+      });
+  const signedBy = (signer) =>
+    web3.Ed25519Program.createInstructionWithPrivateKey({
+      privateKey: signer.secretKey,
+      message: attested.message,
+    });
+  await assert.rejects(record().preInstructions([signedBy(organisation)]).rpc(), /AttestationMissing/);
+  await record().preInstructions([signedBy(keyHolder)]).rpc();
+  await program.methods
+    .roundCredit({ roundIndex })
+    .accounts({ authority: organisation.publicKey, task, round })
+    .remainingAccounts([{ pubkey: stake, isWritable: true, isSigner: false }])
+    .rpc();
+  assert.equal((await program.account.stake.fetch(stake)).roundsContributed, 1);
+  step("roundRecord attested by the key holder's Ed25519 signature; the organisation's refused");
 
   await within(
     (async () => {
