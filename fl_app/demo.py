@@ -30,6 +30,7 @@ from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
 from fl_app.roles.round_scores import fetch_rounds, weights_from_rounds
 from fl_app.run_report import RoundReport, RunReport
+from fl_app.settings import RunSettings
 from fl_app.simulation import Federation, run_federated
 from strategy.attestation import attest, final_message, model_digest
 from strategy.stake_gate import StakeGate
@@ -177,17 +178,22 @@ def _run(
         if on_round is not None:
             on_round(report)
 
+    run_config = {
+        "dataset": options.dataset,
+        "seed": options.seed,
+        "num-server-rounds": options.rounds,
+        "task-id": str(task),
+        "min-nodes": 3,
+    }
     gate = StakeGate(
-        task=str(task), min_stake=options.min_stake, stake_lookup=chain_stake_lookup(client, task)
+        task=str(task),
+        min_stake=options.min_stake,
+        stake_lookup=chain_stake_lookup(client, task),
+        # A simulated node's first message starts its ClientApp, slow on a busy machine.
+        timeout=RunSettings.from_run_config(run_config).stake_proof_timeout,
     )
     result.report = run_federated(
-        {
-            "dataset": options.dataset,
-            "seed": options.seed,
-            "num-server-rounds": options.rounds,
-            "task-id": str(task),
-            "min-nodes": 3,
-        },
+        run_config,
         federation=Federation(
             num_supernodes=options.participants,
             keys=keys,
