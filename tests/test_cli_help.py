@@ -27,8 +27,8 @@ def test_the_documented_commands_exist() -> None:
     expected = {
         "services start", "services stop", "services status", "wallet new", "wallet show",
         "airdrop", "keys create", "task create", "task status", "task rounds",
-        "task finalize", "task expire", "task close", "stake", "claim", "client fetch", "demo", "train",
-        "data check",
+        "task finalize", "task expire", "task close", "stake", "claim", "client fetch", "demo",
+        "train", "data check",
     }  # fmt: skip
     assert expected <= names
 

@@ -363,9 +363,10 @@ def run_expire(chain: Chain) -> None:
     # Nobody contributed, so the pool goes back to the authority that funded it.
     assert client.balance(task.authority.pubkey()) == authority_before + task.params.reward_pool
     assert client.task(task.address).state is TaskState.EXPIRED
+    rent = chain.rent(stake_of(chain, task, participant.pubkey()).address)
     before = client.balance(participant.pubkey())
     result = client.reward_claim(participant, task.address)
-    assert client.balance(participant.pubkey()) == before + SOL - result.fee
+    assert client.balance(participant.pubkey()) == before + SOL + rent - result.fee
 
 
 def run_slash_never_reaches_authority(chain: Chain) -> None:
@@ -386,6 +387,16 @@ def run_slash_never_reaches_authority(chain: Chain) -> None:
     assert client.balance(task.authority.pubkey()) == authority_before + task.params.reward_pool
     account = client.task(task.address)
     assert (account.refunded, account.reward_pool) == (task.params.reward_pool, slash)
+    rent = chain.rent(stake_of(chain, task, victim.pubkey()).address)
     before = client.balance(victim.pubkey())
     result = client.reward_claim(victim, task.address)
-    assert client.balance(victim.pubkey()) == before + 2 * SOL - result.fee
+    assert client.balance(victim.pubkey()) == before + 2 * SOL + rent - result.fee
+    # Then the authority closes the task: it gets back its rents, not the slash.
+    authority_before = client.balance(task.authority.pubkey())
+    task_rent = chain.rent(task.address)
+    round_rent = chain.rent(round_address(task.address, 0))
+    closed = client.task_close(task.authority, task.address)
+    fees = sum(r.fee for r in closed.results)
+    assert client.balance(task.authority.pubkey()) == (
+        authority_before + task_rent + round_rent - fees
+    )
