@@ -51,6 +51,9 @@ class DemoOptions:
     min_stake: int = LAMPORTS_PER_SOL
     free_rider: int | None = 4
     label_flipper: int | None = 5
+    # After the claims the organisation closes the round records and the task and
+    # gets their rent back; False keeps them on chain for inspection.
+    close_task: bool = True
 
     def behaviours(self) -> dict[int, Behaviour]:
         roles = {self.free_rider: Behaviour.FREE_RIDER, self.label_flipper: Behaviour.LABEL_FLIPPER}
@@ -226,7 +229,8 @@ def _run(
             )
         )
     result.vault_after = client.balance(task)
-    result.rent_returned = organisation.close(task)
-    say(f"task closed: {result.rent_returned:,} lamports of rent returned to the organisation")
+    if options.close_task:
+        result.rent_returned = organisation.close(task)
+        say(f"task closed: {result.rent_returned:,} lamports of rent returned to the organisation")
     result.lamports_out = sum(o.received for o in result.outcomes)
     return result
