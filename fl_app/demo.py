@@ -52,6 +52,9 @@ class DemoOptions:
     min_stake: int = LAMPORTS_PER_SOL
     free_rider: int | None = 4
     label_flipper: int | None = 5
+    # After the claims the organisation closes the round records and the task and
+    # gets their rent back; False keeps them on chain for inspection.
+    close_task: bool = True
 
     def behaviours(self) -> dict[int, Behaviour]:
         roles = {self.free_rider: Behaviour.FREE_RIDER, self.label_flipper: Behaviour.LABEL_FLIPPER}
@@ -80,6 +83,7 @@ class DemoResult:
     manifest_cids: list[str] = field(default_factory=list)
     outcomes: list[ParticipantOutcome] = field(default_factory=list)
     vault_after: int = 0
+    rent_returned: int = 0
     lamports_in: int = 0
     lamports_out: int = 0
 
@@ -218,19 +222,21 @@ def _run(
     say(f"task finalized with scores {list(scores.values())}; final model {final_model}")
     behaviours = options.behaviours()
     for index, participant in enumerate(participants):
-        received = participant.claim(task)
-        stake = client.stake(task, participant.address)
-        assert stake is not None
+        # The claim closes the stake account: its event says what was paid.
+        claimed = participant.claim(task)
         result.outcomes.append(
             ParticipantOutcome(
                 address=str(participant.address),
                 behaviour=behaviours.get(index, Behaviour.HONEST),
-                score=stake.score,
-                reward=stake.reward_share,
-                stake_returned=stake.remaining,
-                received=received,
+                score=claimed.score,
+                reward=claimed.reward,
+                stake_returned=claimed.stake_returned,
+                received=claimed.reward + claimed.stake_returned,
             )
         )
     result.vault_after = client.balance(task)
+    if options.close_task:
+        result.rent_returned = organisation.close(task)
+        say(f"task closed: {result.rent_returned:,} lamports of rent returned to the organisation")
     result.lamports_out = sum(o.received for o in result.outcomes)
     return result

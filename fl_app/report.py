@@ -91,7 +91,8 @@ def print_settlement(result: DemoResult, console: Console | None = None) -> None
     chain.add_column("lamports", justify="right")
     chain.add_row("vault before training (pool + stakes + rent)", f"{result.lamports_in:,}")
     chain.add_row("paid out by claims", f"{result.lamports_out:,}")
-    chain.add_row("left in the vault (rent)", f"{result.vault_after:,}")
+    chain.add_row("left in the vault after claims (rent)", f"{result.vault_after:,}")
+    chain.add_row("rent returned by task close", f"{result.rent_returned:,}")
     out.print(chain)
     out.print(f"manifests on IPFS and chain: {', '.join(result.manifest_cids)}")
 
@@ -141,7 +142,8 @@ def write_demo_report(result: DemoResult, directory: Path) -> Path:
     lines += [
         "",
         f"Vault: {result.lamports_in:,} lamports before training, {result.lamports_out:,} "
-        f"paid out by claims, {result.vault_after:,} left (the account's rent).",
+        f"paid out by claims, {result.vault_after:,} left (the account's rent), "
+        f"{result.rent_returned:,} of rent returned to the organisation by task close.",
         "",
     ]
     path = directory / "report.md"

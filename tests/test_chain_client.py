@@ -45,7 +45,7 @@ def test_program_id_in_the_idl_is_the_deployed_one(transport: EmbeddedTransport)
 
 def test_error_names_come_from_the_idl_and_anchor() -> None:
     assert error_name(6000) == "StakingError.KeyHolderIsAuthority"
-    assert error_name(6027) == "StakingError.AlreadyClaimed"
+    assert error_name(6027) == "StakingError.StakesUnclaimed"
     assert error_name(2001) == "AnchorError.ConstraintHasOne"
     assert error_name(3010) == "AnchorError.AccountNotSigner"
     assert error_name(0) == "SystemError.AccountAlreadyInUse"
@@ -132,13 +132,15 @@ def test_expired_pool_goes_to_contributors(chain: scenarios.Chain) -> None:
     scenarios.record_round(chain, task, 0, [worker.pubkey()])
     chain.wait_until(task.params.settle_deadline + task.params.grace_period + 1)
     client.task_expire(chain.wallet(scenarios.SOL), task.address)
+    # Each claim also returns the stake account's rent: the account is closed.
+    rent = chain.rent(scenarios.stake_of(chain, task, worker.pubkey()).address)
     before = client.balance(worker.pubkey())
     result = client.reward_claim(worker, task.address)
     paid = task.params.reward_pool + scenarios.SOL
-    assert client.balance(worker.pubkey()) == before + paid - result.fee
+    assert client.balance(worker.pubkey()) == before + paid + rent - result.fee
     before = client.balance(idle.pubkey())
     result = client.reward_claim(idle, task.address)
-    assert client.balance(idle.pubkey()) == before + scenarios.SOL - result.fee
+    assert client.balance(idle.pubkey()) == before + scenarios.SOL + rent - result.fee
 
 
 def test_organisation_cannot_credit_its_sybil_without_the_key_holder(
@@ -201,5 +203,5 @@ def test_sybil_slipped_past_the_attested_contributors_is_refused(
         ),
     )
     scenarios.finalize(chain, task, {worker.pubkey(): 1, sybil.pubkey(): 0})
-    chain.client.reward_claim(sybil, task.address)
-    assert scenarios.stake_of(chain, task, sybil.pubkey()).reward_share == 0
+    result = chain.client.reward_claim(sybil, task.address)
+    assert chain.client.claimed(result).reward == 0

@@ -27,8 +27,8 @@ def test_the_documented_commands_exist() -> None:
     expected = {
         "services start", "services stop", "services status", "wallet new", "wallet show",
         "airdrop", "keys create", "task create", "task status", "task rounds",
-        "task finalize", "task expire", "stake", "claim", "client fetch", "demo", "train",
-        "data check",
+        "task finalize", "task expire", "task close", "stake", "claim", "client fetch", "demo",
+        "train", "data check",
     }  # fmt: skip
     assert expected <= names
 
@@ -48,7 +48,11 @@ def test_every_command_has_help(command: tuple[str, ...], capsys: pytest.Capture
             "StakingError.StakeBelowMinimum",
             "stake of 0.5 SOL is below task T's minimum of 1 SOL: stake at least 1 SOL",
         ),
-        ("StakingError.AlreadyClaimed", "wallet W already claimed on task T"),
+        (
+            "StakingError.StakesUnclaimed",
+            "task T still has unclaimed stakes: close it once every participant has run "
+            "fl-app claim T",
+        ),
         ("StakingError.TaskFull", "task T already has its 4 participants: choose another task"),
         (
             "AnchorError.ConstraintHasOne",

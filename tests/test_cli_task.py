@@ -26,7 +26,6 @@ from solders.pubkey import Pubkey
 from fl_app.chain import RpcTransport, StakingClient
 from fl_app.chain.attestations import final_attestation, round_attestation, signed_by
 from fl_app.chain.local_rpc import LocalChainServer
-from fl_app.commands.amounts import format_sol
 from fl_app.commands.task_view import account_space
 from fl_app.deployment import free_port
 from fl_app.ipfs import KuboDaemon, bundle_cid, file_cid, pack_bundle, pin_manifest
@@ -496,21 +495,29 @@ def test_rounds_finalize_and_claim_follow_the_manifests(fl_app: FlApp, world: Wo
     on_chain = _client(world).task(Pubkey.from_string(task))
     assert on_chain.model_cid == model_cids[-1] and on_chain.state.value == "Finalized"
 
-    claim = fl_app("claim", task, "-k", str(wallets[0]), "-u", world.chain.url)
+    claim = fl_app("claim", task, "-k", str(wallets[0]), "-u", world.chain.url, "--json")
     assert claim.code == 0, claim.stderr
-    stake = _client(world).stake(Pubkey.from_string(task), Pubkey.from_string(honest[0]))
-    assert stake is not None and stake.reward_share > 0
-    total, reward = (
-        format_sol(stake.reward_share + LAMPORTS_PER_SOL),
-        format_sol(stake.reward_share),
-    )
-    assert claim.stdout.strip() == (
-        f"claimed {total} SOL from task {task}: reward {reward} SOL + stake 1 SOL"
-    )
+    paid = claim.json()
+    assert paid["reward_lamports"] > 0 and paid["rent_returned_lamports"] > 0
+    assert _client(world).stake(Pubkey.from_string(task), Pubkey.from_string(honest[0])) is None
+    assert paid["received_lamports"] == paid["reward_lamports"] + LAMPORTS_PER_SOL
     rider = fl_app("claim", task, "-k", str(wallets[2]), "-u", world.chain.url, "--json").json()
     assert rider["reward_lamports"] == 0 and rider["stake_returned_lamports"] == LAMPORTS_PER_SOL
     again = fl_app("claim", task, "-k", str(wallets[0]), "-u", world.chain.url)
     assert again.error == f"wallet {honest[0]} already claimed on task {task}"
+
+    # The organisation takes back its rent once every stake is claimed.
+    close = ("task", "close", task, "-k", str(world.org), "-u", world.chain.url)
+    unclaimed = fl_app(*close)
+    assert unclaimed.error == (
+        f"task {task} still has 1 unclaimed stakes: close it once every participant has "
+        f"run fl-app claim {task}"
+    )
+    assert fl_app("claim", task, "-k", str(wallets[1]), "-u", world.chain.url).code == 0
+    closed = fl_app(*close, "--json")
+    assert closed.code == 0, closed.stderr
+    assert closed.json()["rounds_closed"] == 2 and closed.json()["rent_returned_lamports"] > 0
+    assert _client(world).transport.get_account(Pubkey.from_string(task)) is None
 
 
 def test_an_organisation_that_alters_signed_scalars_gets_no_scores_posted(

@@ -41,7 +41,8 @@ CHROMIUM_FLAGS = (
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Four participants, one of each kind the scores must tell apart.
-OPTIONS = DemoOptions(participants=4, rounds=2, free_rider=2, label_flipper=3)
+# The task stays open after the claims: the page is checked against its records.
+OPTIONS = DemoOptions(participants=4, rounds=2, free_rider=2, label_flipper=3, close_task=False)
 
 
 # -- helpers -------------------------------------------------------------------------

@@ -23,7 +23,10 @@ pytestmark = pytest.mark.slow
 def demo(kubo_daemon: KuboDaemon) -> tuple[DemoResult, EmbeddedTransport]:
     transport = EmbeddedTransport()
     result = run_demo(
-        DemoOptions(participants=6, rounds=3), daemon=kubo_daemon, transport=transport
+        # The task stays open after the claims, so the tests can read its records.
+        DemoOptions(participants=6, rounds=3, close_task=False),
+        daemon=kubo_daemon,
+        transport=transport,
     )
     return result, transport
 

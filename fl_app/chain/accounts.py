@@ -52,6 +52,7 @@ class TaskAccount:
     unclaimed_contributors: int
     rounds_planned: int
     rounds_recorded: int
+    rounds_closed: int
     join_deadline: int
     settle_deadline: int
     grace_period: int
@@ -71,7 +72,10 @@ class TaskAccount:
 
 @dataclass(frozen=True)
 class StakeAccount:
-    """One participant's stake; see the Rust `Stake`."""
+    """One participant's open (unclaimed) stake; see the Rust `Stake`.
+
+    A claim closes the account, so a claimed stake reads as no stake at all.
+    """
 
     address: Pubkey
     task: Pubkey
@@ -83,8 +87,6 @@ class StakeAccount:
     last_round: int
     score: int
     scored: bool
-    reward_share: int
-    claimed: bool
     slash_evidence_cid: str
     bump: int
 
@@ -117,8 +119,6 @@ def reward_due(task: TaskAccount, stake: StakeAccount) -> int:
     what is left (the last scored claim takes the rounding remainder); with
     all-zero scores, or after expiry, contributors split what is left equally.
     """
-    if stake.claimed:
-        return stake.reward_share
     if task.state is TaskState.FINALIZED and task.total_score > 0:
         if stake.score == 0:
             return 0

@@ -6,7 +6,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from anchorpy import Context, Program, Provider, Wallet
 from anchorpy.program.event import Event, EventParser
@@ -38,7 +38,14 @@ from strategy.attestation import (
     scores_digest,
 )
 
-__all__ = ["CREDIT_BATCH", "SCORE_BATCH", "StakingClient", "TaskParams"]
+__all__ = [
+    "CREDIT_BATCH",
+    "ROUND_CLOSE_BATCH",
+    "SCORE_BATCH",
+    "Claimed",
+    "StakingClient",
+    "TaskParams",
+]
 
 # anchorpy's Program wants a provider; instructions are only built here and
 # sent through a Transport, so this endpoint is never contacted.
@@ -51,6 +58,8 @@ _BLOCKHASH_WAIT_S = 10.0
 # packet: 33 bytes per credited stake, 41 per scored stake (key, index, score).
 CREDIT_BATCH = 28
 SCORE_BATCH = 24
+# Round records per rounds_close / task_close transaction (30 fit a 1232-byte packet).
+ROUND_CLOSE_BATCH = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +80,25 @@ class TaskParams:
     he_context_cid: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Claimed:
+    """What one claim paid, as its ``RewardClaimed`` event says (lamports).
+
+    The claim closes the stake account, so this is the only record of the payout.
+    """
+
+    reward: int
+    stake_returned: int
+    score: int
+    rounds_contributed: int
+    rent_returned: int
+
+    @property
+    def received(self) -> int:
+        """Everything the participant received: reward, stake and the account's rent."""
+        return self.reward + self.stake_returned + self.rent_returned
+
+
 class StakingClient:
     """Builds staking instructions from the IDL and sends them over a transport.
 
@@ -81,7 +109,7 @@ class StakingClient:
     ------
     ProgramError
         The program (or Anchor, or the System Program) refused an
-        instruction; ``err.name`` is e.g. ``StakingError.AlreadyClaimed``.
+        instruction; ``err.name`` is e.g. ``StakingError.NotSettled``.
     TransactionRejectedError
         The runtime refused the transaction before the program ran.
     """
@@ -153,6 +181,26 @@ class StakingClient:
         found: list[Event] = []
         self._events.parse_logs(result.logs, found.append)
         return found
+
+    def claimed(self, result: SendResult) -> Claimed:
+        """The payout of a ``reward_claim``, from its ``RewardClaimed`` event.
+
+        Raises
+        ------
+        TransactionRejectedError
+            If the transaction carries no such event.
+        """
+        for event in self.events(result):
+            if event.name == "RewardClaimed":
+                data = event.data
+                return Claimed(
+                    reward=data.reward,
+                    stake_returned=data.stake_returned,
+                    score=data.score,
+                    rounds_contributed=data.rounds_contributed,
+                    rent_returned=data.rent_returned,
+                )
+        raise TransactionRejectedError("the claim's transaction carries no RewardClaimed event")
 
     # -- instructions ----------------------------------------------------------
 
@@ -287,7 +335,11 @@ class StakingClient:
         return BatchResult(tuple(results))
 
     def reward_claim(self, participant: Keypair, task: Pubkey) -> SendResult:
-        """Pay ``participant`` its reward share and remaining stake."""
+        """Pay ``participant`` its reward share and remaining stake; closes the stake.
+
+        The stake account is gone afterwards (its rent goes to the participant too): the
+        ``RewardClaimed`` event in ``events(result)`` is the record of the payout.
+        """
         accounts = {
             "participant": participant.pubkey(),
             "task": task,
@@ -324,6 +376,38 @@ class StakingClient:
         accounts = {"authority": authority.pubkey(), "task": task}
         return self.send([self._ix("task_cancel", accounts)], [authority])
 
+    def rounds_close(
+        self, authority: Keypair, task: Pubkey, round_indices: Sequence[int]
+    ) -> SendResult:
+        """Close round records ``round_indices`` of a settled, fully claimed ``task``.
+
+        Their rent goes back to the authority; at most `ROUND_CLOSE_BATCH` fit one call.
+        """
+        accounts = {"authority": authority.pubkey(), "task": task}
+        remaining = [_writable(round_address(task, i)) for i in round_indices]
+        ix = self._ix("rounds_close", accounts, remaining=remaining)
+        return self.send([ix], [authority])
+
+    def task_close(self, authority: Keypair, task: Pubkey) -> BatchResult:
+        """Close a settled task every stake was claimed on, returning all rent.
+
+        The round records still open go in ``rounds_close`` batches of
+        `ROUND_CLOSE_BATCH`, the last batch with ``task_close`` itself, which closes
+        the task (the vault) to the authority.
+        """
+        recorded = self.task(task).rounds_recorded
+        open_rounds = [
+            i for i in range(recorded) if self.transport.get_account(round_address(task, i))
+        ]
+        batches = _chunks(open_rounds, ROUND_CLOSE_BATCH)
+        last = batches.pop() if batches else []
+        results = [self.rounds_close(authority, task, batch) for batch in batches]
+        accounts = {"authority": authority.pubkey(), "task": task}
+        remaining = [_writable(round_address(task, i)) for i in last]
+        ix = self._ix("task_close", accounts, remaining=remaining)
+        results.append(self.send([ix], [authority]))
+        return BatchResult(tuple(results))
+
     # -- readers ---------------------------------------------------------------
 
     def task(self, address: Pubkey) -> TaskAccount:
@@ -355,7 +439,10 @@ class StakingClient:
         return account.data
 
 
-def _chunks(items: Sequence[Pubkey], size: int) -> list[Sequence[Pubkey]]:
+_Item = TypeVar("_Item")
+
+
+def _chunks(items: Sequence[_Item], size: int) -> list[Sequence[_Item]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

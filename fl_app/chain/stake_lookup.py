@@ -14,8 +14,8 @@ __all__ = ["chain_stake_lookup"]
 def chain_stake_lookup(client: StakingClient, task: Pubkey) -> StakeLookup:
     """A lookup for :class:`strategy.stake_gate.StakeGate` backed by the Stake accounts.
 
-    A stake is active while the task is open and the stake is neither claimed nor fully
-    slashed; its amount is what remains after slashing.
+    A stake is active while the task is open and the stake is not fully slashed (a
+    claimed stake is closed, so it has no account); its amount is what remains after slashing.
     """
 
     def lookup(wallet: str) -> StakeStatus | None:
@@ -27,8 +27,6 @@ def chain_stake_lookup(client: StakingClient, task: Pubkey) -> StakeLookup:
         if stake is None:
             return None
         open_task = client.task(task).state is TaskState.OPEN
-        return StakeStatus(
-            amount=stake.remaining, active=open_task and not stake.claimed and stake.remaining > 0
-        )
+        return StakeStatus(amount=stake.remaining, active=open_task and stake.remaining > 0)
 
     return lookup

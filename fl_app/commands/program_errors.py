@@ -41,7 +41,17 @@ _MESSAGES = {
         "fl-app task finalize {task}, or after {expires} when anyone can run "
         "fl-app task expire {task}"
     ),
-    "StakingError.AlreadyClaimed": "wallet {wallet} already claimed on task {task}",
+    "StakingError.StakesUnclaimed": (
+        "task {task} still has unclaimed stakes: close it once every participant has "
+        "run fl-app claim {task}"
+    ),
+    "StakingError.RoundsOpen": (
+        "task {task} still has round records open: run fl-app task close {task} again"
+    ),
+    "StakingError.RefundExceedsUnpaidFunding": (
+        "task {task}'s vault holds lamports beyond its rent and unpaid pool: closing would "
+        "pay them to the authority, so the program keeps the task open"
+    ),
     "StakingError.ExpireTooEarly": (
         "task {task} can expire only after {expires} (settle deadline plus grace period)"
     ),

@@ -94,6 +94,7 @@ def _stake(args: argparse.Namespace, out: Output) -> int:
 
 
 def _claim(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.chain import TaskState
     from fl_app.commands.amounts import format_sol
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.commands.program_errors import explained
@@ -104,6 +105,10 @@ def _claim(args: argparse.Namespace, out: Output) -> int:
     with open_chain(args) as chain:
         task = chain.task(address)
         stake = chain.client.stake(address, participant.pubkey())
+        if stake is None and task.state in (TaskState.FINALIZED, TaskState.EXPIRED):
+            # A claim closes the stake account, so a settled task without one means
+            # the wallet claimed already (or never staked).
+            raise FlAppError(f"wallet {participant.pubkey()} already claimed on task {address}")
         if stake is None:
             raise FlAppError(
                 f"wallet {participant.pubkey()} has no stake on task {address}: "
@@ -115,24 +120,23 @@ def _claim(args: argparse.Namespace, out: Output) -> int:
             "wallet": participant.pubkey(),
             "expires": when(expires_at(task), now),
         }
-        before = chain.balance(participant.pubkey())
         with explained(**context):
             result = chain.client.reward_claim(participant, address)
-        received = chain.balance(participant.pubkey()) - before + result.fee
-        settled = chain.client.stake(address, participant.pubkey()) or stake
-    stake_back = settled.remaining
-    reward = received - stake_back
+        claimed = chain.client.claimed(result)
+    received = claimed.reward + claimed.stake_returned
     out.result(
         {
             "task": str(address),
             "participant": str(participant.pubkey()),
-            "reward_lamports": reward,
-            "stake_returned_lamports": stake_back,
+            "reward_lamports": claimed.reward,
+            "stake_returned_lamports": claimed.stake_returned,
             "received_lamports": received,
+            "score": claimed.score,
+            "rent_returned_lamports": claimed.rent_returned,
         },
         text=(
             f"claimed {format_sol(received)} SOL from task {address}: reward "
-            f"{format_sol(reward)} SOL + stake {format_sol(stake_back)} SOL"
+            f"{format_sol(claimed.reward)} SOL + stake {format_sol(claimed.stake_returned)} SOL"
         ),
         quiet=format_sol(received),
     )

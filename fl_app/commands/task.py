@@ -1,4 +1,4 @@
-"""``fl-app task create | status | rounds | finalize | expire``: the organisation's task."""
+"""``fl-app task create | status | rounds | finalize | expire | close``: the organisation's task."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ _FEE_LAMPORTS = 5_000
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``task`` and its subcommands."""
-    from fl_app.commands import task_audit, task_dashboard
+    from fl_app.commands import task_audit, task_close, task_dashboard
 
     task = commands.add_parser("task", help="create, inspect and settle a staked task")
     group = task.add_subparsers(dest="task_command", required=True, metavar="COMMAND")
@@ -90,6 +90,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         keypair=True,
     )
     expire.add_argument("task", metavar="TASK", help="task address")
+    task_close.register(group)
 
 
 def _create(args: argparse.Namespace, out: Output) -> int:

@@ -118,8 +118,6 @@ def stake_json(stake: StakeAccount) -> dict[str, Any]:
         "slashed_lamports": stake.slashed,
         "rounds_contributed": stake.rounds_contributed,
         "score": stake.score,
-        "reward_share_lamports": stake.reward_share,
-        "claimed": stake.claimed,
     }
 
 
@@ -127,8 +125,7 @@ def stake_line(stake: StakeAccount) -> str:
     slashed = f", slashed {format_sol(stake.slashed)} SOL" if stake.slashed else ""
     return (
         f"  {stake.participant}  stake {format_sol(stake.amount)} SOL{slashed}, "
-        f"{stake.rounds_contributed} rounds, score {stake.score}, "
-        f"reward {format_sol(stake.reward_share)} SOL{', claimed' if stake.claimed else ''}"
+        f"{stake.rounds_contributed} rounds, score {stake.score}"
     )
 
 

@@ -80,6 +80,8 @@ class DashboardState:
         self._stakes: dict[str, int] = {}
         self._round_records: dict[int, _RoundRecord] = {}
         self._claims: dict[str, int] = {}
+        # A claim closes the stake account: its event is the only record of the reward.
+        self._claim_rewards: dict[str, int] = {}
         self._transactions: list[TransactionView] = []
         self._result: DemoResult | None = None
         self._failure: str | None = None
@@ -200,6 +202,7 @@ class DashboardState:
             return f"finalized, total score {data.total_score:,}"
         if name == "RewardClaimed":
             self._claims[str(data.participant)] = data.reward + data.stake_returned
+            self._claim_rewards[str(data.participant)] = data.reward
             return (
                 f"{_short(data.participant)} claimed {_sol(data.reward)} SOL reward "
                 f"+ {_sol(data.stake_returned)} SOL stake"
@@ -216,13 +219,16 @@ class DashboardState:
             metrics = dict(self._metrics)
             created, stakes = self._created, dict(self._stakes)
             records, claims = dict(self._round_records), dict(self._claims)
+            claim_rewards = dict(self._claim_rewards)
             steps, transactions = tuple(self._steps), tuple(self._transactions)
             result, failure = self._result, self._failure
         chain_error = None
         live: _ChainReads | None = None
         if client is not None and task is not None:
             try:
-                live = _read_chain(client, task, list(stakes))
+                # A closed task (after every claim) has no account left to read.
+                if client.transport.get_account(task) is not None:
+                    live = _read_chain(client, task, list(stakes))
             except (ChainError, ValueError) as err:
                 chain_error = f"{type(err).__name__}: {err}"
         phase = (
@@ -242,7 +248,7 @@ class DashboardState:
             task=_task_view(task, created, live),
             initial_accuracy=None if initial is None else initial.accuracy,
             rounds=_round_views(reports, metrics, records, live, result),
-            participants=self._participant_views(stakes, claims, live, result),
+            participants=self._participant_views(stakes, claims, claim_rewards, live, result),
             transactions=transactions,
             chain_error=chain_error,
             failure=failure,
@@ -252,6 +258,7 @@ class DashboardState:
         self,
         stakes: Mapping[str, int],
         claims: Mapping[str, int],
+        claim_rewards: Mapping[str, int],
         live: _ChainReads | None,
         result: DemoResult | None,
     ) -> tuple[ParticipantView, ...]:
@@ -272,8 +279,8 @@ class DashboardState:
                     behaviour=behaviour,
                     stake=account.amount if account is not None else stakes[address],
                     score=outcome.score if outcome else account.score if account else 0,
-                    reward=outcome.reward if outcome else account.reward_share if account else 0,
-                    claimed=address in claims or (account is not None and account.claimed),
+                    reward=outcome.reward if outcome else claim_rewards.get(address, 0),
+                    claimed=address in claims,
                     received=outcome.received if outcome else claims.get(address),
                 )
             )

@@ -189,3 +189,15 @@ class Organisation:
             model_digest=model_digest(model_cid),
             attestations=attestations,
         )
+
+    def close(self, task: Pubkey) -> int:
+        """Close a settled task every stake was claimed on; return the rent it got back.
+
+        The round records go in batches, then the task account (the vault) itself; the
+        program refuses while a stake is unclaimed or if the vault holds more than its
+        rent and the unpaid pool.
+        """
+        before = self.client.balance(self.authority.pubkey())
+        sent = self.client.task_close(self.authority, task)
+        fees = sum(result.fee for result in sent.results)
+        return self.client.balance(self.authority.pubkey()) - before + fees

@@ -7,7 +7,7 @@ from pathlib import Path
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from fl_app.chain import StakingClient
+from fl_app.chain import Claimed, StakingClient
 from fl_app.client.fetch import fetch_template
 from fl_app.ipfs.content import ContentSource
 from strategy import Wallet
@@ -46,8 +46,11 @@ class Participant:
         cid = self.client.task(task).template_cid
         return fetch_template(cid, source=source, destination=destination)
 
-    def claim(self, task: Pubkey) -> int:
-        """Claim reward and remaining stake; return the lamports received (fee excluded)."""
-        before = self.client.balance(self.address)
+    def claim(self, task: Pubkey) -> Claimed:
+        """Claim reward and remaining stake; return what the claim paid.
+
+        The claim closes the stake account (its rent comes back too), so the payout is
+        read from the claim's ``RewardClaimed`` event rather than from the stake.
+        """
         result = self.client.reward_claim(self.keypair, task)
-        return self.client.balance(self.address) - before + result.fee
+        return self.client.claimed(result)

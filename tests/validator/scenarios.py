@@ -24,7 +24,7 @@ from fl_app.chain import (
     TaskState,
 )
 from fl_app.chain.attestations import final_attestation, round_attestation
-from fl_app.chain.pda import task_address
+from fl_app.chain.pda import round_address, task_address
 from strategy.attestation import model_digest
 
 SOL = 1_000_000_000
@@ -234,19 +234,44 @@ def run_full_task(chain: Chain) -> dict[str, SendResult | BatchResult]:
     pool = task.params.reward_pool + slash
     shares = expected_shares(pool, scores)
 
-    for person, amount, share in zip(people, amounts, shares, strict=True):
-        slashed = stake_of(chain, task, person.pubkey()).slashed
+    for person, amount, share, score in zip(people, amounts, shares, scores, strict=True):
+        stake = stake_of(chain, task, person.pubkey())
+        stake_rent = chain.rent(stake.address)
         before = client.balance(person.pubkey())
         vault_before = client.balance(task.address)
         result = client.reward_claim(person, task.address)
-        paid = share + amount - slashed
-        assert client.balance(person.pubkey()) == before + paid - result.fee
+        paid = share + amount - stake.slashed
+        # The claim closes the stake account: its rent comes back with the payout.
+        assert client.balance(person.pubkey()) == before + paid + stake_rent - result.fee
         assert client.balance(task.address) == vault_before - paid
+        assert client.stake(task.address, person.pubkey()) is None
+        claimed = client.claimed(result)
+        assert (claimed.reward, claimed.stake_returned, claimed.score) == (
+            share,
+            amount - stake.slashed,
+            score,
+        )
+        assert claimed.rent_returned == stake_rent
         results["reward_claim"] = result
 
     state = client.task(task.address)
-    assert (state.reward_pool, state.stake_held) == (0, 0)
-    assert client.balance(task.address) == chain.rent(task.address)
+    assert (state.reward_pool, state.stake_held, state.participants) == (0, 0, 0)
+    task_rent = chain.rent(task.address)
+    assert client.balance(task.address) == task_rent
+
+    # Nothing is owed any more: the authority closes the round records and the task
+    # and gets back exactly the rents it paid.
+    round_rents = sum(
+        chain.rent(client.round(task.address, i).address) for i in range(len(contributors))
+    )
+    authority_before = client.balance(task.authority.pubkey())
+    closed = client.task_close(task.authority, task.address)
+    fees = sum(r.fee for r in closed.results)
+    assert client.balance(task.authority.pubkey()) == (
+        authority_before + task_rent + round_rents - fees
+    )
+    assert client.transport.get_account(task.address) is None
+    results["task_close"] = closed.results[-1]
     return results
 
 
@@ -278,9 +303,32 @@ def run_claim_rules(chain: Chain) -> None:
     )
     finalize(chain, task, {participant.pubkey(): 1})
     client.reward_claim(participant, task.address)
+    # The claim closed the stake account: nothing is left to claim.
     expect_program_error(
-        "StakingError.AlreadyClaimed", lambda: client.reward_claim(participant, task.address)
+        "AnchorError.AccountNotInitialized",
+        lambda: client.reward_claim(participant, task.address),
     )
+
+
+def run_close_rules(chain: Chain) -> None:
+    """Close refused before settlement and while a stake is unclaimed, then allowed."""
+    client = chain.client
+    task = create_task(chain)
+    first = deposit(chain, task, SOL)
+    second = deposit(chain, task, SOL)
+    record_round(chain, task, 0, [first.pubkey()])
+    expect_program_error(
+        "StakingError.NotSettled", lambda: client.task_close(task.authority, task.address)
+    )
+    finalize(chain, task, {first.pubkey(): 1, second.pubkey(): 0})
+    client.reward_claim(first, task.address)
+    expect_program_error(
+        "StakingError.StakesUnclaimed", lambda: client.task_close(task.authority, task.address)
+    )
+    client.reward_claim(second, task.address)
+    client.task_close(task.authority, task.address)
+    assert client.transport.get_account(task.address) is None
+    assert client.transport.get_account(round_address(task.address, 0)) is None
 
 
 def run_over_limit_slash(chain: Chain) -> None:
@@ -315,9 +363,10 @@ def run_expire(chain: Chain) -> None:
     # Nobody contributed, so the pool goes back to the authority that funded it.
     assert client.balance(task.authority.pubkey()) == authority_before + task.params.reward_pool
     assert client.task(task.address).state is TaskState.EXPIRED
+    rent = chain.rent(stake_of(chain, task, participant.pubkey()).address)
     before = client.balance(participant.pubkey())
     result = client.reward_claim(participant, task.address)
-    assert client.balance(participant.pubkey()) == before + SOL - result.fee
+    assert client.balance(participant.pubkey()) == before + SOL + rent - result.fee
 
 
 def run_slash_never_reaches_authority(chain: Chain) -> None:
@@ -338,6 +387,16 @@ def run_slash_never_reaches_authority(chain: Chain) -> None:
     assert client.balance(task.authority.pubkey()) == authority_before + task.params.reward_pool
     account = client.task(task.address)
     assert (account.refunded, account.reward_pool) == (task.params.reward_pool, slash)
+    rent = chain.rent(stake_of(chain, task, victim.pubkey()).address)
     before = client.balance(victim.pubkey())
     result = client.reward_claim(victim, task.address)
-    assert client.balance(victim.pubkey()) == before + 2 * SOL - result.fee
+    assert client.balance(victim.pubkey()) == before + 2 * SOL + rent - result.fee
+    # Then the authority closes the task: it gets back its rents, not the slash.
+    authority_before = client.balance(task.authority.pubkey())
+    task_rent = chain.rent(task.address)
+    round_rent = chain.rent(round_address(task.address, 0))
+    closed = client.task_close(task.authority, task.address)
+    fees = sum(r.fee for r in closed.results)
+    assert client.balance(task.authority.pubkey()) == (
+        authority_before + task_rent + round_rent - fees
+    )

@@ -22,6 +22,10 @@ def test_claim_needs_settlement_and_happens_once(chain: scenarios.Chain) -> None
     scenarios.run_claim_rules(chain)
 
 
+def test_close_needs_settlement_and_every_claim(chain: scenarios.Chain) -> None:
+    scenarios.run_close_rules(chain)
+
+
 def test_slash_over_the_task_limit_is_refused(chain: scenarios.Chain) -> None:
     scenarios.run_over_limit_slash(chain)
 

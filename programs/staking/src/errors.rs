@@ -58,8 +58,8 @@ pub enum StakingError {
     SettlementWindowClosed,
     #[msg("The task is neither finalized nor expired yet")]
     NotSettled,
-    #[msg("This stake has already been claimed")]
-    AlreadyClaimed,
+    #[msg("Some stakes on this task are not claimed yet")]
+    StakesUnclaimed,
     #[msg("A slash must be of more than zero lamports")]
     ZeroSlash,
     #[msg("The slash would exceed the task's max slash of this stake")]
@@ -110,4 +110,10 @@ pub enum StakingError {
     ContributorsDigestMismatch,
     #[msg("The posted scores do not match the attested scores digest")]
     ScoresDigestMismatch,
+    #[msg("A round account is not a round record PDA of this task")]
+    RoundMismatch,
+    #[msg("A round account passed to be closed is not writable")]
+    RoundNotWritable,
+    #[msg("Some round records of this task are still open; close them with rounds_close")]
+    RoundsOpen,
 }

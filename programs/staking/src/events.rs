@@ -75,8 +75,16 @@ pub struct TaskFinalized {
 pub struct RewardClaimed {
     pub task: Pubkey,
     pub participant: Pubkey,
+    /// Reward share paid.
     pub reward: u64,
+    /// Deposit paid back (less slashes, unless they went back to it).
     pub stake_returned: u64,
+    /// Final score of the stake (0 after an expiry with no finalize).
+    pub score: u64,
+    /// Rounds the stake was credited in.
+    pub rounds_contributed: u32,
+    /// Rent of the stake account, closed to the participant.
+    pub rent_returned: u64,
 }
 
 #[event]
@@ -100,5 +108,30 @@ pub struct TaskExpired {
 pub struct TaskCancelled {
     pub task: Pubkey,
     pub authority: Pubkey,
+    pub refunded: u64,
+}
+
+#[event]
+pub struct RoundsClosed {
+    pub task: Pubkey,
+    /// Indices of the round records closed by this instruction.
+    pub rounds: Vec<u32>,
+    /// Round records closed so far, of `rounds_recorded`.
+    pub rounds_closed: u32,
+    /// Rent of the closed records, returned to the authority.
+    pub rent_returned: u64,
+}
+
+#[event]
+pub struct TaskClosed {
+    pub task: Pubkey,
+    pub authority: Pubkey,
+    /// Lamports returned to the authority: the task account's rent, any
+    /// unpaid pool (within the refund cap) and the rent of the round records
+    /// this same instruction closed.
+    pub returned: u64,
+    /// Of `returned`, the unpaid pool counted as a refund (0 in every
+    /// settlement that pays the pool out, which is all of them but a
+    /// rounding-free edge).
     pub refunded: u64,
 }

@@ -81,7 +81,7 @@ pub mod staking {
         task_finalize_handler(ctx)
     }
 
-    /// Pay a participant its reward share and remaining stake, once.
+    /// Pay a participant its reward share and remaining stake; closes the stake.
     #[access_control(ctx.accounts.validate())]
     pub fn reward_claim(ctx: Context<RewardClaim>) -> Result<()> {
         reward_claim_handler(ctx)
@@ -106,5 +106,19 @@ pub mod staking {
     #[access_control(ctx.accounts.validate())]
     pub fn task_cancel(ctx: Context<TaskCancel>) -> Result<()> {
         task_cancel_handler(ctx)
+    }
+
+    /// Close a batch of a settled task's round records; rent to the authority.
+    #[access_control(ctx.accounts.validate())]
+    pub fn rounds_close<'info>(
+        ctx: Context<'_, '_, 'info, 'info, RoundsClose<'info>>,
+    ) -> Result<()> {
+        rounds_close_handler(ctx)
+    }
+
+    /// Close a settled, fully claimed task (and its last round records).
+    #[access_control(ctx.accounts.validate())]
+    pub fn task_close<'info>(ctx: Context<'_, '_, 'info, 'info, TaskClose<'info>>) -> Result<()> {
+        task_close_handler(ctx)
     }
 }

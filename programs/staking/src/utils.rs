@@ -2,9 +2,9 @@
 
 use anchor_lang::prelude::*;
 
-use crate::constants::{MAX_CID_LEN, SEED_STAKE};
+use crate::constants::{MAX_CID_LEN, SEED_ROUND, SEED_STAKE};
 use crate::errors::StakingError;
-use crate::state::Stake;
+use crate::state::{Round, Stake};
 
 /// Fails unless `cid` is non-empty and at most `MAX_CID_LEN` bytes.
 pub fn validate_cid(cid: &str) -> Result<()> {
@@ -60,4 +60,29 @@ pub fn load_task_stake<'info>(
     .map_err(|_| error!(StakingError::StakeMismatch))?;
     require_keys_eq!(expected, info.key(), StakingError::StakeMismatch);
     Ok(stake)
+}
+
+/// Loads a round record passed in `remaining_accounts` and checks it is the
+/// round PDA of `task` and writable (it is about to be closed).
+pub fn load_task_round<'info>(
+    info: &'info AccountInfo<'info>,
+    task: &Pubkey,
+) -> Result<Account<'info, Round>> {
+    require!(info.is_writable, StakingError::RoundNotWritable);
+    // Checks owner and discriminator: a Task or Stake passed here is refused,
+    // and so is a record already closed (AccountNotInitialized).
+    let round = Account::<Round>::try_from(info)?;
+    require_keys_eq!(round.task, *task, StakingError::RoundMismatch);
+    let expected = Pubkey::create_program_address(
+        &[
+            SEED_ROUND,
+            task.as_ref(),
+            &round.index.to_le_bytes(),
+            &[round.bump],
+        ],
+        &crate::ID,
+    )
+    .map_err(|_| error!(StakingError::RoundMismatch))?;
+    require_keys_eq!(expected, info.key(), StakingError::RoundMismatch);
+    Ok(round)
 }

@@ -6,8 +6,10 @@
 //! pool + the stakes it still owes (conservation), and the authority's wallet
 //! never holds more than it started with, minus what it funded, plus what it
 //! funded and was not paid out (refund cap). At the end anyone can expire the
-//! task, every open stake is claimable, and no honest participant lost more
-//! than the task's slash cap of its deposit (plus its stake account's rent).
+//! task, every open stake is claimable (the claim closes it), no honest
+//! participant lost more than the task's slash cap of its deposit, and the
+//! authority closes the round records and the task, getting back its rents
+//! and never more than the refund cap.
 //!
 //! The key holder (an honest participant) attests only honest contributors
 //! and scores; the authority may sign anything with its own or its sybils'
@@ -113,22 +115,25 @@ async fn read_stake(env: &mut Env, who: &Pubkey) -> Option<Stake> {
 
 /// Conservation and the refund cap, checked from balances, not from the
 /// program's own counters alone.
-async fn check(env: &mut Env, actors: &Actors, authority_start: u64, funded: u64) {
+/// `paid` is the task's `reward_paid` when it was last seen open, for the
+/// bound once it is closed (cancelled, or closed after settlement).
+async fn check(env: &mut Env, actors: &Actors, authority_start: u64, funded: u64, paid: &mut u64) {
     let authority_now = env.lamports(&actors.authority.pubkey()).await;
     let Some((task, lamports, len)) = read_task(env).await else {
-        // Cancelled: the authority got back at most its funding and the rent.
+        // Closed: the authority got back its rents and at most what it
+        // funded and was not paid out.
+        let refundable = funded.saturating_sub(*paid);
         assert!(
-            authority_now <= authority_start,
-            "cancel paid the authority"
+            authority_now + funded <= authority_start + refundable,
+            "closing paid the authority more than it funded and was not paid out"
         );
         return;
     };
+    *paid = task.reward_paid;
     let mut owed = 0;
     for who in actors.all() {
         if let Some(stake) = read_stake(env, &who.pubkey()).await {
-            if !stake.claimed {
-                owed += stake.remaining();
-            }
+            owed += stake.remaining();
         }
     }
     assert_eq!(task.stake_held, owed, "stake ledger");
@@ -160,7 +165,7 @@ fn random_contributors(rng: &mut ChaCha8Rng, actors: &Actors) -> Vec<Pubkey> {
 async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut TaskClock) {
     let task_key = env.task();
     let authority = actors.authority.insecure_clone();
-    let result = match rng.gen_range(0..18) {
+    let result = match rng.gen_range(0..20) {
         0 | 1 => {
             let who = actors.pick(rng);
             let amount = rng.gen_range(0..3 * SOL);
@@ -266,15 +271,13 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 let mut pairs = Vec::new();
                 for who in actors.all() {
                     if let Some(stake) = read_stake(env, &who.pubkey()).await {
-                        if !stake.claimed {
-                            let honest = actors.honest.iter().any(|h| h.pubkey() == who.pubkey());
-                            let score = if honest && stake.rounds_contributed > 0 {
-                                rng.gen_range(0..100)
-                            } else {
-                                0
-                            };
-                            pairs.push((who.pubkey(), score));
-                        }
+                        let honest = actors.honest.iter().any(|h| h.pubkey() == who.pubkey());
+                        let score = if honest && stake.rounds_contributed > 0 {
+                            rng.gen_range(0..100)
+                        } else {
+                            0
+                        };
+                        pairs.push((who.pubkey(), score));
                     }
                 }
                 pairs.sort();
@@ -335,7 +338,7 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
             let mut left = left;
             for key in actors.all().iter().map(|k| k.pubkey()) {
                 if let Some(stake) = read_stake(env, &key).await {
-                    if !stake.scored && !stake.claimed {
+                    if !stake.scored {
                         who.push(key);
                         let score = if stake.rounds_contributed > 0 {
                             left
@@ -400,6 +403,32 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 ix.accounts[2] = AccountMeta::new(stake_pda(&task_key, &victim), false);
             }
             send(env, &[ix], &[&who]).await
+        }
+        18 | 19 => {
+            // Close round records (sometimes of another task, or repeated),
+            // in a batch or with the task itself, signed by anyone.
+            let recorded = read_task(env).await.map_or(4, |(t, ..)| t.rounds_recorded);
+            let mut indices: Vec<u32> =
+                (0..recorded.max(1)).filter(|_| rng.gen_bool(0.7)).collect();
+            if rng.gen_bool(0.05) && !indices.is_empty() {
+                indices.push(indices[0]);
+            }
+            let signer = if rng.gen_bool(0.8) {
+                authority.insecure_clone()
+            } else {
+                actors.pick(rng)
+            };
+            let mut ix = if rng.gen_bool(0.5) {
+                rounds_close_ix(&signer.pubkey(), &task_key, &indices)
+            } else {
+                task_close_ix(&signer.pubkey(), &task_key, &indices)
+            };
+            if rng.gen_bool(0.1) && ix.accounts.len() > 2 {
+                // A round record of another task of the same authority.
+                let other = task_pda(&authority.pubkey(), env.task_id + 1);
+                ix.accounts[2] = AccountMeta::new(round_pda(&other, 0), false);
+            }
+            send(env, &[ix], &[&signer]).await
         }
         _ => {
             task.advance(env, rng).await;
@@ -500,9 +529,10 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
         attested: Vec::new(),
         scores: Vec::new(),
     };
+    let mut paid = 0;
     for _ in 0..STEPS {
         step(env, &mut rng, actors, &mut clock).await;
-        check(env, actors, authority_start, pool).await;
+        check(env, actors, authority_start, pool, &mut paid).await;
     }
 
     // Whatever happened, the stakes come back after the window: anyone
@@ -524,15 +554,23 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
         .await;
     for (i, who) in actors.all().into_iter().enumerate() {
         if let Some(stake) = read_stake(env, &who.pubkey()).await {
-            if !stake.claimed {
-                let ix = reward_claim_ix(&env.task(), &who.pubkey());
-                send(env, &[ix], &[who]).await.expect("stake is claimable");
-            }
-            check(env, actors, authority_start, pool).await;
+            let wallet_before = env.lamports(&who.pubkey()).await;
+            let ix = reward_claim_ix(&env.task(), &who.pubkey());
+            send(env, &[ix], &[who]).await.expect("stake is claimable");
+            check(env, actors, authority_start, pool, &mut paid).await;
+            assert!(
+                read_stake(env, &who.pubkey()).await.is_none(),
+                "a claimed stake is closed"
+            );
             let honest = (1..=HONEST).contains(&i);
             if !honest {
-                let reward = read_stake(env, &who.pubkey()).await.map(|s| s.reward_share);
-                assert_eq!(reward, Some(0), "a sybil or the authority got a reward");
+                // Its deposit (slashes included, when they go back) and the
+                // stake account's rent, never a reward.
+                let gained = env.lamports(&who.pubkey()).await - wallet_before;
+                assert!(
+                    gained <= stake.amount + stake_rent,
+                    "a sybil or the authority got a reward"
+                );
             }
             if honest {
                 let cap = u128::from(stake.amount) * u128::from(slash_bps) / 10_000;
@@ -554,6 +592,27 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
         assert_eq!(task.reward_pool, 0, "the whole pool went to contributors");
         assert_eq!(task.refunded, 0, "the authority got nothing back");
     }
+
+    // Nothing is owed any more: the authority closes what is left of the
+    // round records in batches, then the task, and gets its rents back.
+    let left: Vec<u32> = {
+        let mut left = Vec::new();
+        for index in 0..task.rounds_recorded {
+            if env.account(&round_pda(&env.task(), index)).await.is_some() {
+                left.push(index);
+            }
+        }
+        left
+    };
+    for batch in left.chunks(2) {
+        let ix = rounds_close_ix(&authority.pubkey(), &env.task(), batch);
+        send(env, &[ix], &[&authority]).await.expect("rounds close");
+        check(env, actors, authority_start, pool, &mut paid).await;
+    }
+    let ix = task_close_ix(&authority.pubkey(), &env.task(), &[]);
+    send(env, &[ix], &[&authority]).await.expect("task close");
+    check(env, actors, authority_start, pool, &mut paid).await;
+    assert!(read_task(env).await.is_none(), "the task is closed");
 }
 
 #[tokio::test]

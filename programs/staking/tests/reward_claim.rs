@@ -1,10 +1,13 @@
-//! `reward_claim`: once, by the owner, only after finalize or expiry.
+//! `reward_claim`: once, by the owner, only after finalize or expiry; the
+//! claim closes the stake account to its owner.
 
 mod common;
 
+use anchor_lang::Space;
 use common::*;
 use solana_sdk::signature::{Keypair, Signer};
 use staking::errors::StakingError;
+use staking::state::Stake;
 
 async fn finalized() -> (Env, Keypair, Keypair) {
     let mut env = Env::new().await;
@@ -26,11 +29,14 @@ async fn pays_share_plus_stake() {
     let task_key = env.task();
     let before = env.lamports(&a.pubkey()).await;
     let vault_before = env.lamports(&task_key).await;
+    let stake_rent = env.lamports(&stake_pda(&task_key, &a.pubkey())).await;
     env.claim(&a).await.expect("claim");
     let paid = POOL * 3 / 4 + 2 * SOL;
-    assert_eq!(env.lamports(&a.pubkey()).await, before + paid - 5_000);
+    assert_eq!(
+        env.lamports(&a.pubkey()).await,
+        before + paid + stake_rent - FEE
+    );
     assert_eq!(env.lamports(&task_key).await, vault_before - paid);
-    assert!(env.stake_state(&a.pubkey()).await.claimed);
 
     env.claim(&b).await.expect("claim");
     let task = env.task_state().await;
@@ -41,11 +47,36 @@ async fn pays_share_plus_stake() {
 }
 
 #[tokio::test]
-async fn error_already_claimed() {
+async fn claim_closes_the_stake_and_returns_its_rent() {
+    let (mut env, a, _) = finalized().await;
+    let stake_key = stake_pda(&env.task(), &a.pubkey());
+    let rent = env.rent(8 + <Stake as Space>::INIT_SPACE).await;
+    assert_eq!(env.lamports(&stake_key).await, rent);
+    let before = env.lamports(&a.pubkey()).await;
+    env.claim(&a).await.expect("claim");
+    assert!(env.account(&stake_key).await.is_none(), "stake closed");
+    let paid = POOL * 3 / 4 + 2 * SOL;
+    assert_eq!(env.lamports(&a.pubkey()).await, before + paid + rent - FEE);
+}
+
+#[tokio::test]
+async fn claim_counts_the_stake_closed() {
+    let (mut env, a, b) = finalized().await;
+    assert_eq!(env.task_state().await.participants, 2);
+    env.claim(&a).await.expect("claim");
+    assert_eq!(env.task_state().await.participants, 1);
+    env.claim(&b).await.expect("claim");
+    assert_eq!(env.task_state().await.participants, 0);
+}
+
+#[tokio::test]
+async fn error_second_claim() {
     let (mut env, a, _) = finalized().await;
     env.claim(&a).await.expect("claim");
+    let vault = env.lamports(&env.task()).await;
     env.set_time(START_TIME + 5).await;
-    assert_error(env.claim(&a).await, code(StakingError::AlreadyClaimed));
+    assert_error(env.claim(&a).await, anchor_code::ACCOUNT_NOT_INITIALIZED);
+    assert_eq!(env.lamports(&env.task()).await, vault);
 }
 
 #[tokio::test]

@@ -22,7 +22,6 @@ async fn deposits_stake_into_task_vault() {
     assert_eq!(stake.participant, participant.pubkey());
     assert_eq!(stake.amount, 2 * SOL);
     assert_eq!(stake.joined_at, START_TIME);
-    assert!(!stake.claimed);
 
     let task = env.task_state().await;
     assert_eq!(task.participants, 1);

@@ -34,12 +34,13 @@ async fn expired_pool_is_split_among_contributors() {
     // Pool = funding + slash, split in three as each claims (pool left / contributors
     // left), so the shares differ by at most one lamport and sum to the pool.
     let pool = POOL + SOL / 4;
+    let rent = env.stake_rent().await;
     let mut paid = Vec::new();
     for (who, stake_back) in [(&a, SOL), (&b, SOL), (&c, SOL - SOL / 4), (&idle, SOL)] {
         let before = env.lamports(&who.pubkey()).await;
         env.claim(who).await.expect("claim");
         let got = env.lamports(&who.pubkey()).await + 5_000 - before;
-        paid.push(got - stake_back);
+        paid.push(got - stake_back - rent);
     }
     let first = pool / 3;
     let second = (pool - first) / 2;
@@ -70,10 +71,14 @@ async fn without_contributors_authority_gets_its_funding_and_slashes_go_back() {
     let task = env.task_state().await;
     assert_eq!((task.refunded, task.reward_pool), (POOL, SOL / 2 + SOL / 4));
 
+    let rent = env.stake_rent().await;
     for who in [&a, &b] {
         let before = env.lamports(&who.pubkey()).await;
         env.claim(who).await.expect("claim");
-        assert_eq!(env.lamports(&who.pubkey()).await, before + SOL - 5_000);
+        assert_eq!(
+            env.lamports(&who.pubkey()).await,
+            before + SOL + rent - 5_000
+        );
     }
     let task = env.task_state().await;
     assert_eq!((task.reward_pool, task.stake_held), (0, 0));
@@ -101,9 +106,10 @@ async fn emptied_authority_wallet_cannot_block_expiry() {
         env.lamports(&authority.pubkey()).await,
         staking::MIN_REWARD_POOL
     );
+    let rent = env.stake_rent().await;
     let before = env.lamports(&a.pubkey()).await;
     env.claim(&a).await.expect("claim");
-    assert_eq!(env.lamports(&a.pubkey()).await, before + SOL - 5_000);
+    assert_eq!(env.lamports(&a.pubkey()).await, before + SOL + rent - 5_000);
 }
 
 #[tokio::test]
@@ -129,11 +135,12 @@ async fn abandoned_stake_is_recoverable_at_the_bound_fixed_at_creation() {
     );
     env.set_time(bound + 1).await;
     env.expire(&caller).await.expect("expire");
+    let rent = env.stake_rent().await;
     let before = env.lamports(&a.pubkey()).await;
     env.claim(&a).await.expect("claim");
     assert_eq!(
         env.lamports(&a.pubkey()).await,
-        before + SOL + POOL - 5_000,
+        before + SOL + POOL + rent - 5_000,
         "the only contributor gets its stake and the whole pool"
     );
 }

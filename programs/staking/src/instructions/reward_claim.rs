@@ -1,4 +1,6 @@
-//! Pay a participant its reward share and remaining stake, once.
+//! Pay a participant its reward share and remaining stake, and close its stake
+//! account to it (rent included). The closed account is what makes a second claim
+//! fail: Anchor refuses it as `AccountNotInitialized`.
 
 use anchor_lang::prelude::*;
 
@@ -10,7 +12,7 @@ use crate::utils::pay_out;
 
 #[derive(Accounts)]
 pub struct RewardClaim<'info> {
-    /// Owner of the stake; receives the payout.
+    /// Owner of the stake; receives the payout and the stake account's rent.
     #[account(mut)]
     pub participant: Signer<'info>,
     /// The settled task (and vault).
@@ -20,9 +22,10 @@ pub struct RewardClaim<'info> {
         bump = task.bump,
     )]
     pub task: Account<'info, Task>,
-    /// The participant's stake on this task.
+    /// The participant's stake on this task; closed to the participant.
     #[account(
         mut,
+        close = participant,
         has_one = task,
         has_one = participant,
         seeds = [SEED_STAKE, task.key().as_ref(), participant.key().as_ref()],
@@ -37,21 +40,20 @@ impl RewardClaim<'_> {
             matches!(self.task.state, TaskState::Finalized | TaskState::Expired),
             StakingError::NotSettled
         );
-        require!(!self.stake.claimed, StakingError::AlreadyClaimed);
         Ok(())
     }
 }
 
 pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
     let task = &mut ctx.accounts.task;
-    let stake = &mut ctx.accounts.stake;
+    let stake = &ctx.accounts.stake;
 
     let equal_split = task.state == TaskState::Expired || task.total_score == 0;
-    if equal_split {
+    let reward = if equal_split {
         // Equal split among contributors, computed as each claims: every
         // contributor takes pool / contributors-still-to-claim, so the last
         // one takes the rounding remainder and the pool ends at zero.
-        stake.reward_share = if task.settled_rounds(stake) > 0 {
+        if task.settled_rounds(stake) > 0 {
             let share = task
                 .reward_pool
                 .checked_div(u64::from(task.unclaimed_contributors))
@@ -63,11 +65,11 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
             share
         } else {
             0
-        };
+        }
     } else {
         // Proportional to the score, out of what is left: the last scored
         // claim (score == unclaimed_score) takes the rounding remainder.
-        stake.reward_share = if stake.score > 0 {
+        if stake.score > 0 {
             let share = u128::from(task.reward_pool)
                 .checked_mul(u128::from(stake.score))
                 .and_then(|v| v.checked_div(u128::from(task.unclaimed_score)))
@@ -79,8 +81,8 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
             u64::try_from(share).map_err(|_| StakingError::ArithmeticOverflow)?
         } else {
             0
-        };
-    }
+        }
+    };
 
     // An expired task nobody contributed to has no contributors' pool: the
     // slashes it holds go back to their stakes (the funding went back to the
@@ -90,7 +92,6 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
     } else {
         0
     };
-    let reward = stake.reward_share;
     let stake_returned = stake.remaining();
     task.reward_pool = task
         .reward_pool
@@ -105,7 +106,12 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
         .stake_held
         .checked_sub(stake_returned)
         .ok_or(StakingError::ArithmeticOverflow)?;
-    stake.claimed = true;
+    // The stake account closes at the end of the instruction: it no longer
+    // counts as open on the task (task_close waits for this to reach zero).
+    task.participants = task
+        .participants
+        .checked_sub(1)
+        .ok_or(StakingError::ArithmeticOverflow)?;
 
     let payout = reward
         .checked_add(stake_returned)
@@ -118,6 +124,8 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
     )?;
     task.check_invariants(&task.to_account_info())?;
 
+    // The closed stake leaves no receipt on chain: this event is the record
+    // of the payout.
     emit!(RewardClaimed {
         task: task.key(),
         participant: stake.participant,
@@ -125,6 +133,9 @@ pub fn reward_claim_handler(ctx: Context<RewardClaim>) -> Result<()> {
         stake_returned: stake_returned
             .checked_add(slash_returned)
             .ok_or(StakingError::ArithmeticOverflow)?,
+        score: stake.score,
+        rounds_contributed: stake.rounds_contributed,
+        rent_returned: stake.to_account_info().lamports(),
     });
     Ok(())
 }

@@ -82,9 +82,7 @@ pub fn stake_deposit_handler(ctx: Context<StakeDeposit>, args: StakeDepositArgs)
         rounds_contributed: 0,
         last_round: 0,
         score: 0,
-        reward_share: 0,
         scored: false,
-        claimed: false,
         slash_evidence_cid: String::new(),
         bump: ctx.bumps.stake,
     });

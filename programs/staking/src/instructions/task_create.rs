@@ -143,6 +143,7 @@ pub fn task_create_handler(ctx: Context<TaskCreate>, args: TaskCreateArgs) -> Re
         unclaimed_contributors: 0,
         rounds_planned: args.rounds_planned,
         rounds_recorded: 0,
+        rounds_closed: 0,
         join_deadline: args.join_deadline,
         settle_deadline: args.settle_deadline,
         grace_period: args.grace_period,

@@ -1,4 +1,5 @@
-//! One participant's stake on one task.
+//! One participant's stake on one task. It lives until the stake is withdrawn or
+//! claimed, which both close it to the participant: an open stake is an unpaid one.
 
 use anchor_lang::prelude::*;
 
@@ -25,10 +26,6 @@ pub struct Stake {
     pub score: u64,
     /// Whether `scores_post` has scored this stake (at most once).
     pub scored: bool,
-    /// Reward lamports fixed at finalize (or at claim after expiry).
-    pub reward_share: u64,
-    /// Whether reward and stake have been paid out.
-    pub claimed: bool,
     /// CID of the evidence for the last slash (empty if never slashed).
     #[max_len(MAX_CID_LEN)]
     pub slash_evidence_cid: String,

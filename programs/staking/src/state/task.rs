@@ -61,6 +61,9 @@ pub struct Task {
     pub rounds_planned: u32,
     /// Rounds recorded so far; the next round index.
     pub rounds_recorded: u32,
+    /// Round records closed after settlement (`rounds_close`, `task_close`);
+    /// the task closes only once this reaches `rounds_recorded`.
+    pub rounds_closed: u32,
     /// Unix time after which no stake is accepted.
     pub join_deadline: i64,
     /// Unix time by which the authority should finalize.
@@ -181,6 +184,21 @@ impl Task {
             self.reward_funded.saturating_sub(self.reward_paid),
             self.refunded,
             StakingError::RefundExceedsUnpaidFunding
+        );
+        Ok(())
+    }
+
+    /// Fails unless nothing on the task is owed any more: it is settled
+    /// (finalized or expired) and every stake is claimed (each claim closes
+    /// its stake). Only then may its round records and itself be closed.
+    pub fn check_closable(&self) -> Result<()> {
+        require!(
+            matches!(self.state, TaskState::Finalized | TaskState::Expired),
+            StakingError::NotSettled
+        );
+        require!(
+            self.participants == 0 && self.stake_held == 0,
+            StakingError::StakesUnclaimed
         );
         Ok(())
     }

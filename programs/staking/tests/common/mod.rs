@@ -30,6 +30,8 @@ pub const SOL: u64 = 1_000_000_000;
 pub const START_TIME: i64 = 1_700_000_000;
 pub const POOL: u64 = 10 * SOL;
 pub const MIN_STAKE: u64 = SOL;
+/// Fee of a transaction with one signature.
+pub const FEE: u64 = 5_000;
 /// Stakes per `round_credit` / `scores_post` batch in the helpers.
 pub const BATCH: usize = 24;
 pub const CID: &str = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
@@ -333,6 +335,33 @@ impl Env {
         self.send(&[ix], &[participant]).await
     }
 
+    /// Claims for `participant` and returns its reward (plus any slashes
+    /// given back): what it received less its remaining stake and the stake
+    /// account's rent, with the fee added back.
+    pub async fn claim_reward(&mut self, participant: &Keypair) -> Result<u64, BanksClientError> {
+        let stake_key = stake_pda(&self.task(), &participant.pubkey());
+        let remaining = self.read::<Stake>(&stake_key).await.remaining();
+        let rent = self.lamports(&stake_key).await;
+        let before = self.lamports(&participant.pubkey()).await;
+        self.claim(participant).await?;
+        let after = self.lamports(&participant.pubkey()).await;
+        Ok(after + FEE - before - rent - remaining)
+    }
+
+    /// Closes round records `indices` of the task in one `rounds_close`.
+    pub async fn close_rounds(&mut self, indices: &[u32]) -> Result<(), BanksClientError> {
+        let authority = self.authority.insecure_clone();
+        let ix = rounds_close_ix(&authority.pubkey(), &self.task(), indices);
+        self.send(&[ix], &[&authority]).await
+    }
+
+    /// Closes the task with `task_close`, passing round records `indices`.
+    pub async fn close_task(&mut self, indices: &[u32]) -> Result<(), BanksClientError> {
+        let authority = self.authority.insecure_clone();
+        let ix = task_close_ix(&authority.pubkey(), &self.task(), indices);
+        self.send(&[ix], &[&authority]).await
+    }
+
     pub async fn slash(
         &mut self,
         participant: &Pubkey,
@@ -346,6 +375,12 @@ impl Env {
     pub async fn expire(&mut self, caller: &Keypair) -> Result<(), BanksClientError> {
         let ix = task_expire_ix(&caller.pubkey(), &self.task(), &self.authority.pubkey());
         self.send(&[ix], &[caller]).await
+    }
+
+    /// Rent of a stake account, returned to its owner by a claim or withdrawal.
+    pub async fn stake_rent(&mut self) -> u64 {
+        self.rent(8 + <Stake as anchor_lang::Space>::INIT_SPACE)
+            .await
     }
 
     /// Rent-exempt minimum of an account of `len` bytes.
@@ -685,6 +720,42 @@ pub fn task_cancel_ix(authority: &Pubkey, task: &Pubkey) -> Instruction {
         }
         .to_account_metas(None),
         data: staking::instruction::TaskCancel {}.data(),
+    }
+}
+
+/// Round PDAs `indices` of `task`, writable, for remaining accounts.
+pub fn round_metas(task: &Pubkey, indices: &[u32]) -> Vec<AccountMeta> {
+    indices
+        .iter()
+        .map(|i| AccountMeta::new(round_pda(task, *i), false))
+        .collect()
+}
+
+pub fn rounds_close_ix(authority: &Pubkey, task: &Pubkey, indices: &[u32]) -> Instruction {
+    let mut accounts = staking::accounts::RoundsClose {
+        authority: *authority,
+        task: *task,
+    }
+    .to_account_metas(None);
+    accounts.extend(round_metas(task, indices));
+    Instruction {
+        program_id: staking::ID,
+        accounts,
+        data: staking::instruction::RoundsClose {}.data(),
+    }
+}
+
+pub fn task_close_ix(authority: &Pubkey, task: &Pubkey, indices: &[u32]) -> Instruction {
+    let mut accounts = staking::accounts::TaskClose {
+        authority: *authority,
+        task: *task,
+    }
+    .to_account_metas(None);
+    accounts.extend(round_metas(task, indices));
+    Instruction {
+        program_id: staking::ID,
+        accounts,
+        data: staking::instruction::TaskClose {}.data(),
     }
 }
 
