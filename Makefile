@@ -71,12 +71,10 @@ lint: setup
 	test -z "$$(gofmt -l native/threshold_ckks)" || { gofmt -l native/threshold_ckks; exit 1; }
 	cd native/threshold_ckks && go vet ./...
 
-# The slow tests mostly wait on Flower's engines and daemons, so one pytest worker per
-# core (pytest-xdist) overlaps those waits; worksteal keeps both busy to the end.
 test: lint
 	cargo test -j 2 -p staking -p staking-harness
 	cd native/threshold_ckks && go test ./...
-	$(PY) -m pytest -n auto --dist worksteal
+	$(PY) -m pytest
 
 bench: setup
 	$(PY) benchmarks/round_bench.py

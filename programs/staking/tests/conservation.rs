@@ -30,8 +30,16 @@ use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::Transaction;
 use staking::state::{Stake, Task, TaskState};
 
-/// Sequences per run: 100k in release (`cargo test --release`), fewer in debug.
-const SEQUENCES: u64 = if cfg!(debug_assertions) { 100 } else { 100_000 };
+/// Sequences per run: 100k in release (`cargo test --release`), fewer in debug;
+/// `CONSERVATION_SEQUENCES` overrides both. They are split over `SHARDS` tests,
+/// which cargo runs on parallel threads, each on its own bank.
+fn sequences() -> u64 {
+    std::env::var("CONSERVATION_SEQUENCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if cfg!(debug_assertions) { 100 } else { 100_000 })
+}
+const SHARDS: u64 = 2;
 /// Random steps per sequence, before the final expiry and claims.
 const STEPS: usize = 24;
 const HONEST: usize = 3;
@@ -615,8 +623,8 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
     assert!(read_task(env).await.is_none(), "the task is closed");
 }
 
-#[tokio::test]
-async fn malicious_authority_never_breaks_conservation_or_the_refund_cap() {
+/// Runs shard `shard` of the seeded sequences: seeds `shard, shard + SHARDS, ...`.
+async fn run_shard(shard: u64) {
     let mut env = Env::new().await;
     let authority = env.authority.insecure_clone();
     env.airdrop(&authority.pubkey(), 10_000 * SOL).await;
@@ -634,11 +642,23 @@ async fn malicious_authority_never_breaks_conservation_or_the_refund_cap() {
         sybils,
     };
     let started = Instant::now();
-    for seed in 0..SEQUENCES {
+    let seeds: Vec<u64> = (shard..sequences()).step_by(SHARDS as usize).collect();
+    for &seed in &seeds {
         run(&mut env, &actors, seed).await;
     }
     println!(
-        "{SEQUENCES} sequences of {STEPS} steps in {:.1} s",
+        "shard {shard}: {} sequences of {STEPS} steps in {:.1} s",
+        seeds.len(),
         started.elapsed().as_secs_f64()
     );
+}
+
+#[tokio::test]
+async fn malicious_authority_never_breaks_conservation_or_the_refund_cap_even_seeds() {
+    run_shard(0).await;
+}
+
+#[tokio::test]
+async fn malicious_authority_never_breaks_conservation_or_the_refund_cap_odd_seeds() {
+    run_shard(1).await;
 }
