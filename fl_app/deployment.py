@@ -33,6 +33,7 @@ __all__ = [
     "node_config_arg",
     "spawn_group",
     "stop_group",
+    "supernode_command",
 ]
 
 _CONNECTION = "local-deployment"
@@ -116,6 +117,12 @@ def flower_bin(name: str) -> str:
     """The path of Flower's executable ``name`` beside this interpreter, else on PATH."""
     path = Path(sys.executable).with_name(name)
     return str(path) if path.exists() else (shutil.which(name) or name)
+
+
+def supernode_command(*options: str) -> list[str]:
+    """Command line of Flower's SuperNode with ``options``, looking for messages promptly
+    (:mod:`fl_app.client.prompt_supernode`)."""
+    return [sys.executable, "-m", "fl_app.client.prompt_supernode", "--", *options]
 
 
 def node_config_arg(values: Mapping[str, Any]) -> str:
@@ -234,14 +241,13 @@ def local_deployment(
         for index, config in enumerate(node_configs):
             spawn(
                 f"supernode-{index}",
-                [
-                    flower_bin("flower-supernode"),
+                supernode_command(
                     "--insecure",
                     f"--superlink=127.0.0.1:{port}",
                     "--host=127.0.0.1",
                     f"--port={free_port()}",
                     f"--node-config={node_config_arg(config)}",
-                ],
+                ),
             )
         yield LocalDeployment(workdir, f"127.0.0.1:{port}", env, processes)
     finally:

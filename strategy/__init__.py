@@ -36,10 +36,9 @@ own, the environment names them instead: ``CKKS_SEALED_SECRET``,
 ``key_holder_from_node_config``). See ``benchmarks/README.md`` for sizes and timings.
 """
 
-from .ckks import KeyMaterial, generate_keys, load_public_context
-from .ckks_mod import ckks_mod, signing_ckks_mod
-from .decrypt_request import DecryptRequest
-from .encrypted_fedavg import EncryptedFedAvg, find_key_holder
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .exceptions import (
     BundledSecretError,
     CiphertextSizeError,
@@ -57,11 +56,17 @@ from .exceptions import (
     SecretKeyExposedError,
     WalletError,
 )
-from .key_holder import KeyHolder
-from .key_holder_app import key_holder_from_node_config, register_key_holder
-from .manifest import RoundManifest, UpdateCommitment
-from .round_outcome import ReportingFedAvg, RoundOutcome
-from .wallet import Wallet, seal_to_wallet
+
+if TYPE_CHECKING:
+    from .ckks import KeyMaterial, generate_keys, load_public_context
+    from .ckks_mod import ckks_mod, signing_ckks_mod
+    from .decrypt_request import DecryptRequest
+    from .encrypted_fedavg import EncryptedFedAvg, find_key_holder
+    from .key_holder import KeyHolder
+    from .key_holder_app import key_holder_from_node_config, register_key_holder
+    from .manifest import RoundManifest, UpdateCommitment
+    from .round_outcome import ReportingFedAvg, RoundOutcome
+    from .wallet import Wallet, seal_to_wallet
 
 __all__ = [
     "BundledSecretError",
@@ -97,3 +102,34 @@ __all__ = [
     "seal_to_wallet",
     "signing_ckks_mod",
 ]
+
+# Imported on first use: Flower and TenSEAL take a second or more to load, and a
+# command that only reads a wallet or packs a bundle needs neither.
+_MODULES = {
+    "KeyMaterial": "ckks",
+    "generate_keys": "ckks",
+    "load_public_context": "ckks",
+    "ckks_mod": "ckks_mod",
+    "signing_ckks_mod": "ckks_mod",
+    "DecryptRequest": "decrypt_request",
+    "EncryptedFedAvg": "encrypted_fedavg",
+    "find_key_holder": "encrypted_fedavg",
+    "KeyHolder": "key_holder",
+    "key_holder_from_node_config": "key_holder_app",
+    "register_key_holder": "key_holder_app",
+    "RoundManifest": "manifest",
+    "UpdateCommitment": "manifest",
+    "ReportingFedAvg": "round_outcome",
+    "RoundOutcome": "round_outcome",
+    "Wallet": "wallet",
+    "seal_to_wallet": "wallet",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

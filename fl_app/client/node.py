@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from fl_app.deployment import (
-    flower_bin,
     flower_env,
     free_port,
     node_config_arg,
     spawn_group,
     stop_group,
+    supernode_command,
 )
 
 __all__ = ["verified_node"]
@@ -43,8 +43,7 @@ def verified_node(
     """
     workdir.mkdir(parents=True, exist_ok=True)
     runtime_port = free_port()
-    supernode = [
-        flower_bin("flower-supernode"),
+    supernode = supernode_command(
         "--isolation",
         "process",
         "--superlink",
@@ -53,7 +52,7 @@ def verified_node(
         f"--port={runtime_port}",
         "--node-config",
         node_config_arg(node_config),
-    ]
+    )
     if insecure:
         supernode.append("--insecure")
     # The Runtime API listens on loopback only, between the node's own processes.

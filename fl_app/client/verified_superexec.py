@@ -6,6 +6,13 @@ a SuperExec beside it takes each task and launches a process for it. Flower's la
 ``run_superexec`` (flwr pinned) with one executor that launches
 :mod:`fl_app.client.verified_app` instead, bound to the task's bundle hash.
 
+Every message is a task, so a fresh interpreter importing Flower and torch for each
+one cost more CPU than the work it did. The executor forks each ClientApp process
+from a multiprocessing fork server instead: a process started with the node that has
+imported those libraries and nothing else (no bundle, no connection, no thread). Each
+message still gets its own process, a copy of that clean state, and nothing one
+message's process does reaches another's.
+
     python -m fl_app.client.verified_superexec --runtime-api-address 127.0.0.1:9094 \\
         --insecure --fab-sha256 HEX
 """
@@ -13,9 +20,9 @@ a SuperExec beside it takes each task and launches a process for it. Flower's la
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
+import multiprocessing
 from collections.abc import Sequence
+from multiprocessing import forkserver
 from typing import Any
 
 import flwr.supercore.superexec.run_superexec as flower_superexec
@@ -23,9 +30,23 @@ from flwr.supercore.constant import TaskType
 from flwr.supercore.superexec.executor.subprocess_executor import SubprocessExecutor
 from flwr.supercore.superexec.executor.types import ExecutionSpec, LaunchResult
 
+from fl_app.client import verified_app
 from fl_app.client.verified_app import require_functions
 
-__all__ = ["VerifiedExecutor", "main"]
+__all__ = ["PRELOAD", "VerifiedExecutor", "main"]
+
+PRELOAD = (
+    "flwr.supernode.runtime.run_clientapp",
+    "fl_app.client.verified_app",
+    "fl_app.ml.model",
+    "strategy.ckks_mod",
+    "strategy.key_holder_app",
+    "strategy.stake_gate",
+)
+"""Modules the fork server imports once, for every ClientApp process forked from it: the
+participant's own installed libraries (Flower, torch, TenSEAL), never a bundle's code.
+Opacus and Flower Datasets stay out: only DP runs and simulated partitions load them.
+A missing one is skipped."""
 
 
 class VerifiedExecutor(SubprocessExecutor):
@@ -39,13 +60,16 @@ class VerifiedExecutor(SubprocessExecutor):
 
     def __init__(self, fab_sha256: str) -> None:
         self.fab_sha256 = fab_sha256
+        self._processes = multiprocessing.get_context("forkserver")
+        self._processes.set_forkserver_preload(list(PRELOAD))
 
-    def command(self, spec: ExecutionSpec) -> list[str]:
-        """The command line of the verified ClientApp process for ``spec``."""
+    def start(self) -> None:
+        """Start the fork server now, so its imports overlap the wait for a first task."""
+        forkserver.ensure_running()
+
+    def arguments(self, spec: ExecutionSpec) -> list[str]:
+        """The arguments of the verified ClientApp process for ``spec``."""
         args = [
-            sys.executable,
-            "-m",
-            "fl_app.client.verified_app",
             "--runtime-api-address",
             spec.runtime_api_address,
             "--token",
@@ -65,7 +89,10 @@ class VerifiedExecutor(SubprocessExecutor):
         """Start the verified ClientApp process of one task."""
         if spec.task_type != TaskType.CLIENT_APP:
             return LaunchResult.failed(f"a participant's node runs no {spec.task_type} tasks")
-        subprocess.Popen(self.command(spec))
+        multiprocessing.active_children()  # reaps the processes of finished tasks
+        self._processes.Process(
+            target=verified_app.main, args=(self.arguments(spec),), name=f"task-{spec.task_id}"
+        ).start()
         return LaunchResult.accepted()
 
 
@@ -79,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--parent-pid", type=int, help="stop when this process exits")
     args = parser.parse_args(argv)
     executor = VerifiedExecutor(args.fab_sha256)
+    executor.start()
 
     def verified_executor(*_args: Any, **_kwargs: Any) -> VerifiedExecutor:
         return executor

@@ -10,14 +10,16 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasets import Dataset
-from flwr_datasets.partitioner import DirichletPartitioner, IidPartitioner
 from sklearn import datasets as sk_datasets
 
 from fl_app.errors import DataError
 from fl_app.ml.tabular import TabularData, load_csv
+
+if TYPE_CHECKING:
+    from flwr_datasets.partitioner import DirichletPartitioner, IidPartitioner
 
 __all__ = ["TabularData", "load_csv", "load_dataset", "load_partition", "org_split"]
 
@@ -73,6 +75,11 @@ def org_split(name: str, seed: int) -> OrgSplit:
 def _partitioner(
     name: str, seed: int, num_partitions: int, partitioning: str, alpha: float
 ) -> IidPartitioner | DirichletPartitioner:
+    # Flower Datasets loads seaborn, scipy.stats and pyarrow (seconds); only simulated
+    # participants need it, not the server's or a real participant's process.
+    from datasets import Dataset
+    from flwr_datasets.partitioner import DirichletPartitioner, IidPartitioner
+
     pool = org_split(name, seed).pool
     table = Dataset.from_dict({"index": np.arange(len(pool)), _LABEL: pool.y})
     partitioner: IidPartitioner | DirichletPartitioner

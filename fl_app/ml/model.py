@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -10,7 +11,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from fl_app.ml.data import TabularData
-from fl_app.ml.privacy import DpAccount, make_private
+
+if TYPE_CHECKING:
+    from fl_app.ml.privacy import DpAccount
 
 __all__ = ["EvalResult", "TabularMLP", "TrainResult", "build_model", "evaluate", "train"]
 
@@ -92,6 +95,8 @@ def train(
     )
     module: nn.Module = model
     if dp is not None:
+        from fl_app.ml.privacy import make_private  # opacus: seconds to import, DP runs only
+
         module, optimizer, loader = make_private(
             model, optimizer, loader, dp=dp, epochs=epochs, generator=generator
         )
