@@ -157,15 +157,25 @@ impl SyscallStubs for NoStubs {}
 
 static STUBS: OnceCell<()> = OnceCell::const_new();
 
+/// Set, solana-accounts-db keeps a test bank's accounts index in memory only.
+const IN_MEMORY_INDEX: &str = "SOLANA_TEST_ACCOUNTS_INDEX_MEMORY_LIMIT_MB";
+
 /// Installs [`EventLogStubs`] once per process.
 ///
 /// solana-program-test installs its stubs when its first bank is set up, so a
 /// throwaway one is started first; every chain must be started through
 /// [`LocalBank::start`] so that no program runs while the stubs are swapped.
+/// That bank outlives its context (its banks server keeps it), so it gets an
+/// in-memory accounts index (solana's documented switch for tests): a disk
+/// index keeps flusher threads waking every millisecond for the life of the
+/// process.
 async fn install_stubs() {
     STUBS
         .get_or_init(|| async {
-            drop(ProgramTest::default().start_with_context().await);
+            std::env::set_var(IN_MEMORY_INDEX, "1");
+            let throwaway = ProgramTest::default().start_with_context().await;
+            std::env::remove_var(IN_MEMORY_INDEX);
+            drop(throwaway);
             let inner = set_syscall_stubs(Box::new(NoStubs));
             set_syscall_stubs(Box::new(EventLogStubs { inner }));
         })

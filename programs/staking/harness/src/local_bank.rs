@@ -6,8 +6,12 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use solana_accounts_db::accounts_db::{AccountShrinkThreshold, CalcAccountsHashDataSource};
-use solana_accounts_db::accounts_index::AccountSecondaryIndexes;
+use solana_accounts_db::accounts_db::{
+    AccountShrinkThreshold, AccountsDbConfig, CalcAccountsHashDataSource,
+};
+use solana_accounts_db::accounts_index::{
+    AccountSecondaryIndexes, AccountsIndexConfig, IndexLimitMb,
+};
 use solana_accounts_db::epoch_accounts_hash::EpochAccountsHash;
 use solana_banks_client::{start_client, BanksClient};
 use solana_banks_server::banks_server::start_local_server;
@@ -223,6 +227,17 @@ fn genesis_config(payer: &Pubkey) -> GenesisConfig {
 /// The bank of slot 1, child of the genesis bank with the staking program
 /// added as a builtin.
 fn first_bank(genesis: &GenesisConfig) -> Bank {
+    // The accounts index stays in memory: a disk index (the default) keeps two
+    // flusher threads waking every millisecond, a sixth of a core for a chain
+    // that holds a few hundred accounts.
+    let accounts_db = AccountsDbConfig {
+        index: Some(AccountsIndexConfig {
+            index_limit_mb: IndexLimitMb::InMemOnly,
+            flush_threads: Some(1),
+            ..AccountsIndexConfig::default()
+        }),
+        ..AccountsDbConfig::default()
+    };
     let mut bank = Bank::new_with_paths(
         genesis,
         Arc::default(),
@@ -232,7 +247,7 @@ fn first_bank(genesis: &GenesisConfig) -> Bank {
         AccountSecondaryIndexes::default(),
         AccountShrinkThreshold::default(),
         false,
-        None,
+        Some(accounts_db),
         None,
         None,
         Arc::default(),
