@@ -23,11 +23,10 @@ use common::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use solana_program_test::BanksClientError;
 use solana_sdk::instruction::{AccountMeta, Instruction};
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
-use solana_sdk::transaction::Transaction;
+use solana_sdk::transaction::TransactionError;
 use staking::state::{Stake, Task, TaskState};
 
 /// Sequences per run: 100k in release (`cargo test --release`), fewer in debug;
@@ -87,34 +86,55 @@ fn attestations(rng: &mut ChaCha8Rng, signer: &Keypair, message: &[u8]) -> Vec<I
 
 /// Sends with the genesis payer paying the fee, so an actor's balance moves
 /// only through the program.
-async fn send(
+fn send(
     env: &mut Env,
     instructions: &[Instruction],
     signers: &[&Keypair],
-) -> Result<(), BanksClientError> {
+) -> Result<(), TransactionError> {
     let payer = env.ctx.payer.insecure_clone();
     let mut all: Vec<&Keypair> = vec![&payer];
     all.extend(signers.iter().filter(|s| s.pubkey() != payer.pubkey()));
-    let blockhash = env
-        .ctx
-        .banks_client
-        .get_latest_blockhash()
-        .await
-        .expect("blockhash");
-    let tx =
-        Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, blockhash);
-    env.ctx.banks_client.process_transaction(tx).await
+    env.send(instructions, &all)
 }
 
-async fn read_task(env: &mut Env) -> Option<(Task, u64, usize)> {
-    let account = env.account(&env.task()).await?;
+/// The task's and every actor's stake addresses in a sequence, derived once:
+/// a derivation hashes and tries curve points, and the checks read these
+/// accounts after every step.
+struct Addresses {
+    task: Pubkey,
+    /// `(actor, its stake)` pairs.
+    stakes: Vec<(Pubkey, Pubkey)>,
+}
+
+impl Addresses {
+    fn new(env: &Env, actors: &Actors) -> Self {
+        let task = env.task();
+        let stakes = actors
+            .all()
+            .iter()
+            .map(|who| (who.pubkey(), stake_pda(&task, &who.pubkey())))
+            .collect();
+        Self { task, stakes }
+    }
+
+    fn stake(&self, who: &Pubkey) -> Pubkey {
+        self.stakes
+            .iter()
+            .find(|(actor, _)| actor == who)
+            .map(|(_, stake)| *stake)
+            .expect("an actor")
+    }
+}
+
+fn read_task(env: &Env, at: &Addresses) -> Option<(Task, u64, usize)> {
+    let account = env.account(&at.task)?;
     let task = anchor_lang::AccountDeserialize::try_deserialize(&mut account.data.as_slice())
         .expect("task decodes");
     Some((task, account.lamports, account.data.len()))
 }
 
-async fn read_stake(env: &mut Env, who: &Pubkey) -> Option<Stake> {
-    let account = env.account(&stake_pda(&env.task(), who)).await?;
+fn read_stake(env: &Env, at: &Addresses, who: &Pubkey) -> Option<Stake> {
+    let account = env.account(&at.stake(who))?;
     Some(
         anchor_lang::AccountDeserialize::try_deserialize(&mut account.data.as_slice())
             .expect("stake decodes"),
@@ -125,9 +145,16 @@ async fn read_stake(env: &mut Env, who: &Pubkey) -> Option<Stake> {
 /// program's own counters alone.
 /// `paid` is the task's `reward_paid` when it was last seen open, for the
 /// bound once it is closed (cancelled, or closed after settlement).
-async fn check(env: &mut Env, actors: &Actors, authority_start: u64, funded: u64, paid: &mut u64) {
-    let authority_now = env.lamports(&actors.authority.pubkey()).await;
-    let Some((task, lamports, len)) = read_task(env).await else {
+fn check(
+    env: &Env,
+    actors: &Actors,
+    at: &Addresses,
+    authority_start: u64,
+    funded: u64,
+    paid: &mut u64,
+) {
+    let authority_now = env.lamports(&actors.authority.pubkey());
+    let Some((task, lamports, len)) = read_task(env, at) else {
         // Closed: the authority got back its rents and at most what it
         // funded and was not paid out.
         let refundable = funded.saturating_sub(*paid);
@@ -140,12 +167,12 @@ async fn check(env: &mut Env, actors: &Actors, authority_start: u64, funded: u64
     *paid = task.reward_paid;
     let mut owed = 0;
     for who in actors.all() {
-        if let Some(stake) = read_stake(env, &who.pubkey()).await {
+        if let Some(stake) = read_stake(env, at, &who.pubkey()) {
             owed += stake.remaining();
         }
     }
     assert_eq!(task.stake_held, owed, "stake ledger");
-    let rent = env.rent(len).await;
+    let rent = env.rent(len);
     assert_eq!(lamports, rent + task.reward_pool + task.stake_held, "vault");
     let refundable = funded.saturating_sub(task.reward_paid);
     assert!(
@@ -170,15 +197,21 @@ fn random_contributors(rng: &mut ChaCha8Rng, actors: &Actors) -> Vec<Pubkey> {
 }
 
 /// One malicious or honest action with random arguments; failures are fine.
-async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut TaskClock) {
-    let task_key = env.task();
+fn step(
+    env: &mut Env,
+    rng: &mut ChaCha8Rng,
+    actors: &Actors,
+    at: &Addresses,
+    task: &mut TaskClock,
+) {
+    let task_key = at.task;
     let authority = actors.authority.insecure_clone();
     let result = match rng.gen_range(0..20) {
         0 | 1 => {
             let who = actors.pick(rng);
             let amount = rng.gen_range(0..3 * SOL);
             let ix = stake_deposit_ix(&task_key, &who.pubkey(), amount);
-            send(env, &[ix], &[&who]).await
+            send(env, &[ix], &[&who])
         }
         2 => {
             let who = actors.pick(rng);
@@ -188,10 +221,10 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 let victim = actors.pick(rng).pubkey();
                 ix.accounts[2] = AccountMeta::new(stake_pda(&task_key, &victim), false);
             }
-            send(env, &[ix], &[&who]).await
+            send(env, &[ix], &[&who])
         }
         3 => {
-            let index = match read_task(env).await {
+            let index = match read_task(env, at) {
                 Some((t, ..)) if rng.gen_bool(0.9) => t.rounds_recorded,
                 _ => rng.gen_range(0..4),
             };
@@ -199,7 +232,7 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 // Honest: the key holder attests staked honest participants.
                 let mut honest = Vec::new();
                 for who in &actors.honest {
-                    if read_stake(env, &who.pubkey()).await.is_some() && rng.gen_bool(0.7) {
+                    if read_stake(env, at, &who.pubkey()).is_some() && rng.gen_bool(0.7) {
                         honest.push(who.pubkey());
                     }
                 }
@@ -229,15 +262,15 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 count,
                 digest,
             ));
-            send(env, &ixs, &[&authority]).await
+            send(env, &ixs, &[&authority])
         }
         9 => {
             // The next part of the last attested list, in order.
-            let Some((t, ..)) = read_task(env).await else {
+            let Some((t, ..)) = read_task(env, at) else {
                 return;
             };
             let index = t.rounds_recorded.saturating_sub(1);
-            let credited = match env.account(&round_pda(&task_key, index)).await {
+            let credited = match env.account(&round_pda(&task_key, index)) {
                 Some(account) => {
                     let round: staking::state::Round =
                         anchor_lang::AccountDeserialize::try_deserialize(
@@ -255,30 +288,30 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 rng.gen_range(1..=rest.len())
             };
             let ix = round_credit_ix(&authority.pubkey(), &task_key, index, &rest[..take]);
-            send(env, &[ix], &[&authority]).await
+            send(env, &[ix], &[&authority])
         }
         10 | 11 => {
-            let index = match read_task(env).await {
+            let index = match read_task(env, at) {
                 Some((t, ..)) if rng.gen_bool(0.9) => t.rounds_recorded.saturating_sub(1),
                 _ => rng.gen_range(0..4),
             };
             let contributors = random_contributors(rng, actors);
             let ix = round_credit_ix(&authority.pubkey(), &task_key, index, &contributors);
-            send(env, &[ix], &[&authority]).await
+            send(env, &[ix], &[&authority])
         }
         4 => {
             let who = actors.pick(rng).pubkey();
             let amount = rng.gen_range(0..2 * SOL);
             let ix = participant_slash_ix(&authority.pubkey(), &task_key, &who, amount);
-            send(env, &[ix], &[&authority]).await
+            send(env, &[ix], &[&authority])
         }
         5 => {
-            let participants = read_task(env).await.map_or(0, |(t, ..)| t.participants);
+            let participants = read_task(env, at).map_or(0, |(t, ..)| t.participants);
             let (pairs, signer) = if rng.gen_bool(0.5) {
                 // Honest: every open stake, scores for contributors only.
                 let mut pairs = Vec::new();
                 for who in actors.all() {
-                    if let Some(stake) = read_stake(env, &who.pubkey()).await {
+                    if let Some(stake) = read_stake(env, at, &who.pubkey()) {
                         let honest = actors.honest.iter().any(|h| h.pubkey() == who.pubkey());
                         let score = if honest && stake.rounds_contributed > 0 {
                             rng.gen_range(0..100)
@@ -319,13 +352,11 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 total,
                 digest,
             ));
-            send(env, &ixs, &[&authority]).await
+            send(env, &ixs, &[&authority])
         }
         15 => {
             // The next part of the last attested scores, in order.
-            let scored = read_task(env)
-                .await
-                .map_or(0, |(t, ..)| t.stakes_scored as usize);
+            let scored = read_task(env, at).map_or(0, |(t, ..)| t.stakes_scored as usize);
             let rest = task.scores.get(scored..).unwrap_or_default().to_vec();
             let take = if rest.is_empty() {
                 0
@@ -334,18 +365,18 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
             };
             let (who, scores): (Vec<Pubkey>, Vec<u64>) = rest[..take].iter().copied().unzip();
             let ix = scores_post_ix(&authority.pubkey(), &task_key, &who, &scores);
-            send(env, &[ix], &[&authority]).await
+            send(env, &[ix], &[&authority])
         }
         12 if rng.gen_bool(0.5) => {
             // The batch that makes the totals match: every unscored stake,
             // the missing score on the first contributor among them.
-            let (left, mut who, mut scores) = match read_task(env).await {
+            let (left, mut who, mut scores) = match read_task(env, at) {
                 Some((t, ..)) => (t.total_score.saturating_sub(t.score_posted), vec![], vec![]),
                 None => (0, vec![], vec![]),
             };
             let mut left = left;
             for key in actors.all().iter().map(|k| k.pubkey()) {
-                if let Some(stake) = read_stake(env, &key).await {
+                if let Some(stake) = read_stake(env, at, &key) {
                     if !stake.scored {
                         who.push(key);
                         let score = if stake.rounds_contributed > 0 {
@@ -359,13 +390,12 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 }
             }
             let ix = scores_post_ix(&authority.pubkey(), &task_key, &who, &scores);
-            send(env, &[ix], &[&authority]).await
+            send(env, &[ix], &[&authority])
         }
         12 | 13 => {
             let mut who = Vec::new();
             for key in actors.all().iter().map(|k| k.pubkey()) {
-                if read_stake(env, &key).await.is_some() && rng.gen_bool(0.7) || rng.gen_bool(0.05)
-                {
+                if read_stake(env, at, &key).is_some() && rng.gen_bool(0.7) || rng.gen_bool(0.05) {
                     who.push(key);
                 }
             }
@@ -382,11 +412,11 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 })
                 .collect();
             let ix = scores_post_ix(&authority.pubkey(), &task_key, &who, &scores);
-            send(env, &[ix], &[&authority]).await
+            send(env, &[ix], &[&authority])
         }
         14 => {
             let ix = task_finalize_ix(&authority.pubkey(), &task_key);
-            send(env, &[ix], &[&authority]).await
+            send(env, &[ix], &[&authority])
         }
         6 => {
             let caller = actors.pick(rng);
@@ -396,11 +426,11 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 actors.pick(rng).pubkey()
             };
             let ix = task_expire_ix(&caller.pubkey(), &task_key, &refund_to);
-            send(env, &[ix], &[&caller]).await
+            send(env, &[ix], &[&caller])
         }
         7 => {
             let ix = task_cancel_ix(&authority.pubkey(), &task_key);
-            send(env, &[ix], &[&authority]).await
+            send(env, &[ix], &[&authority])
         }
         8 => {
             let who = actors.pick(rng);
@@ -410,12 +440,12 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 let victim = actors.pick(rng).pubkey();
                 ix.accounts[2] = AccountMeta::new(stake_pda(&task_key, &victim), false);
             }
-            send(env, &[ix], &[&who]).await
+            send(env, &[ix], &[&who])
         }
         18 | 19 => {
             // Close round records (sometimes of another task, or repeated),
             // in a batch or with the task itself, signed by anyone.
-            let recorded = read_task(env).await.map_or(4, |(t, ..)| t.rounds_recorded);
+            let recorded = read_task(env, at).map_or(4, |(t, ..)| t.rounds_recorded);
             let mut indices: Vec<u32> =
                 (0..recorded.max(1)).filter(|_| rng.gen_bool(0.7)).collect();
             if rng.gen_bool(0.05) && !indices.is_empty() {
@@ -436,10 +466,10 @@ async fn step(env: &mut Env, rng: &mut ChaCha8Rng, actors: &Actors, task: &mut T
                 let other = task_pda(&authority.pubkey(), env.task_id + 1);
                 ix.accounts[2] = AccountMeta::new(round_pda(&other, 0), false);
             }
-            send(env, &[ix], &[&signer]).await
+            send(env, &[ix], &[&signer])
         }
         _ => {
-            task.advance(env, rng).await;
+            task.advance(env, rng);
             Ok(())
         }
     };
@@ -460,7 +490,7 @@ struct TaskClock {
 }
 
 impl TaskClock {
-    async fn advance(&mut self, env: &mut Env, rng: &mut ChaCha8Rng) {
+    fn advance(&mut self, env: &mut Env, rng: &mut ChaCha8Rng) {
         let target = *[
             self.now + 1,
             self.now + rng.gen_range(1..500),
@@ -473,22 +503,22 @@ impl TaskClock {
         .choose(rng)
         .expect("targets");
         self.now = self.now.max(target);
-        env.set_time(self.now).await;
+        env.set_time(self.now);
     }
 }
 
 /// Keeps every actor funded across many sequences: lamports move from the
 /// richest actor to any that runs low (the authority pays out most pools).
-async fn rebalance(env: &mut Env, actors: &Actors) {
+fn rebalance(env: &mut Env, actors: &Actors) {
     let all: Vec<Keypair> = actors.all().iter().map(|k| k.insecure_clone()).collect();
     for poor in &all {
-        if env.lamports(&poor.pubkey()).await >= 500 * SOL {
+        if env.lamports(&poor.pubkey()) >= 500 * SOL {
             continue;
         }
         let mut richest = &all[0];
         let mut most = 0;
         for who in &all {
-            let balance = env.lamports(&who.pubkey()).await;
+            let balance = env.lamports(&who.pubkey());
             if balance > most {
                 (richest, most) = (who, balance);
             }
@@ -498,16 +528,17 @@ async fn rebalance(env: &mut Env, actors: &Actors) {
             &poor.pubkey(),
             1_000 * SOL,
         );
-        send(env, &[ix], &[richest]).await.expect("rebalance");
+        send(env, &[ix], &[richest]).expect("rebalance");
     }
 }
 
-async fn run(env: &mut Env, actors: &Actors, seed: u64) {
-    rebalance(env, actors).await;
+fn run(env: &mut Env, actors: &Actors, seed: u64) {
+    rebalance(env, actors);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     env.task_id = seed;
+    let at = &Addresses::new(env, actors);
     let start = START_TIME + i64::try_from(seed).expect("seed") * 1_000_000;
-    env.set_time(start).await;
+    env.set_time(start);
     let join = start + rng.gen_range(1..2_000);
     let settle = join + rng.gen_range(1..5_000);
     let grace = rng.gen_range(0..2_000);
@@ -522,12 +553,12 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
 
     let mut before = Vec::new();
     for who in actors.all() {
-        before.push(env.lamports(&who.pubkey()).await);
+        before.push(env.lamports(&who.pubkey()));
     }
     let authority_start = before[0];
     let ix = task_create_ix(&actors.authority.pubkey(), args);
     let authority = actors.authority.insecure_clone();
-    send(env, &[ix], &[&authority]).await.expect("task_create");
+    send(env, &[ix], &[&authority]).expect("task_create");
 
     let mut clock = TaskClock {
         now: start,
@@ -539,42 +570,38 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
     };
     let mut paid = 0;
     for _ in 0..STEPS {
-        step(env, &mut rng, actors, &mut clock).await;
-        check(env, actors, authority_start, pool, &mut paid).await;
+        step(env, &mut rng, actors, at, &mut clock);
+        check(env, actors, at, authority_start, pool, &mut paid);
     }
 
     // Whatever happened, the stakes come back after the window: anyone
     // (here an honest participant) expires the task, then everyone claims.
-    let Some((task, ..)) = read_task(env).await else {
+    let Some((task, ..)) = read_task(env, at) else {
         return;
     };
     if matches!(task.state, TaskState::Open | TaskState::Finalizing) {
         clock.now = clock.now.max(clock.window_end + 1);
-        env.set_time(clock.now).await;
+        env.set_time(clock.now);
         let caller = actors.honest[1].insecure_clone();
-        let ix = task_expire_ix(&caller.pubkey(), &env.task(), &authority.pubkey());
-        send(env, &[ix], &[&caller])
-            .await
-            .expect("expiry cannot be blocked");
+        let ix = task_expire_ix(&caller.pubkey(), &at.task, &authority.pubkey());
+        send(env, &[ix], &[&caller]).expect("expiry cannot be blocked");
     }
-    let stake_rent = env
-        .rent(8 + <Stake as anchor_lang::Space>::INIT_SPACE)
-        .await;
+    let stake_rent = env.rent(8 + <Stake as anchor_lang::Space>::INIT_SPACE);
     for (i, who) in actors.all().into_iter().enumerate() {
-        if let Some(stake) = read_stake(env, &who.pubkey()).await {
-            let wallet_before = env.lamports(&who.pubkey()).await;
-            let ix = reward_claim_ix(&env.task(), &who.pubkey());
-            send(env, &[ix], &[who]).await.expect("stake is claimable");
-            check(env, actors, authority_start, pool, &mut paid).await;
+        if let Some(stake) = read_stake(env, at, &who.pubkey()) {
+            let wallet_before = env.lamports(&who.pubkey());
+            let ix = reward_claim_ix(&at.task, &who.pubkey());
+            send(env, &[ix], &[who]).expect("stake is claimable");
+            check(env, actors, at, authority_start, pool, &mut paid);
             assert!(
-                read_stake(env, &who.pubkey()).await.is_none(),
+                read_stake(env, at, &who.pubkey()).is_none(),
                 "a claimed stake is closed"
             );
             let honest = (1..=HONEST).contains(&i);
             if !honest {
                 // Its deposit (slashes included, when they go back) and the
                 // stake account's rent, never a reward.
-                let gained = env.lamports(&who.pubkey()).await - wallet_before;
+                let gained = env.lamports(&who.pubkey()) - wallet_before;
                 assert!(
                     gained <= stake.amount + stake_rent,
                     "a sybil or the authority got a reward"
@@ -583,7 +610,7 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
             if honest {
                 let cap = u128::from(stake.amount) * u128::from(slash_bps) / 10_000;
                 let floor = u128::from(before[i]) - cap - u128::from(stake_rent);
-                let now = u128::from(env.lamports(&who.pubkey()).await);
+                let now = u128::from(env.lamports(&who.pubkey()));
                 assert!(
                     now >= floor,
                     "honest participant {i} lost more than its slash cap"
@@ -591,7 +618,7 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
             }
         }
     }
-    let (task, ..) = read_task(env).await.expect("settled task stays");
+    let (task, ..) = read_task(env, at).expect("settled task stays");
     if task.state == TaskState::Finalized {
         assert_eq!(task.unclaimed_score, 0, "every scored stake was paid");
     }
@@ -606,35 +633,35 @@ async fn run(env: &mut Env, actors: &Actors, seed: u64) {
     let left: Vec<u32> = {
         let mut left = Vec::new();
         for index in 0..task.rounds_recorded {
-            if env.account(&round_pda(&env.task(), index)).await.is_some() {
+            if env.account(&round_pda(&at.task, index)).is_some() {
                 left.push(index);
             }
         }
         left
     };
     for batch in left.chunks(2) {
-        let ix = rounds_close_ix(&authority.pubkey(), &env.task(), batch);
-        send(env, &[ix], &[&authority]).await.expect("rounds close");
-        check(env, actors, authority_start, pool, &mut paid).await;
+        let ix = rounds_close_ix(&authority.pubkey(), &at.task, batch);
+        send(env, &[ix], &[&authority]).expect("rounds close");
+        check(env, actors, at, authority_start, pool, &mut paid);
     }
-    let ix = task_close_ix(&authority.pubkey(), &env.task(), &[]);
-    send(env, &[ix], &[&authority]).await.expect("task close");
-    check(env, actors, authority_start, pool, &mut paid).await;
-    assert!(read_task(env).await.is_none(), "the task is closed");
+    let ix = task_close_ix(&authority.pubkey(), &at.task, &[]);
+    send(env, &[ix], &[&authority]).expect("task close");
+    check(env, actors, at, authority_start, pool, &mut paid);
+    assert!(read_task(env, at).is_none(), "the task is closed");
 }
 
 /// Runs shard `shard` of the seeded sequences: seeds `shard, shard + SHARDS, ...`.
 async fn run_shard(shard: u64) {
     let mut env = Env::new().await;
     let authority = env.authority.insecure_clone();
-    env.airdrop(&authority.pubkey(), 10_000 * SOL).await;
+    env.airdrop(&authority.pubkey(), 10_000 * SOL);
     let mut honest = Vec::new();
     for _ in 0..HONEST {
-        honest.push(env.wallet(10_000 * SOL).await);
+        honest.push(env.wallet(10_000 * SOL));
     }
     let mut sybils = Vec::new();
     for _ in 0..SYBILS {
-        sybils.push(env.wallet(10_000 * SOL).await);
+        sybils.push(env.wallet(10_000 * SOL));
     }
     let actors = Actors {
         authority,
@@ -644,7 +671,7 @@ async fn run_shard(shard: u64) {
     let started = Instant::now();
     let seeds: Vec<u64> = (shard..sequences()).step_by(SHARDS as usize).collect();
     for &seed in &seeds {
-        run(&mut env, &actors, seed).await;
+        run(&mut env, &actors, seed);
     }
     println!(
         "shard {shard}: {} sequences of {STEPS} steps in {:.1} s",

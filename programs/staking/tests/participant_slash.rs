@@ -10,8 +10,8 @@ use staking::instructions::ParticipantSlashArgs;
 
 async fn staked() -> (Env, Keypair) {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(2 * SOL).await;
+    env.create_task();
+    let a = env.join(2 * SOL);
     (env, a)
 }
 
@@ -19,19 +19,19 @@ async fn staked() -> (Env, Keypair) {
 async fn slashes_into_pool_with_evidence() {
     let (mut env, a) = staked().await;
     let task_key = env.task();
-    let vault_before = env.lamports(&task_key).await;
-    let authority_before = env.lamports(&env.authority.pubkey()).await;
-    env.slash(&a.pubkey(), SOL / 2).await.expect("slash");
+    let vault_before = env.lamports(&task_key);
+    let authority_before = env.lamports(&env.authority.pubkey());
+    env.slash(&a.pubkey(), SOL / 2).expect("slash");
 
-    let stake = env.stake_state(&a.pubkey()).await;
+    let stake = env.stake_state(&a.pubkey());
     assert_eq!(stake.slashed, SOL / 2);
     assert_eq!(stake.slash_evidence_cid, CID);
-    let task = env.task_state().await;
+    let task = env.task_state();
     assert_eq!(task.reward_pool, POOL + SOL / 2);
     assert_eq!(task.stake_held, 2 * SOL - SOL / 2);
-    assert_eq!(env.lamports(&task_key).await, vault_before);
+    assert_eq!(env.lamports(&task_key), vault_before);
     assert_eq!(
-        env.lamports(&env.authority.pubkey()).await,
+        env.lamports(&env.authority.pubkey()),
         authority_before - 5_000
     );
 }
@@ -40,14 +40,10 @@ async fn slashes_into_pool_with_evidence() {
 async fn error_slash_limit_exceeded() {
     let (mut env, a) = staked().await;
     // Cap is 50% of 2 SOL: 0.6 + 0.4 is allowed, one more lamport is not.
-    env.slash(&a.pubkey(), 600_000_000)
-        .await
-        .expect("first slash");
-    env.slash(&a.pubkey(), 400_000_000)
-        .await
-        .expect("second slash");
+    env.slash(&a.pubkey(), 600_000_000).expect("first slash");
+    env.slash(&a.pubkey(), 400_000_000).expect("second slash");
     assert_error(
-        env.slash(&a.pubkey(), 1).await,
+        env.slash(&a.pubkey(), 1),
         code(StakingError::SlashLimitExceeded),
     );
 }
@@ -55,10 +51,7 @@ async fn error_slash_limit_exceeded() {
 #[tokio::test]
 async fn error_zero_slash() {
     let (mut env, a) = staked().await;
-    assert_error(
-        env.slash(&a.pubkey(), 0).await,
-        code(StakingError::ZeroSlash),
-    );
+    assert_error(env.slash(&a.pubkey(), 0), code(StakingError::ZeroSlash));
 }
 
 #[tokio::test]
@@ -73,19 +66,16 @@ async fn error_evidence_missing() {
     }
     .data();
     let authority = env.authority.insecure_clone();
-    assert_error(
-        env.send(&[ix], &[&authority]).await,
-        code(StakingError::CidEmpty),
-    );
+    assert_error(env.send(&[ix], &[&authority]), code(StakingError::CidEmpty));
 }
 
 #[tokio::test]
 async fn error_not_authority() {
     let (mut env, a) = staked().await;
-    let impostor = env.wallet(SOL).await;
+    let impostor = env.wallet(SOL);
     let ix = participant_slash_ix(&impostor.pubkey(), &env.task(), &a.pubkey(), 1);
     assert_error(
-        env.send(&[ix], &[&impostor]).await,
+        env.send(&[ix], &[&impostor]),
         anchor_code::CONSTRAINT_HAS_ONE,
     );
 }
@@ -93,22 +83,16 @@ async fn error_not_authority() {
 #[tokio::test]
 async fn error_authority_not_signer() {
     let (mut env, a) = staked().await;
-    let payer = env.wallet(SOL).await;
+    let payer = env.wallet(SOL);
     let mut ix = participant_slash_ix(&env.authority.pubkey(), &env.task(), &a.pubkey(), 1);
     ix.accounts[0].is_signer = false;
-    assert_error(
-        env.send(&[ix], &[&payer]).await,
-        anchor_code::ACCOUNT_NOT_SIGNER,
-    );
+    assert_error(env.send(&[ix], &[&payer]), anchor_code::ACCOUNT_NOT_SIGNER);
 }
 
 #[tokio::test]
 async fn error_after_finalize() {
     let (mut env, a) = staked().await;
-    env.record_round(&[a.pubkey()]).await.expect("round");
-    env.finalize(&[a.pubkey()], &[1]).await.expect("finalize");
-    assert_error(
-        env.slash(&a.pubkey(), 1).await,
-        code(StakingError::TaskNotOpen),
-    );
+    env.record_round(&[a.pubkey()]).expect("round");
+    env.finalize(&[a.pubkey()], &[1]).expect("finalize");
+    assert_error(env.slash(&a.pubkey(), 1), code(StakingError::TaskNotOpen));
 }

@@ -11,22 +11,21 @@ use staking::errors::StakingError;
 #[tokio::test]
 async fn records_round_and_credits_contributors() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    let b = env.join(SOL).await;
-    let idle = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
+    let b = env.join(SOL);
+    let idle = env.join(SOL);
     env.record_round(&[a.pubkey(), b.pubkey()])
-        .await
         .expect("round 0");
-    env.record_round(&[a.pubkey()]).await.expect("round 1");
+    env.record_round(&[a.pubkey()]).expect("round 1");
 
-    let task = env.task_state().await;
+    let task = env.task_state();
     assert_eq!((task.rounds_recorded, task.contributors), (2, 2));
     assert_eq!(task.credits_pending, 0);
-    assert_eq!(env.stake_state(&a.pubkey()).await.rounds_contributed, 2);
-    assert_eq!(env.stake_state(&b.pubkey()).await.rounds_contributed, 1);
-    assert_eq!(env.stake_state(&idle.pubkey()).await.rounds_contributed, 0);
-    let round = env.round_state(1).await;
+    assert_eq!(env.stake_state(&a.pubkey()).rounds_contributed, 2);
+    assert_eq!(env.stake_state(&b.pubkey()).rounds_contributed, 1);
+    assert_eq!(env.stake_state(&idle.pubkey()).rounds_contributed, 0);
+    let round = env.round_state(1);
     assert_eq!((round.index, round.contributors, round.credited), (1, 1, 1));
     assert_eq!(round.manifest_cid, CID);
     assert_eq!(round.task, env.task());
@@ -35,26 +34,25 @@ async fn records_round_and_credits_contributors() {
 #[tokio::test]
 async fn announces_credits_pending() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    let b = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
+    let b = env.join(SOL);
     let key_holder = env.key_holder.insecure_clone();
     let people = ascending(&[a.pubkey(), b.pubkey()]);
     env.record_round_attested(0, &people, &[&key_holder])
-        .await
         .expect("record");
-    let task = env.task_state().await;
+    let task = env.task_state();
     assert_eq!(task.attested_digest, contributors_digest(&people));
-    assert_eq!(env.round_state(0).await.manifest_digest, MANIFEST_DIGEST);
+    assert_eq!(env.round_state(0).manifest_digest, MANIFEST_DIGEST);
     assert_eq!((task.rounds_recorded, task.credits_pending), (1, 2));
-    assert_eq!(env.round_state(0).await.credited, 0);
+    assert_eq!(env.round_state(0).credited, 0);
 }
 
 #[tokio::test]
 async fn emits_round_recorded_event() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
     let message = staking::attestation::round_message(
         &env.task(),
         0,
@@ -71,26 +69,10 @@ async fn emits_round_recorded_event() {
         contributors_digest(&[a.pubkey()]),
     );
     let authority = env.authority.insecure_clone();
-    let blockhash = env
+    let logs = env
         .ctx
-        .banks_client
-        .get_latest_blockhash()
-        .await
-        .expect("hash");
-    let tx = solana_sdk::transaction::Transaction::new_signed_with_payer(
-        &[attestation, ix],
-        Some(&authority.pubkey()),
-        &[&authority],
-        blockhash,
-    );
-    let result = env
-        .ctx
-        .banks_client
-        .process_transaction_with_metadata(tx)
-        .await
+        .execute(&[attestation, ix], &[&authority])
         .expect("processed");
-    assert!(result.result.is_ok(), "{:?}", result.result);
-    let logs = result.metadata.expect("metadata").log_messages;
     assert!(
         logs.iter().any(|l| l.starts_with("Program data: ")),
         "{logs:?}"
@@ -100,13 +82,13 @@ async fn emits_round_recorded_event() {
 #[tokio::test]
 async fn error_not_authority() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    let impostor = env.wallet(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
+    let impostor = env.wallet(SOL);
     let digest = contributors_digest(&[a.pubkey()]);
     let ix = round_record_ix(&impostor.pubkey(), &env.task(), 0, 1, digest);
     assert_error(
-        env.send(&[ix], &[&impostor]).await,
+        env.send(&[ix], &[&impostor]),
         anchor_code::CONSTRAINT_HAS_ONE,
     );
 }
@@ -114,12 +96,11 @@ async fn error_not_authority() {
 #[tokio::test]
 async fn error_round_out_of_order() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
     let key_holder = env.key_holder.insecure_clone();
     assert_ix_error(
-        env.record_round_attested(1, &[a.pubkey()], &[&key_holder])
-            .await,
+        env.record_round_attested(1, &[a.pubkey()], &[&key_holder]),
         1,
         code(StakingError::RoundOutOfOrder),
     );
@@ -128,13 +109,13 @@ async fn error_round_out_of_order() {
 #[tokio::test]
 async fn error_round_limit_reached() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
     for _ in 0..3 {
-        env.record_round(&[a.pubkey()]).await.expect("round");
+        env.record_round(&[a.pubkey()]).expect("round");
     }
     assert_ix_error(
-        env.record_round(&[a.pubkey()]).await,
+        env.record_round(&[a.pubkey()]),
         1,
         code(StakingError::RoundLimitReached),
     );
@@ -143,11 +124,11 @@ async fn error_round_limit_reached() {
 #[tokio::test]
 async fn error_settle_deadline_passed() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    env.set_time(START_TIME + 10_000).await;
+    env.create_task();
+    let a = env.join(SOL);
+    env.set_time(START_TIME + 10_000);
     assert_ix_error(
-        env.record_round(&[a.pubkey()]).await,
+        env.record_round(&[a.pubkey()]),
         1,
         code(StakingError::SettleDeadlinePassed),
     );
@@ -156,18 +137,16 @@ async fn error_settle_deadline_passed() {
 #[tokio::test]
 async fn error_previous_round_credits_pending() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    let b = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
+    let b = env.join(SOL);
     let key_holder = env.key_holder.insecure_clone();
     let people = ascending(&[a.pubkey(), b.pubkey()]);
     env.record_round_attested(0, &people, &[&key_holder])
-        .await
         .expect("round 0");
-    env.credit_round(0, &people[..1]).await.expect("half");
+    env.credit_round(0, &people[..1]).expect("half");
     assert_ix_error(
-        env.record_round_attested(1, &people[..1], &[&key_holder])
-            .await,
+        env.record_round_attested(1, &people[..1], &[&key_holder]),
         1,
         code(StakingError::CreditsPending),
     );
@@ -176,12 +155,11 @@ async fn error_previous_round_credits_pending() {
 #[tokio::test]
 async fn error_more_contributors_than_stakes() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
     let key_holder = env.key_holder.insecure_clone();
     assert_ix_error(
-        env.record_round_attested(0, &[a.pubkey(), a.pubkey()], &[&key_holder])
-            .await,
+        env.record_round_attested(0, &[a.pubkey(), a.pubkey()], &[&key_holder]),
         1,
         code(StakingError::StakeCountMismatch),
     );
@@ -190,9 +168,9 @@ async fn error_more_contributors_than_stakes() {
 /// A task with two stakes, `a` and the authority's sybil.
 async fn with_sybil() -> (Env, Keypair, Keypair) {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    let sybil = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
+    let sybil = env.join(SOL);
     (env, a, sybil)
 }
 
@@ -200,10 +178,10 @@ async fn with_sybil() -> (Env, Keypair, Keypair) {
 async fn error_without_attestation() {
     let (mut env, _, sybil) = with_sybil().await;
     assert_error(
-        env.record_round_attested(0, &[sybil.pubkey()], &[]).await,
+        env.record_round_attested(0, &[sybil.pubkey()], &[]),
         code(StakingError::AttestationMissing),
     );
-    assert_eq!(env.task_state().await.rounds_recorded, 0);
+    assert_eq!(env.task_state().rounds_recorded, 0);
 }
 
 #[tokio::test]
@@ -211,8 +189,7 @@ async fn error_attested_by_the_authority() {
     let (mut env, _, sybil) = with_sybil().await;
     let authority = env.authority.insecure_clone();
     assert_ix_error(
-        env.record_round_attested(0, &[sybil.pubkey()], &[&authority])
-            .await,
+        env.record_round_attested(0, &[sybil.pubkey()], &[&authority]),
         1,
         code(StakingError::AttestationMissing),
     );
@@ -223,8 +200,7 @@ async fn error_attested_by_a_non_attestor() {
     let (mut env, _, sybil) = with_sybil().await;
     let stranger = Keypair::new();
     assert_ix_error(
-        env.record_round_attested(0, &[sybil.pubkey()], &[&sybil, &stranger])
-            .await,
+        env.record_round_attested(0, &[sybil.pubkey()], &[&sybil, &stranger]),
         2,
         code(StakingError::AttestationMissing),
     );
@@ -252,7 +228,7 @@ async fn error_attestation_over_other_contributors() {
         contributors_digest(&[sybil.pubkey()]),
     );
     assert_ix_error(
-        env.send(&[attestation, forged], &[&authority]).await,
+        env.send(&[attestation, forged], &[&authority]),
         1,
         code(StakingError::AttestationMissing),
     );
@@ -270,17 +246,15 @@ async fn error_bad_signature_fails_the_transaction() {
     let authority = env.authority.insecure_clone();
     let ix = round_record_ix(&authority.pubkey(), &task, 0, 1, digest);
     // The runtime reports a failed precompile verification as InvalidAccountIndex.
-    let result = env.send(&[forged, ix], &[&authority]).await;
+    let result = env.send(&[forged, ix], &[&authority]);
     assert!(
         matches!(
             result,
-            Err(solana_program_test::BanksClientError::TransactionError(
-                solana_sdk::transaction::TransactionError::InvalidAccountIndex
-            ))
+            Err(solana_sdk::transaction::TransactionError::InvalidAccountIndex)
         ),
         "{result:?}"
     );
-    assert_eq!(env.task_state().await.rounds_recorded, 0);
+    assert_eq!(env.task_state().rounds_recorded, 0);
 }
 
 #[tokio::test]
@@ -293,7 +267,7 @@ async fn error_empty_round_with_nonzero_digest() {
     let authority = env.authority.insecure_clone();
     let ix = round_record_ix(&authority.pubkey(), &task, 0, 0, digest);
     assert_ix_error(
-        env.send(&[attestation, ix], &[&authority]).await,
+        env.send(&[attestation, ix], &[&authority]),
         1,
         code(StakingError::ContributorsDigestMismatch),
     );

@@ -16,13 +16,13 @@ const ROUNDS_PER_BATCH: usize = 30;
 /// A task with three rounds, finalized, and both stakes claimed.
 async fn claimed() -> (Env, Keypair) {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(2 * SOL).await;
+    env.create_task();
+    let a = env.join(2 * SOL);
     for _ in 0..3 {
-        env.record_round(&[a.pubkey()]).await.expect("round");
+        env.record_round(&[a.pubkey()]).expect("round");
     }
-    env.finalize(&[a.pubkey()], &[1]).await.expect("finalize");
-    env.claim(&a).await.expect("claim");
+    env.finalize(&[a.pubkey()], &[1]).expect("finalize");
+    env.claim(&a).expect("claim");
     (env, a)
 }
 
@@ -30,22 +30,19 @@ async fn claimed() -> (Env, Keypair) {
 async fn closes_in_batches_then_the_task_closes() {
     let (mut env, _) = claimed().await;
     let authority = env.authority.pubkey();
-    let round_rent = env.rent(8 + Round::INIT_SPACE).await;
-    let before = env.lamports(&authority).await;
+    let round_rent = env.rent(8 + Round::INIT_SPACE);
+    let before = env.lamports(&authority);
 
-    env.close_rounds(&[0]).await.expect("first batch");
-    assert_eq!(env.task_state().await.rounds_closed, 1);
-    env.close_rounds(&[2, 1]).await.expect("second batch");
-    assert_eq!(env.task_state().await.rounds_closed, 3);
-    assert_eq!(
-        env.lamports(&authority).await,
-        before + 3 * round_rent - 2 * FEE
-    );
+    env.close_rounds(&[0]).expect("first batch");
+    assert_eq!(env.task_state().rounds_closed, 1);
+    env.close_rounds(&[2, 1]).expect("second batch");
+    assert_eq!(env.task_state().rounds_closed, 3);
+    assert_eq!(env.lamports(&authority), before + 3 * round_rent - 2 * FEE);
     for index in 0..3 {
-        assert!(env.account(&round_pda(&env.task(), index)).await.is_none());
+        assert!(env.account(&round_pda(&env.task(), index)).is_none());
     }
-    env.close_task(&[]).await.expect("task_close");
-    assert!(env.account(&env.task()).await.is_none());
+    env.close_task(&[]).expect("task_close");
+    assert!(env.account(&env.task()).is_none());
 }
 
 #[tokio::test]
@@ -62,19 +59,19 @@ async fn error_round_of_another_task() {
     let (mut env, _) = claimed().await;
     // A second task of the same authority, with a round record.
     env.task_id = 8;
-    env.create_task().await;
-    let b = env.join(SOL).await;
-    env.record_round(&[b.pubkey()]).await.expect("round");
+    env.create_task();
+    let b = env.join(SOL);
+    env.record_round(&[b.pubkey()]).expect("round");
     let other_round = round_pda(&env.task(), 0);
     env.task_id = 7;
     let mut ix = rounds_close_ix(&env.authority.pubkey(), &env.task(), &[0]);
     ix.accounts[2] = AccountMeta::new(other_round, false);
     let authority = env.authority.insecure_clone();
     assert_error(
-        env.send(&[ix], &[&authority]).await,
+        env.send(&[ix], &[&authority]),
         code(StakingError::RoundMismatch),
     );
-    assert!(env.account(&other_round).await.is_some(), "round kept");
+    assert!(env.account(&other_round).is_some(), "round kept");
 }
 
 #[tokio::test]
@@ -84,7 +81,7 @@ async fn error_task_passed_as_round() {
     ix.accounts[2] = AccountMeta::new(env.task(), false);
     let authority = env.authority.insecure_clone();
     assert_error(
-        env.send(&[ix], &[&authority]).await,
+        env.send(&[ix], &[&authority]),
         anchor_code::ACCOUNT_DISCRIMINATOR_MISMATCH,
     );
 }
@@ -93,21 +90,18 @@ async fn error_task_passed_as_round() {
 async fn error_round_twice_in_one_batch() {
     let (mut env, _) = claimed().await;
     assert_error(
-        env.close_rounds(&[1, 1]).await,
+        env.close_rounds(&[1, 1]),
         anchor_code::ACCOUNT_NOT_INITIALIZED,
     );
-    assert_eq!(env.task_state().await.rounds_closed, 0);
+    assert_eq!(env.task_state().rounds_closed, 0);
 }
 
 #[tokio::test]
 async fn error_round_closed_before() {
     let (mut env, _) = claimed().await;
-    env.close_rounds(&[1]).await.expect("close");
-    env.set_time(START_TIME + 5).await;
-    assert_error(
-        env.close_rounds(&[1]).await,
-        anchor_code::ACCOUNT_NOT_INITIALIZED,
-    );
+    env.close_rounds(&[1]).expect("close");
+    env.set_time(START_TIME + 5);
+    assert_error(env.close_rounds(&[1]), anchor_code::ACCOUNT_NOT_INITIALIZED);
 }
 
 #[tokio::test]
@@ -117,7 +111,7 @@ async fn error_round_not_writable() {
     ix.accounts[2].is_writable = false;
     let authority = env.authority.insecure_clone();
     assert_error(
-        env.send(&[ix], &[&authority]).await,
+        env.send(&[ix], &[&authority]),
         code(StakingError::RoundNotWritable),
     );
 }
@@ -125,37 +119,31 @@ async fn error_round_not_writable() {
 #[tokio::test]
 async fn error_empty_batch() {
     let (mut env, _) = claimed().await;
-    assert_error(env.close_rounds(&[]).await, code(StakingError::EmptyBatch));
+    assert_error(env.close_rounds(&[]), code(StakingError::EmptyBatch));
 }
 
 #[tokio::test]
 async fn error_stake_unclaimed() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    env.record_round(&[a.pubkey()]).await.expect("round");
-    env.finalize(&[a.pubkey()], &[1]).await.expect("finalize");
-    assert_error(
-        env.close_rounds(&[0]).await,
-        code(StakingError::StakesUnclaimed),
-    );
+    env.create_task();
+    let a = env.join(SOL);
+    env.record_round(&[a.pubkey()]).expect("round");
+    env.finalize(&[a.pubkey()], &[1]).expect("finalize");
+    assert_error(env.close_rounds(&[0]), code(StakingError::StakesUnclaimed));
 }
 
 #[tokio::test]
 async fn error_not_settled() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    env.record_round(&[a.pubkey()]).await.expect("round");
-    assert_error(env.close_rounds(&[0]).await, code(StakingError::NotSettled));
+    env.create_task();
+    let a = env.join(SOL);
+    env.record_round(&[a.pubkey()]).expect("round");
+    assert_error(env.close_rounds(&[0]), code(StakingError::NotSettled));
 }
 
 #[tokio::test]
 async fn error_not_authority() {
     let (mut env, a) = claimed().await;
     let ix = rounds_close_ix(&a.pubkey(), &env.task(), &[0]);
-    assert_error(
-        env.send(&[ix], &[&a]).await,
-        anchor_code::CONSTRAINT_HAS_ONE,
-    );
+    assert_error(env.send(&[ix], &[&a]), anchor_code::CONSTRAINT_HAS_ONE);
 }

@@ -10,56 +10,51 @@ use staking::errors::StakingError;
 #[tokio::test]
 async fn cancels_and_refunds_everything() {
     let mut env = Env::new().await;
-    let before = env.lamports(&env.authority.pubkey()).await;
-    env.create_task().await;
+    let before = env.lamports(&env.authority.pubkey());
+    env.create_task();
     let ix = task_cancel_ix(&env.authority.pubkey(), &env.task());
     let authority = env.authority.insecure_clone();
-    env.send(&[ix], &[&authority]).await.expect("cancel");
-    assert!(env.account(&env.task()).await.is_none());
-    assert_eq!(
-        env.lamports(&env.authority.pubkey()).await,
-        before - 2 * 5_000
-    );
+    env.send(&[ix], &[&authority]).expect("cancel");
+    assert!(env.account(&env.task()).is_none());
+    assert_eq!(env.lamports(&env.authority.pubkey()), before - 2 * 5_000);
 }
 
 #[tokio::test]
 async fn cancel_allowed_after_all_stakes_withdrawn() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
     let ix = stake_withdraw_ix(&env.task(), &a.pubkey());
-    env.send(&[ix], &[&a]).await.expect("withdraw");
+    env.send(&[ix], &[&a]).expect("withdraw");
     let ix = task_cancel_ix(&env.authority.pubkey(), &env.task());
     let authority = env.authority.insecure_clone();
-    env.send(&[ix], &[&authority]).await.expect("cancel");
+    env.send(&[ix], &[&authority]).expect("cancel");
 }
 
 #[tokio::test]
 async fn cancel_after_slashed_victim_withdraws_refunds_only_the_funding() {
     let mut env = Env::new().await;
-    let authority_before = env.lamports(&env.authority.pubkey()).await;
-    env.create_task().await;
-    let victim = env.join(2 * SOL).await;
+    let authority_before = env.lamports(&env.authority.pubkey());
+    env.create_task();
+    let victim = env.join(2 * SOL);
     // The attack: slash the victim to the cap, let it leave, cancel.
-    env.slash(&victim.pubkey(), SOL).await.expect("slash");
-    let victim_before = env.lamports(&victim.pubkey()).await;
+    env.slash(&victim.pubkey(), SOL).expect("slash");
+    let victim_before = env.lamports(&victim.pubkey());
     let ix = stake_withdraw_ix(&env.task(), &victim.pubkey());
-    env.send(&[ix], &[&victim]).await.expect("withdraw");
+    env.send(&[ix], &[&victim]).expect("withdraw");
     let ix = task_cancel_ix(&env.authority.pubkey(), &env.task());
     let authority = env.authority.insecure_clone();
-    env.send(&[ix], &[&authority]).await.expect("cancel");
+    env.send(&[ix], &[&authority]).expect("cancel");
 
     // The authority paid three fees (create, slash, cancel) and got back only
     // its funding and the task's rent; the victim got its whole deposit.
     assert_eq!(
-        env.lamports(&env.authority.pubkey()).await,
+        env.lamports(&env.authority.pubkey()),
         authority_before - 3 * 5_000
     );
-    let stake_rent = env
-        .rent(8 + <staking::state::Stake as anchor_lang::Space>::INIT_SPACE)
-        .await;
+    let stake_rent = env.rent(8 + <staking::state::Stake as anchor_lang::Space>::INIT_SPACE);
     assert_eq!(
-        env.lamports(&victim.pubkey()).await,
+        env.lamports(&victim.pubkey()),
         victim_before + 2 * SOL + stake_rent - 5_000
     );
 }
@@ -67,12 +62,12 @@ async fn cancel_after_slashed_victim_withdraws_refunds_only_the_funding() {
 #[tokio::test]
 async fn error_task_has_stakes() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    env.join(SOL).await;
+    env.create_task();
+    env.join(SOL);
     let ix = task_cancel_ix(&env.authority.pubkey(), &env.task());
     let authority = env.authority.insecure_clone();
     assert_error(
-        env.send(&[ix], &[&authority]).await,
+        env.send(&[ix], &[&authority]),
         code(StakingError::TaskHasStakes),
     );
 }
@@ -80,11 +75,11 @@ async fn error_task_has_stakes() {
 #[tokio::test]
 async fn error_not_authority() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let impostor = env.wallet(SOL).await;
+    env.create_task();
+    let impostor = env.wallet(SOL);
     let ix = task_cancel_ix(&impostor.pubkey(), &env.task());
     assert_error(
-        env.send(&[ix], &[&impostor]).await,
+        env.send(&[ix], &[&impostor]),
         anchor_code::CONSTRAINT_HAS_ONE,
     );
 }
@@ -92,9 +87,9 @@ async fn error_not_authority() {
 #[tokio::test]
 async fn error_revived_task() {
     let mut env = Env::new().await;
-    env.create_task().await;
+    env.create_task();
     let authority = env.authority.insecure_clone();
-    let participant = env.wallet(10 * SOL).await;
+    let participant = env.wallet(10 * SOL);
     let task_key = env.task();
     // Close the task, refund its address and stake on it in one transaction.
     let ixs = [
@@ -103,7 +98,7 @@ async fn error_revived_task() {
         stake_deposit_ix(&task_key, &participant.pubkey(), SOL),
     ];
     assert_ix_error(
-        env.send(&ixs, &[&authority, &participant]).await,
+        env.send(&ixs, &[&authority, &participant]),
         2,
         anchor_code::ACCOUNT_OWNED_BY_WRONG_PROGRAM,
     );

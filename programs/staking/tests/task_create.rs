@@ -17,16 +17,16 @@ async fn create_error(
     let mut env = Env::new().await;
     let mut args = default_args(env.task_id, &env.key_holder.pubkey());
     mutate(&mut args);
-    assert_error(env.create_task_with(args).await, code(expected));
+    assert_error(env.create_task_with(args), code(expected));
 }
 
 #[tokio::test]
 async fn creates_task_and_funds_pool() {
     let mut env = Env::new().await;
-    let before = env.lamports(&env.authority.pubkey()).await;
-    env.create_task().await;
+    let before = env.lamports(&env.authority.pubkey());
+    env.create_task();
 
-    let task = env.task_state().await;
+    let task = env.task_state();
     assert_eq!(task.authority, env.authority.pubkey());
     assert_eq!(task.key_holder, env.key_holder.pubkey());
     assert_eq!(task.reward_pool, POOL);
@@ -37,10 +37,10 @@ async fn creates_task_and_funds_pool() {
     assert_eq!(task.template_cid, CID);
 
     let task_key = env.task();
-    let account = env.account(&task_key).await.expect("task");
-    let rent = env.rent(account.data.len()).await;
+    let account = env.account(&task_key).expect("task");
+    let rent = env.rent(account.data.len());
     assert_eq!(account.lamports, rent + POOL);
-    let after = env.lamports(&env.authority.pubkey()).await;
+    let after = env.lamports(&env.authority.pubkey());
     // One signature at the default 5000 lamports per signature.
     assert_eq!(before - after, POOL + rent + 5_000);
 }
@@ -51,7 +51,7 @@ async fn error_key_holder_is_authority() {
     let mut args = default_args(env.task_id, &env.key_holder.pubkey());
     args.key_holder = env.authority.pubkey();
     assert_error(
-        env.create_task_with(args).await,
+        env.create_task_with(args),
         code(StakingError::KeyHolderIsAuthority),
     );
 }
@@ -126,29 +126,26 @@ async fn error_cid_too_long() {
 #[tokio::test]
 async fn error_authority_not_signer() {
     let mut env = Env::new().await;
-    let payer = env.wallet(SOL).await;
+    let payer = env.wallet(SOL);
     let mut ix = task_create_ix(
         &env.authority.pubkey(),
         default_args(env.task_id, &env.key_holder.pubkey()),
     );
     ix.accounts[0].is_signer = false;
-    assert_error(
-        env.send(&[ix], &[&payer]).await,
-        anchor_code::ACCOUNT_NOT_SIGNER,
-    );
+    assert_error(env.send(&[ix], &[&payer]), anchor_code::ACCOUNT_NOT_SIGNER);
 }
 
 #[tokio::test]
 async fn error_reinitialization() {
     let mut env = Env::new().await;
-    env.create_task().await;
+    env.create_task();
     let mut args = default_args(env.task_id, &env.key_holder.pubkey());
     args.reward_pool = 1;
     assert_error(
-        env.create_task_with(args).await,
+        env.create_task_with(args),
         anchor_code::SYSTEM_ACCOUNT_ALREADY_IN_USE,
     );
-    assert_eq!(env.task_state().await.reward_pool, POOL);
+    assert_eq!(env.task_state().reward_pool, POOL);
 }
 
 #[tokio::test]
@@ -161,7 +158,7 @@ async fn error_system_program_substituted() {
     ix.accounts[2] = AccountMeta::new_readonly(staking::ID, false);
     let authority = env.authority.insecure_clone();
     assert_error(
-        env.send(&[ix], &[&authority]).await,
+        env.send(&[ix], &[&authority]),
         anchor_code::INVALID_PROGRAM_ID,
     );
 }
@@ -189,10 +186,7 @@ async fn error_non_canonical_bump() {
     );
     ix.accounts[1] = AccountMeta::new(other, false);
     let signer: Keypair = env.authority.insecure_clone();
-    assert_error(
-        env.send(&[ix], &[&signer]).await,
-        anchor_code::CONSTRAINT_SEEDS,
-    );
+    assert_error(env.send(&[ix], &[&signer]), anchor_code::CONSTRAINT_SEEDS);
 }
 
 #[tokio::test]
@@ -242,8 +236,8 @@ async fn accepts_the_longest_windows_and_smallest_pool() {
     args.join_deadline = START_TIME + staking::MAX_JOIN_WINDOW;
     args.settle_deadline = args.join_deadline + staking::MAX_SETTLE_WINDOW;
     args.grace_period = staking::MAX_GRACE_PERIOD;
-    env.create_task_with(args).await.expect("task_create");
-    let task = env.task_state().await;
+    env.create_task_with(args).expect("task_create");
+    let task = env.task_state();
     assert_eq!(
         task.settle_window_end().expect("window"),
         START_TIME

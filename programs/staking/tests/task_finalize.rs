@@ -13,15 +13,14 @@ use staking::state::TaskState;
 /// A task with three stakes; the first two contributed to one round.
 async fn trained() -> (Env, Vec<Keypair>) {
     let mut env = Env::new().await;
-    env.create_task().await;
+    env.create_task();
     let mut people = Vec::new();
     for _ in 0..3 {
-        people.push(env.join(SOL).await);
+        people.push(env.join(SOL));
     }
     // Ascending keys: the order scores are posted in.
     people.sort_by_key(|p| p.pubkey());
     env.record_round(&[people[0].pubkey(), people[1].pubkey()])
-        .await
         .expect("round");
     (env, people)
 }
@@ -31,10 +30,10 @@ fn keys(people: &[Keypair]) -> Vec<Pubkey> {
 }
 
 /// Claims for everyone and returns each one's reward.
-async fn claim_all(env: &mut Env, people: &[Keypair]) -> Vec<u64> {
+fn claim_all(env: &mut Env, people: &[Keypair]) -> Vec<u64> {
     let mut rewards = Vec::new();
     for who in people {
-        rewards.push(env.claim_reward(who).await.expect("claim"));
+        rewards.push(env.claim_reward(who).expect("claim"));
     }
     rewards
 }
@@ -42,39 +41,33 @@ async fn claim_all(env: &mut Env, people: &[Keypair]) -> Vec<u64> {
 #[tokio::test]
 async fn shares_follow_scores_and_sum_to_pool() {
     let (mut env, people) = trained().await;
-    env.finalize(&keys(&people), &[3, 1, 0])
-        .await
-        .expect("finalize");
-    let task = env.task_state().await;
+    env.finalize(&keys(&people), &[3, 1, 0]).expect("finalize");
+    let task = env.task_state();
     assert_eq!(task.state, TaskState::Finalized);
     assert_eq!((task.total_score, task.unclaimed_score), (4, 4));
     assert_eq!(task.model_cid, CID);
-    assert_eq!(env.stake_state(&people[0].pubkey()).await.score, 3);
-    let rewards = claim_all(&mut env, &people).await;
+    assert_eq!(env.stake_state(&people[0].pubkey()).score, 3);
+    let rewards = claim_all(&mut env, &people);
     assert_eq!(rewards, vec![POOL * 3 / 4, POOL / 4, 0]);
-    let task = env.task_state().await;
+    let task = env.task_state();
     assert_eq!((task.reward_pool, task.reward_paid), (0, POOL));
 }
 
 #[tokio::test]
 async fn rounding_remainder_goes_to_the_last_scored_claim() {
     let (mut env, people) = trained().await;
-    env.finalize(&keys(&people), &[1, 2, 0])
-        .await
-        .expect("finalize");
-    let rewards = claim_all(&mut env, &people).await;
+    env.finalize(&keys(&people), &[1, 2, 0]).expect("finalize");
+    let rewards = claim_all(&mut env, &people);
     assert_eq!(rewards[0], POOL / 3);
     assert_eq!(rewards[0] + rewards[1], POOL);
-    assert_eq!(env.task_state().await.reward_pool, 0);
+    assert_eq!(env.task_state().reward_pool, 0);
 }
 
 #[tokio::test]
 async fn all_zero_scores_split_pool_among_contributors() {
     let (mut env, people) = trained().await;
-    env.finalize(&keys(&people), &[0, 0, 0])
-        .await
-        .expect("finalize");
-    let rewards = claim_all(&mut env, &people).await;
+    env.finalize(&keys(&people), &[0, 0, 0]).expect("finalize");
+    let rewards = claim_all(&mut env, &people);
     assert_eq!(rewards, vec![POOL / 2, POOL / 2, 0]);
 }
 
@@ -82,39 +75,30 @@ async fn all_zero_scores_split_pool_among_contributors() {
 async fn a_sybil_scored_zero_gets_nothing() {
     let (mut env, people) = trained().await;
     // people[2] stands for an authority wallet that did no work.
-    env.finalize(&keys(&people), &[5, 5, 0])
-        .await
-        .expect("finalize");
+    env.finalize(&keys(&people), &[5, 5, 0]).expect("finalize");
     // Its stake (and the stake account's rent) comes back; no reward.
-    assert_eq!(env.claim_reward(&people[2]).await.expect("claim"), 0);
+    assert_eq!(env.claim_reward(&people[2]).expect("claim"), 0);
 }
 
 #[tokio::test]
 async fn error_finishing_with_stakes_unscored() {
     let (mut env, people) = trained().await;
     env.finalize_begin(2, &keys(&people), &[1, 1, 0])
-        .await
         .expect("begin");
     env.post_scores(&keys(&people[..2]), &[1, 1])
-        .await
         .expect("two of three");
-    assert_error(
-        env.finalize_complete().await,
-        code(StakingError::StakesUnscored),
-    );
+    assert_error(env.finalize_complete(), code(StakingError::StakesUnscored));
 }
 
 #[tokio::test]
 async fn error_scores_short_of_total() {
     let (mut env, people) = trained().await;
     env.finalize_begin(5, &keys(&people), &[1, 1, 0])
-        .await
         .expect("begin");
     env.post_scores(&keys(&people), &[1, 1, 0])
-        .await
         .expect("all scored");
     assert_error(
-        env.finalize_complete().await,
+        env.finalize_complete(),
         code(StakingError::ScoreTotalMismatch),
     );
 }
@@ -123,7 +107,7 @@ async fn error_scores_short_of_total() {
 async fn error_not_begun() {
     let (mut env, _) = trained().await;
     assert_error(
-        env.finalize_complete().await,
+        env.finalize_complete(),
         code(StakingError::TaskNotFinalizing),
     );
 }
@@ -132,14 +116,11 @@ async fn error_not_begun() {
 async fn error_settlement_window_closed() {
     let (mut env, people) = trained().await;
     env.finalize_begin(2, &keys(&people), &[1, 1, 0])
-        .await
         .expect("begin");
-    env.post_scores(&keys(&people), &[1, 1, 0])
-        .await
-        .expect("scores");
-    env.set_time(START_TIME + 11_001).await;
+    env.post_scores(&keys(&people), &[1, 1, 0]).expect("scores");
+    env.set_time(START_TIME + 11_001);
     assert_error(
-        env.finalize_complete().await,
+        env.finalize_complete(),
         code(StakingError::SettlementWindowClosed),
     );
 }
@@ -147,11 +128,9 @@ async fn error_settlement_window_closed() {
 #[tokio::test]
 async fn error_finalize_twice() {
     let (mut env, people) = trained().await;
-    env.finalize(&keys(&people), &[1, 1, 0])
-        .await
-        .expect("finalize");
+    env.finalize(&keys(&people), &[1, 1, 0]).expect("finalize");
     assert_error(
-        env.finalize_complete().await,
+        env.finalize_complete(),
         code(StakingError::TaskNotFinalizing),
     );
 }
@@ -160,15 +139,12 @@ async fn error_finalize_twice() {
 async fn error_not_authority() {
     let (mut env, people) = trained().await;
     env.finalize_begin(2, &keys(&people), &[1, 1, 0])
-        .await
         .expect("begin");
-    env.post_scores(&keys(&people), &[1, 1, 0])
-        .await
-        .expect("scores");
-    let impostor = env.wallet(SOL).await;
+    env.post_scores(&keys(&people), &[1, 1, 0]).expect("scores");
+    let impostor = env.wallet(SOL);
     let ix = task_finalize_ix(&impostor.pubkey(), &env.task());
     assert_error(
-        env.send(&[ix], &[&impostor]).await,
+        env.send(&[ix], &[&impostor]),
         anchor_code::CONSTRAINT_HAS_ONE,
     );
 }
@@ -177,12 +153,11 @@ async fn error_not_authority() {
 async fn unfinished_finalization_expires() {
     let (mut env, people) = trained().await;
     env.finalize_begin(2, &keys(&people), &[1, 1, 0])
-        .await
         .expect("begin");
-    env.set_time(START_TIME + 11_001).await;
+    env.set_time(START_TIME + 11_001);
     let caller = people[2].insecure_clone();
-    env.expire(&caller).await.expect("expire");
-    assert_eq!(env.task_state().await.state, TaskState::Expired);
-    let rewards = claim_all(&mut env, &people).await;
+    env.expire(&caller).expect("expire");
+    assert_eq!(env.task_state().state, TaskState::Expired);
+    let rewards = claim_all(&mut env, &people);
     assert_eq!(rewards, vec![POOL / 2, POOL / 2, 0]);
 }

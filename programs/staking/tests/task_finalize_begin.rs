@@ -11,48 +11,42 @@ use staking::state::TaskState;
 
 async fn trained() -> (Env, Keypair) {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    env.record_round(&[a.pubkey()]).await.expect("round");
+    env.create_task();
+    let a = env.join(SOL);
+    env.record_round(&[a.pubkey()]).expect("round");
     (env, a)
 }
 
 #[tokio::test]
 async fn begins_and_freezes_the_task() {
     let (mut env, a) = trained().await;
-    env.finalize_begin(7, &[a.pubkey()], &[7])
-        .await
-        .expect("begin");
-    let task = env.task_state().await;
+    env.finalize_begin(7, &[a.pubkey()], &[7]).expect("begin");
+    let task = env.task_state();
     assert_eq!(task.state, TaskState::Finalizing);
     assert_eq!((task.total_score, task.stakes_scored), (7, 0));
     assert_eq!(task.model_cid, CID);
-    assert_error(
-        env.slash(&a.pubkey(), 1).await,
-        code(StakingError::TaskNotOpen),
-    );
+    assert_error(env.slash(&a.pubkey(), 1), code(StakingError::TaskNotOpen));
     assert_ix_error(
-        env.record_round(&[a.pubkey()]).await,
+        env.record_round(&[a.pubkey()]),
         1,
         code(StakingError::TaskNotOpen),
     );
-    assert_error(env.claim(&a).await, code(StakingError::NotSettled));
+    assert_error(env.claim(&a), code(StakingError::NotSettled));
 }
 
 #[tokio::test]
 async fn error_credits_pending() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    let a = env.join(SOL).await;
-    let b = env.join(SOL).await;
+    env.create_task();
+    let a = env.join(SOL);
+    let b = env.join(SOL);
     let key_holder = env.key_holder.insecure_clone();
     let people = ascending(&[a.pubkey(), b.pubkey()]);
     env.record_round_attested(0, &people, &[&key_holder])
-        .await
         .expect("round 0");
-    env.credit_round(0, &people[..1]).await.expect("half");
+    env.credit_round(0, &people[..1]).expect("half");
     assert_ix_error(
-        env.finalize_begin(1, &people, &[1, 0]).await,
+        env.finalize_begin(1, &people, &[1, 0]),
         1,
         code(StakingError::CreditsPending),
     );
@@ -61,10 +55,10 @@ async fn error_credits_pending() {
 #[tokio::test]
 async fn error_no_contributors() {
     let mut env = Env::new().await;
-    env.create_task().await;
-    env.join(SOL).await;
+    env.create_task();
+    env.join(SOL);
     assert_ix_error(
-        env.finalize_begin(0, &[], &[]).await,
+        env.finalize_begin(0, &[], &[]),
         1,
         code(StakingError::NoContributors),
     );
@@ -73,9 +67,9 @@ async fn error_no_contributors() {
 #[tokio::test]
 async fn error_begin_twice() {
     let (mut env, _) = trained().await;
-    env.finalize_begin(1, &[], &[]).await.expect("begin");
+    env.finalize_begin(1, &[], &[]).expect("begin");
     assert_ix_error(
-        env.finalize_begin(2, &[], &[]).await,
+        env.finalize_begin(2, &[], &[]),
         1,
         code(StakingError::TaskNotOpen),
     );
@@ -84,9 +78,9 @@ async fn error_begin_twice() {
 #[tokio::test]
 async fn error_settlement_window_closed() {
     let (mut env, _) = trained().await;
-    env.set_time(START_TIME + 11_001).await;
+    env.set_time(START_TIME + 11_001);
     assert_ix_error(
-        env.finalize_begin(1, &[], &[]).await,
+        env.finalize_begin(1, &[], &[]),
         1,
         code(StakingError::SettlementWindowClosed),
     );
@@ -95,10 +89,10 @@ async fn error_settlement_window_closed() {
 #[tokio::test]
 async fn error_not_authority() {
     let (mut env, _) = trained().await;
-    let impostor = env.wallet(SOL).await;
+    let impostor = env.wallet(SOL);
     let ix = task_finalize_begin_ix(&impostor.pubkey(), &env.task(), 1, [0; 32]);
     assert_error(
-        env.send(&[ix], &[&impostor]).await,
+        env.send(&[ix], &[&impostor]),
         anchor_code::CONSTRAINT_HAS_ONE,
     );
 }
@@ -107,11 +101,10 @@ async fn error_not_authority() {
 async fn error_without_attestation() {
     let (mut env, a) = trained().await;
     assert_error(
-        env.finalize_begin_attested(1, &[a.pubkey()], &[1], &[])
-            .await,
+        env.finalize_begin_attested(1, &[a.pubkey()], &[1], &[]),
         code(StakingError::AttestationMissing),
     );
-    assert_eq!(env.task_state().await.state, TaskState::Open);
+    assert_eq!(env.task_state().state, TaskState::Open);
 }
 
 #[tokio::test]
@@ -119,8 +112,7 @@ async fn error_attested_by_the_authority() {
     let (mut env, a) = trained().await;
     let authority = env.authority.insecure_clone();
     assert_ix_error(
-        env.finalize_begin_attested(1, &[a.pubkey()], &[1], &[&authority])
-            .await,
+        env.finalize_begin_attested(1, &[a.pubkey()], &[1], &[&authority]),
         1,
         code(StakingError::AttestationMissing),
     );
@@ -131,8 +123,7 @@ async fn error_attested_by_a_non_attestor() {
     let (mut env, a) = trained().await;
     let stranger = Keypair::new();
     assert_ix_error(
-        env.finalize_begin_attested(1, &[a.pubkey()], &[1], &[&a, &stranger])
-            .await,
+        env.finalize_begin_attested(1, &[a.pubkey()], &[1], &[&a, &stranger]),
         2,
         code(StakingError::AttestationMissing),
     );
@@ -144,7 +135,7 @@ async fn error_attestation_over_other_scores() {
     // a digest giving `a` 1 and its own sybil 5.
     let (mut env, a) = trained().await;
     let task = env.task();
-    let participants = env.task_state().await.participants;
+    let participants = env.task_state().participants;
     let attested = staking::attestation::final_message(
         &task,
         &MODEL_DIGEST,
@@ -167,7 +158,7 @@ async fn error_attestation_over_other_scores() {
         scores_digest(&forged, &scores),
     );
     assert_ix_error(
-        env.send(&[attestation, ix], &[&authority]).await,
+        env.send(&[attestation, ix], &[&authority]),
         1,
         code(StakingError::AttestationMissing),
     );

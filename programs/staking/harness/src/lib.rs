@@ -4,8 +4,10 @@
 //!
 //! [`LocalBank`] is the chain: a genesis bank advanced to slot 1 with the
 //! program added as a builtin, a banks server on the current tokio runtime and
-//! a `BanksClient` to it. Dropping it frees the bank and its AccountsDb
-//! threads, so a process can start any number of chains.
+//! a `BanksClient` to it, which the embedded chain serves RPC through. Tests,
+//! which send transactions by the million, execute and read on the working
+//! bank directly instead ([`LocalBank::execute`]). Dropping it frees the bank
+//! and its AccountsDb threads, so a process can start any number of chains.
 //!
 //! Two adaptations are needed:
 //! * Anchor's `entry` wants `&'info [AccountInfo<'info>]`, which the runtime's
@@ -32,6 +34,7 @@ use solana_sdk::program_stubs::{set_syscall_stubs, SyscallStubs};
 use solana_sdk::pubkey::Pubkey;
 use tokio::sync::OnceCell;
 
+mod direct;
 mod local_bank;
 
 pub use local_bank::{LocalBank, SlotNotAhead};

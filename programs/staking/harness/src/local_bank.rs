@@ -10,7 +10,7 @@ use solana_accounts_db::accounts_db::{
     AccountShrinkThreshold, AccountsDbConfig, CalcAccountsHashDataSource,
 };
 use solana_accounts_db::accounts_index::{
-    AccountSecondaryIndexes, AccountsIndexConfig, IndexLimitMb,
+    AccountSecondaryIndexes, AccountsIndexConfig, IndexLimitMb, ACCOUNTS_INDEX_CONFIG_FOR_TESTING,
 };
 use solana_accounts_db::epoch_accounts_hash::EpochAccountsHash;
 use solana_banks_client::{start_client, BanksClient};
@@ -38,6 +38,10 @@ use tokio::task::JoinHandle;
 
 use crate::{builtin, install_stubs, PROGRAM_NAME};
 
+/// Warps between two cleanings of the rooted banks, as a validator's accounts
+/// background service cleans every 100 blocks.
+const CLEAN_INTERVAL: u64 = 100;
+
 /// Length of one PoH tick; 64 ticks make a slot, so a new blockhash is
 /// registered every 6.4 ms while the runtime runs.
 const TICK: Duration = Duration::from_micros(100);
@@ -64,7 +68,8 @@ impl fmt::Display for SlotNotAhead {
 impl std::error::Error for SlotNotAhead {}
 
 /// A fresh chain: genesis, a funded payer and the staking program at
-/// `staking::ID`, reached through `banks_client`.
+/// `staking::ID`, reached through `banks_client` or, synchronously, through
+/// [`LocalBank::execute`], [`LocalBank::account`] and [`LocalBank::sysvar`].
 pub struct LocalBank {
     /// Client of the banks server that executes transactions on this chain.
     pub banks_client: BanksClient,
@@ -75,6 +80,8 @@ pub struct LocalBank {
     bank_forks: Arc<RwLock<BankForks>>,
     block_commitment_cache: Arc<RwLock<BlockCommitmentCache>>,
     blockhash_ticker: JoinHandle<()>,
+    /// Warps since the rooted banks were last cleaned.
+    roots_since_clean: u64,
 }
 
 impl LocalBank {
@@ -105,6 +112,7 @@ impl LocalBank {
             bank_forks,
             block_commitment_cache,
             blockhash_ticker,
+            roots_since_clean: 0,
         }
     }
 
@@ -118,7 +126,8 @@ impl LocalBank {
         self.working_bank().set_sysvar_for_tests(sysvar);
     }
 
-    /// Moves the working bank to `slot`, rooting the banks before it.
+    /// Moves the working bank to `slot`, rooting the banks before it and
+    /// cleaning the rooted ones every `CLEAN_INTERVAL` warps.
     pub fn warp_to_slot(&mut self, slot: Slot) -> Result<(), SlotNotAhead> {
         let working = self.working_bank();
         // A full slot of ticks records a new blockhash, so a transaction
@@ -153,13 +162,23 @@ impl LocalBank {
             None => working,
         };
         set_root(&mut forks, parent.slot());
-        forks.insert(Bank::new_from_parent(parent, &Pubkey::default(), slot));
+        forks.insert(Bank::new_from_parent(
+            parent.clone(),
+            &Pubkey::default(),
+            slot,
+        ));
         // The banks server answers from the slot the commitment cache names.
         self.block_commitment_cache
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .set_all_slots(slot, slot);
         self.last_blockhash = forks.working_bank().last_blockhash();
+        drop(forks);
+        self.roots_since_clean += 1;
+        if self.roots_since_clean == CLEAN_INTERVAL {
+            self.roots_since_clean = 0;
+            clean_roots(&parent);
+        }
         Ok(())
     }
 
@@ -173,7 +192,7 @@ impl LocalBank {
         Ok(self.last_blockhash)
     }
 
-    fn working_bank(&self) -> Arc<Bank> {
+    pub(crate) fn working_bank(&self) -> Arc<Bank> {
         self.bank_forks
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -227,17 +246,6 @@ fn genesis_config(payer: &Pubkey) -> GenesisConfig {
 /// The bank of slot 1, child of the genesis bank with the staking program
 /// added as a builtin.
 fn first_bank(genesis: &GenesisConfig) -> Bank {
-    // The accounts index stays in memory: a disk index (the default) keeps two
-    // flusher threads waking every millisecond, a sixth of a core for a chain
-    // that holds a few hundred accounts.
-    let accounts_db = AccountsDbConfig {
-        index: Some(AccountsIndexConfig {
-            index_limit_mb: IndexLimitMb::InMemOnly,
-            flush_threads: Some(1),
-            ..AccountsIndexConfig::default()
-        }),
-        ..AccountsDbConfig::default()
-    };
     let mut bank = Bank::new_with_paths(
         genesis,
         Arc::default(),
@@ -247,7 +255,7 @@ fn first_bank(genesis: &GenesisConfig) -> Bank {
         AccountSecondaryIndexes::default(),
         AccountShrinkThreshold::default(),
         false,
-        Some(accounts_db),
+        Some(accounts_db_config()),
         None,
         None,
         Arc::default(),
@@ -260,6 +268,21 @@ fn first_bank(genesis: &GenesisConfig) -> Bank {
     let genesis_bank = Arc::new(bank);
     genesis_bank.fill_bank_with_ticks_for_tests();
     Bank::new_from_parent(genesis_bank.clone(), genesis_bank.collector_id(), 1)
+}
+
+/// The accounts index for a chain of a few hundred accounts: in memory, in
+/// upstream's test configuration (two bins, one background thread). The
+/// default backs it with disk buckets in 8192 bins, and its background
+/// threads, woken whenever an index range is held (every accounts hash, so
+/// every warp), walk all the bins: that costs more than the transactions.
+fn accounts_db_config() -> AccountsDbConfig {
+    AccountsDbConfig {
+        index: Some(AccountsIndexConfig {
+            index_limit_mb: IndexLimitMb::InMemOnly,
+            ..ACCOUNTS_INDEX_CONFIG_FOR_TESTING
+        }),
+        ..AccountsDbConfig::default()
+    }
 }
 
 /// Roots `slot`, completing at once the epoch accounts hash that rooting may
@@ -278,6 +301,24 @@ fn set_root(forks: &mut BankForks, slot: Slot) {
                 .set_valid(EpochAccountsHash::new(Hash::new_unique()), bank.slot());
         }
     }
+}
+
+/// Does for the banks rooted up to `root` what a validator's accounts
+/// background service does: writes their cached accounts to storage (the
+/// latest version of each only), then drops from the index and the storage
+/// the versions no bank reads any more, and the accounts closed at zero
+/// lamports. Without it every rooted slot's accounts stay in the cache and
+/// every account's index entry lists every slot that wrote it, so memory and
+/// reads grow with every warp.
+fn clean_roots(root: &Bank) {
+    root.force_flush_accounts_cache();
+    root.rc.accounts.accounts_db.clean_accounts(
+        Some(root.slot()),
+        false,
+        None,
+        root.epoch_schedule(),
+    );
+    root.shrink_candidate_slots();
 }
 
 /// Registers a new blockhash on the working bank every `slot_duration`, as a

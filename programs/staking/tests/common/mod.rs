@@ -4,16 +4,14 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashSet;
-
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, InstructionData, ToAccountMetas};
-use solana_program_test::BanksClientError;
 use solana_sdk::account::Account;
 use solana_sdk::clock::Clock;
 use solana_sdk::instruction::{AccountMeta, Instruction, InstructionError};
-use solana_sdk::signature::{Keypair, Signature, Signer};
-use solana_sdk::transaction::{Transaction, TransactionError};
+use solana_sdk::rent::Rent;
+use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::transaction::TransactionError;
 use solana_sdk::{system_instruction, system_program};
 use staking::attestation::{
     chain_contributor, chain_score, final_message, round_message, DIGEST_START,
@@ -58,15 +56,14 @@ pub fn code(err: staking::errors::StakingError) -> u32 {
     anchor_lang::error::ERROR_CODE_OFFSET + err as u32
 }
 
-/// A started chain plus the keys of one task's actors.
+/// A started chain plus the keys of one task's actors. Only starting it is
+/// async (the chain's banks server runs on the test's runtime); transactions
+/// and reads run synchronously on the working bank.
 pub struct Env {
     pub ctx: LocalBank,
     pub authority: Keypair,
     pub key_holder: Keypair,
     pub task_id: u64,
-    /// Signatures already sent: a repeated transaction gets a new blockhash,
-    /// or the bank would answer it with the first one's status.
-    sent: HashSet<Signature>,
 }
 
 impl Env {
@@ -78,11 +75,10 @@ impl Env {
             authority: Keypair::new(),
             key_holder: Keypair::new(),
             task_id: 7,
-            sent: HashSet::new(),
         };
-        env.set_time(START_TIME).await;
+        env.set_time(START_TIME);
         let authority = env.authority.pubkey();
-        env.airdrop(&authority, 100 * SOL).await;
+        env.airdrop(&authority, 100 * SOL);
         env
     }
 
@@ -92,133 +88,106 @@ impl Env {
 
     /// Sends `lamports` from the genesis payer (a real transfer, so the
     /// bank's capitalization stays consistent across slot warps).
-    pub async fn airdrop(&mut self, address: &Pubkey, lamports: u64) {
+    pub fn airdrop(&mut self, address: &Pubkey, lamports: u64) {
         let payer = self.ctx.payer.insecure_clone();
         let ix = system_instruction::transfer(&payer.pubkey(), address, lamports);
-        self.send(&[ix], &[&payer]).await.expect("airdrop");
+        self.send(&[ix], &[&payer]).expect("airdrop");
     }
 
     /// A new wallet holding `lamports`.
-    pub async fn wallet(&mut self, lamports: u64) -> Keypair {
+    pub fn wallet(&mut self, lamports: u64) -> Keypair {
         let keypair = Keypair::new();
-        self.airdrop(&keypair.pubkey(), lamports).await;
+        self.airdrop(&keypair.pubkey(), lamports);
         keypair
     }
 
-    /// Moves the clock to `unix_timestamp` (on a new slot, so blockhashes change).
-    pub async fn set_time(&mut self, unix_timestamp: i64) {
-        let mut clock: Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
-        self.ctx.warp_to_slot(clock.slot + 2).expect("warp");
-        clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+    /// Moves the clock to `unix_timestamp`, on the next slot (skipping one
+    /// would warp the bank, which hashes every account).
+    pub fn set_time(&mut self, unix_timestamp: i64) {
+        let mut clock: Clock = self.ctx.sysvar();
+        self.ctx.warp_to_slot(clock.slot + 1).expect("warp");
+        clock = self.ctx.sysvar();
         clock.unix_timestamp = unix_timestamp;
         self.ctx.set_sysvar(&clock);
     }
 
-    /// Signs with `signers` (the first pays) and processes the transaction.
-    pub async fn send(
+    /// Signs with `signers` (the first pays) and executes the transaction on
+    /// the working bank (a repeated one under a new blockhash).
+    pub fn send(
         &mut self,
         instructions: &[Instruction],
         signers: &[&Keypair],
-    ) -> Result<(), BanksClientError> {
-        loop {
-            let blockhash = self
-                .ctx
-                .banks_client
-                .get_latest_blockhash()
-                .await
-                .expect("blockhash");
-            let tx = Transaction::new_signed_with_payer(
-                instructions,
-                Some(&signers[0].pubkey()),
-                signers,
-                blockhash,
-            );
-            if self.sent.insert(tx.signatures[0]) {
-                return self.ctx.banks_client.process_transaction(tx).await;
-            }
-            let clock: Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
-            self.set_time(clock.unix_timestamp).await;
-        }
+    ) -> Result<(), TransactionError> {
+        self.ctx.execute(instructions, signers).map(drop)
     }
 
-    pub async fn lamports(&mut self, address: &Pubkey) -> u64 {
-        self.ctx
-            .banks_client
-            .get_balance(*address)
-            .await
-            .expect("balance")
+    pub fn lamports(&self, address: &Pubkey) -> u64 {
+        self.account(address).map_or(0, |account| account.lamports)
     }
 
-    pub async fn account(&mut self, address: &Pubkey) -> Option<Account> {
-        self.ctx
-            .banks_client
-            .get_account(*address)
-            .await
-            .expect("account")
+    pub fn account(&self, address: &Pubkey) -> Option<Account> {
+        self.ctx.account(address)
     }
 
-    pub async fn read<T: AccountDeserialize>(&mut self, address: &Pubkey) -> T {
-        let account = self.account(address).await.expect("account exists");
+    pub fn read<T: AccountDeserialize>(&self, address: &Pubkey) -> T {
+        let account = self.account(address).expect("account exists");
         T::try_deserialize(&mut account.data.as_slice()).expect("decodes")
     }
 
-    pub async fn task_state(&mut self) -> Task {
+    pub fn task_state(&self) -> Task {
         let task = self.task();
-        self.read::<Task>(&task).await
+        self.read::<Task>(&task)
     }
 
-    pub async fn stake_state(&mut self, participant: &Pubkey) -> Stake {
+    pub fn stake_state(&self, participant: &Pubkey) -> Stake {
         let stake = stake_pda(&self.task(), participant);
-        self.read::<Stake>(&stake).await
+        self.read::<Stake>(&stake)
     }
 
-    pub async fn round_state(&mut self, index: u32) -> Round {
+    pub fn round_state(&self, index: u32) -> Round {
         let round = round_pda(&self.task(), index);
-        self.read::<Round>(&round).await
+        self.read::<Round>(&round)
     }
 
     /// Creates the default task.
-    pub async fn create_task(&mut self) {
+    pub fn create_task(&mut self) {
         let args = default_args(self.task_id, &self.key_holder.pubkey());
-        self.create_task_with(args).await.expect("task_create");
+        self.create_task_with(args).expect("task_create");
     }
 
-    pub async fn create_task_with(&mut self, args: TaskCreateArgs) -> Result<(), BanksClientError> {
+    pub fn create_task_with(&mut self, args: TaskCreateArgs) -> Result<(), TransactionError> {
         let ix = task_create_ix(&self.authority.pubkey(), args);
         let authority = self.authority.insecure_clone();
-        self.send(&[ix], &[&authority]).await
+        self.send(&[ix], &[&authority])
     }
 
     /// A new participant with a deposit of `amount` on the task.
-    pub async fn join(&mut self, amount: u64) -> Keypair {
-        let participant = self.wallet(10 * SOL).await;
+    pub fn join(&mut self, amount: u64) -> Keypair {
+        let participant = self.wallet(10 * SOL);
         let ix = stake_deposit_ix(&self.task(), &participant.pubkey(), amount);
-        self.send(&[ix], &[&participant])
-            .await
-            .expect("stake_deposit");
+        self.send(&[ix], &[&participant]).expect("stake_deposit");
         participant
     }
 
     /// Records the next round, attested by the key holder, and credits
     /// `contributors` (in ascending key order) in batches, one transaction
     /// each; stops at the first failure.
-    pub async fn record_round(&mut self, contributors: &[Pubkey]) -> Result<(), BanksClientError> {
+    pub fn record_round(&mut self, contributors: &[Pubkey]) -> Result<(), TransactionError> {
         let sorted = ascending(contributors);
-        let index = self.task_state().await.rounds_recorded;
+        let index = self.task_state().rounds_recorded;
         let key_holder = self.key_holder.insecure_clone();
-        self.record_round_attested(index, &sorted, &[&key_holder])
-            .await?;
-        self.credit_round(index, &sorted).await
+        self.record_round_attested(index, &sorted, &[&key_holder])?;
+        self.credit_round(index, &sorted)
     }
 
     /// Records round `index` announcing `contributors` (as given), with
     /// attestations of that list by `attestors`, without crediting.
-    pub async fn record_round_attested(
+    pub fn record_round_attested(
         &mut self,
         index: u32,
         contributors: &[Pubkey],
         attestors: &[&Keypair],
-    ) -> Result<(), BanksClientError> {
+    ) -> Result<(), TransactionError> {
         let count = u32::try_from(contributors.len()).expect("count");
         let digest = contributors_digest(contributors);
         let message = round_message(&self.task(), index, &MANIFEST_DIGEST, count, &digest);
@@ -234,19 +203,19 @@ impl Env {
             count,
             digest,
         ));
-        self.send(&ixs, &[&authority]).await
+        self.send(&ixs, &[&authority])
     }
 
     /// Credits `contributors` for round `index` in batches of `BATCH`.
-    pub async fn credit_round(
+    pub fn credit_round(
         &mut self,
         index: u32,
         contributors: &[Pubkey],
-    ) -> Result<(), BanksClientError> {
+    ) -> Result<(), TransactionError> {
         let authority = self.authority.insecure_clone();
         for batch in contributors.chunks(BATCH) {
             let ix = round_credit_ix(&authority.pubkey(), &self.task(), index, batch);
-            self.send(&[ix], &[&authority]).await?;
+            self.send(&[ix], &[&authority])?;
         }
         Ok(())
     }
@@ -254,11 +223,11 @@ impl Env {
     /// Finalizes with `scores` for `participants` (same order): begin with
     /// their sum, attested by the key holder, post them in ascending key
     /// order in batches, complete. Stops at the first failure.
-    pub async fn finalize(
+    pub fn finalize(
         &mut self,
         participants: &[Pubkey],
         scores: &[u64],
-    ) -> Result<(), BanksClientError> {
+    ) -> Result<(), TransactionError> {
         let mut pairs: Vec<(Pubkey, u64)> = participants
             .iter()
             .copied()
@@ -267,34 +236,33 @@ impl Env {
         pairs.sort();
         let (who, what): (Vec<Pubkey>, Vec<u64>) = pairs.into_iter().unzip();
         let total = scores.iter().sum();
-        self.finalize_begin(total, &who, &what).await?;
-        self.post_scores(&who, &what).await?;
-        self.finalize_complete().await
+        self.finalize_begin(total, &who, &what)?;
+        self.post_scores(&who, &what)?;
+        self.finalize_complete()
     }
 
     /// Begins finalization announcing `total_score`, attested by the key
     /// holder over the `(participants, scores)` pairs as given.
-    pub async fn finalize_begin(
+    pub fn finalize_begin(
         &mut self,
         total_score: u64,
         participants: &[Pubkey],
         scores: &[u64],
-    ) -> Result<(), BanksClientError> {
+    ) -> Result<(), TransactionError> {
         let key_holder = self.key_holder.insecure_clone();
         self.finalize_begin_attested(total_score, participants, scores, &[&key_holder])
-            .await
     }
 
     /// Begins finalization with attestations by `attestors` of `total_score`,
     /// the task's participant count and the pairs as given.
-    pub async fn finalize_begin_attested(
+    pub fn finalize_begin_attested(
         &mut self,
         total_score: u64,
         participants: &[Pubkey],
         scores: &[u64],
         attestors: &[&Keypair],
-    ) -> Result<(), BanksClientError> {
-        let count = self.task_state().await.participants;
+    ) -> Result<(), TransactionError> {
+        let count = self.task_state().participants;
         let digest = scores_digest(participants, scores);
         let message = final_message(&self.task(), &MODEL_DIGEST, total_score, count, &digest);
         let mut ixs: Vec<Instruction> = attestors
@@ -308,85 +276,79 @@ impl Env {
             total_score,
             digest,
         ));
-        self.send(&ixs, &[&authority]).await
+        self.send(&ixs, &[&authority])
     }
 
-    pub async fn post_scores(
+    pub fn post_scores(
         &mut self,
         participants: &[Pubkey],
         scores: &[u64],
-    ) -> Result<(), BanksClientError> {
+    ) -> Result<(), TransactionError> {
         let authority = self.authority.insecure_clone();
         for (who, batch) in participants.chunks(BATCH).zip(scores.chunks(BATCH)) {
             let ix = scores_post_ix(&authority.pubkey(), &self.task(), who, batch);
-            self.send(&[ix], &[&authority]).await?;
+            self.send(&[ix], &[&authority])?;
         }
         Ok(())
     }
 
-    pub async fn finalize_complete(&mut self) -> Result<(), BanksClientError> {
+    pub fn finalize_complete(&mut self) -> Result<(), TransactionError> {
         let authority = self.authority.insecure_clone();
         let ix = task_finalize_ix(&authority.pubkey(), &self.task());
-        self.send(&[ix], &[&authority]).await
+        self.send(&[ix], &[&authority])
     }
 
-    pub async fn claim(&mut self, participant: &Keypair) -> Result<(), BanksClientError> {
+    pub fn claim(&mut self, participant: &Keypair) -> Result<(), TransactionError> {
         let ix = reward_claim_ix(&self.task(), &participant.pubkey());
-        self.send(&[ix], &[participant]).await
+        self.send(&[ix], &[participant])
     }
 
     /// Claims for `participant` and returns its reward (plus any slashes
     /// given back): what it received less its remaining stake and the stake
     /// account's rent, with the fee added back.
-    pub async fn claim_reward(&mut self, participant: &Keypair) -> Result<u64, BanksClientError> {
+    pub fn claim_reward(&mut self, participant: &Keypair) -> Result<u64, TransactionError> {
         let stake_key = stake_pda(&self.task(), &participant.pubkey());
-        let remaining = self.read::<Stake>(&stake_key).await.remaining();
-        let rent = self.lamports(&stake_key).await;
-        let before = self.lamports(&participant.pubkey()).await;
-        self.claim(participant).await?;
-        let after = self.lamports(&participant.pubkey()).await;
+        let remaining = self.read::<Stake>(&stake_key).remaining();
+        let rent = self.lamports(&stake_key);
+        let before = self.lamports(&participant.pubkey());
+        self.claim(participant)?;
+        let after = self.lamports(&participant.pubkey());
         Ok(after + FEE - before - rent - remaining)
     }
 
     /// Closes round records `indices` of the task in one `rounds_close`.
-    pub async fn close_rounds(&mut self, indices: &[u32]) -> Result<(), BanksClientError> {
+    pub fn close_rounds(&mut self, indices: &[u32]) -> Result<(), TransactionError> {
         let authority = self.authority.insecure_clone();
         let ix = rounds_close_ix(&authority.pubkey(), &self.task(), indices);
-        self.send(&[ix], &[&authority]).await
+        self.send(&[ix], &[&authority])
     }
 
     /// Closes the task with `task_close`, passing round records `indices`.
-    pub async fn close_task(&mut self, indices: &[u32]) -> Result<(), BanksClientError> {
+    pub fn close_task(&mut self, indices: &[u32]) -> Result<(), TransactionError> {
         let authority = self.authority.insecure_clone();
         let ix = task_close_ix(&authority.pubkey(), &self.task(), indices);
-        self.send(&[ix], &[&authority]).await
+        self.send(&[ix], &[&authority])
     }
 
-    pub async fn slash(
-        &mut self,
-        participant: &Pubkey,
-        amount: u64,
-    ) -> Result<(), BanksClientError> {
+    pub fn slash(&mut self, participant: &Pubkey, amount: u64) -> Result<(), TransactionError> {
         let ix = participant_slash_ix(&self.authority.pubkey(), &self.task(), participant, amount);
         let authority = self.authority.insecure_clone();
-        self.send(&[ix], &[&authority]).await
+        self.send(&[ix], &[&authority])
     }
 
-    pub async fn expire(&mut self, caller: &Keypair) -> Result<(), BanksClientError> {
+    pub fn expire(&mut self, caller: &Keypair) -> Result<(), TransactionError> {
         let ix = task_expire_ix(&caller.pubkey(), &self.task(), &self.authority.pubkey());
-        self.send(&[ix], &[caller]).await
+        self.send(&[ix], &[caller])
     }
 
     /// Rent of a stake account, returned to its owner by a claim or withdrawal.
-    pub async fn stake_rent(&mut self) -> u64 {
+    pub fn stake_rent(&self) -> u64 {
         self.rent(8 + <Stake as anchor_lang::Space>::INIT_SPACE)
-            .await
     }
 
     /// Rent-exempt minimum of an account of `len` bytes.
-    pub async fn rent(&mut self, len: usize) -> u64 {
-        let rent = self.ctx.banks_client.get_rent().await.expect("rent");
-        rent.minimum_balance(len)
+    pub fn rent(&self, len: usize) -> u64 {
+        self.ctx.sysvar::<Rent>().minimum_balance(len)
     }
 }
 
@@ -771,12 +733,9 @@ pub fn tx_size(instructions: &[Instruction], payer: &Pubkey) -> usize {
 }
 
 /// Asserts the transaction failed in instruction `index` with custom error `expected`.
-pub fn assert_ix_error(result: Result<(), BanksClientError>, index: u8, expected: u32) {
+pub fn assert_ix_error(result: Result<(), TransactionError>, index: u8, expected: u32) {
     match result {
-        Err(BanksClientError::TransactionError(TransactionError::InstructionError(
-            at,
-            InstructionError::Custom(found),
-        ))) => {
+        Err(TransactionError::InstructionError(at, InstructionError::Custom(found))) => {
             assert_eq!(
                 (at, found),
                 (index, expected),
@@ -788,6 +747,6 @@ pub fn assert_ix_error(result: Result<(), BanksClientError>, index: u8, expected
 }
 
 /// Asserts the (single-instruction) transaction failed with custom error `expected`.
-pub fn assert_error(result: Result<(), BanksClientError>, expected: u32) {
+pub fn assert_error(result: Result<(), TransactionError>, expected: u32) {
     assert_ix_error(result, 0, expected);
 }
