@@ -35,8 +35,10 @@ use solana_sdk::pubkey::Pubkey;
 use tokio::sync::OnceCell;
 
 mod direct;
+mod ed25519;
 mod local_bank;
 
+pub use ed25519::ed25519_instruction;
 pub use local_bank::{LocalBank, SlotNotAhead};
 
 /// Name the program is registered under.

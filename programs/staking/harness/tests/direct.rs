@@ -2,42 +2,16 @@
 //! and executes a repeated transaction again rather than answering it from
 //! the status cache.
 
-use solana_sdk::ed25519_program;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 use solana_sdk::system_instruction;
 use solana_sdk::transaction::TransactionError;
-use staking_harness::LocalBank;
+use staking_harness::{ed25519_instruction, LocalBank};
 
-/// An Ed25519 program instruction claiming that key `[1; 32]` signed
-/// `message` with an all-zero signature: header (one signature), the offsets
-/// of signature, key and message within this instruction (`u16::MAX`), then
-/// key, signature and message.
-fn forged_ed25519(message: &[u8]) -> Instruction {
-    const THIS: u16 = u16::MAX;
-    let (key_at, signature_at, message_at) = (16u16, 48u16, 112u16);
-    let message_len = u16::try_from(message.len()).expect("message fits");
-    let mut data = vec![1, 0];
-    for field in [
-        signature_at,
-        THIS,
-        key_at,
-        THIS,
-        message_at,
-        message_len,
-        THIS,
-    ] {
-        data.extend_from_slice(&field.to_le_bytes());
-    }
-    data.extend_from_slice(&[1; 32]);
-    data.extend_from_slice(&[0; 64]);
-    data.extend_from_slice(message);
-    Instruction {
-        program_id: ed25519_program::ID,
-        accounts: vec![],
-        data,
-    }
+/// Key `[1; 32]` claimed to have signed `message` with an all-zero signature.
+fn forged(message: &[u8]) -> Instruction {
+    ed25519_instruction(&Pubkey::new_from_array([1; 32]), &[0; 64], message)
 }
 
 fn lamports(chain: &LocalBank, address: &Pubkey) -> u64 {
@@ -49,7 +23,7 @@ async fn a_forged_precompile_signature_is_refused_before_execution() {
     let chain = LocalBank::start().await;
     let payer = chain.payer.insecure_clone();
     let before = lamports(&chain, &payer.pubkey());
-    let result = chain.execute(&[forged_ed25519(b"attested")], &[&payer]);
+    let result = chain.execute(&[forged(b"attested")], &[&payer]);
     assert_eq!(result, Err(TransactionError::InvalidAccountIndex));
     assert_eq!(lamports(&chain, &payer.pubkey()), before, "no fee charged");
 }

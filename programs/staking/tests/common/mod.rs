@@ -383,36 +383,7 @@ pub fn ed25519_ix(signer: &Keypair, message: &[u8]) -> Instruction {
     ed25519_ix_with(&signer.pubkey(), signature.as_ref(), message)
 }
 
-/// An Ed25519 program instruction claiming `key` signed `message` with
-/// `signature` (which the runtime then verifies).
-pub fn ed25519_ix_with(key: &Pubkey, signature: &[u8], message: &[u8]) -> Instruction {
-    const HEADER: u16 = 16;
-    const THIS: u16 = u16::MAX;
-    let key_at = HEADER;
-    let signature_at = key_at + 32;
-    let message_at = signature_at + 64;
-    let message_len = u16::try_from(message.len()).expect("message fits");
-    let mut data = vec![1, 0];
-    for field in [
-        signature_at,
-        THIS,
-        key_at,
-        THIS,
-        message_at,
-        message_len,
-        THIS,
-    ] {
-        data.extend_from_slice(&field.to_le_bytes());
-    }
-    data.extend_from_slice(key.as_ref());
-    data.extend_from_slice(signature);
-    data.extend_from_slice(message);
-    Instruction {
-        program_id: solana_sdk::ed25519_program::ID,
-        accounts: vec![],
-        data,
-    }
-}
+pub use staking_harness::ed25519_instruction as ed25519_ix_with;
 
 pub fn task_pda(authority: &Pubkey, task_id: u64) -> Pubkey {
     Pubkey::find_program_address(
