@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .wallet import Wallet
+from .wallet import Wallet, _b58decode
 
 ROUND_DOMAIN = b"fl-app/round-attestation/v1"
 FINAL_DOMAIN = b"fl-app/final-attestation/v1"
@@ -143,3 +143,33 @@ class Attestation:
 def attest(wallet: Wallet, message: bytes) -> Attestation:
     """``wallet``'s attestation of ``message``."""
     return Attestation(signer=wallet.public_key, signature=wallet.sign(message))
+
+
+def round_attestation(
+    wallet: Wallet, task_id: str, round_index: int, manifest_digest: str, signers: Iterable[str]
+) -> Attestation:
+    """``wallet``'s attestation of the contributors of a round's decrypted sum.
+
+    Parameters
+    ----------
+    task_id : str
+        The task's address (base58).
+    round_index : int
+        The on-chain round index: the number of this task's sums decrypted before.
+    manifest_digest : str
+        Hex SHA-256 of the round manifest.
+    signers : Iterable[str]
+        Wallet addresses that signed the summed inputs' commitments.
+
+    Raises
+    ------
+    ValueError
+        If the task or a signer is not an address (a run without a chain).
+    """
+    message = round_message(
+        _b58decode(task_id),
+        round_index,
+        bytes.fromhex(manifest_digest),
+        [_b58decode(signer) for signer in signers],
+    )
+    return attest(wallet, message)

@@ -35,13 +35,14 @@ import numpy as np
 from flwr.app import ConfigRecord
 from flwr.common.logger import log
 
-from .attestation import Attestation, attest, round_message, scores_message
+from .attestation import Attestation, attest, round_attestation, scores_message
 from .ckks import (
     load_secret_context,
     public_fingerprint_of,
     sha256_hex,
     supports_multiplication,
 )
+from .committed_inputs import checked_commitments
 from .constants import (
     CONFIG_CONTEXT_SHA256,
     KEY_SIGNATURE,
@@ -52,16 +53,13 @@ from .constants import (
 from .decrypt_request import DecryptRequest
 from .encrypted_scalars import check_reference, encrypted_scalars, reference_sha256
 from .exceptions import (
-    ContextMismatchError,
     DigestMismatchError,
     DisallowedOperationError,
-    InsufficientInputsError,
     ReferenceMismatchError,
     ReplayError,
-    WalletError,
 )
 from .packing import packing_for
-from .wallet import Wallet, _b58decode
+from .wallet import Wallet
 
 ERROR_CODE_REFUSED = 4100
 IDENTITY_DOMAIN = b"ckks-key-holder-identity:"
@@ -254,42 +252,27 @@ class KeyHolder:
             )
 
     def _verified_inputs(self, request: DecryptRequest) -> list[list[Any]]:
-        manifest = request.manifest
-        if manifest.context_sha256 != self.context_sha256:
-            raise ContextMismatchError("the manifest names another CKKS context")
-        node_ids = request.input_node_ids
-        if len(set(node_ids)) != len(node_ids):
-            raise DisallowedOperationError("an input is listed more than once")
-        if len(node_ids) < self.min_inputs:
-            raise InsufficientInputsError(
-                f"sum over {len(node_ids)} inputs, at least {self.min_inputs} required"
-            )
-        if set(request.inputs) != set(node_ids):
+        commitments = checked_commitments(
+            request.manifest,
+            request.input_node_ids,
+            context_sha256=self.context_sha256,
+            min_inputs=self.min_inputs,
+            allowed_signers=self.allowed_signers,
+        )
+        if set(request.inputs) != set(request.input_node_ids):
             raise DisallowedOperationError("ciphertexts do not match the listed inputs")
-        signers: set[str] = set()
         seen_chunks: set[str] = set()
         vectors = []
-        num_values = None
-        for node_id in node_ids:
-            commitment = manifest.commitment_of(node_id)
-            if commitment is None:
-                raise DigestMismatchError(f"node {node_id} has no commitment in the manifest")
-            commitment.check_bound_to(manifest.task_id, manifest.server_round, node_id)
-            if commitment.context_sha256 != self.context_sha256:
-                raise ContextMismatchError(f"node {node_id} encrypted under another context")
-            self._check_signer(commitment.signer, commitment.has_valid_signature(), signers)
-            chunks = request.inputs[node_id]
+        for commitment in commitments:
+            chunks = request.inputs[commitment.node_id]
             digests = tuple(sha256_hex(chunk) for chunk in chunks)
             if digests != commitment.chunk_sha256:
                 raise DigestMismatchError(
-                    f"node {node_id}'s ciphertexts do not match its committed SHA-256"
+                    f"node {commitment.node_id}'s ciphertexts do not match its committed SHA-256"
                 )
             if seen_chunks.intersection(digests):
                 raise DisallowedOperationError("the same ciphertext appears in two inputs")
             seen_chunks.update(digests)
-            if num_values not in (None, commitment.num_values):
-                raise DisallowedOperationError("inputs have different sizes")
-            num_values = commitment.num_values
             vectors.append(self._packing.load(chunks, commitment.num_values))
         return vectors
 
@@ -304,21 +287,19 @@ class KeyHolder:
         if self.wallet is None:
             return None
         manifest = request.manifest
-        contributors = []
+        signers = []
         for node_id in request.input_node_ids:
             commitment = manifest.commitment_of(node_id)
             if commitment is None or not commitment.has_valid_signature():
                 return None
-            contributors.append(_b58decode(commitment.signer))
+            signers.append(commitment.signer)
         round_index = sum(1 for task, _ in self.decrypted_rounds if task == manifest.task_id)
         try:
-            task = _b58decode(manifest.task_id)
-            message = round_message(
-                task, round_index, bytes.fromhex(manifest.digest()), contributors
+            return round_attestation(
+                self.wallet, manifest.task_id, round_index, manifest.digest(), signers
             )
         except ValueError:
             return None  # not a task address: a run without a chain
-        return attest(self.wallet, message)
 
     def _attest_scores(self, request: DecryptRequest, values: np.ndarray) -> Attestation | None:
         """Sign the scalars about to be returned, in the manifest's commitment order.
@@ -335,15 +316,6 @@ class KeyHolder:
             bytes.fromhex(manifest.digest()), float(np.linalg.norm(request.reference)), values
         )
         return attest(self.wallet, message)
-
-    def _check_signer(self, signer: str, valid: bool, seen: set[str]) -> None:
-        if self.allowed_signers is None:
-            return
-        if not valid or signer not in self.allowed_signers:
-            raise WalletError("an input is not signed by a staked participant's wallet")
-        if signer in seen:
-            raise DisallowedOperationError("two inputs are signed by the same wallet")
-        seen.add(signer)
 
     def identity(self, nonce: bytes) -> ConfigRecord:
         """Prove which wallet and context this key holder has, over a server nonce."""

@@ -49,6 +49,9 @@ class UpdateCommitment:
     reference_sha256 : str
         SHA-256 of the reference update the server committed to in the train config
         before any update arrived ("" if the round is not scored).
+    vector_root : str
+        Hex Merkle root of the encrypted vector under a committee's key
+        (``strategy.threshold.spot_check``); "" under a single key holder's.
     signer : str
         Base58 wallet address that signed the commitment ("" if unsigned).
     signature : str
@@ -63,6 +66,7 @@ class UpdateCommitment:
     num_values: int
     chunk_sha256: tuple[str, ...]
     reference_sha256: str = ""
+    vector_root: str = ""
     signer: str = ""
     signature: str = ""
 
@@ -123,6 +127,7 @@ class UpdateCommitment:
                 num_values=int(body["num_values"]),
                 chunk_sha256=tuple(str(d) for d in body["chunk_sha256"]),
                 reference_sha256=str(body.get("reference_sha256", "")),
+                vector_root=str(body.get("vector_root", "")),
                 signer=str(body.get("signer", "")),
                 signature=str(body.get("signature", "")),
             )

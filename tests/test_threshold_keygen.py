@@ -71,7 +71,20 @@ def test_foreign_key_share_relabelled_as_ours_yields_a_key_nobody_can_decrypt() 
     ciphertext = encrypt(bad_key, update)
     with pytest.raises(KeyMismatchError):
         ours.members[1].decryption_share(ours.public_key, ciphertext, [1, 2, 3])
-    decrypted = decrypt_with(replace(ours, public_key=bad_key), ciphertext, [1, 2, 3])
+    # Even members tricked into taking the forged key as theirs decrypt only noise.
+    wallet = Wallet.generate()
+    tricked = {
+        i: CommitteeMember(
+            ours.config,
+            i,
+            threshold_secret=wallet.open_sealed(member.sealed_threshold_secret(wallet.address)),
+            public_key=bad_key,
+        )
+        for i, member in ours.members.items()
+    }
+    decrypted = decrypt_with(
+        replace(ours, members=tricked, public_key=bad_key), ciphertext, [1, 2, 3]
+    )
     assert np.median(np.abs(decrypted - update)) > 1.0
 
 
@@ -126,5 +139,9 @@ def test_shares_for_another_committee_shape_do_not_combine() -> None:
         )
     smaller = committee(b"task-address-1", 4, 3)
     ciphertext = encrypt(smaller.public_key, np.ones(5))
+    # The engine itself refuses, for a member resumed without the key it computed.
+    wallet = Wallet.generate()
+    sealed = ours.members[1].sealed_threshold_secret(wallet.address)
+    resumed = CommitteeMember(ours.config, 1, threshold_secret=wallet.open_sealed(sealed))
     with pytest.raises(KeyMismatchError, match="not the one"):
-        ours.members[1].decryption_share(smaller.public_key, ciphertext, [1, 2, 3])
+        resumed.decryption_share(smaller.public_key, ciphertext, [1, 2, 3])

@@ -37,9 +37,10 @@ def run_key_generation(config: CommitteeConfig) -> Committee:
     key_shares = {i: member.generate_key_shares() for i, member in members.items()}
     for i, member in members.items():
         member.receive_shamir_shares([shares.shamir_shares[i] for shares in key_shares.values()])
-    public_key = aggregate_public_key(
-        config, [shares.public_key_share for shares in key_shares.values()]
-    )
+    public_key_shares = [shares.public_key_share for shares in key_shares.values()]
+    public_key = aggregate_public_key(config, public_key_shares)
+    for member in members.values():
+        member.receive_public_key_shares(public_key_shares)
     return Committee(config, members, key_shares, public_key)
 
 

@@ -1,0 +1,331 @@
+"""A committee member's guard: a decryption share only for a checked sum, once a round.
+
+The aggregator (the organisation) asks ``t`` members to decrypt a round's aggregate. Each
+member's ``DecryptionGuard`` answers in two steps:
+
+1. ``challenge(request)``: checks the round manifest (at least ``k`` inputs of this task
+   and round, each committed under this committee's key with a vector root and signed by
+   a distinct staked wallet, no ciphertext twice), that the aggregate is under the key the
+   member computed, and that it has released nothing for this round; fixes the aggregate
+   and draws the leaves to open (``spot_check``).
+2. ``release(request, openings)``: checks every input's openings against its signed root
+   and the aggregate's leaves against their sums; only then marks the round released,
+   makes its decryption share (with flooding noise) and signs the round's contributors
+   for the chain.
+
+Anything else is refused with a specific error, before any share exists. A member
+answers one aggregate per round: asked again for the same one (a lost reply), it repeats
+its challenge; asked for another, it refuses, since two sums over different subsets
+reveal their difference. Released rounds only move forward.
+
+Drop-outs. A share is bound to its decrypting set (the member applies its Lagrange
+coefficient before flooding), so when a member of the set drops out after others have
+released, the aggregator asks again with another set. For the round's one aggregate a
+member releases again for a new set, at most ``n - t + 1`` times in all and never twice
+with the same Lagrange coefficient: two flooded shares of the same value would let the
+aggregator average the flooding noise down, while shares under different coefficients
+``l, l'`` relate only through ``l' / l`` modulo ``q``, which spreads the noise over the
+whole modulus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..attestation import Attestation, round_attestation
+from ..committed_inputs import checked_commitments
+from ..exceptions import (
+    DigestMismatchError,
+    DisallowedOperationError,
+    ReplayError,
+)
+from ..manifest import RoundManifest, UpdateCommitment
+from ..wallet import Wallet
+from .committee import CommitteeMember
+from .engine import parameters
+from .errors import KeyMismatchError, ThresholdCkksError
+from .spot_check import (
+    DEFAULT_SAMPLES,
+    Opening,
+    binding_of,
+    check_sum_at,
+    draw_challenge,
+    leaf_count,
+    leaves_of,
+    opens_to,
+)
+
+# Manifest digest and aggregate digest of a sum request: what a member fixes for a round.
+Fingerprint = tuple[str, str]
+
+
+def key_fingerprint(public_key: bytes) -> str:
+    """Hex SHA-256 of a collective public key: the ``context_sha256`` of its commitments."""
+    return hashlib.sha256(public_key).hexdigest()
+
+
+def lagrange_coefficient(member: int, decrypting: Sequence[int], modulus: int) -> int:
+    """``member``'s Lagrange coefficient at 0 for the decrypting set, modulo ``modulus``."""
+    value = 1
+    for other in set(decrypting) - {member}:
+        value = value * other * pow(other - member, -1, modulus) % modulus
+    return value
+
+
+@dataclass(frozen=True)
+class SumRequest:
+    """The aggregator's request to decrypt a round's sum.
+
+    Attributes
+    ----------
+    manifest : RoundManifest
+        The round's manifest; the aggregate claims to be the sum of all its commitments.
+    aggregate : bytes
+        The encrypted sum.
+    """
+
+    manifest: RoundManifest
+    aggregate: bytes
+
+    def fingerprint(self) -> Fingerprint:
+        """What the member fixes when it draws its challenge."""
+        return self.manifest.digest(), hashlib.sha256(self.aggregate).hexdigest()
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """The leaves a member asks the aggregator to open in every input.
+
+    Attributes
+    ----------
+    member : int
+        The member asking.
+    leaves : tuple[int, ...]
+        Leaf positions, drawn after the aggregate was fixed.
+    """
+
+    member: int
+    leaves: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ReleasedShare:
+    """A member's answer to a checked sum.
+
+    Attributes
+    ----------
+    member : int
+        The member.
+    decrypting : tuple[int, ...]
+        The decrypting set the share is for.
+    share : bytes
+        Its decryption share of the aggregate for that set.
+    attestation : Attestation
+        Its signature of the round's contributors (``attestation.round_message``).
+    """
+
+    member: int
+    decrypting: tuple[int, ...]
+    share: bytes
+    attestation: Attestation
+
+
+@dataclass
+class _Round:
+    """What a member fixed for one round of one task."""
+
+    fingerprint: Fingerprint
+    challenge: Challenge
+    attestation: Attestation | None = None  # set at the first release
+    coefficients: set[int] = field(default_factory=set)
+
+
+class DecryptionGuard:
+    """Checks sum requests for one committee member and releases its shares.
+
+    Parameters
+    ----------
+    member : CommitteeMember
+        The member, after key generation (it knows the public key it computed).
+    wallet : Wallet
+        The member's wallet, which signs what it decrypted.
+    min_inputs : int
+        ``k``, at least 2.
+    allowed_signers : frozenset[str]
+        Wallets staked on the task; each input must be signed by a distinct one.
+    samples : int
+        Leaves drawn per challenge (see ``spot_check.miss_probability``).
+    """
+
+    def __init__(
+        self,
+        member: CommitteeMember,
+        wallet: Wallet,
+        *,
+        min_inputs: int,
+        allowed_signers: frozenset[str],
+        samples: int = DEFAULT_SAMPLES,
+    ) -> None:
+        if member.public_key is None:
+            raise ThresholdCkksError("the member has no public key yet; finish key generation")
+        if min_inputs < 2:
+            raise ValueError("min_inputs must be at least 2 to keep single updates private")
+        if samples < 1:
+            raise ValueError("a challenge opens at least one leaf")
+        self.member = member
+        self.public_key = member.public_key
+        self.wallet = wallet
+        self.min_inputs = min_inputs
+        self.allowed_signers = allowed_signers
+        self.samples = samples
+        self.key_sha256 = key_fingerprint(member.public_key)
+        self.modulus = int(parameters()["q"])
+        self.max_releases = member.config.size - member.config.threshold + 1
+        self._rounds: dict[tuple[str, int], _Round] = {}
+
+    def released_rounds(self, task_id: str) -> list[int]:
+        """Rounds of ``task_id`` this member released a share for, in order."""
+        return sorted(
+            r for (t, r), state in self._rounds.items() if t == task_id and state.attestation
+        )
+
+    def challenge(self, request: SumRequest) -> Challenge:
+        """Check ``request`` and fix it for its round; return the leaves to open.
+
+        Raises
+        ------
+        EncryptedAggregationError or ThresholdCkksError
+            A specific subclass naming why the request is refused.
+        """
+        manifest = request.manifest
+        state = self._rounds.get((manifest.task_id, manifest.server_round))
+        if state is not None:
+            if state.fingerprint != request.fingerprint():
+                raise DisallowedOperationError(
+                    f"round {manifest.server_round} already has its sum; a second sum in "
+                    "the same round would reveal the difference"
+                )
+            return state.challenge
+        self._check_not_older(manifest)
+        commitments = self._checked_inputs(manifest)
+        binding = binding_of(request.aggregate)
+        if binding[:32] != bytes.fromhex(self.key_sha256):
+            raise KeyMismatchError(
+                f"member {self.member.member} decrypts only under the public key it computed"
+            )
+        if int.from_bytes(binding[32:], "little") != commitments[0].num_values:
+            raise DisallowedOperationError("the aggregate and the inputs have different sizes")
+        leaves = draw_challenge(leaf_count(commitments[0].num_values), self.samples)
+        challenge = Challenge(member=self.member.member, leaves=leaves)
+        self._rounds[(manifest.task_id, manifest.server_round)] = _Round(
+            request.fingerprint(), challenge
+        )
+        return challenge
+
+    def release(
+        self,
+        request: SumRequest,
+        openings: Mapping[int, Sequence[Opening]],
+        decrypting: Sequence[int],
+    ) -> ReleasedShare:
+        """Check the openings of the challenged leaves; release this member's share.
+
+        Parameters
+        ----------
+        request : SumRequest
+            The request the challenge was drawn for.
+        openings : Mapping[int, Sequence[Opening]]
+            Node id -> its openings of the challenged leaves, in the challenge's order.
+        decrypting : Sequence[int]
+            The members that decrypt together, at least ``t``, this member among them.
+
+        Raises
+        ------
+        EncryptedAggregationError or ThresholdCkksError
+            A specific subclass naming why nothing is released.
+        """
+        manifest = request.manifest
+        state = self._rounds.get((manifest.task_id, manifest.server_round))
+        if state is None or state.fingerprint != request.fingerprint():
+            raise DisallowedOperationError("no challenge was drawn for this sum; ask for one")
+        self._check_not_older(manifest)
+        commitments = self._checked_inputs(manifest)
+        self._check_openings(request, commitments, openings, state.challenge)
+        coefficient = lagrange_coefficient(self.member.member, decrypting, self.modulus)
+        if coefficient in state.coefficients or len(state.coefficients) >= self.max_releases:
+            raise DisallowedOperationError(
+                f"round {manifest.server_round}'s sum was already released for this "
+                f"member's coefficient or {self.max_releases} times; more shares of one "
+                "aggregate would average their flooding noise down"
+            )
+        share = self.member.decryption_share(self.public_key, request.aggregate, decrypting)
+        if state.attestation is None:
+            state.attestation = round_attestation(
+                self.wallet,
+                manifest.task_id,
+                len(self.released_rounds(manifest.task_id)),
+                manifest.digest(),
+                [c.signer for c in commitments],
+            )
+        state.coefficients.add(coefficient)
+        return ReleasedShare(
+            member=self.member.member,
+            decrypting=tuple(sorted(decrypting)),
+            share=share,
+            attestation=state.attestation,
+        )
+
+    def _check_openings(
+        self,
+        request: SumRequest,
+        commitments: list[UpdateCommitment],
+        openings: Mapping[int, Sequence[Opening]],
+        challenge: Challenge,
+    ) -> None:
+        if set(openings) != {c.node_id for c in commitments}:
+            raise DisallowedOperationError("openings do not match the committed inputs")
+        binding = binding_of(request.aggregate)
+        num_leaves = leaf_count(commitments[0].num_values)
+        opened: list[list[bytes]] = []
+        for commitment in commitments:
+            node_openings = openings[commitment.node_id]
+            if tuple(o.index for o in node_openings) != challenge.leaves or not all(
+                opens_to(commitment.vector_root, binding, num_leaves, o) for o in node_openings
+            ):
+                raise DigestMismatchError(
+                    f"node {commitment.node_id}'s openings are not of the ciphertext it "
+                    "committed, at the challenged leaves"
+                )
+            opened.append([o.leaf for o in node_openings])
+        aggregate_leaves = leaves_of(request.aggregate, challenge.leaves)
+        for position, aggregate_leaf in enumerate(aggregate_leaves):
+            if not check_sum_at(aggregate_leaf, [leaves[position] for leaves in opened]):
+                raise DisallowedOperationError(
+                    "the aggregate is not the sum of the committed inputs (for example a "
+                    "single update presented as a sum)"
+                )
+
+    def _check_not_older(self, manifest: RoundManifest) -> None:
+        released = self.released_rounds(manifest.task_id)
+        if released and manifest.server_round < released[-1]:
+            raise ReplayError(
+                f"round {manifest.server_round} is older than round {released[-1]}, "
+                "already decrypted"
+            )
+
+    def _checked_inputs(self, manifest: RoundManifest) -> list[UpdateCommitment]:
+        commitments = checked_commitments(
+            manifest,
+            [c.node_id for c in manifest.commitments],
+            context_sha256=self.key_sha256,
+            min_inputs=self.min_inputs,
+            allowed_signers=self.allowed_signers,
+        )
+        roots = [c.vector_root for c in commitments]
+        if not all(roots):
+            raise DigestMismatchError("an input has no committed vector root")
+        if len(set(roots)) != len(roots):
+            raise DisallowedOperationError("the same ciphertext appears in two inputs")
+        return commitments

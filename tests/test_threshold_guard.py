@@ -1,0 +1,285 @@
+"""A committee member releases a decryption share only for a checked sum, once a round.
+
+The aggregator here is the organisation: it builds requests, answers challenges, and in
+the attacks tries to get one participant's update, a sum over too few inputs or a second
+sum decrypted, with sybil wallets where that helps it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cache
+
+import numpy as np
+import pytest
+
+from strategy.attestation import round_message
+from strategy.exceptions import (
+    ContextMismatchError,
+    DigestMismatchError,
+    DisallowedOperationError,
+    InsufficientInputsError,
+    ReplayError,
+    WalletError,
+)
+from strategy.manifest import RoundManifest, UpdateCommitment
+from strategy.threshold import InsufficientSharesError, combine, encrypt, sum_vectors
+from strategy.threshold.decryption_guard import (
+    DecryptionGuard,
+    ReleasedShare,
+    SumRequest,
+    key_fingerprint,
+    lagrange_coefficient,
+)
+from strategy.threshold.spot_check import VectorTree, leaf_count, miss_probability
+from strategy.wallet import Wallet, verify_signature
+from tests.threshold_fixtures import Committee, committee, updates
+
+NUM_VALUES = 9000  # three ciphertexts, 384 leaves
+NUM_INPUTS = 6
+MIN_INPUTS = 3
+TASK_WALLET = Wallet.generate()  # stands for the task account's address
+TASK = TASK_WALLET.address
+
+
+@cache
+def participants() -> tuple[Wallet, ...]:
+    return tuple(Wallet.generate() for _ in range(NUM_INPUTS + 1))  # the last is unstaked
+
+
+@cache
+def member_wallets() -> tuple[Wallet, ...]:
+    return tuple(Wallet.generate() for _ in range(5))
+
+
+@dataclass
+class Round:
+    """One round as the aggregator holds it."""
+
+    group: Committee
+    values: list[np.ndarray]
+    vectors: dict[int, bytes]
+    manifest: RoundManifest
+    aggregate: bytes
+
+    def request(self) -> SumRequest:
+        return SumRequest(manifest=self.manifest, aggregate=self.aggregate)
+
+    def openings(self, leaves: tuple[int, ...], manifest: RoundManifest | None = None) -> dict:
+        """Openings of the inputs listed in ``manifest`` (this round's by default)."""
+        listed = [c.node_id for c in (manifest or self.manifest).commitments]
+        return {node: VectorTree(self.vectors[node]).open(leaves) for node in listed}
+
+
+def commit(
+    group: Committee, node: int, vector: bytes, server_round: int, wallet: Wallet
+) -> UpdateCommitment:
+    return UpdateCommitment(
+        task_id=TASK,
+        server_round=server_round,
+        node_id=node,
+        context_sha256=key_fingerprint(group.public_key),
+        weight=1.0,
+        num_values=NUM_VALUES,
+        chunk_sha256=(),
+        vector_root=VectorTree(vector).root,
+    ).signed_by(wallet)
+
+
+def make_round(server_round: int = 1, nodes: range = range(1, NUM_INPUTS + 1)) -> Round:
+    group = committee()
+    values = updates(len(nodes), NUM_VALUES, seed=server_round)
+    vectors = {node: encrypt(group.public_key, v) for node, v in zip(nodes, values, strict=True)}
+    commitments = tuple(
+        commit(group, node, vectors[node], server_round, participants()[node - 1]) for node in nodes
+    )
+    manifest = RoundManifest(TASK, server_round, key_fingerprint(group.public_key), commitments)
+    return Round(group, values, vectors, manifest, sum_vectors(list(vectors.values())))
+
+
+def guard(member: int, samples: int = 16) -> DecryptionGuard:
+    return DecryptionGuard(
+        committee().members[member],
+        member_wallets()[member - 1],
+        min_inputs=MIN_INPUTS,
+        allowed_signers=frozenset(w.address for w in participants()[:NUM_INPUTS]),
+        samples=samples,
+    )
+
+
+def release(
+    g: DecryptionGuard, r: Round, decrypting: tuple[int, ...], request: SumRequest | None = None
+) -> ReleasedShare:
+    request = request or r.request()
+    challenge = g.challenge(request)
+    return g.release(request, r.openings(challenge.leaves, request.manifest), decrypting)
+
+
+def test_members_release_for_the_sum_and_it_decrypts_to_plaintext_fedavg() -> None:
+    r = make_round()
+    decrypting = (1, 3, 5)  # members 2 and 4 are away
+    released = [release(guard(m), r, decrypting) for m in decrypting]
+    total = combine(r.aggregate, [s.share for s in released], threshold=3)
+    fedavg = total / NUM_INPUTS
+    assert np.max(np.abs(fedavg - np.mean(r.values, axis=0))) < 1e-5
+    signers = sorted(w.public_key for w in participants()[:NUM_INPUTS])
+    message = round_message(
+        TASK_WALLET.public_key,
+        0,
+        bytes.fromhex(r.manifest.digest()),
+        signers,
+    )
+    for share in released:
+        wallet = member_wallets()[share.member - 1]
+        assert share.attestation.signer == wallet.public_key
+        assert verify_signature(wallet.address, message, share.attestation.signature)
+
+
+def test_a_single_update_presented_as_the_sum_is_refused() -> None:
+    r = make_round()
+    forged = replace(r, aggregate=r.vectors[1])  # what the organisation wants to read
+    g = guard(1, samples=1)  # one leaf suffices: every leaf differs
+    with pytest.raises(DisallowedOperationError, match="not the sum of the committed inputs"):
+        release(g, forged, (1, 2, 3))
+
+
+def test_an_aggregate_falsified_in_a_third_of_its_ciphertexts_is_caught() -> None:
+    r = make_round()
+    parts = [encrypt(r.group.public_key, np.zeros(NUM_VALUES))]
+    # Keep the honest sum except in the first ciphertext, which is node 1's alone.
+    header, record = 50, 4 + 2 * 4096 * 60 // 8
+    forged_aggregate = (
+        r.aggregate[:header]
+        + r.vectors[1][header : header + record]
+        + r.aggregate[header + record :]
+    )
+    assert len(parts[0]) == len(forged_aggregate)
+    forged = replace(r, aggregate=forged_aggregate)
+    # 128 of 384 leaves are false: 64 draws miss them with probability below 1e-11.
+    assert miss_probability(leaf_count(NUM_VALUES), 128, 64) < 1e-11
+    with pytest.raises(DisallowedOperationError, match="not the sum"):
+        release(guard(2, samples=64), forged, (1, 2, 3))
+
+
+def test_a_sum_over_fewer_than_k_inputs_is_refused() -> None:
+    r = make_round(nodes=range(1, MIN_INPUTS))
+    with pytest.raises(InsufficientInputsError, match="at least 3"):
+        guard(1).challenge(r.request())
+
+
+def test_sybil_padding_with_unstaked_or_repeated_wallets_is_refused() -> None:
+    r = make_round(nodes=range(1, MIN_INPUTS + 1))
+    # The organisation signs a third input with a wallet that has no stake.
+    unstaked = participants()[NUM_INPUTS]
+    commitments = list(r.manifest.commitments)
+    commitments[2] = commit(r.group, 3, r.vectors[3], 1, unstaked)
+    padded = replace(r.manifest, commitments=tuple(commitments))
+    with pytest.raises(WalletError, match="staked"):
+        guard(1).challenge(SumRequest(padded, r.aggregate))
+    # Or with one staked wallet signing two inputs.
+    commitments[2] = commit(r.group, 3, r.vectors[3], 1, participants()[0])
+    doubled = replace(r.manifest, commitments=tuple(commitments))
+    with pytest.raises(DisallowedOperationError, match="same wallet"):
+        guard(1).challenge(SumRequest(doubled, r.aggregate))
+
+
+def test_inputs_other_than_the_committed_ones_are_refused() -> None:
+    r = make_round()
+    g = guard(1)
+    challenge = g.challenge(r.request())
+    # The aggregator opens node 2's leaves from a ciphertext of its own making.
+    swapped = dict(r.openings(challenge.leaves))
+    own = encrypt(r.group.public_key, np.zeros(NUM_VALUES))
+    swapped[2] = VectorTree(own).open(challenge.leaves)
+    with pytest.raises(DigestMismatchError, match="node 2"):
+        g.release(r.request(), swapped, (1, 2, 3))
+    # Or opens leaves other than the challenged ones.
+    other = tuple(sorted(set(range(leaf_count(NUM_VALUES))) - set(challenge.leaves)))[:16]
+    with pytest.raises(DigestMismatchError, match="challenged leaves"):
+        g.release(r.request(), r.openings(other), (1, 2, 3))
+    # An input with no commitment at all, or without a vector root, never gets that far.
+    unlisted = replace(r.manifest, commitments=r.manifest.commitments[:-1])
+    rootless = replace(
+        r.manifest,
+        commitments=(
+            replace(r.manifest.commitments[0], vector_root="").signed_by(participants()[0]),
+            *r.manifest.commitments[1:],
+        ),
+    )
+    fresh = guard(2)
+    with pytest.raises(DigestMismatchError, match="vector root"):
+        fresh.challenge(SumRequest(rootless, r.aggregate))
+    # The unlisted node's ciphertext is still in the aggregate: the sum check fails.
+    with pytest.raises(DisallowedOperationError, match="not the sum"):
+        release(fresh, r, (1, 2, 3), SumRequest(unlisted, r.aggregate))
+
+
+def test_a_second_sum_in_the_same_round_is_refused() -> None:
+    r = make_round()
+    g = guard(1)
+    release(g, r, (1, 2, 3))
+    # Another subset of the same round's inputs, asked after the first was released.
+    subset = replace(r.manifest, commitments=r.manifest.commitments[:-1])
+    subset_sum = sum_vectors([r.vectors[n] for n in range(1, NUM_INPUTS)])
+    with pytest.raises(DisallowedOperationError, match="second sum in the same round"):
+        g.challenge(SumRequest(subset, subset_sum))
+    # Asked before the first release too: the first request fixed the round.
+    g2 = guard(2)
+    g2.challenge(r.request())
+    with pytest.raises(DisallowedOperationError, match="second sum in the same round"):
+        g2.challenge(SumRequest(subset, subset_sum))
+    # And rounds only move forward.
+    release(g, make_round(server_round=3), (1, 2, 3))
+    with pytest.raises(ReplayError, match="older"):
+        g.challenge(make_round(server_round=2).request())
+
+
+def test_n_minus_t_members_dropping_out_mid_round_still_decrypts() -> None:
+    r = make_round()
+    guards = {m: guard(m) for m in range(1, 6)}
+    first = {m: release(guards[m], r, (1, 2, 3)) for m in (1, 2)}  # member 3 drops out
+    assert len(first) == 2
+    with pytest.raises(InsufficientSharesError):
+        combine(r.aggregate, [s.share for s in first.values()], threshold=3)
+    # Member 4 is gone too (n - t = 2 away); the aggregator asks {1, 2, 5} instead, and
+    # members 1 and 2 release again for the same aggregate under their new coefficients.
+    second = [release(guards[m], r, (1, 2, 5)) for m in (1, 2, 5)]
+    total = combine(r.aggregate, [s.share for s in second], threshold=3)
+    assert np.max(np.abs(total - np.sum(r.values, axis=0))) < 1e-5
+
+
+def test_no_second_share_under_the_same_coefficient_and_at_most_n_minus_t_plus_1() -> None:
+    r = make_round()
+    g = guard(1)
+    release(g, r, (1, 2, 3))
+    with pytest.raises(DisallowedOperationError, match="already released"):
+        release(g, r, (1, 2, 3))
+    q = g.modulus
+    sets = [(1, 2, 4), (1, 2, 5), (1, 3, 4)]
+    assert len({lagrange_coefficient(1, s, q) for s in [(1, 2, 3), *sets]}) == 4
+    release(g, r, sets[0])
+    release(g, r, sets[1])  # three releases: n - t + 1 = 3
+    with pytest.raises(DisallowedOperationError, match="3 times"):
+        release(g, r, sets[2])
+
+
+def test_a_request_under_another_key_is_refused() -> None:
+    r = make_round()
+    other = committee(seed=b"another-task")
+    foreign = encrypt(other.public_key, np.zeros(NUM_VALUES))
+    with pytest.raises(ContextMismatchError):
+        guard(1).challenge(
+            SumRequest(
+                replace(r.manifest, context_sha256=key_fingerprint(other.public_key)), foreign
+            )
+        )
+
+
+def test_miss_probability_matches_enumeration() -> None:
+    from itertools import combinations
+
+    leaves, falsified, samples = 9, 3, 2
+    draws = list(combinations(range(leaves), samples))
+    misses = sum(1 for d in draws if all(i >= falsified for i in d))
+    assert miss_probability(leaves, falsified, samples) == pytest.approx(misses / len(draws))
+    assert miss_probability(245 * 128, 245 * 128, 1) == 0.0
