@@ -38,8 +38,9 @@ class RoundReport:
     ``ciphertext_bytes`` are the sizes of the encrypted updates aggregated in the round.
     ``skipped`` says why a round was skipped (too few proofs, replies or inputs; its
     model is the previous round's), and is empty for an aggregated round.
-    ``attestation`` is the key holder's signature of the decrypted sum's contributors,
-    without which the chain refuses to record the round. ``decrypted_scalars`` are the
+    ``attestations`` are the decryptors' signatures of the decrypted sum's contributors
+    (the key holder's or the committee's), without which the chain refuses to record the
+    round. ``decrypted_scalars`` are the
     scalars the key holder decrypted (in manifest order) and ``scores_attestation`` its
     signature of them, which its final attestation of the scores checks.
     """
@@ -56,7 +57,7 @@ class RoundReport:
     reference_update: np.ndarray | None = field(default=None, repr=False)
     ciphertext_bytes: tuple[int, ...] = ()
     skipped: str = ""
-    attestation: Attestation | None = None
+    attestations: tuple[Attestation, ...] = ()
     decrypted_scalars: np.ndarray | None = field(default=None, repr=False)
     scores_attestation: Attestation | None = None
 

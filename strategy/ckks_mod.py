@@ -57,7 +57,6 @@ from .ckks import (
     chunks_to_arrayrecord,
     context_fingerprint,
     flatten_arrays,
-    load_public_context,
     sha256_hex,
 )
 from .constants import (
@@ -84,7 +83,7 @@ from .exceptions import (
     PlaintextOverflowError,
 )
 from .manifest import UpdateCommitment
-from .packing import Packing, packing_for
+from .packing import Packing, packing_from_public
 from .stake_gate import WalletLoader, wallet_from_node_config
 
 _PACKINGS: dict[str, Packing] = {}
@@ -180,6 +179,7 @@ def _encrypt_train_reply(
         num_values=int(delta.size),
         chunk_sha256=tuple(sha256_hex(chunk) for chunk in chunks),
         reference_sha256=str(config.get(CONFIG_REFERENCE_SHA256, "")),
+        vector_root=packing.vector_root(chunks),
     )
     wallet = load_wallet(ctxt)
     if wallet is not None:
@@ -280,7 +280,7 @@ def _verified_packing(
             f"context {str(pin)[:16]}; refusing to encrypt under it"
         )
     if fingerprint not in _PACKINGS:
-        _PACKINGS[fingerprint] = packing_for(load_public_context(context_bytes))
+        _PACKINGS[fingerprint] = packing_from_public(context_bytes)
     # Kept for the rest of the run, so later train messages need carry only the fingerprint.
     ctxt.state[STATE_PUBLIC_CONTEXT] = ConfigRecord({fingerprint: context_bytes})
     if CONFIG_CONTEXT in config:

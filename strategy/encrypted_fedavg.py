@@ -1,11 +1,17 @@
-"""EncryptedFedAvg: FedAvg over CKKS-encrypted updates with a separate key holder.
+"""EncryptedFedAvg: FedAvg over CKKS-encrypted updates, decrypted by a committee or a key holder.
 
 Weighted Federated Averaging (McMahan et al. 2017, "Communication-Efficient Learning of
 Deep Networks from Decentralized Data") computed under CKKS (Cheon et al. 2017):
 participants send ``Enc(n_k * s * delta_k)`` (see ``ckks_mod``), the aggregator adds the
-ciphertexts, the key holder decrypts only the verified sum, and the aggregator sets
+ciphertexts, the decryptors decrypt only the verified sum, and the aggregator sets
 ``w <- w + sum_k(n_k * s * delta_k) / sum_k(n_k * s)``, which equals plaintext FedAvg of
-the participants' models. The aggregator only ever loads the public context.
+the participants' models. The aggregator only ever loads public material.
+
+The public material names the scheme. A committee's collective public key
+(``strategy.threshold``): ``t`` of ``n`` staked participants must each check the sum
+(spot checks against the inputs' committed Merkle roots) and release a decryption share;
+no single party can decrypt. A TenSEAL public context: one key holder, trusted by the
+participants not to collude with the organisation, recomputes and decrypts the sum.
 
 With a ``reference_update_fn`` the strategy also collects contribution scalars: it
 commits ``sha256(g0)`` of the organisation's reference update in the train config before
@@ -34,7 +40,6 @@ from .ckks import (
     MIN_PRECISE_TOTAL_WEIGHT,
     context_fingerprint,
     flatten_arrays,
-    load_public_context,
     supports_multiplication,
     unflatten_like,
 )
@@ -61,9 +66,12 @@ from .encrypted_scalars import reference_sha256
 from .exceptions import ContextMismatchError, EncryptedAggregationError, KeyHolderError
 from .key_holder import identity_message
 from .manifest import RoundManifest
-from .packing import packing_for
+from .packing import packing_from_public
 from .reply_validation import AcceptedUpdate, ExpectedUpdate, validate_replies
 from .round_outcome import ReportingFedAvg, RoundOutcome
+from .threshold.committee_client import Committee, decrypt_sum
+from .threshold.errors import ThresholdCkksError
+from .threshold.packing import ThresholdPacking
 from .wallet import verify_signature
 
 ReferenceUpdateFn = Callable[[int, ArrayRecord], np.ndarray]
@@ -84,11 +92,16 @@ class EncryptedFedAvg(ReportingFedAvg):
     Parameters
     ----------
     public_context : bytes
-        Serialized public CKKS context of the task (no secret key; refused otherwise).
+        The task's public material: a committee's collective public key (from
+        ``strategy.threshold.committee_client.generate_key``), or a serialized TenSEAL
+        public context (no secret key; refused otherwise).
     task_id : str
         Task identifier bound into every commitment.
+    committee : Committee | None
+        The decryption committee, for a committee's public key.
     key_holder_node_id : int | None
-        Flower node id of the key holder. Give this or ``key_holder_wallet``.
+        Flower node id of the key holder of a TenSEAL context. Give this or
+        ``key_holder_wallet``.
     key_holder_wallet : str | None
         Base58 wallet address of the key holder; the node is found by a signed
         ``query.ckks_identify`` exchange before the first round.
@@ -119,6 +132,7 @@ class EncryptedFedAvg(ReportingFedAvg):
         *,
         public_context: bytes,
         task_id: str,
+        committee: Committee | None = None,
         key_holder_node_id: int | None = None,
         key_holder_wallet: str | None = None,
         min_decrypt_inputs: int = 3,
@@ -129,12 +143,25 @@ class EncryptedFedAvg(ReportingFedAvg):
         **fedavg_kwargs: object,
     ) -> None:
         super().__init__(**fedavg_kwargs)
-        if (key_holder_node_id is None) == (key_holder_wallet is None):
-            raise ValueError("give exactly one of key_holder_node_id and key_holder_wallet")
         if min_decrypt_inputs < 2:
             raise ValueError("min_decrypt_inputs must be at least 2")
-        self._context = load_public_context(public_context)
-        self._packing = packing_for(self._context)
+        self._packing = packing_from_public(public_context)
+        if isinstance(self._packing, ThresholdPacking):
+            if committee is None or key_holder_node_id or key_holder_wallet:
+                raise ValueError("a committee's public key is decrypted by its committee only")
+            if reference_update_fn is not None:
+                raise ContextMismatchError(
+                    "contribution scoring under a committee's key is not available yet; "
+                    "score with a key holder's scoring context"
+                )
+        elif committee is not None or (key_holder_node_id is None) == (key_holder_wallet is None):
+            raise ValueError("give exactly one of key_holder_node_id and key_holder_wallet")
+        elif reference_update_fn is not None and not supports_multiplication(self._packing.context):
+            raise ContextMismatchError(
+                "contribution scoring needs CKKS keys with room for one multiplication; "
+                "make the task's keys with generate_keys(profile='scoring')"
+            )
+        self.committee = committee
         self.public_context = public_context
         self.context_sha256 = context_fingerprint(public_context)
         self.task_id = task_id
@@ -144,11 +171,6 @@ class EncryptedFedAvg(ReportingFedAvg):
         self.weight_scale = weight_scale
         self.decrypt_timeout = decrypt_timeout
         self.send_context = send_context
-        if reference_update_fn is not None and not supports_multiplication(self._context):
-            raise ContextMismatchError(
-                "contribution scoring needs CKKS keys with room for one multiplication; "
-                "make the task's keys with generate_keys(profile='scoring')"
-            )
         self.reference_update_fn = reference_update_fn
         # The reference update g0 committed in each round's train config.
         self._references: dict[int, np.ndarray] = {}
@@ -164,7 +186,11 @@ class EncryptedFedAvg(ReportingFedAvg):
         super().summary()
         log(INFO, "\t└──> CKKS encrypted aggregation:")
         log(INFO, "\t\t├── Task: '%s', context sha256 %s", self.task_id, self.context_sha256)
-        log(INFO, "\t\t├── Key holder: %s", self.key_holder_node_id or self.key_holder_wallet)
+        if self.committee is not None:
+            config = self.committee.config
+            log(INFO, "\t\t├── Committee: %d of %d members", config.threshold, config.size)
+        else:
+            log(INFO, "\t\t├── Key holder: %s", self.key_holder_node_id or self.key_holder_wallet)
         log(INFO, "\t\t└── Min inputs per decryption: %d", self.min_decrypt_inputs)
 
     def configure_train(
@@ -174,7 +200,7 @@ class EncryptedFedAvg(ReportingFedAvg):
         self._grid = grid
         self._global_arrays = arrays
         self._configured_round = None
-        if self.key_holder_node_id is None:
+        if self.committee is None and self.key_holder_node_id is None:
             # Ask once as many nodes are connected as the round would wait for anyway
             # (Flower's own wait), not whoever happens to be connected at start-up.
             sample_nodes(grid, self.min_available_nodes, sample_size=0)
@@ -282,14 +308,14 @@ class EncryptedFedAvg(ReportingFedAvg):
             aggregate=self._packing.serialize(total),
         )
         try:
-            weighted_sum, attestation = self._request_decryption(request)
-        except EncryptedAggregationError as err:
+            weighted_sum, attestations = self._decrypt_sum(request)
+        except (EncryptedAggregationError, ThresholdCkksError) as err:
             self._skip(server_round, f"{type(err).__name__}: {err}")
             return None, None
         timings = {
             "validate_s": validated - started,
             "add_s": added - validated,
-            "key_holder_s": time.perf_counter() - added,
+            "committee_s" if self.committee else "key_holder_s": time.perf_counter() - added,
         }
         scored: _ScoredRound | None = None
         reference = self._references.get(server_round)
@@ -313,7 +339,7 @@ class EncryptedFedAvg(ReportingFedAvg):
                 sum(len(chunk) for chunk in update.chunks) for update in accepted
             ),
             timings=timings,
-            attestation=attestation,
+            attestations=attestations,
         )
         if manifest.total_weight < MIN_PRECISE_TOTAL_WEIGHT:
             log(
@@ -380,6 +406,23 @@ class EncryptedFedAvg(ReportingFedAvg):
             else:
                 scalars[str(update.node_id)] = found
         return _ScoredRound(values=values, scalars=scalars, attestation=attestation)
+
+    def _decrypt_sum(self, request: DecryptRequest) -> tuple[np.ndarray, tuple[Attestation, ...]]:
+        """The decrypted sum and its decryptors' attestations, by committee or key holder."""
+        if self.committee is None:
+            values, attestation = self._request_decryption(request)
+            return values, () if attestation is None else (attestation,)
+        assert self._grid is not None
+        (aggregate,) = request.aggregate
+        decrypted = decrypt_sum(
+            self._grid,
+            self.committee,
+            request.manifest,
+            {node: chunks[0] for node, chunks in request.inputs.items()},
+            aggregate,
+            self.decrypt_timeout,
+        )
+        return decrypted.values, decrypted.attestations
 
     def _request_decryption(self, request: DecryptRequest) -> tuple[np.ndarray, Attestation | None]:
         assert self._grid is not None and self.key_holder_node_id is not None

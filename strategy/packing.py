@@ -13,8 +13,9 @@ A CKKS ciphertext of ring degree ``N`` has ``N / 2`` slots, and each slot holds 
   ``N / 2 = 2048`` values. The key holder's inner products multiply slot by slot, which a
   complex packing would mix (``(a + ib)(c + id)``), so scoring keys keep real slots.
 
-Both answer the same calls: ``encrypt``, ``load`` (parse and check), ``add``,
-``serialize`` and ``decrypt``. Serialization is deterministic, which the key holder
+Both answer the same calls: ``encrypt``, ``vector_root``, ``load`` (parse and check),
+``add``, ``serialize`` and ``decrypt``; so does ``ThresholdPacking``, for a committee's
+key, except ``decrypt``. Serialization is deterministic, which the key holder
 relies on to compare a recomputed aggregate with the one it is asked to decrypt.
 """
 
@@ -31,8 +32,14 @@ import numpy as np
 import tenseal as ts
 import tenseal.sealapi as sealapi
 
-from .ckks import GLOBAL_SCALE_BITS, POLY_MODULUS_DEGREE, supports_multiplication
+from .ckks import (
+    GLOBAL_SCALE_BITS,
+    POLY_MODULUS_DEGREE,
+    load_public_context,
+    supports_multiplication,
+)
 from .exceptions import CiphertextSizeError, MalformedCiphertextError
+from .threshold.packing import ThresholdPacking, is_committee_key
 
 SCALE = float(2**GLOBAL_SCALE_BITS)
 
@@ -52,6 +59,10 @@ class RealPacking:
             ts.ckks_vector(self.context, flat[start : start + self.slots]).serialize()
             for start in range(0, max(flat.size, 1), self.slots)
         ]
+
+    def vector_root(self, chunks: list[bytes]) -> str:
+        """No Merkle root: the single key holder recomputes sums from every chunk."""
+        return ""
 
     def load(self, chunks: list[bytes], num_values: int) -> list[ts.CKKSVector]:
         """Parse serialized chunks and check their number and sizes.
@@ -132,6 +143,10 @@ class ComplexPacking:
             chunks.append(_save(cipher))
         return chunks
 
+    def vector_root(self, chunks: list[bytes]) -> str:
+        """No Merkle root: the single key holder recomputes sums from every chunk."""
+        return ""
+
     def load(self, chunks: list[bytes], num_values: int) -> list[Any]:
         """Parse serialized chunks and check them against the context.
 
@@ -193,14 +208,25 @@ class ComplexPacking:
         return np.concatenate(parts)[:num_values]
 
 
-Packing = RealPacking | ComplexPacking
+Packing = RealPacking | ComplexPacking | ThresholdPacking
 
 
-def packing_for(context: ts.Context) -> Packing:
-    """The packing of a task's keys: real slots if they allow scoring products."""
+def packing_for(context: ts.Context) -> RealPacking | ComplexPacking:
+    """The packing of a task's TenSEAL keys: real slots if they allow scoring products."""
     if supports_multiplication(context):
         return RealPacking(context)
     return ComplexPacking(context)
+
+
+def packing_from_public(public: bytes) -> Packing:
+    """The packing of a task's public material, which names its scheme.
+
+    A committee's collective public key (threshold, ``strategy.threshold``) or a TenSEAL
+    public context (one key holder; refused if it carries the secret key).
+    """
+    if is_committee_key(public):
+        return ThresholdPacking(public)
+    return packing_for(load_public_context(public))
 
 
 def _check_count(chunks: list[bytes], num_values: int, slots: int) -> None:

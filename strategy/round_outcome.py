@@ -49,9 +49,10 @@ class RoundOutcome:
         Serialized ciphertext bytes of each aggregated update.
     timings : Mapping[str, float]
         Wall seconds per aggregation phase, for operators and benchmarks.
-    attestation : Attestation | None
-        The key holder's signature of the decrypted sum's contributors (their wallets),
-        without which the chain refuses to record the round.
+    attestations : tuple[Attestation, ...]
+        The decryptors' signatures of the decrypted sum's contributors (their wallets):
+        the key holder's, or those of the committee members that released a share;
+        without the task's threshold of them the chain refuses to record the round.
     decrypted_scalars : numpy.ndarray | None
         ``[<w_i, g0>, ||w_i||^2]`` per aggregated input, in manifest order, as the key
         holder decrypted them (scored rounds only); ``scalars`` derive from them.
@@ -69,7 +70,7 @@ class RoundOutcome:
     reference_update: np.ndarray | None = None
     ciphertext_bytes: tuple[int, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
-    attestation: Attestation | None = None
+    attestations: tuple[Attestation, ...] = ()
     decrypted_scalars: np.ndarray | None = None
     scores_attestation: Attestation | None = None
 

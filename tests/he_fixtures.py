@@ -13,8 +13,17 @@ from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid
 from flwr.supercore.task_identity import TaskIdentity
 
-from strategy import KeyHolder, KeyMaterial, ckks_mod, generate_keys, register_key_holder
+from strategy import (
+    KeyHolder,
+    KeyMaterial,
+    Wallet,
+    ckks_mod,
+    generate_keys,
+    register_key_holder,
+    signing_ckks_mod,
+)
 from strategy.ckks_mod import CONTEXT_CACHE_ENV
+from strategy.threshold.member_app import MemberLoader, register_committee_member
 
 __all__ = ["ckks_keys", "other_ckks_keys", "scoring_ckks_keys", "server_identity"]
 
@@ -86,10 +95,14 @@ def perturbed(model: ArrayRecord, seed: int, scale: float = 0.05) -> ArrayRecord
 
 
 class FakeFederation(Grid):
-    """In-process Grid: nodes run a ClientApp with ``ckks_mod`` and the key-holder queries.
+    """In-process Grid: nodes run a ClientApp with ``ckks_mod`` and the key-holder queries
+    (or, with ``members``, the committee members' queries).
 
     Each node's train function returns a preset local model and number of examples.
-    ``dropped`` nodes never answer; ``tamper`` rewrites a node's train reply in transit.
+    ``dropped`` nodes never answer, nor does a node to a message type in ``silent``
+    (pairs of node id and message type); ``tamper`` rewrites a node's train reply in
+    transit. ``traffic`` holds every message sent and received, as the organisation's
+    SuperLink would see it. With ``wallets``, nodes sign their commitments.
     """
 
     def __init__(
@@ -97,20 +110,27 @@ class FakeFederation(Grid):
         *,
         local_models: dict[int, ArrayRecord],
         num_examples: dict[int, int],
-        key_holder: Callable[[], KeyHolder],
-        key_holder_node_id: int,
+        key_holder: Callable[[], KeyHolder] | None = None,
+        key_holder_node_id: int | None = None,
+        wallets: dict[int, Wallet] | None = None,
+        members: MemberLoader | None = None,
     ) -> None:
         self.local_models = local_models
         self.num_examples = num_examples
         self.dropped: set[int] = set()
+        self.silent: set[tuple[int, str]] = set()
         self.tamper: dict[int, ReplyTamper] = {}
         self.train_replies: list[Message] = []
+        self.traffic: list[Message] = []
         self._replies: dict[str, Message] = {}
-        self.app = ClientApp(mods=[ckks_mod])
+        if wallets is None:
+            self.app = ClientApp(mods=[ckks_mod])
+        else:
+            self.app = ClientApp(mods=[signing_ckks_mod(lambda c: wallets.get(c.node_id))])
         holder_cache: dict[int, KeyHolder] = {}
 
         def load(context: Context) -> KeyHolder | None:
-            if context.node_id != key_holder_node_id:
+            if key_holder is None or context.node_id != key_holder_node_id:
                 return None
             return holder_cache.setdefault(0, key_holder())
 
@@ -122,6 +142,8 @@ class FakeFederation(Grid):
             return Message(content, reply_to=msg)
 
         register_key_holder(self.app, load)
+        if members is not None:
+            register_committee_member(self.app, members)
         # A fresh run id per federation, as key holders are cached per (run, node).
         run_id = next(_RUN_IDS)
         self.contexts = {
@@ -137,9 +159,11 @@ class FakeFederation(Grid):
         replies = []
         for msg in messages:
             node_id = msg.metadata.dst_node_id
-            if node_id in self.dropped:
+            self.traffic.append(msg)
+            if node_id in self.dropped or (node_id, msg.metadata.message_type) in self.silent:
                 continue
             reply = self.app(msg, self.contexts[node_id])
+            self.traffic.append(reply)
             if msg.metadata.message_type == "train":
                 reply = self.tamper.get(node_id, lambda m: m)(reply)
                 self.train_replies.append(reply)

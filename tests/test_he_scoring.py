@@ -241,7 +241,7 @@ def test_strategy_collects_scalars_without_a_secret_key(scoring_ckks_keys: KeyMa
     messages = list(strategy.configure_train(1, global_model, ConfigRecord(), federation))
     arrays, _ = strategy.aggregate_train(1, federation.send_and_receive(messages))
     assert arrays is not None
-    assert not strategy._context.is_private()
+    assert not strategy._packing.context.is_private()
     outcome = strategy.outcomes[1]
     g0 = outcome.reference_update
     assert g0 is not None

@@ -145,7 +145,7 @@ class Organisation:
                     else report.scores_attestation.to_hex()
                 ),
             }
-        if report.attestation is None or report.manifest is None:
+        if not report.attestations or report.manifest is None:
             raise ValueError(
                 f"round {report.server_round} has no key-holder attestation of its "
                 "contributors; the chain refuses to record it"
@@ -158,7 +158,7 @@ class Organisation:
             manifest_cid=manifest_cid,
             manifest_digest=bytes.fromhex(report.manifest.digest()),
             contributors=[Pubkey.from_string(w) for w in report.contributors],
-            attestations=[report.attestation],
+            attestations=list(report.attestations),
             aggregate_cid=model_cid,
         )
         return manifest_cid

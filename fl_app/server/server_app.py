@@ -102,7 +102,7 @@ def build_server_app(
                 reference_update=outcome.reference_update,
                 ciphertext_bytes=outcome.ciphertext_bytes,
                 skipped=outcome.skipped,
-                attestation=outcome.attestation,
+                attestations=outcome.attestations,
                 decrypted_scalars=outcome.decrypted_scalars,
                 scores_attestation=outcome.scores_attestation,
             )

@@ -31,6 +31,7 @@ whole modulus.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -50,8 +51,8 @@ from .spot_check import (
     DEFAULT_SAMPLES,
     Opening,
     binding_of,
-    check_sum_at,
     draw_challenge,
+    is_sum,
     leaf_count,
     leaves_of,
     opens_to,
@@ -185,6 +186,35 @@ class DecryptionGuard:
         self.max_releases = member.config.size - member.config.threshold + 1
         self._rounds: dict[tuple[str, int], _Round] = {}
 
+    def state_json(self) -> str:
+        """What the member fixed and released, per round, to keep across processes."""
+        return json.dumps(
+            [
+                {
+                    "task": task,
+                    "round": server_round,
+                    "fingerprint": list(state.fingerprint),
+                    "leaves": list(state.challenge.leaves),
+                    "attestation": state.attestation.to_hex() if state.attestation else "",
+                    "coefficients": sorted(state.coefficients),
+                }
+                for (task, server_round), state in sorted(self._rounds.items())
+            ]
+        )
+
+    def restore(self, text: str) -> None:
+        """Take back what ``state_json`` wrote (a member's memory of its rounds)."""
+        for entry in json.loads(text):
+            fingerprint = tuple(entry["fingerprint"])
+            self._rounds[(entry["task"], int(entry["round"]))] = _Round(
+                fingerprint=(str(fingerprint[0]), str(fingerprint[1])),
+                challenge=Challenge(self.member.member, tuple(int(i) for i in entry["leaves"])),
+                attestation=(
+                    Attestation.from_hex(entry["attestation"]) if entry["attestation"] else None
+                ),
+                coefficients={int(c) for c in entry["coefficients"]},
+            )
+
     def released_rounds(self, task_id: str) -> list[int]:
         """Rounds of ``task_id`` this member released a share for, in order."""
         return sorted(
@@ -288,7 +318,7 @@ class DecryptionGuard:
             raise DisallowedOperationError("openings do not match the committed inputs")
         binding = binding_of(request.aggregate)
         num_leaves = leaf_count(commitments[0].num_values)
-        opened: list[list[bytes]] = []
+        opened: list[bytes] = []
         for commitment in commitments:
             node_openings = openings[commitment.node_id]
             if tuple(o.index for o in node_openings) != challenge.leaves or not all(
@@ -298,14 +328,12 @@ class DecryptionGuard:
                     f"node {commitment.node_id}'s openings are not of the ciphertext it "
                     "committed, at the challenged leaves"
                 )
-            opened.append([o.leaf for o in node_openings])
-        aggregate_leaves = leaves_of(request.aggregate, challenge.leaves)
-        for position, aggregate_leaf in enumerate(aggregate_leaves):
-            if not check_sum_at(aggregate_leaf, [leaves[position] for leaves in opened]):
-                raise DisallowedOperationError(
-                    "the aggregate is not the sum of the committed inputs (for example a "
-                    "single update presented as a sum)"
-                )
+            opened.append(b"".join(o.leaf for o in node_openings))
+        if not is_sum(b"".join(leaves_of(request.aggregate, challenge.leaves)), opened):
+            raise DisallowedOperationError(
+                "the aggregate is not the sum of the committed inputs (for example a "
+                "single update presented as a sum)"
+            )
 
     def _check_not_older(self, manifest: RoundManifest) -> None:
         released = self.released_rounds(manifest.task_id)

@@ -8,21 +8,29 @@ as a sum. Recomputing the sum means receiving every input: 10 updates of 1M valu
 1. Each participant commits to a Merkle root over its encrypted vector (``vector_root``),
    signed into its round commitment before the aggregate exists.
 2. The member receives the aggregate (it needs it for its share anyway) and only then
-   draws ``s`` random leaf positions (``draw_challenge``), so the aggregator cannot know
-   them when it fixes the aggregate.
+   draws its leaves (``draw_challenge``): one at random in every ciphertext, and ``s``
+   more anywhere, so the aggregator cannot know them when it fixes the aggregate.
 3. The aggregator opens those leaves of every input with their Merkle paths
    (``VectorTree.open``); the member checks each path against the signed root and that
    the aggregate's leaf is the sum of the inputs' leaves modulo ``q``
-   (``check_sum_at``). Ciphertext addition is exact, coefficient by coefficient.
+   (``is_sum``). Ciphertext addition is exact, coefficient by coefficient.
 
 A leaf is 64 coefficients (480 bytes), 128 leaves per ciphertext of 4096 values, so an
 opening costs one leaf plus ``ceil(log2 L)`` hashes for ``L`` leaves: 960 bytes per
-input at 1M values. If the aggregator falsified ``m`` of the ``L`` leaves, a member drawing
-``s`` distinct leaves accepts with probability ``C(L - m, s) / C(L, s) <= (1 - m / L)^s``
-(``miss_probability``). Passing one update off as the sum changes every leaf (unless the
-other inputs sum to zero modulo ``q`` on all 64 coefficients of a leaf, probability
-``q^-64``), so it is caught by any single draw. Decryption needs ``t`` members, each
-drawing its own leaves, so a falsified aggregate goes through only if all ``t`` accept.
+input at 1M values (245 ciphertexts). What each member catches:
+
+- Any ciphertext of the aggregate replaced, by one participant's (its 4096 values) or
+  anything else: always, by the leaf drawn in that ciphertext. A replaced ciphertext
+  differs in every leaf unless the other inputs sum to zero modulo ``q`` on all 64
+  coefficients of a leaf (probability ``q^-64``). So is one update passed off as the sum.
+- ``m`` falsified leaves of the ``L``, within ciphertexts: missed by the ``s`` extra
+  draws with probability ``C(L - m, s) / C(L, s) <= (1 - m / L)^s``
+  (``miss_probability``), not counting the per-ciphertext draws.
+
+The aggregator sees every member's leaves before it names the ``t`` members that
+decrypt, so it can pick members whose leaves missed: a partial falsification passes if
+at least ``t`` of the ``n`` members would accept, not only if ``t`` given ones do. That
+is why every member covers every ciphertext.
 
 The Merkle tree is RFC 6962's hashing (``0x00`` before a leaf, ``0x01`` before two child
 hashes) with an odd last node carried up a level unchanged; it is written here because
@@ -201,14 +209,19 @@ def leaves_of(vector: bytes, indices: Sequence[int]) -> list[bytes]:
 
 
 def draw_challenge(num_leaves: int, samples: int = DEFAULT_SAMPLES) -> tuple[int, ...]:
-    """``samples`` distinct leaf positions from the operating system's randomness."""
-    chosen = secrets.SystemRandom().sample(range(num_leaves), min(samples, num_leaves))
+    """One leaf in every ciphertext and ``samples`` more, from the system's randomness."""
+    rng = secrets.SystemRandom()
+    per_ciphertext = CIPHERTEXT_BYTES // LEAF_BYTES
+    chosen = {
+        start + rng.randrange(per_ciphertext) for start in range(0, num_leaves, per_ciphertext)
+    }
+    chosen.update(rng.sample(range(num_leaves), min(samples, num_leaves)))
     return tuple(sorted(chosen))
 
 
-def coefficients(leaf: bytes) -> np.ndarray:
-    """The 64 coefficients of a leaf (60-bit little-endian packing), as uint64."""
-    pairs = np.frombuffer(leaf, dtype=np.uint8).reshape(-1, 15)
+def coefficients(leaves: bytes) -> np.ndarray:
+    """The coefficients of one or more leaves (60-bit little-endian packing), as uint64."""
+    pairs = np.frombuffer(leaves, dtype=np.uint8).reshape(-1, 15)
     padded = np.zeros((len(pairs), 16), dtype=np.uint8)
     padded[:, :15] = pairs
     words = padded.view("<u8")
@@ -219,19 +232,21 @@ def coefficients(leaf: bytes) -> np.ndarray:
     return np.stack([first, second], axis=1).ravel()
 
 
-def check_sum_at(aggregate_leaf: bytes, input_leaves: Sequence[bytes]) -> bool:
-    """True if the aggregate's leaf is the sum of the inputs' leaves modulo ``q``.
+def is_sum(aggregate_leaves: bytes, input_leaves: Sequence[bytes]) -> bool:
+    """True if the aggregate's leaves are the sum of the inputs' leaves modulo ``q``.
 
-    A coefficient at or above ``q`` is no ciphertext's: it fails the check.
+    Each argument is the same leaves, concatenated. A coefficient at or above ``q`` is
+    no ciphertext's: it fails the check.
     """
     q = np.uint64(int(parameters()["q"]))
-    total = np.zeros(LEAF_COEFFS, dtype=np.uint64)
-    for leaf in input_leaves:
-        values = coefficients(leaf)
-        if (values >= q).any():
+    expected = coefficients(aggregate_leaves)
+    total = np.zeros_like(expected)
+    for leaves in input_leaves:
+        values = coefficients(leaves)
+        if values.shape != total.shape or (values >= q).any():
             return False
         total = (total + values) % q
-    return bool(np.array_equal(total, coefficients(aggregate_leaf)))
+    return bool(np.array_equal(total, expected))
 
 
 def miss_probability(num_leaves: int, falsified: int, samples: int) -> float:

@@ -1,0 +1,292 @@
+"""The aggregator's side of a committee: find it, run key generation, get a sum decrypted.
+
+The aggregator only relays. In key generation it passes signed public-key shares and
+sealed Shamir shares between members and adds the public-key shares into the collective
+key itself, checking every member's signature of the key it computed. To decrypt a sum
+it asks every member for a challenge, opens the challenged leaves of each input, picks
+``t`` members that answered and combines their decryption shares; a member that fails
+to release is replaced by another that answered, up to ``n - t`` of them. Every secret
+stays with the members: this process receives public-key shares, sealed boxes, leaf
+positions, decryption shares and signatures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from logging import INFO, WARNING
+from typing import Any, cast
+
+import numpy as np
+from flwr.app import ConfigRecord, Message, MessageType, RecordDict
+from flwr.common.logger import log
+from flwr.serverapp import Grid
+
+from ..attestation import Attestation
+from ..ckks import chunks_to_arrayrecord
+from ..constants import (
+    ACTION_CHALLENGE,
+    ACTION_KEY_FINISH,
+    ACTION_KEY_SHARES,
+    ACTION_MEMBER_IDENTIFY,
+    ACTION_RELEASE,
+    KEY_ATTESTATION,
+    KEY_DECRYPTING,
+    KEY_KEY_SHA256,
+    KEY_LEAVES,
+    KEY_MANIFEST_JSON,
+    KEY_MEMBER,
+    KEY_NONCE,
+    KEY_PUBLIC_KEY_SHARE,
+    KEY_PUBLIC_KEY_SHARES,
+    KEY_SEALED_SHARES,
+    KEY_SEED,
+    KEY_SHARE,
+    KEY_SIGNATURE,
+    KEY_SIZE,
+    KEY_THRESHOLD,
+    KEY_WALLET,
+    KEY_WALLETS,
+    RECORD_AGGREGATE,
+    RECORD_COMMITTEE,
+    RECORD_IDENTITY,
+    RECORD_OPENINGS,
+    RECORD_SUM,
+)
+from ..exceptions import KeyHolderError
+from ..manifest import RoundManifest
+from ..wallet import verify_signature
+from .committee import CommitteeConfig, aggregate_public_key
+from .decryption_guard import key_fingerprint
+from .member_app import identity_message, key_message
+from .spot_check import VectorTree
+from .transport import verified_public_key_shares
+from .vectors import combine
+
+
+@dataclass(frozen=True)
+class Committee:
+    """A task's committee as the aggregator reaches it.
+
+    Attributes
+    ----------
+    config : CommitteeConfig
+        Seed (the task), size ``n`` and threshold ``t``.
+    wallets : tuple[str, ...]
+        Member ``i``'s wallet is ``wallets[i - 1]``, as recorded for the task.
+    nodes : Mapping[int, int]
+        Member number -> Flower node id.
+    """
+
+    config: CommitteeConfig
+    wallets: tuple[str, ...]
+    nodes: Mapping[int, int]
+
+    def record(self, member: int) -> ConfigRecord:
+        """The committee's description, addressed to ``member``."""
+        return ConfigRecord(
+            {
+                KEY_SEED: self.config.seed,
+                KEY_SIZE: self.config.size,
+                KEY_THRESHOLD: self.config.threshold,
+                KEY_MEMBER: member,
+                KEY_WALLETS: list(self.wallets),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class DecryptedSum:
+    """A sum the committee decrypted, with each releasing member's attestation."""
+
+    values: np.ndarray
+    decrypting: tuple[int, ...]
+    attestations: tuple[Attestation, ...]
+
+
+def _field(reply: Message, record: str, key: str) -> Any:
+    """A value of a reply's ConfigRecord (a KeyError if missing)."""
+    return reply.content.config_records[record][key]
+
+
+def _query(action: str, content: RecordDict, node: int) -> Message:
+    return Message(content=content, dst_node_id=node, message_type=f"{MessageType.QUERY}.{action}")
+
+
+def _ask(grid: Grid, messages: dict[int, Message], timeout: float) -> dict[int, Message]:
+    """Send one message per member; return the replies without error, by member."""
+    by_node = {message.metadata.dst_node_id: member for member, message in messages.items()}
+    answers: dict[int, Message] = {}
+    for reply in grid.send_and_receive(list(messages.values()), timeout=timeout):
+        member = by_node.get(reply.metadata.src_node_id)
+        if member is None:
+            continue
+        if reply.has_error():
+            log(WARNING, "Committee member %d refused: %s", member, reply.error.reason)
+            continue
+        answers[member] = reply
+    return answers
+
+
+def find_members(grid: Grid, wallets: Sequence[str], timeout: float) -> dict[int, int]:
+    """Member number -> node id, for every member whose node proves its wallet."""
+    nonce = os.urandom(32)
+    members = {wallet: i for i, wallet in enumerate(wallets, 1)}
+    messages = [
+        _query(
+            ACTION_MEMBER_IDENTIFY,
+            RecordDict({RECORD_IDENTITY: ConfigRecord({KEY_NONCE: nonce})}),
+            node,
+        )
+        for node in grid.get_node_ids()
+    ]
+    found: dict[int, int] = {}
+    for reply in grid.send_and_receive(messages, timeout=timeout):
+        if reply.has_error() or RECORD_IDENTITY not in reply.content.config_records:
+            continue
+        identity = reply.content.config_records[RECORD_IDENTITY]
+        wallet = str(identity.get(KEY_WALLET, ""))
+        signature = bytes(cast(bytes, identity.get(KEY_SIGNATURE, b"")))
+        if wallet in members and verify_signature(wallet, identity_message(nonce), signature):
+            found[members[wallet]] = reply.metadata.src_node_id
+    return found
+
+
+def generate_key(grid: Grid, committee: Committee, timeout: float) -> bytes:
+    """Run distributed key generation through the members; return the public key.
+
+    Raises
+    ------
+    KeyHolderError
+        If a member does not take part, or one computed another key.
+    """
+    size = committee.config.size
+    missing = set(range(1, size + 1)) - set(committee.nodes)
+    if missing:
+        raise KeyHolderError(f"committee members {sorted(missing)} are not connected")
+    first = _ask(
+        grid,
+        {
+            m: _query(ACTION_KEY_SHARES, RecordDict({RECORD_COMMITTEE: committee.record(m)}), n)
+            for m, n in committee.nodes.items()
+        },
+        timeout,
+    )
+    if len(first) != size:
+        raise KeyHolderError(
+            f"key generation needs all {size} members; {sorted(set(committee.nodes) - set(first))}"
+            " did not answer"
+        )
+    signed = {m: bytes(_field(r, RECORD_COMMITTEE, KEY_PUBLIC_KEY_SHARE)) for m, r in first.items()}
+    sealed = {
+        m: [bytes(box) for box in _field(r, RECORD_COMMITTEE, KEY_SEALED_SHARES)]
+        for m, r in first.items()
+    }
+    wallets = dict(enumerate(committee.wallets, 1))
+    public_key = aggregate_public_key(committee.config, verified_public_key_shares(signed, wallets))
+    fingerprint = key_fingerprint(public_key)
+    second_messages = {}
+    for m, node in committee.nodes.items():
+        record = committee.record(m)
+        record[KEY_SEALED_SHARES] = [sealed[sender][m - 1] for sender in range(1, size + 1)]
+        record[KEY_PUBLIC_KEY_SHARES] = [signed[sender] for sender in range(1, size + 1)]
+        second_messages[m] = _query(ACTION_KEY_FINISH, RecordDict({RECORD_COMMITTEE: record}), node)
+    second = _ask(grid, second_messages, timeout)
+    for m in range(1, size + 1):
+        reply = second.get(m)
+        confirmed = reply is not None and (
+            _field(reply, RECORD_COMMITTEE, KEY_KEY_SHA256) == fingerprint
+            and verify_signature(
+                wallets[m],
+                key_message(committee.config.seed, fingerprint),
+                bytes(_field(reply, RECORD_COMMITTEE, KEY_SIGNATURE)),
+            )
+        )
+        if not confirmed:
+            raise KeyHolderError(
+                f"member {m} did not confirm the collective key {fingerprint[:16]}"
+            )
+    log(
+        INFO,
+        "Committee of %d (t = %d) holds key %s",
+        size,
+        committee.config.threshold,
+        fingerprint[:16],
+    )
+    return public_key
+
+
+def decrypt_sum(
+    grid: Grid,
+    committee: Committee,
+    manifest: RoundManifest,
+    inputs: Mapping[int, bytes],
+    aggregate: bytes,
+    timeout: float,
+) -> DecryptedSum:
+    """Have ``t`` members check and decrypt ``aggregate``, the sum of ``inputs``.
+
+    Parameters
+    ----------
+    inputs : Mapping[int, bytes]
+        Node id -> its encrypted update, for every commitment in ``manifest``.
+
+    Raises
+    ------
+    KeyHolderError
+        If fewer than ``t`` members release a share.
+    """
+    threshold = committee.config.threshold
+    sum_record = ConfigRecord(
+        {KEY_SEED: committee.config.seed, KEY_MANIFEST_JSON: manifest.to_json()}
+    )
+
+    def content(extra: dict[str, ConfigRecord] | None = None) -> RecordDict:
+        records: dict[str, ConfigRecord | object] = {
+            RECORD_SUM: ConfigRecord(dict(sum_record)),
+            RECORD_AGGREGATE: chunks_to_arrayrecord([aggregate]),
+        }
+        records.update(extra or {})
+        return RecordDict(records)  # type: ignore[arg-type]
+
+    challenged = _ask(
+        grid,
+        {m: _query(ACTION_CHALLENGE, content(), n) for m, n in committee.nodes.items()},
+        timeout,
+    )
+    trees = {node: VectorTree(vector) for node, vector in inputs.items()}
+    answered = sorted(challenged)
+    while True:
+        if len(answered) < threshold:
+            raise KeyHolderError(
+                f"{len(answered)} committee members can release a share, {threshold} needed"
+            )
+        decrypting = tuple(answered[:threshold])
+        messages = {}
+        for m in decrypting:
+            leaves = [int(i) for i in _field(challenged[m], RECORD_SUM, KEY_LEAVES)]
+            openings = ConfigRecord(
+                {
+                    str(node): [o.to_bytes() for o in tree.open(leaves)]
+                    for node, tree in trees.items()
+                }
+            )
+            sum_part = ConfigRecord({**sum_record, KEY_DECRYPTING: list(decrypting)})
+            messages[m] = _query(
+                ACTION_RELEASE,
+                content({RECORD_SUM: sum_part, RECORD_OPENINGS: openings}),
+                committee.nodes[m],
+            )
+        replies = _ask(grid, messages, timeout)
+        failed = set(decrypting) - set(replies)
+        if not failed:
+            break
+        answered = [m for m in answered if m not in failed]
+    shares = [bytes(_field(replies[m], RECORD_SUM, KEY_SHARE)) for m in decrypting]
+    values = combine(aggregate, shares, threshold)
+    attestations = tuple(
+        Attestation.from_hex(str(replies[m].content.config_records[RECORD_SUM][KEY_ATTESTATION]))
+        for m in decrypting
+    )
+    return DecryptedSum(values=values, decrypting=decrypting, attestations=attestations)

@@ -1,0 +1,218 @@
+"""EncryptedFedAvg with a committee's key, over Flower messages: key generation, rounds,
+drop-outs, and what the organisation's side ever holds.
+
+Nodes run one ClientApp (``signing_ckks_mod`` and the committee member's queries), in
+process; the strategy and the key generation are the organisation's. Five of the six
+participants form a 3-of-5 committee.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message
+
+from strategy import EncryptedFedAvg, Wallet
+from strategy.ckks import flatten_arrays
+from strategy.constants import ACTION_RELEASE
+from strategy.exceptions import KeyHolderError
+from strategy.threshold import CommitteeConfig, sum_vectors
+from strategy.threshold.committee_client import (
+    Committee,
+    decrypt_sum,
+    find_members,
+    generate_key,
+)
+from strategy.threshold.member_app import MemberSetup
+from tests.he_fixtures import FakeFederation, make_model, perturbed
+
+SHAPES = {"conv": (8, 3, 5, 5), "fc": (5000,), "bias": (7,)}  # 5607 values: 2 ciphertexts
+NODES = [101, 102, 103, 104, 105, 106]
+MEMBER_NODES = NODES[:5]
+TIMEOUT = 60.0
+
+pytestmark = pytest.mark.usefixtures("server_identity")
+
+
+@cache
+def wallets() -> dict[int, Wallet]:
+    return {node: Wallet.generate() for node in NODES}
+
+
+TASK = Wallet.generate().address
+
+
+def federation(tmp_path: Path) -> tuple[ArrayRecord, FakeFederation]:
+    staked = frozenset(w.address for w in wallets().values())
+
+    def member(context: Context) -> MemberSetup | None:
+        if context.node_id not in MEMBER_NODES:
+            return None
+        return MemberSetup(
+            wallet=wallets()[context.node_id],
+            store=tmp_path / f"member-{context.node_id}",
+            min_inputs=3,
+            allowed_signers=staked,
+        )
+
+    global_model = make_model(SHAPES, seed=0)
+    return global_model, FakeFederation(
+        local_models={n: perturbed(global_model, seed=n) for n in NODES},
+        num_examples={n: 10 + 7 * i for i, n in enumerate(NODES)},
+        wallets=wallets(),
+        members=member,
+    )
+
+
+def committee_of(grid: FakeFederation) -> Committee:
+    member_wallets = tuple(wallets()[n].address for n in MEMBER_NODES)
+    nodes = find_members(grid, member_wallets, TIMEOUT)
+    return Committee(
+        CommitteeConfig(seed=TASK.encode(), size=5, threshold=3), member_wallets, nodes
+    )
+
+
+def strategy_for(public_key: bytes, committee: Committee) -> EncryptedFedAvg:
+    return EncryptedFedAvg(
+        public_context=public_key,
+        task_id=TASK,
+        committee=committee,
+        min_decrypt_inputs=3,
+        fraction_evaluate=0.0,
+        min_available_nodes=len(NODES),
+    )
+
+
+def plain_fedavg(grid: FakeFederation, nodes: list[int], model: ArrayRecord) -> np.ndarray:
+    weights = np.array([grid.num_examples[n] for n in nodes], dtype=np.float64)
+    locals_ = np.stack([flatten_arrays(grid.local_models[n]) for n in nodes])
+    return weights @ locals_ / weights.sum()
+
+
+def train_round(strategy: EncryptedFedAvg, grid: FakeFederation, model: ArrayRecord, rnd: int):
+    messages = strategy.configure_train(rnd, model, ConfigRecord(), grid)
+    return strategy.aggregate_train(rnd, grid.send_and_receive(messages))
+
+
+def test_committee_key_generation_and_rounds_equal_plaintext_fedavg(tmp_path: Path) -> None:
+    model, grid = federation(tmp_path)
+    committee = committee_of(grid)
+    assert committee.nodes == {i: node for i, node in enumerate(MEMBER_NODES, 1)}
+    public_key = generate_key(grid, committee, TIMEOUT)
+    strategy = strategy_for(public_key, committee)
+
+    arrays, _ = train_round(strategy, grid, model, 1)
+    assert arrays is not None
+    expected = plain_fedavg(grid, NODES, model)
+    assert np.max(np.abs(flatten_arrays(arrays) - expected)) < 1e-5
+    outcome = strategy.outcomes[1]
+    member_keys = {wallets()[n].public_key for n in MEMBER_NODES}
+    assert len(outcome.attestations) == 3
+    assert {a.signer for a in outcome.attestations} <= member_keys
+
+    # Round 2: node 106 (no member) and member 2 are gone, and member 1 answers its
+    # challenge but drops out before releasing: n - t = 2 members away.
+    grid.dropped = {102, 106}
+    grid.silent = {(101, f"query.{ACTION_RELEASE}")}
+    arrays, _ = train_round(strategy, grid, model, 2)
+    assert arrays is not None
+    expected = plain_fedavg(grid, [101, 103, 104, 105], model)
+    assert np.max(np.abs(flatten_arrays(arrays) - expected)) < 1e-5
+    signers = {a.signer for a in strategy.outcomes[2].attestations}
+    assert signers == {wallets()[n].public_key for n in (103, 104, 105)}
+
+
+def test_the_organisation_never_holds_key_material(tmp_path: Path) -> None:
+    model, grid = federation(tmp_path)
+    committee = committee_of(grid)
+    public_key = generate_key(grid, committee, TIMEOUT)
+    strategy = strategy_for(public_key, committee)
+    train_round(strategy, grid, model, 1)
+    # Every byte the organisation's SuperLink relayed, against every member's secret.
+    relayed = b"".join(_bytes_of(message) for message in grid.traffic)
+    assert len(relayed) > 1_000_000
+    for node in MEMBER_NODES:
+        setup = MemberSetup(wallets()[node], tmp_path / f"member-{node}", 3, frozenset())
+        stored = next(setup.store.iterdir()).read_text()
+        secret = _threshold_secret(stored, wallets()[node])
+        assert secret[64:96] not in relayed  # any 32 bytes of it
+    # Nor does anything it holds decrypt: the strategy has public material only.
+    assert not any(
+        isinstance(value, bytes) and value.startswith(b"FLTC\x01\x03")
+        for value in vars(strategy).values()
+    )
+
+
+def test_fewer_than_t_members_leave_the_round_undecrypted(tmp_path: Path) -> None:
+    model, grid = federation(tmp_path)
+    committee = committee_of(grid)
+    public_key = generate_key(grid, committee, TIMEOUT)
+    strategy = strategy_for(public_key, committee)
+    grid.silent = {(n, f"query.{ACTION_RELEASE}") for n in (101, 102, 103)}
+    arrays, _ = train_round(strategy, grid, model, 1)
+    assert arrays is None
+    assert "committee members can release a share" in strategy.outcomes[1].skipped
+
+
+def test_key_generation_needs_every_member_and_a_substituted_share_fails(
+    tmp_path: Path,
+) -> None:
+    _, grid = federation(tmp_path)
+    committee = committee_of(grid)
+    grid.dropped = {104}
+    with pytest.raises(KeyHolderError, match="needs all 5 members"):
+        generate_key(grid, committee, TIMEOUT)
+    # The organisation names a wallet of its own for member 5: member 5's node refuses,
+    # and nobody else can speak for that wallet.
+    grid.dropped = set()
+    sybil = Wallet.generate().address
+    forged = Committee(committee.config, (*committee.wallets[:4], sybil), committee.nodes)
+    with pytest.raises(KeyHolderError, match="needs all 5 members"):
+        generate_key(grid, forged, TIMEOUT)
+
+
+def test_a_second_request_for_a_decrypted_round_is_refused_by_every_member(
+    tmp_path: Path,
+) -> None:
+    model, grid = federation(tmp_path)
+    committee = committee_of(grid)
+    public_key = generate_key(grid, committee, TIMEOUT)
+    strategy = strategy_for(public_key, committee)
+    train_round(strategy, grid, model, 1)
+    manifest = strategy.outcomes[1].manifest
+    assert manifest is not None
+    # Drop one input and ask for the rest of round 1 again: the difference would be it.
+    replies = [r for r in grid.train_replies if r.metadata.src_node_id != 101]
+    inputs = {
+        r.metadata.src_node_id: bytes(r.content.array_records["ckks-update"]["0"].data)
+        for r in replies
+    }
+    subset = type(manifest)(
+        manifest.task_id,
+        manifest.server_round,
+        manifest.context_sha256,
+        tuple(c for c in manifest.commitments if c.node_id != 101),
+    )
+    with pytest.raises(KeyHolderError, match="0 committee members"):
+        decrypt_sum(grid, committee, subset, inputs, sum_vectors(list(inputs.values())), TIMEOUT)
+
+
+def _bytes_of(message: Message) -> bytes:
+    if message.has_error():
+        return message.error.reason.encode()
+    parts = []
+    for record in message.content.config_records.values():
+        for value in record.values():
+            values = value if isinstance(value, list) else [value]
+            parts += [v if isinstance(v, bytes) else str(v).encode() for v in values]
+    for record in message.content.array_records.values():
+        parts += [bytes(array.data) for array in record.values()]
+    return b"".join(parts)
+
+
+def _threshold_secret(stored: str, wallet: Wallet) -> bytes:
+    return wallet.open_sealed(bytes.fromhex(json.loads(stored)["sealed_secret"]))
