@@ -26,6 +26,13 @@ message that finished last, so a concurrent message of the same run can drop it.
 that holds the context neither way answers with a one-line error reply instead of
 training; the strategy sends the context again in its next train message.
 
+The public material may instead be a committee's collective public key (threshold
+CKKS, ``strategy.threshold``): the mod then encrypts under it, commits the Merkle root of
+the encrypted vector that committee members spot-check, and first checks that every
+member of the committee signed the key, made from this task's id. The committee's
+wallets are pinned by the node-config key ``ckks-committee-wallets``; without a pin the
+server's list is trusted with a warning.
+
 Fails closed: a train message without the CKKS configuration, a context carrying a
 secret key, a pin mismatch or an update too large for the modulus raise an error
 instead of sending anything.
@@ -60,14 +67,17 @@ from .ckks import (
     sha256_hex,
 )
 from .constants import (
+    CONFIG_COMMITTEE_WALLETS,
     CONFIG_CONTEXT,
     CONFIG_CONTEXT_SHA256,
+    CONFIG_KEY_SIGNATURES,
     CONFIG_MAX_ABS,
     CONFIG_REFERENCE_SHA256,
     CONFIG_TASK_ID,
     CONFIG_WEIGHT_KEY,
     CONFIG_WEIGHT_SCALE,
     KEY_COMMITMENT_JSON,
+    NODE_CONFIG_COMMITTEE,
     NODE_CONFIG_CONTEXT_PIN,
     NODE_CONFIG_PUBLIC_CONTEXT,
     NUM_EXAMPLES,
@@ -85,6 +95,9 @@ from .exceptions import (
 from .manifest import UpdateCommitment
 from .packing import Packing, packing_from_public
 from .stake_gate import WalletLoader, wallet_from_node_config
+from .threshold.errors import ThresholdCkksError
+from .threshold.packing import ThresholdPacking
+from .threshold.transport import check_key_signatures
 
 _PACKINGS: dict[str, Packing] = {}
 CONTEXT_CACHE_ENV = "CKKS_CONTEXT_CACHE"
@@ -281,11 +294,40 @@ def _verified_packing(
         )
     if fingerprint not in _PACKINGS:
         _PACKINGS[fingerprint] = packing_from_public(context_bytes)
+    if isinstance(_PACKINGS[fingerprint], ThresholdPacking):
+        _check_committee_key(context_bytes, config, ctxt)
     # Kept for the rest of the run, so later train messages need carry only the fingerprint.
     ctxt.state[STATE_PUBLIC_CONTEXT] = ConfigRecord({fingerprint: context_bytes})
     if CONFIG_CONTEXT in config:
         _cache_context(fingerprint, context_bytes)
     return _PACKINGS[fingerprint], fingerprint
+
+
+def _check_committee_key(public_key: bytes, config: ConfigRecord, ctxt: Context) -> None:
+    """Refuse a committee's key unless every member of the task's committee signed it.
+
+    The committee's wallets are the participant's pin (node config
+    ``ckks-committee-wallets``, the committee recorded for the task) when it has one;
+    otherwise the server's list is trusted, with a warning.
+    """
+    wallets = [str(w) for w in cast(list[str], config.get(CONFIG_COMMITTEE_WALLETS, []))]
+    signatures = [bytes(s) for s in cast(list[bytes], config.get(CONFIG_KEY_SIGNATURES, []))]
+    try:
+        check_key_signatures(public_key, str(config[CONFIG_TASK_ID]).encode(), wallets, signatures)
+    except ThresholdCkksError as err:
+        raise ContextMismatchError(f"refusing to encrypt under the committee's key: {err}") from err
+    pinned = str(ctxt.node_config.get(NODE_CONFIG_COMMITTEE, "")).replace(",", " ").split()
+    if pinned and pinned != wallets:
+        raise ContextMismatchError(
+            "the server's committee is not the task's pinned committee; refusing to encrypt"
+        )
+    if not pinned and "committee" not in _WARNED_UNPINNED:
+        _WARNED_UNPINNED.add("committee")
+        log(
+            WARNING,
+            "ckks_mod: no ckks-committee-wallets pin in the node config; trusting the "
+            "server's list of committee wallets. Pin the task's committee.",
+        )
 
 
 def _only_arrayrecord(content: RecordDict, what: str) -> ArrayRecord:

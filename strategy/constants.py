@@ -20,6 +20,9 @@ CONFIG_WEIGHT_SCALE: Final = "ckks-weight-scale"
 CONFIG_WEIGHT_KEY: Final = "ckks-weight-key"
 CONFIG_MAX_ABS: Final = "ckks-max-abs"
 CONFIG_REFERENCE_SHA256: Final = "ckks-reference-sha256"
+# Under a committee's key: its wallets (member order) and each one's signature of the key.
+CONFIG_COMMITTEE_WALLETS: Final = "ckks-committee-wallets"
+CONFIG_KEY_SIGNATURES: Final = "ckks-key-signatures"
 
 # Train reply (participant -> server).
 RECORD_UPDATE: Final = "ckks-update"
@@ -57,6 +60,7 @@ NODE_CONFIG_PUBLIC_CONTEXT: Final = "ckks-public-context"
 NODE_CONFIG_CONTEXT_PIN: Final = "ckks-context-sha256"
 NODE_CONFIG_SEALED_SECRET: Final = "ckks-sealed-secret"
 NODE_CONFIG_WALLET: Final = "wallet-keypair"
+NODE_CONFIG_COMMITTEE: Final = "ckks-committee-wallets"
 
 # Participant state kept in the node's Context across messages of one run: the verified
 # public context, by fingerprint, so that only the first train message has to carry it.
@@ -86,7 +90,6 @@ KEY_WALLETS: Final = "wallets"
 KEY_PUBLIC_KEY_SHARE: Final = "public-key-share"
 KEY_PUBLIC_KEY_SHARES: Final = "public-key-shares"
 KEY_SEALED_SHARES: Final = "sealed-shares"
-KEY_KEY_SHA256: Final = "key-sha256"
 KEY_LEAVES: Final = "leaves"
 KEY_DECRYPTING: Final = "decrypting"
 KEY_SHARE: Final = "share"

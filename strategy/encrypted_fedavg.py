@@ -46,8 +46,10 @@ from .ckks import (
 from .constants import (
     ACTION_DECRYPT,
     ACTION_IDENTIFY,
+    CONFIG_COMMITTEE_WALLETS,
     CONFIG_CONTEXT,
     CONFIG_CONTEXT_SHA256,
+    CONFIG_KEY_SIGNATURES,
     CONFIG_MAX_ABS,
     CONFIG_REFERENCE_SHA256,
     CONFIG_TASK_ID,
@@ -161,6 +163,8 @@ class EncryptedFedAvg(ReportingFedAvg):
                 "contribution scoring needs CKKS keys with room for one multiplication; "
                 "make the task's keys with generate_keys(profile='scoring')"
             )
+        if committee is not None and committee.config.seed != task_id.encode():
+            raise ValueError("the committee's key must be made from the task id as its seed")
         self.committee = committee
         self.public_context = public_context
         self.context_sha256 = context_fingerprint(public_context)
@@ -223,6 +227,10 @@ class EncryptedFedAvg(ReportingFedAvg):
         config[CONFIG_WEIGHT_KEY] = self.weighted_by_key
         # Each update gets an equal share of the modulus headroom of the sum.
         config[CONFIG_MAX_ABS] = MAX_ABS_SUM / sample_size
+        if self.committee is not None:
+            # What each participant checks before it encrypts under the key.
+            config[CONFIG_COMMITTEE_WALLETS] = list(self.committee.wallets)
+            config[CONFIG_KEY_SIGNATURES] = list(self.committee.key_signatures)
         if self.reference_update_fn is not None:
             # Committed before any update exists, so g0 cannot be chosen to probe them.
             reference = np.asarray(

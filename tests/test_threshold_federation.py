@@ -8,7 +8,9 @@ participants form a 3-of-5 committee.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -18,8 +20,8 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message
 
 from strategy import EncryptedFedAvg, Wallet
 from strategy.ckks import flatten_arrays
-from strategy.constants import ACTION_RELEASE
-from strategy.exceptions import KeyHolderError
+from strategy.constants import ACTION_RELEASE, NODE_CONFIG_COMMITTEE
+from strategy.exceptions import ContextMismatchError, KeyHolderError
 from strategy.threshold import CommitteeConfig, sum_vectors
 from strategy.threshold.committee_client import (
     Committee,
@@ -28,7 +30,9 @@ from strategy.threshold.committee_client import (
     generate_key,
 )
 from strategy.threshold.member_app import MemberSetup
+from strategy.threshold.transport import key_message
 from tests.he_fixtures import FakeFederation, make_model, perturbed
+from tests.threshold_fixtures import run_key_generation
 
 SHAPES = {"conv": (8, 3, 5, 5), "fc": (5000,), "bias": (7,)}  # 5607 values: 2 ciphertexts
 NODES = [101, 102, 103, 104, 105, 106]
@@ -102,7 +106,7 @@ def test_committee_key_generation_and_rounds_equal_plaintext_fedavg(tmp_path: Pa
     model, grid = federation(tmp_path)
     committee = committee_of(grid)
     assert committee.nodes == {i: node for i, node in enumerate(MEMBER_NODES, 1)}
-    public_key = generate_key(grid, committee, TIMEOUT)
+    public_key, committee = generate_key(grid, committee, TIMEOUT)
     strategy = strategy_for(public_key, committee)
 
     arrays, _ = train_round(strategy, grid, model, 1)
@@ -129,7 +133,7 @@ def test_committee_key_generation_and_rounds_equal_plaintext_fedavg(tmp_path: Pa
 def test_the_organisation_never_holds_key_material(tmp_path: Path) -> None:
     model, grid = federation(tmp_path)
     committee = committee_of(grid)
-    public_key = generate_key(grid, committee, TIMEOUT)
+    public_key, committee = generate_key(grid, committee, TIMEOUT)
     strategy = strategy_for(public_key, committee)
     train_round(strategy, grid, model, 1)
     # Every byte the organisation's SuperLink relayed, against every member's secret.
@@ -150,7 +154,7 @@ def test_the_organisation_never_holds_key_material(tmp_path: Path) -> None:
 def test_fewer_than_t_members_leave_the_round_undecrypted(tmp_path: Path) -> None:
     model, grid = federation(tmp_path)
     committee = committee_of(grid)
-    public_key = generate_key(grid, committee, TIMEOUT)
+    public_key, committee = generate_key(grid, committee, TIMEOUT)
     strategy = strategy_for(public_key, committee)
     grid.silent = {(n, f"query.{ACTION_RELEASE}") for n in (101, 102, 103)}
     arrays, _ = train_round(strategy, grid, model, 1)
@@ -180,7 +184,7 @@ def test_a_second_request_for_a_decrypted_round_is_refused_by_every_member(
 ) -> None:
     model, grid = federation(tmp_path)
     committee = committee_of(grid)
-    public_key = generate_key(grid, committee, TIMEOUT)
+    public_key, committee = generate_key(grid, committee, TIMEOUT)
     strategy = strategy_for(public_key, committee)
     train_round(strategy, grid, model, 1)
     manifest = strategy.outcomes[1].manifest
@@ -216,3 +220,37 @@ def _bytes_of(message: Message) -> bytes:
 
 def _threshold_secret(stored: str, wallet: Wallet) -> bytes:
     return wallet.open_sealed(bytes.fromhex(json.loads(stored)["sealed_secret"]))
+
+
+def test_participants_refuse_a_key_the_committee_did_not_sign(tmp_path: Path) -> None:
+    model, grid = federation(tmp_path)
+    committee = committee_of(grid)
+    public_key, signed = generate_key(grid, committee, TIMEOUT)
+    # The organisation runs a committee of its own sybils (same task seed, all signed)
+    # and hands its key to the participants instead.
+    sybils = [Wallet.generate() for _ in range(5)]
+    own = run_key_generation(CommitteeConfig(seed=TASK.encode(), size=5, threshold=3))
+    message = key_message(TASK.encode(), hashlib.sha256(own.public_key).hexdigest())
+    forged = Committee(
+        committee.config,
+        tuple(w.address for w in sybils),
+        committee.nodes,
+        tuple(w.sign(message) for w in sybils),
+    )
+    # Pinned to the task's committee, a participant refuses it before training (the
+    # ClientApp fails; Flower turns that into an error reply).
+    pin = " ".join(committee.wallets)
+    for context in grid.contexts.values():
+        context.node_config[NODE_CONFIG_COMMITTEE] = pin
+    with pytest.raises(ContextMismatchError, match="pinned committee"):
+        train_round(strategy_for(own.public_key, forged), grid, model, 1)
+    # Unsigned by one member: refused even without a pin.
+    for context in grid.contexts.values():
+        del context.node_config[NODE_CONFIG_COMMITTEE]
+    unsigned = replace(signed, key_signatures=(b"", *signed.key_signatures[1:]))
+    with pytest.raises(ContextMismatchError, match="member 1 did not sign"):
+        train_round(strategy_for(public_key, unsigned), grid, model, 1)
+    assert not grid.train_replies
+    # The real committee's key, signed by all, is accepted.
+    arrays, _ = train_round(strategy_for(public_key, signed), grid, model, 1)
+    assert arrays is not None

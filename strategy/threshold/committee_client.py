@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from logging import INFO, WARNING
 from typing import Any, cast
 
@@ -33,7 +33,6 @@ from ..constants import (
     ACTION_RELEASE,
     KEY_ATTESTATION,
     KEY_DECRYPTING,
-    KEY_KEY_SHA256,
     KEY_LEAVES,
     KEY_MANIFEST_JSON,
     KEY_MEMBER,
@@ -59,9 +58,9 @@ from ..manifest import RoundManifest
 from ..wallet import verify_signature
 from .committee import CommitteeConfig, aggregate_public_key
 from .decryption_guard import key_fingerprint
-from .member_app import identity_message, key_message
+from .member_app import identity_message
 from .spot_check import VectorTree
-from .transport import verified_public_key_shares
+from .transport import key_message, verified_public_key_shares
 from .vectors import combine
 
 
@@ -77,11 +76,15 @@ class Committee:
         Member ``i``'s wallet is ``wallets[i - 1]``, as recorded for the task.
     nodes : Mapping[int, int]
         Member number -> Flower node id.
+    key_signatures : tuple[bytes, ...]
+        After key generation: each member's signature of the collective key it computed
+        (``member_app.key_message``), which participants check before encrypting.
     """
 
     config: CommitteeConfig
     wallets: tuple[str, ...]
     nodes: Mapping[int, int]
+    key_signatures: tuple[bytes, ...] = ()
 
     def record(self, member: int) -> ConfigRecord:
         """The committee's description, addressed to ``member``."""
@@ -153,8 +156,13 @@ def find_members(grid: Grid, wallets: Sequence[str], timeout: float) -> dict[int
     return found
 
 
-def generate_key(grid: Grid, committee: Committee, timeout: float) -> bytes:
-    """Run distributed key generation through the members; return the public key.
+def generate_key(grid: Grid, committee: Committee, timeout: float) -> tuple[bytes, Committee]:
+    """Run distributed key generation through the members.
+
+    Returns
+    -------
+    tuple[bytes, Committee]
+        The collective public key, and the committee with every member's signature of it.
 
     Raises
     ------
@@ -193,17 +201,14 @@ def generate_key(grid: Grid, committee: Committee, timeout: float) -> bytes:
         record[KEY_PUBLIC_KEY_SHARES] = [signed[sender] for sender in range(1, size + 1)]
         second_messages[m] = _query(ACTION_KEY_FINISH, RecordDict({RECORD_COMMITTEE: record}), node)
     second = _ask(grid, second_messages, timeout)
+    signatures = []
     for m in range(1, size + 1):
         reply = second.get(m)
-        confirmed = reply is not None and (
-            _field(reply, RECORD_COMMITTEE, KEY_KEY_SHA256) == fingerprint
-            and verify_signature(
-                wallets[m],
-                key_message(committee.config.seed, fingerprint),
-                bytes(_field(reply, RECORD_COMMITTEE, KEY_SIGNATURE)),
-            )
-        )
-        if not confirmed:
+        signature = b"" if reply is None else bytes(_field(reply, RECORD_COMMITTEE, KEY_SIGNATURE))
+        signatures.append(signature)
+        if reply is None or not verify_signature(
+            wallets[m], key_message(committee.config.seed, fingerprint), signature
+        ):
             raise KeyHolderError(
                 f"member {m} did not confirm the collective key {fingerprint[:16]}"
             )
@@ -214,7 +219,7 @@ def generate_key(grid: Grid, committee: Committee, timeout: float) -> bytes:
         committee.config.threshold,
         fingerprint[:16],
     )
-    return public_key
+    return public_key, replace(committee, key_signatures=tuple(signatures))
 
 
 def decrypt_sum(

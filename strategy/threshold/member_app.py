@@ -45,7 +45,6 @@ from ..constants import (
     ACTION_RELEASE,
     KEY_ATTESTATION,
     KEY_DECRYPTING,
-    KEY_KEY_SHA256,
     KEY_LEAVES,
     KEY_MANIFEST_JSON,
     KEY_MEMBER,
@@ -74,6 +73,7 @@ from .decryption_guard import DecryptionGuard, SumRequest, key_fingerprint
 from .errors import ThresholdCkksError
 from .spot_check import Opening
 from .transport import (
+    key_message,
     open_shamir_shares,
     seal_shamir_shares,
     sign_public_key_share,
@@ -82,7 +82,6 @@ from .transport import (
 
 ERROR_CODE_REFUSED = 4200
 IDENTITY_DOMAIN = b"fl-app/threshold-member-identity/v1"
-KEY_DOMAIN = b"fl-app/threshold-collective-key/v1"
 
 
 @dataclass(frozen=True)
@@ -113,11 +112,6 @@ MemberLoader = Callable[[Context], MemberSetup | None]
 def identity_message(nonce: bytes) -> bytes:
     """Bytes a member signs to prove its wallet over a server nonce."""
     return IDENTITY_DOMAIN + nonce
-
-
-def key_message(seed: bytes, key_sha256: str) -> bytes:
-    """Bytes a member signs for the collective public key it computed."""
-    return KEY_DOMAIN + hashlib.sha256(seed).digest() + bytes.fromhex(key_sha256)
 
 
 def _committee(record: ConfigRecord) -> tuple[CommitteeConfig, int, dict[int, str]]:
@@ -261,7 +255,6 @@ def _key_finish(msg: Message, setup: MemberSetup) -> RecordDict:
         {
             RECORD_COMMITTEE: ConfigRecord(
                 {
-                    KEY_KEY_SHA256: fingerprint,
                     KEY_SIGNATURE: setup.wallet.sign(key_message(config.seed, fingerprint)),
                 }
             )

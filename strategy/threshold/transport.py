@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..exceptions import WalletError
 from ..wallet import Wallet, seal_to_wallet, verify_signature
 from .committee import KeyShares
+from .engine import parameters
 from .errors import InvalidArgumentError, ShareAuthenticationError
 
 SIGNATURE_BYTES = 64
 PUBLIC_KEY_SHARE_DOMAIN = b"fl-app/threshold-ckks/public-key-share/v1"
 SHAMIR_SHARE_DOMAIN = b"fl-app/threshold-ckks/shamir-share/v1"
+KEY_DOMAIN = b"fl-app/threshold-ckks/collective-key/v1"
+# A collective public key's header: magic, version, kind, seed digest, then n and t (u16).
+_KEY_SEED_DIGEST = slice(6, 38)
+_KEY_SIZE_OFFSET = 38
 # In every engine message the sender's member number (u16) follows the 38-byte header.
 _SENDER_OFFSET = 38
 
@@ -138,3 +143,52 @@ def _verify(
             f"{what} from member {member} names member {sender_of(message)} as its sender"
         )
     return message
+
+
+def key_message(seed: bytes, key_sha256: str) -> bytes:
+    """Bytes a member signs for the collective public key it computed."""
+    return KEY_DOMAIN + hashlib.sha256(seed).digest() + bytes.fromhex(key_sha256)
+
+
+def check_key_signatures(
+    public_key: bytes, seed: bytes, wallets: Sequence[str], signatures: Sequence[bytes]
+) -> None:
+    """Refuse a collective key that not every member of the committee signed.
+
+    A participant checks this before it encrypts: a key the organisation made alone
+    would let it decrypt every update.
+
+    Parameters
+    ----------
+    public_key : bytes
+        The collective public key.
+    seed : bytes
+        The task's committee seed; the key must have been made from it.
+    wallets : Sequence[str]
+        The committee's wallets, member order.
+    signatures : Sequence[bytes]
+        Each member's signature of ``key_message(seed, sha256(public_key))``.
+
+    Raises
+    ------
+    ShareAuthenticationError
+        If the key is not made from ``seed`` for a committee of ``len(wallets)``, or a
+        member's signature is missing or does not verify.
+    """
+    # The engine binds key material to sha256(parameter set name + "/seed-digest/" + seed).
+    seed_digest = hashlib.sha256(f"{parameters()['name']}/seed-digest/".encode() + seed).digest()
+    if len(public_key) < _KEY_SIZE_OFFSET + 2 or public_key[_KEY_SEED_DIGEST] != seed_digest:
+        raise ShareAuthenticationError("the collective key was not made from this task's seed")
+    (size,) = struct.unpack_from("<H", public_key, _KEY_SIZE_OFFSET)
+    if size != len(wallets) or len(signatures) != len(wallets):
+        raise ShareAuthenticationError(
+            f"a key of a committee of {size}, {len(wallets)} wallets, {len(signatures)} signatures"
+        )
+    message = key_message(seed, hashlib.sha256(public_key).hexdigest())
+    for member, (wallet, signature) in enumerate(zip(wallets, signatures, strict=True), 1):
+        try:
+            valid = verify_signature(wallet, message, signature)
+        except WalletError:
+            valid = False
+        if not valid:
+            raise ShareAuthenticationError(f"member {member} did not sign the collective key")
