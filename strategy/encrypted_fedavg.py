@@ -428,6 +428,8 @@ class EncryptedFedAvg(ReportingFedAvg):
             request.manifest,
             {node: chunks[0] for node, chunks in request.inputs.items()},
             aggregate,
+            # Rounds are recorded on chain in the order their sums were decrypted.
+            sum(1 for outcome in self.outcomes.values() if outcome.attestations),
             self.decrypt_timeout,
         )
         return decrypted.values, decrypted.attestations

@@ -202,7 +202,7 @@ def test_a_second_request_for_a_decrypted_round_is_refused_by_every_member(
         tuple(c for c in manifest.commitments if c.node_id != 101),
     )
     with pytest.raises(KeyHolderError, match="0 committee members"):
-        decrypt_sum(grid, committee, subset, inputs, sum_vectors(list(inputs.values())), TIMEOUT)
+        decrypt_sum(grid, committee, subset, inputs, sum_vectors(list(inputs.values())), 1, TIMEOUT)
 
 
 def _bytes_of(message: Message) -> bytes:

@@ -63,7 +63,7 @@ class Round:
     aggregate: bytes
 
     def request(self) -> SumRequest:
-        return SumRequest(manifest=self.manifest, aggregate=self.aggregate)
+        return SumRequest(self.manifest, self.aggregate, self.manifest.server_round - 1)
 
     def openings(self, leaves: tuple[int, ...], manifest: RoundManifest | None = None) -> dict:
         """Openings of the inputs listed in ``manifest`` (this round's by default)."""
@@ -175,12 +175,12 @@ def test_sybil_padding_with_unstaked_or_repeated_wallets_is_refused() -> None:
     commitments[2] = commit(r.group, 3, r.vectors[3], 1, unstaked)
     padded = replace(r.manifest, commitments=tuple(commitments))
     with pytest.raises(WalletError, match="staked"):
-        guard(1).challenge(SumRequest(padded, r.aggregate))
+        guard(1).challenge(SumRequest(padded, r.aggregate, 0))
     # Or with one staked wallet signing two inputs.
     commitments[2] = commit(r.group, 3, r.vectors[3], 1, participants()[0])
     doubled = replace(r.manifest, commitments=tuple(commitments))
     with pytest.raises(DisallowedOperationError, match="same wallet"):
-        guard(1).challenge(SumRequest(doubled, r.aggregate))
+        guard(1).challenge(SumRequest(doubled, r.aggregate, 0))
 
 
 def test_inputs_other_than_the_committed_ones_are_refused() -> None:
@@ -208,10 +208,10 @@ def test_inputs_other_than_the_committed_ones_are_refused() -> None:
     )
     fresh = guard(2)
     with pytest.raises(DigestMismatchError, match="vector root"):
-        fresh.challenge(SumRequest(rootless, r.aggregate))
+        fresh.challenge(SumRequest(rootless, r.aggregate, 0))
     # The unlisted node's ciphertext is still in the aggregate: the sum check fails.
     with pytest.raises(DisallowedOperationError, match="not the sum"):
-        release(fresh, r, (1, 2, 3), SumRequest(unlisted, r.aggregate))
+        release(fresh, r, (1, 2, 3), SumRequest(unlisted, r.aggregate, 0))
 
 
 def test_a_second_sum_in_the_same_round_is_refused() -> None:
@@ -222,16 +222,21 @@ def test_a_second_sum_in_the_same_round_is_refused() -> None:
     subset = replace(r.manifest, commitments=r.manifest.commitments[:-1])
     subset_sum = sum_vectors([r.vectors[n] for n in range(1, NUM_INPUTS)])
     with pytest.raises(DisallowedOperationError, match="second sum in the same round"):
-        g.challenge(SumRequest(subset, subset_sum))
+        g.challenge(SumRequest(subset, subset_sum, 0))
     # Asked before the first release too: the first request fixed the round.
     g2 = guard(2)
     g2.challenge(r.request())
     with pytest.raises(DisallowedOperationError, match="second sum in the same round"):
-        g2.challenge(SumRequest(subset, subset_sum))
-    # And rounds only move forward.
-    release(g, make_round(server_round=3), (1, 2, 3))
-    with pytest.raises(ReplayError, match="older"):
+        g2.challenge(SumRequest(subset, subset_sum, 0))
+    # And rounds only move forward, in server rounds and in on-chain indices: no
+    # decrypted sum can be recorded twice.
+    later = make_round(server_round=3)
+    release(g, later, (1, 2, 3))
+    with pytest.raises(ReplayError, match="not after round 3"):
         g.challenge(make_round(server_round=2).request())
+    fourth = make_round(server_round=4)
+    with pytest.raises(ReplayError, match="at index 2 is not after"):
+        g.challenge(SumRequest(fourth.manifest, fourth.aggregate, later.request().round_index))
 
 
 def test_n_minus_t_members_dropping_out_mid_round_still_decrypts() -> None:
@@ -270,7 +275,7 @@ def test_a_request_under_another_key_is_refused() -> None:
     with pytest.raises(ContextMismatchError):
         guard(1).challenge(
             SumRequest(
-                replace(r.manifest, context_sha256=key_fingerprint(other.public_key)), foreign
+                replace(r.manifest, context_sha256=key_fingerprint(other.public_key)), foreign, 0
             )
         )
 

@@ -39,6 +39,7 @@ from ..constants import (
     KEY_NONCE,
     KEY_PUBLIC_KEY_SHARE,
     KEY_PUBLIC_KEY_SHARES,
+    KEY_ROUND_INDEX,
     KEY_SEALED_SHARES,
     KEY_SEED,
     KEY_SHARE,
@@ -228,6 +229,7 @@ def decrypt_sum(
     manifest: RoundManifest,
     inputs: Mapping[int, bytes],
     aggregate: bytes,
+    round_index: int,
     timeout: float,
 ) -> DecryptedSum:
     """Have ``t`` members check and decrypt ``aggregate``, the sum of ``inputs``.
@@ -236,6 +238,8 @@ def decrypt_sum(
     ----------
     inputs : Mapping[int, bytes]
         Node id -> its encrypted update, for every commitment in ``manifest``.
+    round_index : int
+        The index the round will be recorded under on chain.
 
     Raises
     ------
@@ -244,7 +248,11 @@ def decrypt_sum(
     """
     threshold = committee.config.threshold
     sum_record = ConfigRecord(
-        {KEY_SEED: committee.config.seed, KEY_MANIFEST_JSON: manifest.to_json()}
+        {
+            KEY_SEED: committee.config.seed,
+            KEY_MANIFEST_JSON: manifest.to_json(),
+            KEY_ROUND_INDEX: round_index,
+        }
     )
 
     def content(extra: dict[str, ConfigRecord] | None = None) -> RecordDict:

@@ -58,8 +58,9 @@ from .spot_check import (
     opens_to,
 )
 
-# Manifest digest and aggregate digest of a sum request: what a member fixes for a round.
-Fingerprint = tuple[str, str]
+# Manifest digest, aggregate digest and on-chain round index of a sum request: what a
+# member fixes for a round.
+Fingerprint = tuple[str, str, int]
 
 
 def key_fingerprint(public_key: bytes) -> str:
@@ -85,14 +86,20 @@ class SumRequest:
         The round's manifest; the aggregate claims to be the sum of all its commitments.
     aggregate : bytes
         The encrypted sum.
+    round_index : int
+        The index the organisation will record the round under on chain (the number of
+        the task's rounds recorded before). Members sign it into their attestation and
+        take only increasing ones, so no decrypted sum is credited twice.
     """
 
     manifest: RoundManifest
     aggregate: bytes
+    round_index: int
 
     def fingerprint(self) -> Fingerprint:
         """What the member fixes when it draws its challenge."""
-        return self.manifest.digest(), hashlib.sha256(self.aggregate).hexdigest()
+        aggregate = hashlib.sha256(self.aggregate).hexdigest()
+        return self.manifest.digest(), aggregate, self.round_index
 
 
 @dataclass(frozen=True)
@@ -205,9 +212,9 @@ class DecryptionGuard:
     def restore(self, text: str) -> None:
         """Take back what ``state_json`` wrote (a member's memory of its rounds)."""
         for entry in json.loads(text):
-            fingerprint = tuple(entry["fingerprint"])
+            manifest, aggregate, round_index = entry["fingerprint"]
             self._rounds[(entry["task"], int(entry["round"]))] = _Round(
-                fingerprint=(str(fingerprint[0]), str(fingerprint[1])),
+                fingerprint=(str(manifest), str(aggregate), int(round_index)),
                 challenge=Challenge(self.member.member, tuple(int(i) for i in entry["leaves"])),
                 attestation=(
                     Attestation.from_hex(entry["attestation"]) if entry["attestation"] else None
@@ -238,7 +245,7 @@ class DecryptionGuard:
                     "the same round would reveal the difference"
                 )
             return state.challenge
-        self._check_not_older(manifest)
+        self._check_not_older(request)
         commitments = self._checked_inputs(manifest)
         binding = binding_of(request.aggregate)
         if binding[:32] != bytes.fromhex(self.key_sha256):
@@ -280,7 +287,7 @@ class DecryptionGuard:
         state = self._rounds.get((manifest.task_id, manifest.server_round))
         if state is None or state.fingerprint != request.fingerprint():
             raise DisallowedOperationError("no challenge was drawn for this sum; ask for one")
-        self._check_not_older(manifest)
+        self._check_not_older(request)
         commitments = self._checked_inputs(manifest)
         self._check_openings(request, commitments, openings, state.challenge)
         coefficient = lagrange_coefficient(self.member.member, decrypting, self.modulus)
@@ -295,7 +302,7 @@ class DecryptionGuard:
             state.attestation = round_attestation(
                 self.wallet,
                 manifest.task_id,
-                len(self.released_rounds(manifest.task_id)),
+                request.round_index,
                 manifest.digest(),
                 [c.signer for c in commitments],
             )
@@ -335,13 +342,23 @@ class DecryptionGuard:
                 "single update presented as a sum)"
             )
 
-    def _check_not_older(self, manifest: RoundManifest) -> None:
-        released = self.released_rounds(manifest.task_id)
-        if released and manifest.server_round < released[-1]:
-            raise ReplayError(
-                f"round {manifest.server_round} is older than round {released[-1]}, "
-                "already decrypted"
-            )
+    def _check_not_older(self, request: SumRequest) -> None:
+        manifest = request.manifest
+        released = [
+            (server_round, state.fingerprint[2])
+            for (task, server_round), state in self._rounds.items()
+            if task == manifest.task_id and state.attestation is not None
+        ]
+        if request.round_index < 0:
+            raise ReplayError(f"round index {request.round_index} is negative")
+        for server_round, round_index in released:
+            if server_round == manifest.server_round:
+                continue  # the round's own release, for another decrypting set
+            if manifest.server_round < server_round or request.round_index <= round_index:
+                raise ReplayError(
+                    f"round {manifest.server_round} at index {request.round_index} is not "
+                    f"after round {server_round} at index {round_index}, already decrypted"
+                )
 
     def _checked_inputs(self, manifest: RoundManifest) -> list[UpdateCommitment]:
         commitments = checked_commitments(

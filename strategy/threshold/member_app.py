@@ -51,6 +51,7 @@ from ..constants import (
     KEY_NONCE,
     KEY_PUBLIC_KEY_SHARE,
     KEY_PUBLIC_KEY_SHARES,
+    KEY_ROUND_INDEX,
     KEY_SEALED_SHARES,
     KEY_SEED,
     KEY_SHARE,
@@ -266,7 +267,8 @@ def _sum_request(msg: Message) -> tuple[bytes, SumRequest]:
     record = msg.content.config_records[RECORD_SUM]
     manifest = RoundManifest.from_json(str(record[KEY_MANIFEST_JSON]))
     (aggregate,) = arrayrecord_to_chunks(msg.content.array_records[RECORD_AGGREGATE])
-    return bytes(cast(bytes, record[KEY_SEED])), SumRequest(manifest, aggregate)
+    round_index = int(cast(int, record[KEY_ROUND_INDEX]))
+    return bytes(cast(bytes, record[KEY_SEED])), SumRequest(manifest, aggregate, round_index)
 
 
 def _challenge(msg: Message, setup: MemberSetup) -> RecordDict:
