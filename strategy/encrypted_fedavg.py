@@ -316,7 +316,7 @@ class EncryptedFedAvg(ReportingFedAvg):
             aggregate=self._packing.serialize(total),
         )
         try:
-            weighted_sum, attestations = self._decrypt_sum(request)
+            weighted_sum, attestations = self._decrypt_sum(request, accepted)
         except (EncryptedAggregationError, ThresholdCkksError) as err:
             self._skip(server_round, f"{type(err).__name__}: {err}")
             return None, None
@@ -415,18 +415,21 @@ class EncryptedFedAvg(ReportingFedAvg):
                 scalars[str(update.node_id)] = found
         return _ScoredRound(values=values, scalars=scalars, attestation=attestation)
 
-    def _decrypt_sum(self, request: DecryptRequest) -> tuple[np.ndarray, tuple[Attestation, ...]]:
+    def _decrypt_sum(
+        self, request: DecryptRequest, accepted: list[AcceptedUpdate]
+    ) -> tuple[np.ndarray, tuple[Attestation, ...]]:
         """The decrypted sum and its decryptors' attestations, by committee or key holder."""
         if self.committee is None:
             values, attestation = self._request_decryption(request)
             return values, () if attestation is None else (attestation,)
         assert self._grid is not None
         (aggregate,) = request.aggregate
+        trees = {update.node_id: update.ciphertexts[0] for update in accepted}
         decrypted = decrypt_sum(
             self._grid,
             self.committee,
             request.manifest,
-            {node: chunks[0] for node, chunks in request.inputs.items()},
+            trees,
             aggregate,
             # Rounds are recorded on chain in the order their sums were decrypted.
             sum(1 for outcome in self.outcomes.values() if outcome.attestations),

@@ -13,10 +13,11 @@ A CKKS ciphertext of ring degree ``N`` has ``N / 2`` slots, and each slot holds 
   ``N / 2 = 2048`` values. The key holder's inner products multiply slot by slot, which a
   complex packing would mix (``(a + ib)(c + id)``), so scoring keys keep real slots.
 
-Both answer the same calls: ``encrypt``, ``vector_root``, ``load`` (parse and check),
-``add``, ``serialize`` and ``decrypt``; so does ``ThresholdPacking``, for a committee's
-key, except ``decrypt``. Serialization is deterministic, which the key holder
-relies on to compare a recomputed aggregate with the one it is asked to decrypt.
+Both answer the same calls: ``encrypt``, ``vector_root`` (of chunks) and ``root_of`` (of
+loaded chunks), ``load`` (parse and check), ``add``, ``serialize`` and ``decrypt``; so
+does ``ThresholdPacking``, for a committee's key, except ``decrypt``. Serialization is
+deterministic, which the key holder relies on to compare a recomputed aggregate with the
+one it is asked to decrypt.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class RealPacking:
 
     def vector_root(self, chunks: list[bytes]) -> str:
         """No Merkle root: the single key holder recomputes sums from every chunk."""
+        return ""
+
+    def root_of(self, loaded: list[Any]) -> str:
+        """No Merkle root (see ``vector_root``)."""
         return ""
 
     def load(self, chunks: list[bytes], num_values: int) -> list[ts.CKKSVector]:
@@ -145,6 +150,10 @@ class ComplexPacking:
 
     def vector_root(self, chunks: list[bytes]) -> str:
         """No Merkle root: the single key holder recomputes sums from every chunk."""
+        return ""
+
+    def root_of(self, loaded: list[Any]) -> str:
+        """No Merkle root (see ``vector_root``)."""
         return ""
 
     def load(self, chunks: list[bytes], num_values: int) -> list[Any]:

@@ -118,9 +118,9 @@ def validate_reply(msg: Message, expected: ExpectedUpdate) -> AcceptedUpdate:
         raise CiphertextSizeError("number of ciphertexts differs from the commitment")
     if tuple(sha256_hex(chunk) for chunk in chunks) != commitment.chunk_sha256:
         raise DigestMismatchError("ciphertexts do not hash to the committed SHA-256")
-    if expected.packing.vector_root(chunks) != commitment.vector_root:
-        raise DigestMismatchError("the committed vector root is not the update's")
     ciphertexts = expected.packing.load(chunks, expected.num_values)
+    if expected.packing.root_of(ciphertexts) != commitment.vector_root:
+        raise DigestMismatchError("the committed vector root is not the update's")
     return AcceptedUpdate(node_id, commitment, chunks, ciphertexts, content)
 
 

@@ -30,6 +30,7 @@ from strategy.threshold.committee_client import (
     generate_key,
 )
 from strategy.threshold.member_app import MemberSetup
+from strategy.threshold.spot_check import VectorTree
 from strategy.threshold.transport import key_message
 from tests.he_fixtures import FakeFederation, make_model, perturbed
 from tests.threshold_fixtures import run_key_generation
@@ -201,8 +202,10 @@ def test_a_second_request_for_a_decrypted_round_is_refused_by_every_member(
         manifest.context_sha256,
         tuple(c for c in manifest.commitments if c.node_id != 101),
     )
+    trees = {node: VectorTree(vector) for node, vector in inputs.items()}
+    aggregate = sum_vectors(list(inputs.values()))
     with pytest.raises(KeyHolderError, match="0 committee members"):
-        decrypt_sum(grid, committee, subset, inputs, sum_vectors(list(inputs.values())), 1, TIMEOUT)
+        decrypt_sum(grid, committee, subset, trees, aggregate, 1, TIMEOUT)
 
 
 def _bytes_of(message: Message) -> bytes:

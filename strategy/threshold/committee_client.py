@@ -227,7 +227,7 @@ def decrypt_sum(
     grid: Grid,
     committee: Committee,
     manifest: RoundManifest,
-    inputs: Mapping[int, bytes],
+    inputs: Mapping[int, VectorTree],
     aggregate: bytes,
     round_index: int,
     timeout: float,
@@ -236,8 +236,8 @@ def decrypt_sum(
 
     Parameters
     ----------
-    inputs : Mapping[int, bytes]
-        Node id -> its encrypted update, for every commitment in ``manifest``.
+    inputs : Mapping[int, VectorTree]
+        Node id -> the tree of its encrypted update, for every commitment in ``manifest``.
     round_index : int
         The index the round will be recorded under on chain.
 
@@ -268,7 +268,6 @@ def decrypt_sum(
         {m: _query(ACTION_CHALLENGE, content(), n) for m, n in committee.nodes.items()},
         timeout,
     )
-    trees = {node: VectorTree(vector) for node, vector in inputs.items()}
     answered = sorted(challenged)
     while True:
         if len(answered) < threshold:
@@ -282,7 +281,7 @@ def decrypt_sum(
             openings = ConfigRecord(
                 {
                     str(node): [o.to_bytes() for o in tree.open(leaves)]
-                    for node, tree in trees.items()
+                    for node, tree in inputs.items()
                 }
             )
             sum_part = ConfigRecord({**sum_record, KEY_DECRYPTING: list(decrypting)})

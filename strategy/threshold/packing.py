@@ -15,7 +15,7 @@ import numpy as np
 
 from ..exceptions import CiphertextSizeError, MalformedCiphertextError
 from .errors import ThresholdCkksError
-from .spot_check import binding_of, vector_root
+from .spot_check import VectorTree, binding_of, vector_root
 from .vectors import encrypt, sum_vectors
 
 PUBLIC_KEY_MAGIC = b"FLTC\x01\x04"
@@ -43,8 +43,14 @@ class ThresholdPacking:
         """The Merkle root a participant commits to."""
         return vector_root(chunks[0])
 
-    def load(self, chunks: list[bytes], num_values: int) -> list[bytes]:
+    def root_of(self, loaded: list[VectorTree]) -> str:
+        """The Merkle root of a loaded update (built once, kept for the openings)."""
+        return loaded[0].root
+
+    def load(self, chunks: list[bytes], num_values: int) -> list[VectorTree]:
         """Check an update: one encrypted vector of ``num_values`` values under this key.
+
+        Returns its Merkle tree, from which the aggregator answers members' challenges.
 
         Raises
         ------
@@ -67,11 +73,11 @@ class ThresholdPacking:
             )
         if binding[:32] != _sha256(self.public_key):
             raise MalformedCiphertextError("update is encrypted under another public key")
-        return chunks
+        return [VectorTree(chunks[0])]
 
-    def add(self, updates: list[list[bytes]]) -> list[bytes]:
+    def add(self, updates: list[list[VectorTree]]) -> list[bytes]:
         """Sum of the updates (exact modular additions)."""
-        return [sum_vectors([update[0] for update in updates])]
+        return [sum_vectors([update[0].vector for update in updates])]
 
     def serialize(self, vectors: list[bytes]) -> list[bytes]:
         """Chunks as sent (they are bytes already)."""

@@ -145,6 +145,7 @@ class VectorTree:
     """
 
     def __init__(self, vector: bytes) -> None:
+        self.vector = vector
         self.binding, body = _split(vector)
         self.leaves = [body[i : i + LEAF_BYTES] for i in range(0, len(body), LEAF_BYTES)]
         level = [hashlib.sha256(_LEAF_PREFIX + leaf).digest() for leaf in self.leaves]
