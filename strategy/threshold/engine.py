@@ -67,9 +67,10 @@ ciphertexts and decryption shares.
 Security model: members are honest-but-curious (Lattigo's multiparty protocols are
 proven in that model): they follow the protocol, and up to ``t - 1`` of them may pool
 what they hold with the organisation. A member must release a decryption share only for
-an aggregate it has checked (that check is the next step of this design, not this
-module), and once per round: repeated shares of one ciphertext let the aggregator average
-their flooding noise down. The flooding noise is ``2^22`` per member, about ``2^8`` to
+an aggregate it has checked, and once per round: repeated shares of one ciphertext let
+the aggregator average their flooding noise down. ``decryption_guard`` does both (with
+the spot checks of ``spot_check``); ``member_app`` and ``committee_client`` carry it
+over Flower messages. The flooding noise is ``2^22`` per member, about ``2^8`` to
 ``2^11`` times the encryption noise of a sum of 10 to 1000 fresh ciphertexts (standard
 deviation about ``2^9`` per coefficient for one): it hides each member's share and the
 secret-dependent ciphertext noise in decryption results, and costs a standard deviation
