@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import pytest
 from solders.keypair import Keypair
@@ -205,3 +206,46 @@ def test_sybil_slipped_past_the_attested_contributors_is_refused(
     scenarios.finalize(chain, task, {worker.pubkey(): 1, sybil.pubkey(): 0})
     result = chain.client.reward_claim(sybil, task.address)
     assert chain.client.claimed(result).reward == 0
+
+
+def test_committee_is_drawn_from_the_stakers_and_alone_attests(chain: scenarios.Chain) -> None:
+    # The organisation gives the task a committee of 3, 2 of whom attest, before stakes.
+    client = chain.client
+    task = scenarios.create_task(chain)
+    client.committee_configure(task.authority, task.address, size=3, threshold=2)
+    stakers = {
+        s.pubkey(): s for s in (scenarios.deposit(chain, task, scenarios.SOL) for _ in range(5))
+    }
+    chain.wait_until(task.params.join_deadline + 1)
+    # Anyone draws it, past the join deadline; the seed is the latest slot hash.
+    client.committee_draw(chain.wallet(scenarios.SOL), task.address, list(stakers))
+    on_chain = client.task(task.address)
+    assert on_chain.committee_drawn and on_chain.attestor_threshold == 2
+    tickets = {
+        p: hashlib.sha256(
+            b"fl-app/committee-ticket/v1" + on_chain.committee_seed + bytes(task.address) + bytes(p)
+        ).digest()
+        for p in stakers
+    }
+    assert on_chain.attestors == sorted(stakers, key=tickets.__getitem__)[:3]
+    # The key holder named at creation attests nothing any more; two members do.
+    contributors = sorted(stakers, key=bytes)[:2]
+    scenarios.expect_program_error(
+        "StakingError.AttestationMissing",
+        lambda: scenarios.record_round(chain, task, 0, contributors),
+    )
+    members = [stakers[p] for p in on_chain.attestors[:2]]
+    attestations = [
+        round_attestation(m, task.address, 0, scenarios.MANIFEST_DIGEST, contributors)
+        for m in members
+    ]
+    client.round_record(
+        task.authority,
+        task.address,
+        round_index=0,
+        manifest_cid=scenarios.CID,
+        manifest_digest=scenarios.MANIFEST_DIGEST,
+        contributors=contributors,
+        attestations=attestations,
+    )
+    assert client.task(task.address).rounds_recorded == 1

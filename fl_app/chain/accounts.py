@@ -68,6 +68,19 @@ class TaskAccount:
     state: TaskState
     created_at: int
     bump: int
+    committee_size: int
+    committee_seed: bytes
+    committee_scanned: int
+
+    @property
+    def committee_drawn(self) -> bool:
+        """True once a committee's draw went through every stake and filled its seats."""
+        return (
+            self.committee_size > 0
+            and self.committee_seed != bytes(32)
+            and self.committee_scanned == self.participants
+            and len(self.attestors) == self.committee_size
+        )
 
 
 @dataclass(frozen=True)

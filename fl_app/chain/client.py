@@ -17,6 +17,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.sysvar import INSTRUCTIONS as INSTRUCTIONS_SYSVAR
+from solders.sysvar import SLOT_HASHES as SLOT_HASHES_SYSVAR
 from solders.transaction import Transaction
 
 from fl_app.chain.accounts import (
@@ -60,6 +61,8 @@ CREDIT_BATCH = 28
 SCORE_BATCH = 24
 # Round records per rounds_close / task_close transaction (30 fit a 1232-byte packet).
 ROUND_CLOSE_BATCH = 30
+# Stakes per committee_draw transaction (32-byte keys, like credits).
+COMMITTEE_DRAW_BATCH = 28
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,6 +218,32 @@ class StakingClient:
         values = {f.name: getattr(params, f.name) for f in fields(params)}
         args = self._args("TaskCreateArgs", **values)
         return self.send([self._ix("task_create", accounts, args)], [authority])
+
+    def committee_configure(
+        self, authority: Keypair, task: Pubkey, *, size: int, threshold: int
+    ) -> SendResult:
+        """Give ``task`` a decryption committee of ``size`` stakers, ``threshold`` of whom
+        attest each round; before anyone stakes."""
+        accounts = {"authority": authority.pubkey(), "task": task}
+        args = self._args("CommitteeConfigureArgs", size=size, threshold=threshold)
+        return self.send([self._ix("committee_configure", accounts, args)], [authority])
+
+    def committee_draw(
+        self, caller: Keypair, task: Pubkey, participants: Sequence[Pubkey]
+    ) -> BatchResult:
+        """Draw ``task``'s committee, going through every stake in ascending order.
+
+        ``participants`` are all the task's stakers; anyone may call it once the join
+        deadline passed (within the program's draw window for the first batch).
+        """
+        ordered = sorted(participants, key=bytes)
+        accounts = {"task": task, "slot_hashes": SLOT_HASHES_SYSVAR}
+        results = []
+        for batch in _chunks(ordered, COMMITTEE_DRAW_BATCH):
+            remaining = [_writable(stake_address(task, p)) for p in batch]
+            ix = self._ix("committee_draw", accounts, remaining=remaining)
+            results.append(self.send([ix], [caller]))
+        return BatchResult(tuple(results))
 
     def stake_deposit(self, participant: Keypair, task: Pubkey, amount: int) -> SendResult:
         """Lock ``amount`` lamports of ``participant`` on ``task``."""

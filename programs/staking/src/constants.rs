@@ -53,3 +53,12 @@ pub const MIN_REWARD_POOL: u64 = 1_000_000;
 /// committee): each signs rounds' contributors and the final scores.
 #[constant]
 pub const MAX_ATTESTORS: usize = 7;
+
+/// Seconds after the join deadline within which a committee draw must begin.
+/// Participants' nodes start it as soon as the deadline passes; the short
+/// window bounds how many slot hashes anyone could wait through for a seed.
+#[constant]
+pub const COMMITTEE_DRAW_WINDOW: i64 = 60;
+
+/// Domain of a committee ticket: `sha256(domain || seed || task || participant)`.
+pub const COMMITTEE_TICKET_DOMAIN: &[u8] = b"fl-app/committee-ticket/v1";

@@ -116,4 +116,20 @@ pub enum StakingError {
     RoundNotWritable,
     #[msg("Some round records of this task are still open; close them with rounds_close")]
     RoundsOpen,
+    #[msg("A committee is configured before any stake, once, with 2 <= threshold <= size <= MAX_ATTESTORS")]
+    InvalidCommittee,
+    #[msg("This task has no decryption committee")]
+    NoCommittee,
+    #[msg("The committee is drawn only after the join deadline")]
+    DrawTooEarly,
+    #[msg("The committee draw had to begin within COMMITTEE_DRAW_WINDOW of the join deadline")]
+    DrawWindowClosed,
+    #[msg("The committee is already drawn")]
+    CommitteeAlreadyDrawn,
+    #[msg("The committee draw has not gone through every stake yet")]
+    CommitteeNotDrawn,
+    #[msg("The committee draw began; stakes are locked")]
+    DrawStarted,
+    #[msg("The slot hashes sysvar holds no entry")]
+    NoSlotHash,
 }

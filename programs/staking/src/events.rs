@@ -135,3 +135,17 @@ pub struct TaskClosed {
     /// rounding-free edge).
     pub refunded: u64,
 }
+
+#[event]
+pub struct CommitteeConfigured {
+    pub task: Pubkey,
+    pub size: u8,
+    pub threshold: u8,
+}
+
+#[event]
+pub struct CommitteeDrawn {
+    pub task: Pubkey,
+    pub seed: [u8; 32],
+    pub members: Vec<Pubkey>,
+}

@@ -27,6 +27,25 @@ pub mod staking {
         task_create_handler(ctx, args)
     }
 
+    /// Give the task a decryption committee of `size` stakers, `threshold` of
+    /// whom attest each round; before any stake.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn committee_configure(
+        ctx: Context<CommitteeConfigure>,
+        args: CommitteeConfigureArgs,
+    ) -> Result<()> {
+        committee_configure_handler(ctx, args)
+    }
+
+    /// Draw the committee from the stakers by slot-hash sortition, going
+    /// through the stakes in ascending order in batches; anyone may call it.
+    #[access_control(ctx.accounts.validate())]
+    pub fn committee_draw<'info>(
+        ctx: Context<'_, '_, 'info, 'info, CommitteeDraw<'info>>,
+    ) -> Result<()> {
+        committee_draw_handler(ctx)
+    }
+
     /// Lock a participant's stake on an open task before its join deadline.
     #[access_control(ctx.accounts.validate(&args))]
     pub fn stake_deposit(ctx: Context<StakeDeposit>, args: StakeDepositArgs) -> Result<()> {

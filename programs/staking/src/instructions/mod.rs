@@ -1,5 +1,7 @@
 //! One instruction per file, `noun_verb.rs`.
 
+pub mod committee_configure;
+pub mod committee_draw;
 pub mod participant_slash;
 pub mod reward_claim;
 pub mod round_credit;
@@ -15,6 +17,8 @@ pub mod task_expire;
 pub mod task_finalize;
 pub mod task_finalize_begin;
 
+pub use committee_configure::*;
+pub use committee_draw::*;
 pub use participant_slash::*;
 pub use reward_claim::*;
 pub use round_credit::*;

@@ -83,6 +83,11 @@ impl RoundRecord<'_> {
             validate_cid(cid)?;
         }
         require!(task.credits_pending == 0, StakingError::CreditsPending);
+        // A partly drawn committee is whoever the caller let the draw see.
+        require!(
+            task.committee_size == 0 || task.committee_drawn(),
+            StakingError::CommitteeNotDrawn
+        );
         require_gte!(
             task.participants,
             args.contributors,

@@ -42,6 +42,11 @@ impl StakeWithdraw<'_> {
             self.task.rounds_recorded == 0,
             StakingError::TrainingStarted
         );
+        // The draw counts the stakes it must go through.
+        require!(
+            self.task.committee_seed == [0; 32],
+            StakingError::DrawStarted
+        );
         Ok(())
     }
 }

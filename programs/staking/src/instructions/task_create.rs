@@ -164,6 +164,11 @@ pub fn task_create_handler(ctx: Context<TaskCreate>, args: TaskCreateArgs) -> Re
         state: TaskState::Open,
         created_at: Clock::get()?.unix_timestamp,
         bump: ctx.bumps.task,
+        committee_size: 0,
+        committee_seed: [0; 32],
+        committee_scanned: 0,
+        committee_last_key: Pubkey::default(),
+        committee_tickets: Vec::new(),
     });
     task.check_invariants(&task.to_account_info())?;
 

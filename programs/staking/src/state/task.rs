@@ -110,9 +110,33 @@ pub struct Task {
     pub created_at: i64,
     /// Canonical bump of the task PDA.
     pub bump: u8,
+    /// Members of the decryption committee drawn from the stakers; 0 when a
+    /// single key holder attests instead. Set before any stake, with the
+    /// threshold in `attestor_threshold`.
+    pub committee_size: u8,
+    /// Seed of the committee draw: the latest slot hash when the draw began
+    /// (zero before).
+    pub committee_seed: [u8; 32],
+    /// Stakes the draw has gone through, in ascending participant order.
+    pub committee_scanned: u32,
+    /// Participant of the last stake the draw went through.
+    pub committee_last_key: Pubkey,
+    /// Tickets of the members drawn so far, ascending; `attestors` holds
+    /// their wallets in the same order.
+    #[max_len(MAX_ATTESTORS)]
+    pub committee_tickets: Vec<[u8; 32]>,
 }
 
 impl Task {
+    /// True once the committee draw has gone through every stake and filled
+    /// every seat: only then do its members attest.
+    pub fn committee_drawn(&self) -> bool {
+        self.committee_size > 0
+            && self.committee_seed != [0; 32]
+            && self.committee_scanned == self.participants
+            && self.attestors.len() == usize::from(self.committee_size)
+    }
+
     /// Starts an attested sequence (a round's credits or the final scores)
     /// that must end on `digest`.
     pub fn begin_sequence(&mut self, digest: [u8; 32]) {

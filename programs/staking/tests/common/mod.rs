@@ -17,8 +17,8 @@ use staking::attestation::{
     chain_contributor, chain_score, final_message, round_message, DIGEST_START,
 };
 use staking::instructions::{
-    ParticipantSlashArgs, RoundCreditArgs, RoundRecordArgs, ScoresPostArgs, StakeDepositArgs,
-    TaskCreateArgs, TaskFinalizeBeginArgs,
+    CommitteeConfigureArgs, ParticipantSlashArgs, RoundCreditArgs, RoundRecordArgs, ScoresPostArgs,
+    StakeDepositArgs, TaskCreateArgs, TaskFinalizeBeginArgs,
 };
 use staking::state::{Round, Stake, Task};
 use staking::{SEED_ROUND, SEED_STAKE, SEED_TASK};
@@ -498,6 +498,41 @@ pub fn round_record_ix(
             },
         }
         .data(),
+    }
+}
+
+pub fn committee_configure_ix(
+    authority: &Pubkey,
+    task: &Pubkey,
+    size: u8,
+    threshold: u8,
+) -> Instruction {
+    Instruction {
+        program_id: staking::ID,
+        accounts: staking::accounts::CommitteeConfigure {
+            authority: *authority,
+            task: *task,
+        }
+        .to_account_metas(None),
+        data: staking::instruction::CommitteeConfigure {
+            args: CommitteeConfigureArgs { size, threshold },
+        }
+        .data(),
+    }
+}
+
+/// A `committee_draw` going through the stakes of `participants` (as given).
+pub fn committee_draw_ix(task: &Pubkey, participants: &[Pubkey]) -> Instruction {
+    let mut accounts = staking::accounts::CommitteeDraw {
+        task: *task,
+        slot_hashes: solana_sdk::sysvar::slot_hashes::ID,
+    }
+    .to_account_metas(None);
+    accounts.extend(stake_metas(task, participants));
+    Instruction {
+        program_id: staking::ID,
+        accounts,
+        data: staking::instruction::CommitteeDraw {}.data(),
     }
 }
 
