@@ -257,3 +257,13 @@ def test_participants_refuse_a_key_the_committee_did_not_sign(tmp_path: Path) ->
     # The real committee's key, signed by all, is accepted.
     arrays, _ = train_round(strategy_for(public_key, signed), grid, model, 1)
     assert arrays is not None
+
+
+def test_a_second_key_for_the_same_task_is_refused(tmp_path: Path) -> None:
+    # A second key would wipe what members remember of the rounds they decrypted,
+    # and let the organisation have a round summed twice, once under each key.
+    _, grid = federation(tmp_path)
+    committee = committee_of(grid)
+    generate_key(grid, committee, TIMEOUT)
+    with pytest.raises(KeyHolderError, match="needs all 5 members"):
+        generate_key(grid, committee, TIMEOUT)

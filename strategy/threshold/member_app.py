@@ -206,10 +206,23 @@ def _identify(msg: Message, setup: MemberSetup) -> RecordDict:
     )
 
 
-def _key_shares(msg: Message, setup: MemberSetup) -> RecordDict:
-    config, member, wallets = _committee(msg.content.config_records[RECORD_COMMITTEE])
+def _check_new_key(
+    config: CommitteeConfig, member: int, wallets: dict[int, str], setup: MemberSetup
+) -> None:
+    """Refuse key generation for another wallet's seat, or a second key for a task.
+
+    A second key would reset what the member remembers of the rounds it decrypted, and
+    let the same round be summed twice, once under each key.
+    """
     if wallets.get(member) != setup.wallet.address:
         raise ThresholdCkksError(f"member {member} of this committee is another wallet")
+    if _Store(setup, config.seed).path.exists():
+        raise ThresholdCkksError("this member already holds a key of this task's committee")
+
+
+def _key_shares(msg: Message, setup: MemberSetup) -> RecordDict:
+    config, member, wallets = _committee(msg.content.config_records[RECORD_COMMITTEE])
+    _check_new_key(config, member, wallets, setup)
     shares = CommitteeMember(config, member).generate_key_shares()
     sealed = seal_shamir_shares(shares, setup.wallet, wallets)
     return RecordDict(
@@ -227,8 +240,7 @@ def _key_shares(msg: Message, setup: MemberSetup) -> RecordDict:
 def _key_finish(msg: Message, setup: MemberSetup) -> RecordDict:
     record = msg.content.config_records[RECORD_COMMITTEE]
     config, member, wallets = _committee(record)
-    if wallets.get(member) != setup.wallet.address:
-        raise ThresholdCkksError(f"member {member} of this committee is another wallet")
+    _check_new_key(config, member, wallets, setup)
     sealed = cast(list[bytes], record[KEY_SEALED_SHARES])
     signed = cast(list[bytes], record[KEY_PUBLIC_KEY_SHARES])
     committee_member = CommitteeMember(config, member)
