@@ -87,7 +87,7 @@ def commit(
 
 
 def make_round(server_round: int = 1, nodes: range = range(1, NUM_INPUTS + 1)) -> Round:
-    group = committee()
+    group = committee(TASK.encode())
     values = updates(len(nodes), NUM_VALUES, seed=server_round)
     vectors = {node: encrypt(group.public_key, v) for node, v in zip(nodes, values, strict=True)}
     commitments = tuple(
@@ -99,7 +99,7 @@ def make_round(server_round: int = 1, nodes: range = range(1, NUM_INPUTS + 1)) -
 
 def guard(member: int, samples: int = 16) -> DecryptionGuard:
     return DecryptionGuard(
-        committee().members[member],
+        committee(TASK.encode()).members[member],
         member_wallets()[member - 1],
         min_inputs=MIN_INPUTS,
         allowed_signers=frozenset(w.address for w in participants()[:NUM_INPUTS]),
@@ -228,6 +228,17 @@ def test_a_second_sum_in_the_same_round_is_refused() -> None:
     g2.challenge(r.request())
     with pytest.raises(DisallowedOperationError, match="second sum in the same round"):
         g2.challenge(SumRequest(subset, subset_sum, 0))
+    # Relabelled as another task's round, to look new: refused.
+    relabelled = replace(
+        subset,
+        task_id=Wallet.generate().address,
+        commitments=tuple(
+            replace(c, task_id="other").signed_by(participants()[c.node_id - 1])
+            for c in subset.commitments
+        ),
+    )
+    with pytest.raises(ReplayError, match="not this committee's"):
+        g.challenge(SumRequest(relabelled, subset_sum, 1))
     # And rounds only move forward, in server rounds and in on-chain indices: no
     # decrypted sum can be recorded twice.
     later = make_round(server_round=3)

@@ -361,6 +361,10 @@ class DecryptionGuard:
                 )
 
     def _checked_inputs(self, manifest: RoundManifest) -> list[UpdateCommitment]:
+        # Rounds are remembered by task: a manifest naming another task must not pass
+        # for a fresh round of this committee's.
+        if manifest.task_id.encode() != self.member.config.seed:
+            raise ReplayError(f"the manifest is of task {manifest.task_id!r}, not this committee's")
         commitments = checked_commitments(
             manifest,
             [c.node_id for c in manifest.commitments],
