@@ -99,10 +99,12 @@ class PlaintextOverflowError(EncryptedAggregationError):
 
 
 class KeyHolderError(EncryptedAggregationError):
-    """The key holder could not be found, did not answer in time, or refused.
+    """The decryptors could not be found, did not answer in time, or refused: the key
+    holder, or fewer than ``t`` committee members (or one of them in key generation).
 
-    Check that the node named by the task configuration is connected, runs a ClientApp
-    with ``register_key_holder`` and holds the secret context of this task.
+    Check that the nodes named by the task configuration are connected, run a ClientApp
+    with ``register_key_holder`` (or ``register_committee_member``) and hold this task's
+    key material.
     """
 
 
