@@ -13,7 +13,9 @@
 //!
 //! The key holder (an honest participant) attests only honest contributors
 //! and scores; the authority may sign anything with its own or its sybils'
-//! keys. No sybil or authority stake ever gets a reward.
+//! keys, and may give the task a decryption committee (with a threshold above
+//! its sybils' count) that anyone draws. No sybil or authority stake ever gets
+//! a reward.
 
 mod common;
 
@@ -206,7 +208,7 @@ fn step(
 ) {
     let task_key = at.task;
     let authority = actors.authority.insecure_clone();
-    let result = match rng.gen_range(0..20) {
+    let result = match rng.gen_range(0..22) {
         0 | 1 => {
             let who = actors.pick(rng);
             let amount = rng.gen_range(0..3 * SOL);
@@ -468,6 +470,45 @@ fn step(
             }
             send(env, &[ix], &[&signer])
         }
+        20 | 21 if rng.gen_bool(0.4) => {
+            // A decryption committee, of any size, configured by anyone at any time.
+            // Its threshold exceeds the sybils' count: a committee whose seats sybils
+            // fill up to its threshold attests whatever the authority wants, which
+            // participants weigh before they stake; it is no money invariant.
+            let signer = if rng.gen_bool(0.8) {
+                authority.insecure_clone()
+            } else {
+                actors.pick(rng)
+            };
+            let sybil_seats = u8::try_from(SYBILS).expect("few sybils");
+            let size = rng.gen_range(0..=9);
+            let threshold = rng.gen_range(sybil_seats + 1..=10);
+            let ix = committee_configure_ix(&signer.pubkey(), &task_key, size, threshold);
+            send(env, &[ix], &[&signer])
+        }
+        20 | 21 => {
+            // Anyone draws it, often right at the join deadline as participants' nodes
+            // do, over the stakes (usually all, in ascending order) or anything else.
+            if task.now <= task.join && rng.gen_bool(0.5) {
+                task.now = task.join + 1;
+                env.set_time(task.now);
+            }
+            let mut stakers = Vec::new();
+            for who in actors.all() {
+                let staked = read_stake(env, at, &who.pubkey()).is_some();
+                if (staked || rng.gen_bool(0.03)) && rng.gen_bool(0.95) {
+                    stakers.push(who.pubkey());
+                }
+            }
+            if rng.gen_bool(0.8) {
+                stakers.sort();
+            } else {
+                stakers.shuffle(rng);
+            }
+            // No account of it signs: the fee payer alone sends it.
+            let ix = committee_draw_ix(&task_key, &stakers);
+            send(env, &[ix], &[])
+        }
         _ => {
             task.advance(env, rng);
             Ok(())
@@ -559,6 +600,13 @@ fn run(env: &mut Env, actors: &Actors, seed: u64) {
     let ix = task_create_ix(&actors.authority.pubkey(), args);
     let authority = actors.authority.insecure_clone();
     send(env, &[ix], &[&authority]).expect("task_create");
+    if rng.gen_bool(0.3) {
+        // A decryption committee from the start (the step below also tries at random).
+        let seats = rng.gen_range(1..=7);
+        let threshold = rng.gen_range(u8::try_from(SYBILS).expect("few") + 1..=seats.max(3));
+        let ix = committee_configure_ix(&authority.pubkey(), &at.task, seats, threshold);
+        let _ = send(env, &[ix], &[&authority]);
+    }
 
     let mut clock = TaskClock {
         now: start,
