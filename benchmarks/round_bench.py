@@ -1,7 +1,12 @@
-"""Round benchmark: plaintext FedAvg vs CKKS EncryptedFedAvg vs Flower SecAgg+.
+"""Round benchmark: plaintext FedAvg vs CKKS EncryptedFedAvg (single key, committee) vs SecAgg+.
 
 Runs 10 simulated participants on Flower's Simulation Engine, in this process and on
-this machine, for MLPs of about 100k and 1M float32 parameters, and records per mode:
+this machine, for MLPs of about 100k and 1M float32 parameters. Modes, in one run:
+plaintext FedAvg, ``ckks`` (``EncryptedFedAvg`` under a TenSEAL context, decrypted by
+one key holder), ``secaggplus`` (Flower's SecAgg+) and ``threshold`` (``EncryptedFedAvg``
+under a committee's collective key: participants 0..4 form a 3-of-5 committee, which
+generates the key before the first round and decrypts each round's sum after its spot
+checks, ``strategy.threshold``). It records per mode:
 
 * bytes per participant per round: the serialized (protobuf) train replies a
   participant sends in a round, summed over all protocol stages (SecAgg+ has four),
@@ -9,7 +14,11 @@ this machine, for MLPs of about 100k and 1M float32 parameters, and records per 
   do not do it);
 * round time: median wall time of the rounds after the first (warm-up) round;
 * where the time goes: local training and client-side encryption per participant,
-  and the aggregator's and key holder's phases (CKKS only);
+  and the aggregator's and key holder's phases (ckks) or the aggregator's and the
+  committee members' phases (threshold);
+* threshold only: the key generation's wall time (once per run, before round 1, not in
+  any round time), and the bytes each committee member receives and sends per round
+  (challenge and release messages, serialized, measured in round 1).
 
 with ratios against plaintext FedAvg. Local training is identical in every mode: one
 SGD epoch (batch 32, learning rate 0.05, one torch thread) of a 784-h-10 ReLU MLP over
@@ -22,7 +31,16 @@ SecAgg+: flwr 1.41 offers it only through the legacy ``SecAggPlusWorkflow`` (a
 ``secaggplus_mod`` on a ``client_fn`` ClientApp; the message-API strategies have no
 SecAgg+ variant, so that is the baseline used here.
 
-Usage: ``python benchmarks/round_bench.py [--quick] [--rounds N]``.
+Threshold mode: every participant has a wallet (keypair files in the run's work
+directory, loaded by partition id, since simulated nodes have no node config) and signs
+its commitments (``signing_ckks_mod``); members 1..5 are partitions 0..4, each keeping
+its store in a directory of its own under the work directory, accepting sums of at
+least 3 inputs signed by any of the 10 wallets. The server finds the members' nodes
+(``find_members``), runs ``generate_key`` and then ``EncryptedFedAvg`` with the same
+arguments as the ckks mode.
+
+Usage: ``python benchmarks/round_bench.py [--quick] [--rounds N] [--local-epochs E]
+[--modes plaintext,threshold]``.
 """
 
 from __future__ import annotations
@@ -36,9 +54,9 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -54,14 +72,33 @@ from flwr.server.strategy import FedAvg as LegacyFedAvg
 from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import FedAvg
+from flwr.serverapp.strategy.strategy_utils import sample_nodes
 from flwr.simulation import run_simulation
 
-from strategy import EncryptedFedAvg, KeyHolder, Wallet, ckks_mod, register_key_holder
+from strategy import (
+    EncryptedFedAvg,
+    KeyHolder,
+    Wallet,
+    ckks_mod,
+    register_key_holder,
+    signing_ckks_mod,
+)
+from strategy.attestation import Attestation
+from strategy.constants import ACTION_CHALLENGE, ACTION_RELEASE, KEY_MANIFEST_JSON, RECORD_SUM
 from strategy.decrypt_request import DecryptRequest
+from strategy.threshold import CommitteeConfig
+from strategy.threshold.committee_client import Committee, find_members, generate_key
+from strategy.threshold.member_app import MemberSetup, register_committee_member
 
 NUM_PARTICIPANTS = 10
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-MODES = ("plaintext", "ckks", "secaggplus")
+MODES = ("plaintext", "ckks", "secaggplus", "threshold")
+COMMITTEE_SIZE = 5
+COMMITTEE_THRESHOLD = 3
+MIN_DECRYPT_INPUTS = 3
+COMMITTEE_TIMEOUT = 600.0
+"""Seconds to wait for members to identify themselves and for each key-generation step."""
+MEMBER_ACTIONS = (ACTION_CHALLENGE, ACTION_RELEASE)
 INPUT_DIM = 784
 NUM_CLASSES = 10
 SAMPLES_PER_PARTICIPANT = 6000
@@ -146,13 +183,36 @@ def _server_round(msg: Message) -> int:
     return 0
 
 
+def _member_action(msg: Message) -> str | None:
+    """The committee action of a member query (challenge, release), else None."""
+    kind, _, action = msg.metadata.message_type.partition(".")
+    return action if kind == "query" and action in MEMBER_ACTIONS else None
+
+
 def client_timing_mod(log_path: Path) -> Callable[[Message, Context, ClientAppCallable], Message]:
-    """Outermost mod: log each train reply's size (round 1 only) and client-side times."""
+    """Outermost mod: log each train reply's size (round 1 only) and client-side times.
+
+    Also logs how long a committee member takes to answer a challenge or release query
+    (loading its store, the guard's checks, the decryption share).
+    """
 
     def mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
         started = time.perf_counter()
         reply = call_next(msg, context)
         total = time.perf_counter() - started
+        action = _member_action(msg)
+        if action is not None:
+            manifest = json.loads(str(msg.content.config_records[RECORD_SUM][KEY_MANIFEST_JSON]))
+            answer = {
+                "member_node": context.node_id,
+                "action": action,
+                "round": int(manifest["server_round"]),
+                "seconds": total,
+                "refused": reply.error.reason if reply.has_error() else "",
+            }
+            with log_path.open("a", encoding="utf-8") as log_file:
+                log_file.write(json.dumps(answer) + "\n")
+            return reply
         if not msg.metadata.message_type.startswith("train") or reply.has_error():
             return reply
         server_round = _server_round(msg)
@@ -221,6 +281,51 @@ def message_client_app(mods: list[Any], key_dir: Path | None, log_path: Path) ->
     return app
 
 
+_WALLETS: dict[tuple[str, int], Wallet] = {}
+
+
+def participant_wallet(wallet_dir: Path, partition_id: int) -> Wallet:
+    """The wallet of a participant, from its keypair file in ``wallet_dir`` (cached)."""
+    key = (str(wallet_dir), partition_id)
+    if key not in _WALLETS:
+        keypair = (wallet_dir / f"{partition_id}.bin").read_bytes()
+        _WALLETS[key] = Wallet.from_keypair_bytes(keypair)
+    return _WALLETS[key]
+
+
+def wallet_addresses(wallet_dir: Path) -> list[str]:
+    """Every participant's wallet address, by partition id."""
+    return (wallet_dir / "addresses.txt").read_text().split()
+
+
+def threshold_client_app(
+    timing_mod: Any, wallet_dir: Path, member_dir: Path, log_path: Path
+) -> ClientApp:
+    """The quickstart ClientApp signing its commitments; partitions 0..4 are members.
+
+    Simulated nodes have no node config of their own, so the wallet and the member's
+    setup are found by partition id.
+    """
+
+    def load_wallet(context: Context) -> Wallet:
+        return participant_wallet(wallet_dir, int(context.node_config["partition-id"]))
+
+    def load_member(context: Context) -> MemberSetup | None:
+        partition_id = int(context.node_config["partition-id"])
+        if partition_id >= COMMITTEE_SIZE:
+            return None
+        return MemberSetup(
+            wallet=load_wallet(context),
+            store=member_dir / f"member-{partition_id}",
+            min_inputs=MIN_DECRYPT_INPUTS,
+            allowed_signers=frozenset(wallet_addresses(wallet_dir)),
+        )
+
+    app = message_client_app([timing_mod, signing_ckks_mod(load_wallet)], None, log_path)
+    register_committee_member(app, load_member)
+    return app
+
+
 class _SecAggClient(NumPyClient):
     def __init__(self, partition_id: int, context: Context) -> None:
         self.partition_id = partition_id
@@ -241,22 +346,136 @@ def secagg_client_app(mods: list[Any]) -> ClientApp:
     return ClientApp(client_fn=client_fn, mods=mods)
 
 
-class _RecordingEncryptedFedAvg(EncryptedFedAvg):
-    """Also records the size of the request the aggregator sends the key holder.
+class _CommitteeGrid:
+    """The strategy's grid during one committee decryption.
 
-    Converting the request to protobuf costs time, so only round 1 (not timed) does it.
+    Times every exchange with the members and, with ``record_bytes``, records the
+    serialized size of each message to and from a member, by node and action (after the
+    exchange's timing ends).
     """
 
-    request_bytes: list[int]
+    def __init__(self, grid: Grid, record_bytes: bool) -> None:
+        self._grid = grid
+        self.record_bytes = record_bytes
+        self.exchanges: list[tuple[str, float, float]] = []
+        self.bytes: dict[int, dict[str, int]] = {}
 
-    def _request_decryption(self, request: DecryptRequest) -> np.ndarray:
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._grid, name)
+
+    def send_and_receive(
+        self, messages: Iterable[Message], *, timeout: float | None = None
+    ) -> list[Message]:
+        """The grid's exchange, timed."""
+        messages = list(messages)
+        action = messages[0].metadata.message_type.partition(".")[2] if messages else ""
+        started = time.perf_counter()
+        replies = list(self._grid.send_and_receive(messages, timeout=timeout))
+        self.exchanges.append((action, started, time.perf_counter()))
+        if self.record_bytes:
+            for message in messages:
+                self._count(message.metadata.dst_node_id, f"{action}_received", message)
+            for reply in replies:
+                if not reply.has_error():
+                    self._count(reply.metadata.src_node_id, f"{action}_sent", reply)
+        return replies
+
+    def _count(self, node: int, key: str, message: Message) -> None:
+        size = recorddict_to_proto(message.content).ByteSize()
+        self.bytes.setdefault(node, {})[key] = size
+
+    def phases(self, started: float, finished: float) -> dict[str, float]:
+        """The decryption's phases, in seconds, between ``started`` and ``finished``."""
+        challenges = [(a, b) for action, a, b in self.exchanges if action == ACTION_CHALLENGE]
+        releases = [(a, b) for action, a, b in self.exchanges if action == ACTION_RELEASE]
+        if not challenges or not releases:
+            return {}
+        return {
+            "challenge_exchange_s": sum(b - a for a, b in challenges),
+            # The aggregator opens each decrypting member's leaves in every input (the
+            # inputs' Merkle trees are built when their replies are validated).
+            "openings_s": releases[0][0] - challenges[-1][1],
+            "release_exchange_s": sum(b - a for a, b in releases),
+            "combine_s": finished - releases[-1][1],
+            "release_attempts": len(releases),
+        }
+
+
+class _RecordingEncryptedFedAvg(EncryptedFedAvg):
+    """Also records what the decryption costs beyond the strategy's own timings.
+
+    Key holder: the size of the request the aggregator sends it. Committee: the phases of
+    each decryption and the bytes of every message to and from a member. Converting
+    messages to protobuf costs time, so only round 1 (not timed) measures bytes.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.request_bytes: list[int] = []
+        self.member_bytes: dict[int, dict[str, int]] = {}
+        self.committee_phases: dict[int, dict[str, float]] = {}
+
+    def _request_decryption(self, request: DecryptRequest) -> tuple[np.ndarray, Attestation | None]:
         if request.manifest.server_round == 1:
             self.request_bytes.append(recorddict_to_proto(request.to_recorddict()).ByteSize())
         return super()._request_decryption(request)
 
+    def _decrypt_sum(
+        self, request: DecryptRequest, *args: Any
+    ) -> tuple[np.ndarray, tuple[Attestation, ...]]:
+        if self.committee is None or self._grid is None:
+            return super()._decrypt_sum(request, *args)
+        server_round = request.manifest.server_round
+        grid = self._grid
+        recorder = _CommitteeGrid(grid, record_bytes=server_round == 1)
+        self._grid = cast(Grid, recorder)
+        started = time.perf_counter()
+        try:
+            return super()._decrypt_sum(request, *args)
+        finally:
+            finished = time.perf_counter()
+            self._grid = grid
+            self.committee_phases[server_round] = recorder.phases(started, finished)
+            if recorder.record_bytes:
+                self.member_bytes = recorder.bytes
+
+
+def threshold_strategy(
+    grid: Grid, wallet_dir: Path, extra: dict, **kwargs: Any
+) -> _RecordingEncryptedFedAvg:
+    """Find the committee's nodes, run its key generation (timed), return the strategy."""
+    member_wallets = tuple(wallet_addresses(wallet_dir)[:COMMITTEE_SIZE])
+    task_id = Wallet.generate().address
+    sample_nodes(grid, NUM_PARTICIPANTS, sample_size=0)  # as the strategy waits for nodes
+    started = time.perf_counter()
+    nodes = find_members(grid, member_wallets, COMMITTEE_TIMEOUT)
+    found = time.perf_counter()
+    config = CommitteeConfig(
+        seed=task_id.encode(), size=COMMITTEE_SIZE, threshold=COMMITTEE_THRESHOLD
+    )
+    public_key, committee = generate_key(
+        grid, Committee(config, member_wallets, nodes), COMMITTEE_TIMEOUT
+    )
+    extra["find_members_s"] = found - started
+    extra["key_generation_s"] = time.perf_counter() - found
+    return _RecordingEncryptedFedAvg(
+        public_context=public_key,
+        committee=committee,
+        task_id=task_id,
+        min_decrypt_inputs=MIN_DECRYPT_INPUTS,
+        weight_scale=WEIGHT_SCALE,
+        **kwargs,
+    )
+
 
 def message_server_app(
-    mode: str, num_params: int, rounds: int, stamps: list[float], key_dir: Path, extra: dict
+    mode: str,
+    num_params: int,
+    rounds: int,
+    stamps: list[float],
+    key_dir: Path,
+    wallet_dir: Path,
+    extra: dict,
 ) -> ServerApp:
     """ServerApp running FedAvg or EncryptedFedAvg, time-stamping every round."""
     app = ServerApp()
@@ -274,11 +493,12 @@ def message_server_app(
                 public_context=(key_dir / "public.bin").read_bytes(),
                 task_id="bench",
                 key_holder_wallet=(key_dir / "address.txt").read_text(),
-                min_decrypt_inputs=3,
+                min_decrypt_inputs=MIN_DECRYPT_INPUTS,
                 weight_scale=WEIGHT_SCALE,
                 **common,
             )
-            strategy.request_bytes = extra.setdefault("key_holder_request_bytes", [])
+        elif mode == "threshold":
+            strategy = threshold_strategy(grid, wallet_dir, extra, **common)
         else:
             strategy = FedAvg(**common)
         arrays = ArrayRecord({str(i): Array(a) for i, a in enumerate(initial_arrays(num_params))})
@@ -288,9 +508,14 @@ def message_server_app(
 
         strategy.start(grid, arrays, num_rounds=rounds, timeout=1800, evaluate_fn=stamp)
         if isinstance(strategy, _RecordingEncryptedFedAvg):
+            extra["skipped"] = {r: o.skipped for r, o in strategy.outcomes.items() if o.skipped}
+            extra["contributors"] = {r: len(o.contributors) for r, o in strategy.outcomes.items()}
             extra["server_timings"] = {
                 r: dict(outcome.timings) for r, outcome in strategy.outcomes.items()
             }
+            extra["key_holder_request_bytes"] = strategy.request_bytes
+            extra["member_bytes"] = strategy.member_bytes
+            extra["committee_phases"] = strategy.committee_phases
 
     return app
 
@@ -335,6 +560,14 @@ def make_key_dir(key_dir: Path) -> None:
     (key_dir / "address.txt").write_text(wallet.address)
 
 
+def make_wallet_dir(wallet_dir: Path) -> None:
+    """One wallet per participant (threshold mode): ``<partition>.bin`` and the addresses."""
+    wallets = [Wallet.generate() for _ in range(NUM_PARTICIPANTS)]
+    for partition_id, wallet in enumerate(wallets):
+        (wallet_dir / f"{partition_id}.bin").write_bytes(wallet.keypair_bytes())
+    (wallet_dir / "addresses.txt").write_text("".join(f"{w.address}\n" for w in wallets))
+
+
 def run_mode(mode: str, num_params: int, rounds: int, work_dir: Path) -> dict[str, Any]:
     """Run one mode and return its measurements."""
     log_path = work_dir / f"{mode}-{num_params}.jsonl"
@@ -342,14 +575,22 @@ def run_mode(mode: str, num_params: int, rounds: int, work_dir: Path) -> dict[st
     stamps: list[float] = []
     extra: dict[str, Any] = {}
     timing_mod = client_timing_mod(log_path)
+    key_dir, wallet_dir = work_dir / "keys", work_dir / "wallets"
+    client_app: ClientApp
     if mode == "secaggplus":
         server_app = secagg_server_app(num_params, rounds, stamps)
         client_app = secagg_client_app([timing_mod, secaggplus_mod])
     else:
-        key_dir = work_dir / "keys"
-        mods = [timing_mod, ckks_mod] if mode == "ckks" else [timing_mod]
-        server_app = message_server_app(mode, num_params, rounds, stamps, key_dir, extra)
-        client_app = message_client_app(mods, key_dir if mode == "ckks" else None, log_path)
+        server_app = message_server_app(
+            mode, num_params, rounds, stamps, key_dir, wallet_dir, extra
+        )
+        if mode == "threshold":
+            # A fresh store per run: each run's committee generates its own key.
+            member_dir = Path(tempfile.mkdtemp(prefix=f"members-{num_params}-", dir=work_dir))
+            client_app = threshold_client_app(timing_mod, wallet_dir, member_dir, log_path)
+        else:
+            mods = [timing_mod, ckks_mod] if mode == "ckks" else [timing_mod]
+            client_app = message_client_app(mods, key_dir if mode == "ckks" else None, log_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         run_simulation(
@@ -364,6 +605,8 @@ def run_mode(mode: str, num_params: int, rounds: int, work_dir: Path) -> dict[st
     # stamps[0] is taken before round 1, stamps[r] after round r.
     if len(stamps) != rounds + 1:
         raise RuntimeError(f"{mode} at {num_params} finished {len(stamps) - 1}/{rounds} rounds")
+    if extra.get("skipped"):
+        raise RuntimeError(f"{mode} at {num_params} skipped rounds: {extra['skipped']}")
     round_times = [b - a for a, b in itertools.pairwise(stamps)]
     entries = [json.loads(line) for line in log_path.read_text().splitlines()]
     clients = [e for e in entries if "client_s" in e and e["round"] > 1]
@@ -379,13 +622,61 @@ def run_mode(mode: str, num_params: int, rounds: int, work_dir: Path) -> dict[st
         "client_overhead_s": sum(e["client_s"] - e["train_s"] for e in clients)
         / (NUM_PARTICIPANTS * timed_rounds),
     }
+    if extra.get("contributors"):
+        result["min_contributors"] = min(extra["contributors"].values())
     if extra.get("key_holder_request_bytes"):
         result["key_holder_request_bytes_per_round"] = extra["key_holder_request_bytes"][0]
     if extra.get("server_timings"):
         timed = [t for r, t in extra["server_timings"].items() if r > 1]
-        result["server_s"] = {k: statistics.median(t[k] for t in timed) for k in timed[0]}
+        result["server_s"] = _medians(timed)
         holder = [e["key_holder"] for e in entries if "key_holder" in e and e["round"] > 1]
-        result["key_holder_s"] = {k: statistics.median(t[k] for t in holder) for k in holder[0]}
+        if holder:
+            result["key_holder_s"] = _medians(holder)
+    if mode == "threshold":
+        result.update(committee_measurements(extra, entries))
+    return result
+
+
+def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Median of each key over ``runs`` (dicts with the same keys)."""
+    return {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+
+
+def committee_measurements(extra: dict[str, Any], entries: list[dict[str, Any]]) -> dict:
+    """The threshold mode's key generation, committee phases and member bytes and times."""
+    result: dict[str, Any] = {
+        "find_members_s": extra["find_members_s"],
+        "key_generation_s": extra["key_generation_s"],
+    }
+    phases = [p for r, p in extra["committee_phases"].items() if r > 1 and p]
+    result["committee_phases_s"] = _medians(phases)
+    result["max_release_attempts"] = max(p["release_attempts"] for p in phases)
+    members = [e for e in entries if "member_node" in e]
+    result["member_refusals"] = [e for e in members if e["refused"]]
+    # Compute time of one member's answer (store, checks, share), median per message.
+    result["member_s"] = {
+        action: statistics.median(
+            e["seconds"] for e in members if e["action"] == action and e["round"] > 1
+        )
+        for action in MEMBER_ACTIONS
+    }
+    sizes = extra["member_bytes"].values()
+
+    def largest(key: str) -> int:
+        return max((b[key] for b in sizes if key in b), default=0)
+
+    # Round 1's messages: all members are challenged, the decrypting ones also release.
+    challenge = largest(f"{ACTION_CHALLENGE}_received")
+    release = largest(f"{ACTION_RELEASE}_received")
+    result["member_bytes_per_round"] = {
+        "challenge_received": challenge,
+        "challenge_sent": largest(f"{ACTION_CHALLENGE}_sent"),
+        "release_received": release,
+        "release_sent": largest(f"{ACTION_RELEASE}_sent"),
+        "decrypting_member_received": challenge + release,
+        "members_released": sum(1 for b in sizes if f"{ACTION_RELEASE}_sent" in b),
+    }
+    result["member_bytes_by_node"] = {str(node): b for node, b in extra["member_bytes"].items()}
     return result
 
 
@@ -395,6 +686,10 @@ def write_results(results: dict[str, Any]) -> None:
     stem = (
         "round_time" if results["local_epochs"] == 1 else f"round_time_e{results['local_epochs']}"
     )
+    if list(results["modes"]) != list(MODES):
+        stem += "_" + "-".join(results["modes"])
+    if results["quick"]:
+        stem += "_quick"
     (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [
         "# Round benchmark",
@@ -420,8 +715,11 @@ def write_results(results: dict[str, Any]) -> None:
         "Where the time goes, in seconds. Client columns: mean per participant per timed "
         f"round ({NUM_PARTICIPANTS} participants share the cores, two at a time); client "
         "work beyond training is CKKS encryption, serialization and hashing for ckks, "
-        "masking and secret sharing for SecAgg+. Server and key-holder columns: median "
-        "per timed round; the transfer is the key-holder round trip minus its compute.",
+        "the same plus the vector root (Merkle tree) and the commitment's signature for "
+        "threshold, masking and secret sharing for SecAgg+. Server and key-holder columns: "
+        "median per timed round; the transfer is the key-holder round trip minus its "
+        "compute. For threshold, validating also builds each input's Merkle tree (for the "
+        "members' spot checks); its committee phases are in the next table.",
         "",
         "| params | mode | local training | client work beyond training | "
         "server validate (hash, parse) | server add | key holder round trip | "
@@ -434,7 +732,10 @@ def write_results(results: dict[str, Any]) -> None:
             server = row.get("server_s", {})
             holder = row.get("key_holder_s", {})
             cells = [f"{row['train_s']:.2f}", f"{row['client_overhead_s']:.2f}"]
-            if server:
+            if server and not holder:  # committee: its round trip is in the next table
+                cells += [f"{server['validate_s']:.2f}", f"{server['add_s']:.2f}"]
+                cells += ["-"] * 6
+            elif server:
                 transfer = server["key_holder_s"] - sum(holder.values())
                 values = [
                     server["validate_s"],
@@ -459,14 +760,76 @@ def write_results(results: dict[str, Any]) -> None:
                 f"{request / 1e6:.1f} MB per round (all committed ciphertexts, for "
                 "recomputation)."
             )
+    lines += committee_lines(results)
     (RESULTS_DIR / f"{stem}.md").write_text("\n".join(lines) + "\n")
+
+
+def committee_lines(results: dict[str, Any]) -> list[str]:
+    """The .md section on the threshold mode's committee (empty if it did not run)."""
+    rows = [modes["threshold"] for modes in results["sizes"].values() if "threshold" in modes]
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"Threshold mode: the committee's decryption ({COMMITTEE_THRESHOLD} of "
+        f"{COMMITTEE_SIZE} members, partitions 0..{COMMITTEE_SIZE - 1}), seconds, median "
+        "per timed round. Round trip: the strategy's `committee_s`, from the aggregate to "
+        "the decrypted sum. It is the challenge exchange (every member receives the "
+        "aggregate and the manifest, checks them and draws its leaves), the aggregator "
+        "opening each decrypting member's leaves in every input (it builds the inputs' "
+        "Merkle trees when it validates their replies, in the server's validate column), "
+        "the release exchange (each decrypting member checks its openings and makes its "
+        "decryption share) and combining the shares. Member columns: one member's compute "
+        "for one query (loading its store, the checks, the share), median over members; "
+        "members answer on the Simulation Engine's workers, two at a time.",
+        "",
+        "| params | committee round trip | challenge exchange | openings | "
+        "release exchange | combine | member: challenge | member: release |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        phases, member = row["committee_phases_s"], row["member_s"]
+        values = [
+            row["server_s"]["committee_s"],
+            phases["challenge_exchange_s"],
+            phases["openings_s"],
+            phases["release_exchange_s"],
+            phases["combine_s"],
+            member[ACTION_CHALLENGE],
+            member[ACTION_RELEASE],
+        ]
+        lines.append(f"| {row['num_params']:,} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
+    lines.append("")
+    for row in rows:
+        sizes = row["member_bytes_per_round"]
+        lines.append(
+            f"- {row['num_params']:,}: key generation {row['key_generation_s']:.2f} s once "
+            f"before round 1 (before it, finding the members took {row['find_members_s']:.2f} s, "
+            "mostly the Simulation Engine starting the ClientApps). Each member "
+            f"receives {sizes['challenge_received'] / 1e6:.2f} MB a round for its challenge "
+            f"(aggregate and manifest) and answers {sizes['challenge_sent']:,} B; each of "
+            f"the {sizes['members_released']} decrypting members also receives "
+            f"{sizes['release_received'] / 1e6:.2f} MB for its release (aggregate, manifest "
+            f"and the openings of every input) and sends {sizes['release_sent'] / 1e6:.2f} "
+            f"MB (its decryption share): {sizes['decrypting_member_received'] / 1e6:.2f} MB "
+            "received per decrypting member per round, serialized, measured in round 1."
+        )
+    return lines
 
 
 def main() -> None:
     """Parse arguments, run every mode and size, write the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="100k parameters only")
+    parser.add_argument(
+        "--quick", action="store_true", help="100k parameters only (writes round_time*_quick)"
+    )
     parser.add_argument("--rounds", type=int, default=8, help="rounds per run (default 8)")
+    parser.add_argument(
+        "--modes",
+        default=",".join(MODES),
+        help=f"comma-separated modes (default: all, {','.join(MODES)}); plaintext, the "
+        "baseline, always runs. A subset writes round_time[_e<N>]_<modes>.{json,md}",
+    )
     parser.add_argument(
         "--local-epochs",
         type=int,
@@ -475,6 +838,10 @@ def main() -> None:
         "round_time_e<N>.{json,md})",
     )
     args = parser.parse_args()
+    chosen = {m.strip() for m in args.modes.split(",") if m.strip()} | {"plaintext"}
+    if chosen - set(MODES):
+        parser.error(f"unknown modes {sorted(chosen - set(MODES))}; choose from {MODES}")
+    modes = [m for m in MODES if m in chosen]
     os.environ[LOCAL_EPOCHS_ENV] = str(args.local_epochs)
     sizes = [100_000] if args.quick else [100_000, 1_000_000]
     results: dict[str, Any] = {
@@ -482,15 +849,19 @@ def main() -> None:
         "rounds": args.rounds,
         "local_epochs": args.local_epochs,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "modes": modes,
+        "quick": args.quick,
         "sizes": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = Path(tmp)
         (work_dir / "keys").mkdir()
         make_key_dir(work_dir / "keys")
+        (work_dir / "wallets").mkdir()
+        make_wallet_dir(work_dir / "wallets")
         for num_params in sizes:
             rows = {}
-            for mode in MODES:
+            for mode in modes:
                 print(f"== {mode} at {num_params:,} parameters", flush=True)
                 rows[mode] = run_mode(mode, num_params, args.rounds, work_dir)
             plain = rows["plaintext"]
