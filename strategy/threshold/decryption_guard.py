@@ -49,13 +49,13 @@ from .engine import parameters
 from .errors import KeyMismatchError, ThresholdCkksError
 from .spot_check import (
     DEFAULT_SAMPLES,
+    LEAF_BYTES,
     Opening,
-    binding_of,
     draw_challenge,
     is_sum,
     leaf_count,
-    leaves_of,
     opens_to,
+    split_vector,
 )
 
 # Manifest digest, aggregate digest and on-chain round index of a sum request: what a
@@ -247,7 +247,7 @@ class DecryptionGuard:
             return state.challenge
         self._check_not_older(request)
         commitments = self._checked_inputs(manifest)
-        binding = binding_of(request.aggregate)
+        binding, _ = split_vector(request.aggregate)
         if binding[:32] != bytes.fromhex(self.key_sha256):
             raise KeyMismatchError(
                 f"member {self.member.member} decrypts only under the public key it computed"
@@ -323,7 +323,7 @@ class DecryptionGuard:
     ) -> None:
         if set(openings) != {c.node_id for c in commitments}:
             raise DisallowedOperationError("openings do not match the committed inputs")
-        binding = binding_of(request.aggregate)
+        binding, body = split_vector(request.aggregate)
         num_leaves = leaf_count(commitments[0].num_values)
         opened: list[bytes] = []
         for commitment in commitments:
@@ -336,7 +336,8 @@ class DecryptionGuard:
                     "committed, at the challenged leaves"
                 )
             opened.append(b"".join(o.leaf for o in node_openings))
-        if not is_sum(b"".join(leaves_of(request.aggregate, challenge.leaves)), opened):
+        aggregate = b"".join(body[i * LEAF_BYTES : (i + 1) * LEAF_BYTES] for i in challenge.leaves)
+        if not is_sum(aggregate, opened):
             raise DisallowedOperationError(
                 "the aggregate is not the sum of the committed inputs (for example a "
                 "single update presented as a sum)"

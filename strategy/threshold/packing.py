@@ -14,17 +14,15 @@ import hashlib
 import numpy as np
 
 from ..exceptions import CiphertextSizeError, MalformedCiphertextError
+from . import wire
 from .errors import ThresholdCkksError
-from .spot_check import VectorTree, binding_of, vector_root
+from .spot_check import VectorTree, vector_root
 from .vectors import encrypt, sum_vectors
-
-PUBLIC_KEY_MAGIC = b"FLTC\x01\x04"
-"""Prefix of a committee's collective public key (engine message kind 4)."""
 
 
 def is_committee_key(public: bytes) -> bool:
     """True if ``public`` is a committee's collective public key, not a TenSEAL context."""
-    return public.startswith(PUBLIC_KEY_MAGIC)
+    return wire.is_kind(public, wire.KIND_PUBLIC_KEY)
 
 
 class ThresholdPacking:
@@ -34,6 +32,7 @@ class ThresholdPacking:
         if not is_committee_key(public_key):
             raise MalformedCiphertextError("not a committee's collective public key")
         self.public_key = public_key
+        self.key_digest = hashlib.sha256(public_key).digest()
 
     def encrypt(self, values: np.ndarray) -> list[bytes]:
         """Encrypt a flat vector as one chunk: the engine's encrypted vector."""
@@ -62,18 +61,16 @@ class ThresholdPacking:
         if len(chunks) != 1:
             raise CiphertextSizeError(f"expected one encrypted vector, got {len(chunks)} chunks")
         try:
-            binding = binding_of(chunks[0])
+            tree = VectorTree(chunks[0])
             sum_vectors([chunks[0]])  # parses every ciphertext and checks its range
         except ThresholdCkksError as err:
             raise MalformedCiphertextError(f"update is not an encrypted vector: {err}") from err
-        if int.from_bytes(binding[32:], "little") != num_values:
-            raise CiphertextSizeError(
-                f"update holds {int.from_bytes(binding[32:], 'little')} values, "
-                f"expected {num_values}"
-            )
-        if binding[:32] != _sha256(self.public_key):
+        held = int.from_bytes(tree.binding[32:], "little")
+        if held != num_values:
+            raise CiphertextSizeError(f"update holds {held} values, expected {num_values}")
+        if tree.binding[:32] != self.key_digest:
             raise MalformedCiphertextError("update is encrypted under another public key")
-        return [VectorTree(chunks[0])]
+        return [tree]
 
     def add(self, updates: list[list[VectorTree]]) -> list[bytes]:
         """Sum of the updates (exact modular additions)."""
@@ -82,7 +79,3 @@ class ThresholdPacking:
     def serialize(self, vectors: list[bytes]) -> list[bytes]:
         """Chunks as sent (they are bytes already)."""
         return list(vectors)
-
-
-def _sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()

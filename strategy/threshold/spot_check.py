@@ -49,18 +49,16 @@ from math import comb
 
 import numpy as np
 
+from . import wire
 from .engine import parameters
 from .errors import MalformedMessageError
 
-# The engine's encrypted-vector message (native/threshold_ckks/wire.go, vector.go,
-# packing.go): magic "FLTC", version, kind 5, the public key's SHA-256, the number of
-# values (u64), the number of ciphertexts (u32), then per ciphertext a u32 length and its
-# two polynomials, 4096 coefficients each packed at 60 bits little-endian.
-_MAGIC = b"FLTC"
-_VERSION = 1
-_KIND_CIPHERTEXT = 5
-_BINDING = slice(6, 38 + 8)  # key digest and value count: what a root is bound to
-_HEADER_BYTES = 38 + 8 + 4
+# The engine's encrypted-vector message (native/threshold_ckks/vector.go, packing.go):
+# the header (``wire``, digest of the public key), the number of values (u64), the number
+# of ciphertexts (u32), then per ciphertext a u32 length and its two polynomials, 4096
+# coefficients each packed at 60 bits little-endian.
+_BINDING = slice(wire.DIGEST.start, wire.HEADER_BYTES + 8)  # key digest and value count
+_HEADER_BYTES = wire.HEADER_BYTES + 8 + 4
 COEFF_BITS = 60
 POLY_COEFFS = 4096
 CIPHERTEXT_BYTES = 2 * POLY_COEFFS * COEFF_BITS // 8
@@ -106,25 +104,22 @@ class Opening:
         return cls(index=index, leaf=data[4 : 4 + LEAF_BYTES], path=path)
 
 
-def _split(vector: bytes) -> tuple[bytes, bytes]:
-    """The binding (key digest, value count) and the packed coefficients of a vector."""
-    if (
-        len(vector) < _HEADER_BYTES
-        or vector[:4] != _MAGIC
-        or vector[4] != _VERSION
-        or vector[5] != _KIND_CIPHERTEXT
-    ):
+def split_vector(vector: bytes) -> tuple[bytes, bytes]:
+    """The binding (key digest, value count) and the packed coefficients of a vector.
+
+    Raises ``MalformedMessageError`` if it is not an encrypted vector of the engine.
+    """
+    if len(vector) < _HEADER_BYTES or not wire.is_kind(vector, wire.KIND_CIPHERTEXT):
         raise MalformedMessageError("not an encrypted vector of the threshold engine")
     (count,) = struct.unpack_from("<I", vector, _HEADER_BYTES - 4)
     record = 4 + CIPHERTEXT_BYTES
     if len(vector) != _HEADER_BYTES + count * record:
         raise MalformedMessageError(f"encrypted vector: wrong size for {count} ciphertexts")
-    body = bytearray()
-    for at in range(_HEADER_BYTES, len(vector), record):
-        if struct.unpack_from("<I", vector, at)[0] != CIPHERTEXT_BYTES:
-            raise MalformedMessageError("encrypted vector: a ciphertext has the wrong size")
-        body += vector[at + 4 : at + record]
-    return vector[_BINDING], bytes(body)
+    starts = range(_HEADER_BYTES, len(vector), record)
+    if any(struct.unpack_from("<I", vector, at)[0] != CIPHERTEXT_BYTES for at in starts):
+        raise MalformedMessageError("encrypted vector: a ciphertext has the wrong size")
+    view = memoryview(vector)
+    return vector[_BINDING], b"".join(view[at + 4 : at + record] for at in starts)
 
 
 def leaf_count(num_values: int) -> int:
@@ -146,7 +141,7 @@ class VectorTree:
 
     def __init__(self, vector: bytes) -> None:
         self.vector = vector
-        self.binding, body = _split(vector)
+        self.binding, body = split_vector(vector)
         self.leaves = [body[i : i + LEAF_BYTES] for i in range(0, len(body), LEAF_BYTES)]
         level = [hashlib.sha256(_LEAF_PREFIX + leaf).digest() for leaf in self.leaves]
         self.levels = [level]
@@ -196,17 +191,6 @@ def opens_to(root: str, binding: bytes, num_leaves: int, opening: Opening) -> bo
             node = hashlib.sha256(_NODE_PREFIX + pair[0] + pair[1]).digest()
         at, width = at // 2, (width + 1) // 2
     return next(path, None) is None and secrets.compare_digest(_root(binding, node), root)
-
-
-def binding_of(vector: bytes) -> bytes:
-    """The key digest and value count a vector's root is bound to."""
-    return _split(vector)[0]
-
-
-def leaves_of(vector: bytes, indices: Sequence[int]) -> list[bytes]:
-    """The given leaves of a vector (the member reads the aggregate's own)."""
-    _, body = _split(vector)
-    return [body[i * LEAF_BYTES : (i + 1) * LEAF_BYTES] for i in indices]
 
 
 def draw_challenge(num_leaves: int, samples: int = DEFAULT_SAMPLES) -> tuple[int, ...]:

@@ -12,11 +12,11 @@ then ``aggregate_public_key``) rather than trusting one handed to them.
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections.abc import Mapping, Sequence
 
 from ..exceptions import WalletError
 from ..wallet import Wallet, seal_to_wallet, verify_signature
+from . import wire
 from .committee import KeyShares
 from .engine import parameters
 from .errors import InvalidArgumentError, ShareAuthenticationError
@@ -25,11 +25,6 @@ SIGNATURE_BYTES = 64
 PUBLIC_KEY_SHARE_DOMAIN = b"fl-app/threshold-ckks/public-key-share/v1"
 SHAMIR_SHARE_DOMAIN = b"fl-app/threshold-ckks/shamir-share/v1"
 KEY_DOMAIN = b"fl-app/threshold-ckks/collective-key/v1"
-# A collective public key's header: magic, version, kind, seed digest, then n and t (u16).
-_KEY_SEED_DIGEST = slice(6, 38)
-_KEY_SIZE_OFFSET = 38
-# In every engine message the sender's member number (u16) follows the 38-byte header.
-_SENDER_OFFSET = 38
 
 
 def _signed_digest(domain: bytes, message: bytes) -> bytes:
@@ -38,10 +33,10 @@ def _signed_digest(domain: bytes, message: bytes) -> bytes:
 
 def sender_of(message: bytes) -> int:
     """The member number a key-generation message says it is from."""
-    if len(message) < _SENDER_OFFSET + 2:
+    sender = wire.u16_after_header(message)
+    if sender is None:
         raise ShareAuthenticationError("key-generation message too short to name its sender")
-    (sender,) = struct.unpack_from("<H", message, _SENDER_OFFSET)
-    return int(sender)
+    return sender
 
 
 def sign_public_key_share(shares: KeyShares, wallet: Wallet) -> bytes:
@@ -177,9 +172,13 @@ def check_key_signatures(
     """
     # The engine binds key material to sha256(parameter set name + "/seed-digest/" + seed).
     seed_digest = hashlib.sha256(f"{parameters()['name']}/seed-digest/".encode() + seed).digest()
-    if len(public_key) < _KEY_SIZE_OFFSET + 2 or public_key[_KEY_SEED_DIGEST] != seed_digest:
+    size = wire.u16_after_header(public_key)
+    if (
+        not wire.is_kind(public_key, wire.KIND_PUBLIC_KEY)
+        or size is None
+        or public_key[wire.DIGEST] != seed_digest
+    ):
         raise ShareAuthenticationError("the collective key was not made from this task's seed")
-    (size,) = struct.unpack_from("<H", public_key, _KEY_SIZE_OFFSET)
     if size != len(wallets) or len(signatures) != len(wallets):
         raise ShareAuthenticationError(
             f"a key of a committee of {size}, {len(wallets)} wallets, {len(signatures)} signatures"
