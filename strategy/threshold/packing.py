@@ -14,15 +14,15 @@ import hashlib
 import numpy as np
 
 from ..exceptions import CiphertextSizeError, MalformedCiphertextError
-from . import wire
 from .errors import ThresholdCkksError
 from .spot_check import VectorTree, vector_root
 from .vectors import encrypt, sum_vectors
+from .wire import KIND_PUBLIC_KEY, is_kind
 
 
 def is_committee_key(public: bytes) -> bool:
     """True if ``public`` is a committee's collective public key, not a TenSEAL context."""
-    return wire.is_kind(public, wire.KIND_PUBLIC_KEY)
+    return is_kind(public, KIND_PUBLIC_KEY)
 
 
 class ThresholdPacking:

@@ -49,16 +49,16 @@ from math import comb
 
 import numpy as np
 
-from . import wire
 from .engine import parameters
 from .errors import MalformedMessageError
+from .wire import DIGEST, HEADER_BYTES, KIND_CIPHERTEXT, is_kind
 
 # The engine's encrypted-vector message (native/threshold_ckks/vector.go, packing.go):
 # the header (``wire``, digest of the public key), the number of values (u64), the number
 # of ciphertexts (u32), then per ciphertext a u32 length and its two polynomials, 4096
 # coefficients each packed at 60 bits little-endian.
-_BINDING = slice(wire.DIGEST.start, wire.HEADER_BYTES + 8)  # key digest and value count
-_HEADER_BYTES = wire.HEADER_BYTES + 8 + 4
+_BINDING = slice(DIGEST.start, HEADER_BYTES + 8)  # key digest and value count
+_HEADER_BYTES = HEADER_BYTES + 8 + 4
 COEFF_BITS = 60
 POLY_COEFFS = 4096
 CIPHERTEXT_BYTES = 2 * POLY_COEFFS * COEFF_BITS // 8
@@ -109,7 +109,7 @@ def split_vector(vector: bytes) -> tuple[bytes, bytes]:
 
     Raises ``MalformedMessageError`` if it is not an encrypted vector of the engine.
     """
-    if len(vector) < _HEADER_BYTES or not wire.is_kind(vector, wire.KIND_CIPHERTEXT):
+    if len(vector) < _HEADER_BYTES or not is_kind(vector, KIND_CIPHERTEXT):
         raise MalformedMessageError("not an encrypted vector of the threshold engine")
     (count,) = struct.unpack_from("<I", vector, _HEADER_BYTES - 4)
     record = 4 + CIPHERTEXT_BYTES

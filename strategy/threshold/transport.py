@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 
 from ..exceptions import WalletError
 from ..wallet import Wallet, seal_to_wallet, verify_signature
-from . import wire
 from .committee import KeyShares
 from .engine import parameters
 from .errors import InvalidArgumentError, ShareAuthenticationError
+from .wire import DIGEST, KIND_PUBLIC_KEY, is_kind, u16_after_header
 
 SIGNATURE_BYTES = 64
 PUBLIC_KEY_SHARE_DOMAIN = b"fl-app/threshold-ckks/public-key-share/v1"
@@ -33,7 +33,7 @@ def _signed_digest(domain: bytes, message: bytes) -> bytes:
 
 def sender_of(message: bytes) -> int:
     """The member number a key-generation message says it is from."""
-    sender = wire.u16_after_header(message)
+    sender = u16_after_header(message)
     if sender is None:
         raise ShareAuthenticationError("key-generation message too short to name its sender")
     return sender
@@ -172,11 +172,11 @@ def check_key_signatures(
     """
     # The engine binds key material to sha256(parameter set name + "/seed-digest/" + seed).
     seed_digest = hashlib.sha256(f"{parameters()['name']}/seed-digest/".encode() + seed).digest()
-    size = wire.u16_after_header(public_key)
+    size = u16_after_header(public_key)
     if (
-        not wire.is_kind(public_key, wire.KIND_PUBLIC_KEY)
+        not is_kind(public_key, KIND_PUBLIC_KEY)
         or size is None
-        or public_key[wire.DIGEST] != seed_digest
+        or public_key[DIGEST] != seed_digest
     ):
         raise ShareAuthenticationError("the collective key was not made from this task's seed")
     if size != len(wallets) or len(signatures) != len(wallets):
