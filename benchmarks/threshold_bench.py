@@ -13,7 +13,7 @@ the public key) and message sizes are recorded once. Timings are medians of
 
 It also records what a committee member's check of one round's aggregate (the sum of the
 ten updates) costs: the spot check of ``strategy.threshold.spot_check`` through a
-``DecryptionGuard``, whose challenge draws one leaf in every ciphertext plus 64 (the
+``DecryptionGuard``, whose challenge draws one leaf in every polynomial plus 64 (the
 default) or 256 more, against checking by recomputation (receiving the ten inputs, adding
 them and comparing bytes). For each: the leaves opened, the bytes the member receives,
 its time without the decryption share itself, the aggregator's time to build the inputs'
@@ -56,9 +56,9 @@ from strategy.threshold import (
 )
 from strategy.threshold.decryption_guard import DecryptionGuard, SumRequest, key_fingerprint
 from strategy.threshold.spot_check import (
-    CIPHERTEXT_BYTES,
     DEFAULT_SAMPLES,
     LEAF_BYTES,
+    POLY_BYTES,
     Opening,
     VectorTree,
     leaf_count,
@@ -77,7 +77,7 @@ NUM_UPDATES = 10
 FLOAT32_BYTES = 4
 MIN_INPUTS = 3  # k of the checking member's guard
 CHALLENGE_SAMPLES = (DEFAULT_SAMPLES, 256)
-LEAVES_PER_CIPHERTEXT = CIPHERTEXT_BYTES // LEAF_BYTES
+LEAVES_PER_POLY = POLY_BYTES // LEAF_BYTES
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[dict[str, float], Any]:
@@ -294,7 +294,7 @@ def spot_check(
     Returns
     -------
     dict[str, Any]
-        Extra samples, leaves opened (one per ciphertext and the extra ones; the last
+        Extra samples, leaves opened (one per polynomial and the extra ones; the last
         repeat's), bytes of the openings (all inputs), bytes received (aggregate and
         openings), and median member and aggregator seconds.
     """
@@ -367,40 +367,40 @@ def enough_accept(accept: float) -> float:
 def accept_probability(num_leaves: int, placement: Sequence[int], samples: int) -> float:
     """Chance that one member's challenge misses every falsified leaf.
 
-    The challenge (``draw_challenge``) draws one leaf in each ciphertext and, independently,
-    ``samples`` distinct leaves anywhere, so falsified leaves placed ``m_c`` in ciphertext
-    ``c`` (``placement``, one count per ciphertext holding any) all pass with probability
-    ``prod_c (1 - m_c / 128) * C(L - m, s) / C(L, s)`` for ``m = sum_c m_c`` of the ``L``.
+    The challenge (``draw_challenge``) draws one leaf in each polynomial and, independently,
+    ``samples`` distinct leaves anywhere, so falsified leaves placed ``m_c`` in polynomial
+    ``c`` (``placement``, one count per polynomial holding any) all pass with probability
+    ``prod_c (1 - m_c / 64) * C(L - m, s) / C(L, s)`` for ``m = sum_c m_c`` of the ``L``.
     """
-    per_ciphertext = 1.0
+    per_poly = 1.0
     for count in placement:
-        per_ciphertext *= 1 - count / LEAVES_PER_CIPHERTEXT
-    return per_ciphertext * miss_probability(num_leaves, sum(placement), samples)
+        per_poly *= 1 - count / LEAVES_PER_POLY
+    return per_poly * miss_probability(num_leaves, sum(placement), samples)
 
 
-def spread(leaves: int, ciphertexts: int) -> list[int]:
-    """``leaves`` spread as evenly as possible over ``ciphertexts``: counts per ciphertext.
+def spread(leaves: int, polys: int) -> list[int]:
+    """``leaves`` spread as evenly as possible over ``polys``: counts per polynomial.
 
     Of all placements of that many falsified leaves this one passes most often: the log of
-    the per-ciphertext factor in ``accept_probability`` is concave in each count.
+    the per-polynomial factor in ``accept_probability`` is concave in each count.
     """
-    low, high = divmod(leaves, ciphertexts)
-    return [count for count in [low + 1] * high + [low] * (ciphertexts - high) if count]
+    low, high = divmod(leaves, polys)
+    return [count for count in [low + 1] * high + [low] * (polys - high) if count]
 
 
 def detection(num_leaves: int) -> list[dict[str, Any]]:
     """Chance that a falsified aggregate passes one member's check, all ``t``, ``t`` of ``n``.
 
-    For one falsified leaf, one ciphertext replaced whole, 1% of the leaves placed as the
-    falsifier would (spread over the ciphertexts), and all of them (one update presented
+    For one falsified leaf, one polynomial replaced whole, 1% of the leaves placed as the
+    falsifier would (spread over the polys), and all of them (one update presented
     as the sum), at each number of extra leaves drawn.
     """
-    ciphertexts = num_leaves // LEAVES_PER_CIPHERTEXT
+    polys = num_leaves // LEAVES_PER_POLY
     falsified = {
         "one leaf": [1],
-        "one ciphertext, replaced whole": [LEAVES_PER_CIPHERTEXT],
-        "1% of leaves, spread over the ciphertexts": spread(-(-num_leaves // 100), ciphertexts),
-        "all leaves (one update as the sum)": [LEAVES_PER_CIPHERTEXT] * ciphertexts,
+        "one polynomial, replaced whole": [LEAVES_PER_POLY],
+        "1% of leaves, spread over the polys": spread(-(-num_leaves // 100), polys),
+        "all leaves (one update as the sum)": [LEAVES_PER_POLY] * polys,
     }
     rows = []
     for label, placement in falsified.items():
@@ -410,7 +410,7 @@ def detection(num_leaves: int) -> list[dict[str, Any]]:
                 {
                     "falsified": label,
                     "falsified_leaves": sum(placement),
-                    "falsified_ciphertexts": len(placement),
+                    "falsified_polys": len(placement),
                     "samples": samples,
                     "one_member_misses": miss,
                     "all_members_miss": miss**THRESHOLD,
@@ -487,19 +487,20 @@ def member_check_lines(results: dict[str, Any]) -> list[str]:
         "sum of the round's committed inputs (`strategy/threshold/spot_check.py`, "
         "`decryption_guard.py`). Each participant signs into its commitment a Merkle root "
         "over its encrypted vector (leaves of 64 coefficients, 480 B; "
-        f"{LEAVES_PER_CIPHERTEXT} leaves per ciphertext of 4,096 values). The member "
+        f"{LEAVES_PER_POLY} leaves per polynomial of 4,096 coefficients; a vector has one "
+        "body per 4,096 values and one mask per 32 bodies). The member "
         "receives the aggregate, which it needs for its share anyway, and only then draws "
-        "its challenge: one leaf at random in every ciphertext, and s more distinct leaves "
+        "its challenge: one leaf at random in every polynomial, and s more distinct leaves "
         "anywhere (`draw_challenge`). The aggregator opens the challenged leaves of every "
         "input with their Merkle paths, and the member checks each path against the signed "
         "root and that the aggregate's leaves are the sums of the inputs' leaves modulo q "
         "(`is_sum`). If m of the L leaves of the aggregate are falsified, m_c of them in "
-        "ciphertext c, one member accepts with probability "
-        f"prod_c (1 - m_c / {LEAVES_PER_CIPHERTEXT}) * C(L - m, s) / C(L, s). A ciphertext "
+        "polynomial c, one member accepts with probability "
+        f"prod_c (1 - m_c / {LEAVES_PER_POLY}) * C(L - m, s) / C(L, s). A polynomial "
         "replaced whole (by one participant's, or anything else) differs from the sum in "
         "every leaf (a leaf agrees only with probability q^-64), so the leaf drawn in it "
         "catches it: probability 0 in the table, as for one update presented as the sum. "
-        "Falsified leaves spread over the ciphertexts pass most often; the 1% rows place "
+        "Falsified leaves spread over the polynomials pass most often; the 1% rows place "
         "them so. "
         f"Decryption needs t = {THRESHOLD} members, each drawing its own leaves, so a "
         f"falsified aggregate is decrypted only if all {THRESHOLD} accept (the probability "
@@ -549,10 +550,10 @@ def member_check_lines(results: dict[str, Any]) -> list[str]:
         f"A participant's vector root, s per 1M values: {roots}.",
         "",
         "Chance that a falsified aggregate is accepted, for L leaves of which m are "
-        "falsified, in the given number of ciphertexts, and s extra leaves drawn by each "
-        "member besides one in every ciphertext:",
+        "falsified, in the given number of polynomials, and s extra leaves drawn by each "
+        "member besides one in every polynomial:",
         "",
-        f"| values | L | falsified | m | ciphertexts | s | one member accepts | "
+        f"| values | L | falsified | m | polynomials | s | one member accepts | "
         f"all {THRESHOLD} accept | {THRESHOLD} of {SIZE} would accept |",
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -561,7 +562,7 @@ def member_check_lines(results: dict[str, Any]) -> list[str]:
         for miss in check["miss_probability"]:
             lines.append(
                 f"| {row['num_values']:,} | {check['num_leaves']:,} | {miss['falsified']} | "
-                f"{miss['falsified_leaves']:,} | {miss['falsified_ciphertexts']:,} | "
+                f"{miss['falsified_leaves']:,} | {miss['falsified_polys']:,} | "
                 f"{miss['samples']} | "
                 f"{probability(miss['one_member_misses'])} | "
                 f"{probability(miss['all_members_miss'])} | "

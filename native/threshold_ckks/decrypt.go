@@ -10,11 +10,11 @@ import (
 	"github.com/tuneinsight/lattigo/v6/schemes/ckks"
 )
 
-// thresholdSecret is a member's parsed t-of-n secret share.
+// thresholdSecret is a member's parsed t-of-n secret share, one polynomial per lane.
 type thresholdSecret struct {
 	seedDigest [sha256.Size]byte
 	committee
-	share multiparty.ShamirSecretShare
+	lanes []ring.Poly
 }
 
 func parseThresholdSecret(data []byte) (*thresholdSecret, error) {
@@ -30,11 +30,11 @@ func parseThresholdSecret(data []byte) (*thresholdSecret, error) {
 	if err = c.check("threshold secret"); err != nil {
 		return nil, err
 	}
-	poly, err := unmarshalQP(body, "threshold secret")
+	lanes, err := unpackPolys(body, Lanes, "threshold secret")
 	if err != nil {
 		return nil, err
 	}
-	return &thresholdSecret{seedDigest: h.digest, committee: c, share: multiparty.ShamirSecretShare{Poly: poly}}, nil
+	return &thresholdSecret{seedDigest: h.digest, committee: c, lanes: lanes}, nil
 }
 
 // checkActive checks the decrypting members: distinct, sorted, within 1..n, at least t,
@@ -63,7 +63,7 @@ func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(secret.share.Poly)
+	defer wipe(secret.lanes...)
 	pk, err := parsePublicKey(pkData)
 	if err != nil {
 		return nil, err
@@ -87,11 +87,14 @@ func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte
 		points[i] = multiparty.ShamirPublicPoint(p)
 	}
 	own := multiparty.ShamirPublicPoint(secret.member)
-	additive := rlwe.NewSecretKey(prm)
-	defer wipe(additive.Value)
 	combiner := multiparty.NewCombiner(*prm.GetRLWEParameters(), own, points, len(points))
-	if err = combiner.GenAdditiveShare(points, own, secret.share, additive); err != nil {
-		return nil, insufficient("decryption share: %v", err)
+	additive := make([]*rlwe.SecretKey, Lanes)
+	for k, lane := range secret.lanes {
+		additive[k] = rlwe.NewSecretKey(prm)
+		defer wipe(additive[k].Value.Q)
+		if err = combiner.GenAdditiveShare(points, own, multiparty.ShamirSecretShare{Poly: asQP(lane)}, additive[k]); err != nil {
+			return nil, insufficient("decryption share: %v", err)
+		}
 	}
 	cks, err := multiparty.NewKeySwitchProtocol(prm, smudgingNoise())
 	if err != nil {
@@ -105,14 +108,11 @@ func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte
 	for _, p := range active {
 		w.u16(p)
 	}
-	w.u32(uint32(len(ct.chunks)))
+	w.u32(uint32(ct.chunks()))
 	share := cks.AllocateShare(0)
-	ringQ := prm.RingQ().AtLevel(0)
-	for _, chunk := range ct.chunks {
-		cks.GenShare(additive, zero, chunk, &share)
-		// GenShare leaves coefficients in [0, 2q) (lazy reduction); shares travel reduced.
-		ringQ.Reduce(share.Value, share.Value)
-		w.blob(packPoly(nil, share.Value))
+	for c := range ct.chunks() {
+		cks.GenShare(additive[c%Lanes], zero, ct.ciphertext(c), &share)
+		w.raw(packPolys(share.Value))
 	}
 	return w.bytes(), nil
 }
@@ -138,19 +138,15 @@ func parseDecryptionShare(data []byte, keyDigest, ctDigest [sha256.Size]byte, ch
 	if r.u32() != uint32(chunks) && r.err == nil {
 		return nil, mismatch("decryption share of member %d has the wrong number of chunks", s.member)
 	}
-	for i := 0; i < chunks && r.err == nil; i++ {
-		body := r.blob(len(data))
-		if r.err != nil {
-			break
-		}
-		poly := ring.NewPoly(1<<LogN, 0)
-		if err := unpackPoly(body, poly, "decryption share"); err != nil {
-			return nil, err
-		}
-		s.chunks = append(s.chunks, multiparty.KeySwitchShare{Value: poly})
+	if r.err != nil {
+		return nil, r.err
 	}
-	if err = r.done(); err != nil {
+	polys, err := unpackPolys(r.rest(), chunks, "decryption share")
+	if err != nil {
 		return nil, err
+	}
+	for _, poly := range polys {
+		s.chunks = append(s.chunks, multiparty.KeySwitchShare{Value: poly})
 	}
 	if h.digest != keyDigest || forCt != ctDigest {
 		return nil, mismatch("decryption share of member %d is for another ciphertext or key", s.member)
@@ -173,7 +169,7 @@ func Combine(ctData []byte, shares [][]byte, minShares int) ([]float64, error) {
 	ctDigest := sha256.Sum256(ctData)
 	parsed := make([]*decryptionShare, len(shares))
 	for i, data := range shares {
-		if parsed[i], err = parseDecryptionShare(data, ct.keyDigest, ctDigest, len(ct.chunks)); err != nil {
+		if parsed[i], err = parseDecryptionShare(data, ct.keyDigest, ctDigest, ct.chunks()); err != nil {
 			return nil, err
 		}
 	}
@@ -202,9 +198,10 @@ func Combine(ctData []byte, shares [][]byte, minShares int) ([]float64, error) {
 	decryptor := rlwe.NewDecryptor(prm, rlwe.NewSecretKey(prm))
 	encoder := ckks.NewEncoder(prm)
 	slots := prm.MaxSlots()
-	out := make([]float64, len(ct.chunks)*slots)
+	out := make([]float64, ct.chunks()*slots)
 	total := cks.AllocateShare(0)
-	for i, chunk := range ct.chunks {
+	for i := range ct.chunks() {
+		chunk := ct.ciphertext(i)
 		total.Value.Copy(parsed[0].chunks[i].Value)
 		for _, s := range parsed[1:] {
 			if err = cks.AggregateShares(total, s.chunks[i], &total); err != nil {

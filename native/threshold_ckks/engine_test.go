@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 
@@ -61,16 +62,6 @@ func BenchmarkEncrypt1M(b *testing.B) {
 	}
 }
 
-func TestLayoutsFixOnlyStructure(t *testing.T) {
-	layouts()
-	for name, l := range map[string]layout{"polyQP": polyQPLayout, "public key": pkLayout} {
-		t.Logf("%s: %d fixed bytes of %d", name, len(l.fixed), len(l.ref))
-		if len(l.ref) == 0 || len(l.fixed) == 0 || len(l.fixed) > 512 {
-			t.Fatalf("%s: %d fixed bytes of %d", name, len(l.fixed), len(l.ref))
-		}
-	}
-}
-
 func TestPackedPolynomialsRoundTripAndRefuseOutOfRange(t *testing.T) {
 	prm, _ := Params()
 	p := ring.NewPoly(prm.N(), 0)
@@ -92,5 +83,52 @@ func TestPackedPolynomialsRoundTripAndRefuseOutOfRange(t *testing.T) {
 	}
 	if err := unpackPoly(packed, back, "test"); err == nil {
 		t.Fatal("a coefficient above q was accepted")
+	}
+}
+
+// TestVectorsAcrossMaskGroupsDecrypt encrypts a vector of more chunks than one mask
+// serves, adds two, and decrypts the sum with three of the five members.
+func TestVectorsAcrossMaskGroupsDecrypt(t *testing.T) {
+	pk, secrets := testKey(t, "lanes")
+	numValues := (Lanes+3)<<LogN + 5
+	left, right := make([]float64, numValues), make([]float64, numValues)
+	for i := range left {
+		left[i], right[i] = rand.Float64()*2-1, rand.Float64()*2-1
+	}
+	a, err := Encrypt(pk, left)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Encrypt(pk, right)
+	chunks := chunkCount(uint64(numValues))
+	if want := headerSize + 12 + (chunks+2)*packedPolySize(); len(a) != want {
+		t.Fatalf("%d chunks took %d bytes, expected %d (two masks)", chunks, len(a), want)
+	}
+	sum, err := Sum([][]byte{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := []uint16{1, 3, 5}
+	var shares [][]byte
+	for _, member := range active {
+		share, err := DecryptionShare(secrets[member-1], pk, sum, active)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shares = append(shares, share)
+	}
+	values, err := Combine(sum, shares, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for i, v := range values {
+		worst = math.Max(worst, math.Abs(v-left[i]-right[i]))
+	}
+	if len(values) != numValues || worst > 1e-5 {
+		t.Fatalf("%d values decrypted, max error %g", len(values), worst)
+	}
+	if _, err = Combine(sum, shares[:2], 3); err == nil {
+		t.Fatal("two shares of a 3-of-5 key decrypted")
 	}
 }

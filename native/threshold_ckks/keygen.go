@@ -5,8 +5,14 @@ import (
 
 	"github.com/tuneinsight/lattigo/v6/core/rlwe"
 	"github.com/tuneinsight/lattigo/v6/multiparty"
+	"github.com/tuneinsight/lattigo/v6/ring"
 	"github.com/tuneinsight/lattigo/v6/utils/sampling"
 )
+
+// A collective key has Lanes secrets s_1..s_Lanes, each the sum of the members' additive
+// shares and each shared t-of-n; its public key is the common random polynomial a and
+// p_k = -a*s_k + e_k for every lane (all in NTT and Montgomery form, as Lattigo keeps
+// public keys). Key-generation messages carry one polynomial per lane.
 
 // committee is the (n, t) of a key and the member a message is from or for.
 type committee struct {
@@ -23,6 +29,12 @@ func (c committee) check(what string) error {
 	return nil
 }
 
+func (c committee) write(w *writer) {
+	w.u16(c.member)
+	w.u16(c.n)
+	w.u16(c.t)
+}
+
 // publicKeyCRP derives the common random polynomial of a task from its seed.
 func publicKeyCRP(seed []byte) (multiparty.PublicKeyGenCRP, multiparty.PublicKeyGenProtocol, error) {
 	prm, err := Params()
@@ -37,9 +49,10 @@ func publicKeyCRP(seed []byte) (multiparty.PublicKeyGenCRP, multiparty.PublicKey
 	return ckg.SampleCRP(crs), ckg, nil
 }
 
-// GenerateKeyShares runs one member's part of distributed key generation: it samples
-// the member's additive secret s_i, returns its public-key share -a*s_i + e_i and one
-// Shamir share of s_i for every member (index j is for member j+1), then wipes s_i.
+// GenerateKeyShares runs one member's part of distributed key generation: for every lane
+// it samples the member's additive secret s_i,k, and it returns its public-key shares
+// -a*s_i,k + e_i,k and, for every member (index j is for member j+1), one Shamir share of
+// each s_i,k; then it wipes the secrets.
 func GenerateKeyShares(seed []byte, c committee) (keyShare []byte, shamir [][]byte, err error) {
 	if err = c.check("key generation"); err != nil {
 		return nil, nil, err
@@ -52,171 +65,154 @@ func GenerateKeyShares(seed []byte, c committee) (keyShare []byte, shamir [][]by
 	if err != nil {
 		return nil, nil, err
 	}
-	sk := rlwe.NewKeyGenerator(prm).GenSecretKeyNew()
-	defer wipe(sk.Value)
-
-	share := ckg.AllocateShare()
-	ckg.GenShare(sk, crp, &share)
-	digest := seedDigest(seed)
-	w := newWriter(kindKeyShare, digest)
-	w.u16(c.member)
-	w.u16(c.n)
-	w.u16(c.t)
-	w.blob(marshalQP(share.Value))
-	keyShare = w.bytes()
-
+	keygen := rlwe.NewKeyGenerator(prm)
 	thr := multiparty.NewThresholdizer(prm)
-	poly, err := thr.GenShamirPolynomial(int(c.t), sk)
-	if err != nil {
-		return nil, nil, badArgument("key generation: %v", err)
-	}
+	public := make([]ring.Poly, Lanes)
+	toMember := make([][]ring.Poly, c.n)
 	defer func() {
-		for _, coeff := range poly.Value {
-			wipe(coeff)
+		for _, polys := range toMember {
+			wipe(polys...)
 		}
 	}()
-	out := thr.AllocateThresholdSecretShare()
-	defer wipe(out.Poly)
-	for recipient := uint16(1); recipient <= c.n; recipient++ {
-		thr.GenShamirSecretShare(multiparty.ShamirPublicPoint(recipient), poly, &out)
-		w := newWriter(kindShamirShare, digest)
-		w.u16(c.member)
-		w.u16(recipient)
-		w.u16(c.n)
-		w.u16(c.t)
-		w.blob(marshalQP(out.Poly))
-		shamir = append(shamir, w.bytes())
-	}
-	return keyShare, shamir, nil
-}
-
-// CombineShamirShares adds the n Shamir shares addressed to one member into its
-// t-of-n threshold secret share.
-func CombineShamirShares(seed []byte, own uint16, shares [][]byte) ([]byte, error) {
-	prm, err := Params()
-	if err != nil {
-		return nil, err
+	for k := range public {
+		sk := keygen.GenSecretKeyNew()
+		share := ckg.AllocateShare()
+		ckg.GenShare(sk, crp, &share)
+		public[k] = share.Value.Q
+		poly, err := thr.GenShamirPolynomial(int(c.t), sk)
+		wipe(sk.Value.Q)
+		if err != nil {
+			return nil, nil, badArgument("key generation: %v", err)
+		}
+		for recipient := range toMember {
+			out := thr.AllocateThresholdSecretShare()
+			thr.GenShamirSecretShare(multiparty.ShamirPublicPoint(recipient+1), poly, &out)
+			toMember[recipient] = append(toMember[recipient], out.Poly.Q)
+		}
+		for _, coeff := range poly.Value {
+			wipe(coeff.Q)
+		}
 	}
 	digest := seedDigest(seed)
-	thr := multiparty.NewThresholdizer(prm)
-	total := thr.AllocateThresholdSecretShare()
-	var first committee
+	w := newWriter(kindKeyShare, digest)
+	c.write(w)
+	w.blob(packPolys(public...))
+	for recipient, polys := range toMember {
+		w := newWriter(kindShamirShare, digest)
+		c.write(w)
+		w.u16(uint16(recipient + 1))
+		w.blob(packPolys(polys...))
+		shamir = append(shamir, w.bytes())
+	}
+	return w.bytes(), shamir, nil
+}
+
+// laneMessage is a parsed key-generation message: its sender's committee and one
+// polynomial per lane.
+type laneMessage struct {
+	committee
+	recipient uint16
+	lanes     []ring.Poly
+}
+
+// parseLaneMessages parses the messages of one key-generation step, one from each of the
+// n members, all for one task seed and one (n, t); Shamir shares must be addressed to
+// recipient (0 for public messages).
+func parseLaneMessages(seed []byte, kind byte, what string, recipient uint16, messages [][]byte) ([]laneMessage, error) {
+	digest := seedDigest(seed)
+	var parsed []laneMessage
 	seen := map[uint16]bool{}
-	for i, data := range shares {
-		r, h, err := newReader(data, kindShamirShare, "Shamir share")
+	for _, data := range messages {
+		r, h, err := newReader(data, kind, what)
 		if err != nil {
 			return nil, err
 		}
-		sender, recipient, n, t := r.u16(), r.u16(), r.u16(), r.u16()
+		m := laneMessage{committee: committee{r.u16(), r.u16(), r.u16()}}
+		if kind == kindShamirShare {
+			m.recipient = r.u16()
+		}
 		body := r.blob(len(data))
 		if err = r.done(); err != nil {
 			return nil, err
 		}
 		if h.digest != digest {
-			return nil, mismatch("Shamir share from member %d belongs to another task seed", sender)
+			return nil, mismatch("%s from member %d belongs to another task seed", what, m.member)
 		}
-		c := committee{sender, n, t}
-		if err = c.check("Shamir share"); err != nil {
+		if err = m.check(what); err != nil {
 			return nil, err
 		}
-		if i == 0 {
-			first = c
-		} else if n != first.n || t != first.t {
-			return nil, mismatch("Shamir share from member %d is for a %d-of-%d committee, not %d-of-%d", sender, t, n, first.t, first.n)
+		if len(parsed) > 0 && (m.n != parsed[0].n || m.t != parsed[0].t) {
+			return nil, mismatch("%s from member %d is for a %d-of-%d committee, not %d-of-%d", what, m.member, m.t, m.n, parsed[0].t, parsed[0].n)
 		}
-		if recipient != own {
-			return nil, mismatch("Shamir share from member %d is addressed to member %d, not %d", sender, recipient, own)
+		if m.recipient != recipient {
+			return nil, mismatch("%s from member %d is addressed to member %d, not %d", what, m.member, m.recipient, recipient)
 		}
-		if seen[sender] {
-			return nil, mismatch("two Shamir shares from member %d", sender)
+		if seen[m.member] {
+			return nil, mismatch("two %ss from member %d", what, m.member)
 		}
-		seen[sender] = true
-		poly, err := unmarshalQP(body, "Shamir share")
-		if err != nil {
+		seen[m.member] = true
+		if m.lanes, err = unpackPolys(body, Lanes, what); err != nil {
 			return nil, err
 		}
-		if err = thr.AggregateShares(total, multiparty.ShamirSecretShare{Poly: poly}, &total); err != nil {
-			return nil, malformed("Shamir share: %v", err)
+		parsed = append(parsed, m)
+	}
+	if len(parsed) == 0 || len(parsed) != int(parsed[0].n) {
+		return nil, insufficient("%d %ss, need one from each member of the committee", len(parsed), what)
+	}
+	return parsed, nil
+}
+
+// sumLanes adds the messages' polynomials lane by lane into the first message's.
+func sumLanes(messages []laneMessage) []ring.Poly {
+	prm, _ := Params()
+	ringQ := prm.RingQ().AtLevel(0)
+	total := messages[0].lanes
+	for _, m := range messages[1:] {
+		for k, p := range m.lanes {
+			ringQ.Add(total[k], p, total[k])
 		}
-		wipe(poly)
+		wipe(m.lanes...)
 	}
-	if len(shares) == 0 || len(seen) != int(first.n) {
-		return nil, insufficient("%d Shamir shares for member %d, need one from each of the %d members", len(seen), own, first.n)
+	return total
+}
+
+// CombineShamirShares adds the n Shamir shares addressed to one member into its t-of-n
+// threshold secret share, one polynomial per lane.
+func CombineShamirShares(seed []byte, own uint16, shares [][]byte) ([]byte, error) {
+	parsed, err := parseLaneMessages(seed, kindShamirShare, "Shamir share", own, shares)
+	if err != nil {
+		return nil, err
 	}
-	defer wipe(total.Poly)
-	w := newWriter(kindThresholdSecret, digest)
-	w.u16(own)
-	w.u16(first.n)
-	w.u16(first.t)
-	w.blob(marshalQP(total.Poly))
+	total := sumLanes(parsed)
+	defer wipe(total...)
+	w := newWriter(kindThresholdSecret, seedDigest(seed))
+	committee{own, parsed[0].n, parsed[0].t}.write(w)
+	w.blob(packPolys(total...))
 	return w.bytes(), nil
 }
 
-// AggregatePublicKey adds the n members' public-key shares into the collective public
-// key (sum of shares, common random polynomial). Anyone may run it.
+// AggregatePublicKey adds the n members' public-key shares lane by lane into the
+// collective public key (a, p_1..p_Lanes). Anyone may run it.
 func AggregatePublicKey(seed []byte, shares [][]byte) ([]byte, error) {
-	prm, err := Params()
+	parsed, err := parseLaneMessages(seed, kindKeyShare, "public-key share", 0, shares)
 	if err != nil {
 		return nil, err
 	}
-	crp, ckg, err := publicKeyCRP(seed)
+	crp, _, err := publicKeyCRP(seed)
 	if err != nil {
 		return nil, err
 	}
-	digest := seedDigest(seed)
-	total := ckg.AllocateShare()
-	var first committee
-	seen := map[uint16]bool{}
-	for i, data := range shares {
-		r, h, err := newReader(data, kindKeyShare, "public-key share")
-		if err != nil {
-			return nil, err
-		}
-		c := committee{r.u16(), r.u16(), r.u16()}
-		body := r.blob(len(data))
-		if err = r.done(); err != nil {
-			return nil, err
-		}
-		if h.digest != digest {
-			return nil, mismatch("public-key share from member %d belongs to another task seed", c.member)
-		}
-		if err = c.check("public-key share"); err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			first = c
-		} else if c.n != first.n || c.t != first.t {
-			return nil, mismatch("public-key share from member %d is for a %d-of-%d committee, not %d-of-%d", c.member, c.t, c.n, first.t, first.n)
-		}
-		if seen[c.member] {
-			return nil, mismatch("two public-key shares from member %d", c.member)
-		}
-		seen[c.member] = true
-		poly, err := unmarshalQP(body, "public-key share")
-		if err != nil {
-			return nil, err
-		}
-		ckg.AggregateShares(total, multiparty.PublicKeyGenShare{Value: poly}, &total)
-	}
-	if len(shares) == 0 || len(seen) != int(first.n) {
-		return nil, insufficient("%d public-key shares, need one from each of the %d members", len(seen), first.n)
-	}
-	pk := rlwe.NewPublicKey(prm)
-	ckg.GenPublicKey(total, crp, pk)
-	body, err := pk.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	w := newWriter(kindPublicKey, digest)
-	w.u16(first.n)
-	w.u16(first.t)
-	w.blob(body)
+	w := newWriter(kindPublicKey, seedDigest(seed))
+	w.u16(parsed[0].n)
+	w.u16(parsed[0].t)
+	w.blob(packPolys(append([]ring.Poly{crp.Value.Q}, sumLanes(parsed)...)...))
 	return w.bytes(), nil
 }
 
 // publicKey is a parsed collective public key.
 type publicKey struct {
-	key        *rlwe.PublicKey
+	mask       ring.Poly   // a
+	lanes      []ring.Poly // p_k = -a*s_k + e_k
 	seedDigest [sha256.Size]byte
 	digest     [sha256.Size]byte // binds ciphertexts and decryption shares to this key
 	n, t       uint16
@@ -235,22 +231,11 @@ func parsePublicKey(data []byte) (*publicKey, error) {
 	if err = (committee{1, n, t}).check("public key"); err != nil {
 		return nil, err
 	}
-	prm, err := Params()
+	polys, err := unpackPolys(body, Lanes+1, "public key")
 	if err != nil {
 		return nil, err
 	}
-	layouts()
-	if err = pkLayout.check(body, "public key"); err != nil {
-		return nil, err
-	}
-	pk := rlwe.NewPublicKey(prm)
-	if err = pk.UnmarshalBinary(body); err != nil {
-		return nil, malformed("public key: %v", err)
-	}
-	for _, p := range pk.Value {
-		if err = checkPolyQP(p, "public key"); err != nil {
-			return nil, err
-		}
-	}
-	return &publicKey{key: pk, seedDigest: h.digest, digest: sha256.Sum256(data), n: n, t: t}, nil
+	return &publicKey{
+		mask: polys[0], lanes: polys[1:], seedDigest: h.digest, digest: sha256.Sum256(data), n: n, t: t,
+	}, nil
 }

@@ -30,12 +30,20 @@ const (
 	// SmudgingLogSigma is log2 of the standard deviation of the flooding noise each
 	// member adds to its decryption share.
 	SmudgingLogSigma = 22
+	// Lanes is the number of secrets in a collective key. An encryption shares one mask
+	// polynomial (u*a + e) among Lanes ciphertexts, each of which adds its values under
+	// the public key of its own secret (u*p_k + e_k + m_k): Lanes + 1 polynomials carry
+	// Lanes * 4096 values instead of 2 * Lanes, at the security of the same ring (the
+	// mask and the Lanes bodies are RLWE samples of the one ephemeral secret u; Peikert,
+	// Vaikuntanathan and Waters, "A Framework for Efficient and Composable Oblivious
+	// Transfer", CRYPTO 2008, section 7).
+	Lanes = 32
 	// maxLogQP128 is the largest total modulus (bits) for 128-bit classical security with
 	// ternary secrets at ring degree 2^LogN (Homomorphic Encryption Standard, Albrecht et
 	// al. 2018, table 1). Lattigo v6 does not check security itself, so the engine does.
 	maxLogQP128 = 109
 	// ParameterSetName names the fixed parameter set; it is part of every message.
-	ParameterSetName = "fl-app/threshold-ckks/ci-n4096-q60-s50-f22"
+	ParameterSetName = "fl-app/threshold-ckks/ci-n4096-q60-s50-f22-l32"
 )
 
 var (

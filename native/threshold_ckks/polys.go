@@ -5,61 +5,45 @@ import (
 	"github.com/tuneinsight/lattigo/v6/ring/ringqp"
 )
 
-// checkPoly refuses a polynomial that is not one element of R_q: wrong degree, wrong
-// number of moduli, or a coefficient outside [0, q).
-func checkPoly(p ring.Poly, what string) error {
-	prm, err := Params()
-	if err != nil {
-		return err
+// packPolys packs polynomials of R_q one after the other (packing.go), reducing each
+// first: Lattigo's lazy operations may leave coefficients in [q, 2q).
+func packPolys(polys ...ring.Poly) []byte {
+	prm, _ := Params()
+	ringQ := prm.RingQ().AtLevel(0)
+	out := make([]byte, 0, len(polys)*packedPolySize())
+	for _, p := range polys {
+		ringQ.Reduce(p, p)
+		out = packPoly(out, p)
 	}
-	if p.N() != prm.N() || p.Level() != 0 {
-		return malformed("%s: polynomial of degree %d at level %d, expected %d at level 0", what, p.N(), p.Level(), prm.N())
+	return out
+}
+
+// unpackPolys reads count packed polynomials, each with every coefficient below q.
+func unpackPolys(data []byte, count int, what string) ([]ring.Poly, error) {
+	size := packedPolySize()
+	if len(data) != count*size {
+		return nil, malformed("%s: %d bytes, expected %d polynomials of %d", what, len(data), count, size)
 	}
-	q := prm.Q()[0]
-	for _, c := range p.Coeffs[0] {
-		if c >= q {
-			return malformed("%s: coefficient out of range", what)
+	polys := make([]ring.Poly, count)
+	for i := range polys {
+		polys[i] = ring.NewPoly(1<<LogN, 0)
+		if err := unpackPoly(data[i*size:(i+1)*size], polys[i], what); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return polys, nil
 }
 
-// checkPolyQP is checkPoly for a polynomial modulo Q*P, which here has no P part.
-func checkPolyQP(p ringqp.Poly, what string) error {
-	if p.LevelP() >= 0 {
-		return malformed("%s: unexpected special-modulus part", what)
-	}
-	return checkPoly(p.Q, what)
-}
-
-// marshalQP serializes a polynomial modulo Q*P.
-func marshalQP(p ringqp.Poly) []byte {
-	data, err := p.MarshalBinary()
-	if err != nil {
-		panic(err) // writing to memory cannot fail
-	}
-	return data
-}
-
-// unmarshalQP parses and checks a polynomial modulo Q*P.
-func unmarshalQP(data []byte, what string) (ringqp.Poly, error) {
-	var p ringqp.Poly
-	layouts()
-	if err := polyQPLayout.check(data, what); err != nil {
-		return p, err
-	}
-	if err := p.UnmarshalBinary(data); err != nil {
-		return p, malformed("%s: %v", what, err)
-	}
-	return p, checkPolyQP(p, what)
+// asQP views a polynomial of R_q as one modulo Q*P; the engine has no special modulus.
+func asQP(p ring.Poly) ringqp.Poly {
+	return ringqp.Poly{Q: p}
 }
 
 // wipe overwrites secret coefficients once they are no longer needed.
-func wipe(p ringqp.Poly) {
-	for _, row := range p.Q.Coeffs {
-		clear(row)
-	}
-	for _, row := range p.P.Coeffs {
-		clear(row)
+func wipe(polys ...ring.Poly) {
+	for _, p := range polys {
+		for _, row := range p.Coeffs {
+			clear(row)
+		}
 	}
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"math"
+	"sync"
 
 	"github.com/tuneinsight/lattigo/v6/core/rlwe"
+	"github.com/tuneinsight/lattigo/v6/ring"
 	"github.com/tuneinsight/lattigo/v6/schemes/ckks"
+	"github.com/tuneinsight/lattigo/v6/utils/sampling"
 )
 
 // MaxAbsValue bounds each encrypted value; the caller must also keep every decrypted sum
@@ -16,75 +18,125 @@ const MaxAbsValue = 256.0
 // maxChunks bounds an encrypted vector at 2^32 values.
 const maxChunks = 1 << 20
 
-// vector is a parsed encrypted vector: chunks of one ciphertext per params.MaxSlots() values.
+// An encrypted vector holds ceil(values / 4096) chunks of 4096 values. Chunks go in
+// groups of Lanes; a group is its mask u*a + e followed by one body u*p_k + e_k + m_k per
+// chunk (k = 0, 1, ... within the group), where u is the group's ephemeral secret. Chunk
+// k of a group with its mask is an ordinary CKKS ciphertext (body, mask) under secret
+// s_k. Every polynomial is in NTT form; the message holds them packed in this order.
 type vector struct {
 	keyDigest [sha256.Size]byte
 	numValues uint64
-	chunks    []*rlwe.Ciphertext
+	polys     []ring.Poly
 }
 
-// freshMetaData is the metadata every chunk must carry: level 0, default scale, NTT form.
-func freshMetaData(prm ckks.Parameters) *rlwe.MetaData {
-	return ckks.NewCiphertext(prm, 1, 0).MetaData
+// chunkCount is the number of 4096-value chunks of a vector of numValues values.
+func chunkCount(numValues uint64) int {
+	slots := uint64(1) << LogN
+	return int(max((numValues+slots-1)/slots, 1))
+}
+
+// polyCount is the number of polynomials of a vector of chunks chunks.
+func polyCount(chunks int) int {
+	return chunks + (chunks+Lanes-1)/Lanes
+}
+
+// maskIndex and bodyIndex locate a chunk's polynomials in the message.
+func maskIndex(chunk int) int { return chunk / Lanes * (Lanes + 1) }
+func bodyIndex(chunk int) int { return maskIndex(chunk) + 1 + chunk%Lanes }
+
+func (v *vector) chunks() int { return chunkCount(v.numValues) }
+
+var (
+	freshOnce sync.Once
+	freshMeta rlwe.MetaData
+)
+
+// ciphertext is chunk c as a fresh Lattigo ciphertext (level 0, default scale, NTT form)
+// sharing the vector's polynomials: its body changes when the ciphertext's does.
+func (v *vector) ciphertext(c int) *rlwe.Ciphertext {
+	freshOnce.Do(func() {
+		prm, _ := Params()
+		freshMeta = *ckks.NewCiphertext(prm, 1, 0).MetaData
+	})
+	meta := freshMeta
+	return &rlwe.Ciphertext{Element: rlwe.Element[ring.Poly]{
+		Value: []ring.Poly{v.polys[bodyIndex(c)], v.polys[maskIndex(c)]}, MetaData: &meta,
+	}}
 }
 
 // Encrypt encodes values at the default scale and encrypts them under the collective
-// public key, MaxSlots values per ciphertext.
+// public key, 4096 values per chunk, one mask per group of Lanes chunks.
 func Encrypt(pkData []byte, values []float64) ([]byte, error) {
 	pk, err := parsePublicKey(pkData)
 	if err != nil {
 		return nil, err
 	}
-	prm, _ := Params()
 	for i, v := range values {
 		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > MaxAbsValue {
 			return nil, badArgument("value %d is %g; values must be finite and within +-%g", i, v, MaxAbsValue)
 		}
 	}
-	slots := prm.MaxSlots()
-	encoder := ckks.NewEncoder(prm)
-	encryptor := rlwe.NewEncryptor(prm, pk.key)
-	out := &vector{keyDigest: pk.digest, numValues: uint64(len(values))}
-	chunk := make([]float64, slots)
-	meta := freshMetaData(prm)
-	for start := 0; start < max(len(values), 1); start += slots {
-		clear(chunk)
-		copy(chunk, values[start:min(start+slots, len(values))])
-		pt := ckks.NewPlaintext(prm, 0)
-		if err = encoder.Encode(chunk, pt); err != nil {
-			return nil, err
-		}
-		ct, err := encryptor.EncryptNew(pt)
-		if err != nil {
-			return nil, err
-		}
-		if !ct.MetaData.Equal(meta) {
-			return nil, fmt.Errorf("encryption produced a ciphertext at another level or scale")
-		}
-		out.chunks = append(out.chunks, ct)
-	}
-	return out.marshal()
-}
-
-func (v *vector) marshal() ([]byte, error) {
-	w := newWriter(kindCiphertext, v.keyDigest)
-	w.u64(v.numValues)
-	w.u32(uint32(len(v.chunks)))
-	body := make([]byte, 0, 2*packedPolySize())
-	for _, ct := range v.chunks {
-		body = packPoly(packPoly(body[:0], ct.Value[0]), ct.Value[1])
-		w.blob(body)
-	}
-	return w.bytes(), nil
-}
-
-// parseVector parses an encrypted vector: every chunk is two packed polynomials with
-// coefficients in range, taken as a fresh ciphertext at level 0 and the default scale.
-func parseVector(data []byte) (*vector, error) {
-	prm, err := Params()
+	prm, _ := Params()
+	ringQ := prm.RingQ().AtLevel(0)
+	prng, err := sampling.NewPRNG()
 	if err != nil {
 		return nil, err
 	}
+	ternary, err := ring.NewSampler(prng, ringQ, prm.Xs(), false)
+	if err != nil {
+		return nil, err
+	}
+	gaussian, err := ring.NewSampler(prng, ringQ, prm.Xe(), false)
+	if err != nil {
+		return nil, err
+	}
+	encoder := ckks.NewEncoder(prm)
+	out := &vector{keyDigest: pk.digest, numValues: uint64(len(values))}
+	chunks := out.chunks()
+	out.polys = make([]ring.Poly, polyCount(chunks))
+	u, noise := ringQ.NewPoly(), ringQ.NewPoly()
+	defer wipe(u)
+	// withNoise sets dst = u * key + NTT(e) for a fresh Gaussian e.
+	withNoise := func(dst, key ring.Poly) {
+		ringQ.MulCoeffsMontgomery(u, key, dst)
+		gaussian.Read(noise)
+		ringQ.NTT(noise, noise)
+		ringQ.Add(dst, noise, dst)
+	}
+	slots := prm.MaxSlots()
+	chunk := make([]float64, slots)
+	pt := ckks.NewPlaintext(prm, 0)
+	for c := range chunks {
+		if c%Lanes == 0 {
+			ternary.Read(u)
+			ringQ.NTT(u, u)
+			out.polys[maskIndex(c)] = ringQ.NewPoly()
+			withNoise(out.polys[maskIndex(c)], pk.mask)
+		}
+		clear(chunk)
+		copy(chunk, values[min(c*slots, len(values)):min((c+1)*slots, len(values))])
+		if err = encoder.Encode(chunk, pt); err != nil {
+			return nil, err
+		}
+		body := ringQ.NewPoly()
+		withNoise(body, pk.lanes[c%Lanes])
+		ringQ.Add(body, pt.Value, body)
+		out.polys[bodyIndex(c)] = body
+	}
+	return out.marshal(), nil
+}
+
+func (v *vector) marshal() []byte {
+	w := newWriter(kindCiphertext, v.keyDigest)
+	w.u64(v.numValues)
+	w.u32(uint32(v.chunks()))
+	w.raw(packPolys(v.polys...))
+	return w.bytes()
+}
+
+// parseVector parses an encrypted vector: exactly the polynomials its value count needs,
+// every coefficient below q.
+func parseVector(data []byte) (*vector, error) {
 	r, h, err := newReader(data, kindCiphertext, "ciphertext")
 	if err != nil {
 		return nil, err
@@ -94,30 +146,10 @@ func parseVector(data []byte) (*vector, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	slots := uint64(prm.MaxSlots())
-	expected := max((v.numValues+slots-1)/slots, 1)
-	if count > maxChunks || uint64(count) != expected {
-		return nil, malformed("ciphertext: %d chunks for %d values, expected %d", count, v.numValues, expected)
+	if count > maxChunks || int(count) != v.chunks() {
+		return nil, malformed("ciphertext: %d chunks for %d values, expected %d", count, v.numValues, v.chunks())
 	}
-	size := packedPolySize()
-	for i := uint32(0); i < count; i++ {
-		body := r.blob(len(data))
-		if r.err != nil {
-			return nil, r.err
-		}
-		if len(body) != 2*size {
-			return nil, malformed("ciphertext chunk %d: %d bytes, expected %d", i, len(body), 2*size)
-		}
-		// Chunks carry no metadata: every one is fresh, at level 0 and the default scale.
-		ct := ckks.NewCiphertext(prm, 1, 0)
-		for j, p := range ct.Value {
-			if err = unpackPoly(body[j*size:(j+1)*size], p, "ciphertext chunk"); err != nil {
-				return nil, err
-			}
-		}
-		v.chunks = append(v.chunks, ct)
-	}
-	if err = r.done(); err != nil {
+	if v.polys, err = unpackPolys(r.rest(), polyCount(int(count)), "ciphertext"); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -145,11 +177,9 @@ func Sum(vectors [][]byte) ([]byte, error) {
 		if v.numValues != total.numValues {
 			return nil, mismatch("cannot add vectors of %d and %d values", total.numValues, v.numValues)
 		}
-		for i, ct := range total.chunks {
-			for j := range ct.Value {
-				ringQ.Add(ct.Value[j], v.chunks[i].Value[j], ct.Value[j])
-			}
+		for i, p := range total.polys {
+			ringQ.Add(p, v.polys[i], p)
 		}
 	}
-	return total.marshal()
+	return total.marshal(), nil
 }

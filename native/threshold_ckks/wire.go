@@ -12,13 +12,13 @@ import (
 // digest for ciphertexts and decryption shares).
 const (
 	magic   = "FLTC"
-	version = 1
+	version = 2
 
 	kindKeyShare        byte = 1 // a member's public-key generation share (public)
 	kindShamirShare     byte = 2 // one member's Shamir share for one recipient (sealed)
 	kindThresholdSecret byte = 3 // a member's aggregated t-of-n share (kept by it, sealed)
 	kindPublicKey       byte = 4 // the collective public key (public)
-	kindCiphertext      byte = 5 // an encrypted vector, chunked into ciphertexts
+	kindCiphertext      byte = 5 // an encrypted vector: masks and bodies (vector.go)
 	kindDecryptionShare byte = 6 // a member's decryption share of one encrypted vector
 
 	headerSize = len(magic) + 2 + sha256.Size
@@ -103,6 +103,16 @@ func (r *reader) blob(limit int) []byte {
 	return out
 }
 
+// rest returns the bytes not read yet.
+func (r *reader) rest() []byte {
+	if r.err != nil {
+		return nil
+	}
+	out := make([]byte, r.buf.Len())
+	_, _ = r.buf.Read(out)
+	return out
+}
+
 // done reports the first error, or an error if bytes are left over.
 func (r *reader) done() error {
 	if r.err == nil && r.buf.Len() != 0 {
@@ -128,6 +138,7 @@ func (w *writer) u32(v uint32)               { _ = binary.Write(&w.buf, binary.L
 func (w *writer) u64(v uint64)               { _ = binary.Write(&w.buf, binary.LittleEndian, v) }
 func (w *writer) digest(d [sha256.Size]byte) { w.buf.Write(d[:]) }
 func (w *writer) blob(b []byte)              { w.u32(uint32(len(b))); w.buf.Write(b) }
+func (w *writer) raw(b []byte)               { w.buf.Write(b) }
 func (w *writer) bytes() []byte              { return w.buf.Bytes() }
 
 // seedDigest binds key material to a task: the digest of its seed and parameter set.

@@ -17,10 +17,19 @@ for 128-bit security at ``N = 4096`` (HE Standard, Albrecht et al. 2018), which 
 engine checks at start-up because Lattigo does not. Scale ``2^50``: values wrap at
 ``+-q / 2^51 = +-512``; the engine refuses single values beyond ``+-256`` and the caller
 must keep sums within that bound, as with ``strategy.ckks.MAX_ABS_SUM``. Aggregation
-needs only additions, so one level is enough. A ciphertext is two polynomials of 4096
-coefficients below ``2^60``, sent packed at 60 bits: 15 bytes per value (3.75x float32;
-TenSEAL's single-key ciphertexts are 11.9, with two reals per complex slot). A decryption
-share is one such polynomial per ciphertext, 7.5 bytes per value.
+needs only additions, so one level is enough.
+
+Shared masks: a collective key has 32 secrets ("lanes") ``s_1..s_32``, each shared
+``t``-of-``n``, and its public key is ``a`` and ``p_k = -a * s_k + e_k`` for every lane.
+An encryption of 32 chunks of 4096 values draws one ephemeral secret ``u`` and sends one
+mask ``u * a + e`` and one body ``u * p_k + e_k + m_k`` per chunk: chunk ``k`` with the
+mask is an ordinary ciphertext under ``s_k``. The mask and the bodies are RLWE samples of
+the one secret ``u`` with public ``a, p_1..p_32``, so this is as secure as encrypting each
+chunk alone (Peikert, Vaikuntanathan and Waters 2008, section 7, the same argument for
+LWE), and the mask's polynomial is sent once instead of 32 times: 33 polynomials of 4096
+coefficients below ``2^60``, packed at 60 bits, carry 131,072 values, 7.7 bytes per value
+(1.93x float32, against 3.75x with one mask per chunk). Members hold one Shamir share per
+lane (1 MB), and a decryption share is one polynomial per chunk, 7.5 bytes per value.
 
 What contribution scoring would need: ``<w_i, g0>`` is a ciphertext-plaintext product
 and a sum over slots. With ``g0`` encoded at a low scale ``2^k`` the product sits at
@@ -36,8 +45,9 @@ switching with a special modulus ``P``: ``Q = 60`` plus ``P = 49`` bits is the w
 
 Protocols and what each party holds:
 
-1. Key generation (members, once per task). Member ``i`` samples an additive secret
-   ``s_i``, publishes its public-key share ``-a * s_i + e_i`` (``PublicKeyGenProtocol``;
+1. Key generation (members, once per task; for each lane, whose index is left out
+   here). Member ``i`` samples an additive secret ``s_i``, publishes its public-key
+   share ``-a * s_i + e_i`` (``PublicKeyGenProtocol``;
    ``a`` is the common random polynomial drawn from a keyed PRNG on the task seed, so
    every member derives the same one) and sends member ``j`` the Shamir share
    ``f_i(j)`` of a random degree ``t - 1`` polynomial with ``f_i(0) = s_i``
@@ -50,7 +60,7 @@ Protocols and what each party holds:
    ``(sum_i (-a * s_i + e_i), a)``; each member keeps the key it computed and decrypts
    under no other. Nothing ever computes ``s``.
 2. Encryption (participants): public-key encryption under the collective key, any
-   length, chunked into ciphertexts of 4096 values.
+   length, in chunks of 4096 values that share a mask 32 at a time.
 3. Aggregation (organisation): ciphertext additions. It holds only public material.
 4. Decryption (any ``t`` members and the aggregator). The aggregator names the
    decrypting set ``A`` (``|A| >= t``); each member ``j`` in ``A`` turns ``S_j`` into an

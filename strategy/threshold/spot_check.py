@@ -8,29 +8,31 @@ as a sum. Recomputing the sum means receiving every input: 10 updates of 1M valu
 1. Each participant commits to a Merkle root over its encrypted vector (``vector_root``),
    signed into its round commitment before the aggregate exists.
 2. The member receives the aggregate (it needs it for its share anyway) and only then
-   draws its leaves (``draw_challenge``): one at random in every ciphertext, and ``s``
-   more anywhere, so the aggregator cannot know them when it fixes the aggregate.
+   draws its leaves (``draw_challenge``): one at random in every polynomial (each mask
+   and each chunk's body), and ``s`` more anywhere, so the aggregator cannot know them
+   when it fixes the aggregate.
 3. The aggregator opens those leaves of every input with their Merkle paths
    (``VectorTree.open``); the member checks each path against the signed root and that
    the aggregate's leaf is the sum of the inputs' leaves modulo ``q``
    (``is_sum``). Ciphertext addition is exact, coefficient by coefficient.
 
-A leaf is 64 coefficients (480 bytes), 128 leaves per ciphertext of 4096 values, so an
-opening costs one leaf plus ``ceil(log2 L)`` hashes for ``L`` leaves: 960 bytes per
-input at 1M values (245 ciphertexts). What each member catches:
+A leaf is 64 coefficients (480 bytes), 64 leaves per polynomial of 4096 coefficients, so
+an opening costs one leaf plus ``ceil(log2 L)`` hashes for ``L`` leaves: 928 bytes per
+input at 1M values (253 polynomials: 245 bodies and 8 masks). What each member catches:
 
-- Any ciphertext of the aggregate replaced, by one participant's (its 4096 values) or
-  anything else: always, by the leaf drawn in that ciphertext. A replaced ciphertext
-  differs in every leaf unless the other inputs sum to zero modulo ``q`` on all 64
-  coefficients of a leaf (probability ``q^-64``). So is one update passed off as the sum.
-- ``m`` falsified leaves of the ``L``, within ciphertexts: missed by the ``s`` extra
+- Any polynomial of the aggregate replaced, by one participant's (a body: its 4096
+  values) or anything else: always, by the leaf drawn in that polynomial. A replaced
+  polynomial differs in every leaf unless the other inputs sum to zero modulo ``q`` on
+  all 64 coefficients of a leaf (probability ``q^-64``). So is one update passed off as
+  the sum.
+- ``m`` falsified leaves of the ``L``, within polynomials: missed by the ``s`` extra
   draws with probability ``C(L - m, s) / C(L, s) <= (1 - m / L)^s``
-  (``miss_probability``), not counting the per-ciphertext draws.
+  (``miss_probability``), not counting the per-polynomial draws.
 
 The aggregator sees every member's leaves before it names the ``t`` members that
 decrypt, so it can pick members whose leaves missed: a partial falsification passes if
 at least ``t`` of the ``n`` members would accept, not only if ``t`` given ones do. That
-is why every member covers every ciphertext.
+is why every member covers every polynomial.
 
 The Merkle tree is RFC 6962's hashing (``0x00`` before a leaf, ``0x01`` before two child
 hashes) with an odd last node carried up a level unchanged; it is written here because
@@ -55,13 +57,14 @@ from .wire import DIGEST, HEADER_BYTES, KIND_CIPHERTEXT, is_kind
 
 # The engine's encrypted-vector message (native/threshold_ckks/vector.go, packing.go):
 # the header (``wire``, digest of the public key), the number of values (u64), the number
-# of ciphertexts (u32), then per ciphertext a u32 length and its two polynomials, 4096
-# coefficients each packed at 60 bits little-endian.
+# of 4096-value chunks (u32), then its polynomials, 4096 coefficients each packed at 60
+# bits little-endian: per group of LANES chunks, the group's mask and one body per chunk.
 _BINDING = slice(DIGEST.start, HEADER_BYTES + 8)  # key digest and value count
 _HEADER_BYTES = HEADER_BYTES + 8 + 4
 COEFF_BITS = 60
 POLY_COEFFS = 4096
-CIPHERTEXT_BYTES = 2 * POLY_COEFFS * COEFF_BITS // 8
+POLY_BYTES = POLY_COEFFS * COEFF_BITS // 8
+LANES = 32
 LEAF_COEFFS = 64
 LEAF_BYTES = LEAF_COEFFS * COEFF_BITS // 8
 DEFAULT_SAMPLES = 64
@@ -104,28 +107,29 @@ class Opening:
         return cls(index=index, leaf=data[4 : 4 + LEAF_BYTES], path=path)
 
 
-def split_vector(vector: bytes) -> tuple[bytes, bytes]:
+def poly_count(num_values: int) -> int:
+    """Polynomials of an encrypted vector of ``num_values`` values: bodies and masks."""
+    chunks = max(-(-num_values // POLY_COEFFS), 1)
+    return chunks + -(-chunks // LANES)
+
+
+def split_vector(vector: bytes) -> tuple[bytes, memoryview]:
     """The binding (key digest, value count) and the packed coefficients of a vector.
 
-    Raises ``MalformedMessageError`` if it is not an encrypted vector of the engine.
+    Raises ``MalformedMessageError`` if it is not an encrypted vector of the engine or
+    its size does not match its value count.
     """
     if len(vector) < _HEADER_BYTES or not is_kind(vector, KIND_CIPHERTEXT):
         raise MalformedMessageError("not an encrypted vector of the threshold engine")
-    (count,) = struct.unpack_from("<I", vector, _HEADER_BYTES - 4)
-    record = 4 + CIPHERTEXT_BYTES
-    if len(vector) != _HEADER_BYTES + count * record:
-        raise MalformedMessageError(f"encrypted vector: wrong size for {count} ciphertexts")
-    starts = range(_HEADER_BYTES, len(vector), record)
-    if any(struct.unpack_from("<I", vector, at)[0] != CIPHERTEXT_BYTES for at in starts):
-        raise MalformedMessageError("encrypted vector: a ciphertext has the wrong size")
-    view = memoryview(vector)
-    return vector[_BINDING], b"".join(view[at + 4 : at + record] for at in starts)
+    (num_values,) = struct.unpack_from("<Q", vector, HEADER_BYTES)
+    if len(vector) != _HEADER_BYTES + poly_count(num_values) * POLY_BYTES:
+        raise MalformedMessageError(f"encrypted vector: wrong size for {num_values} values")
+    return vector[_BINDING], memoryview(vector)[_HEADER_BYTES:]
 
 
 def leaf_count(num_values: int) -> int:
     """Leaves of the tree over an encrypted vector of ``num_values`` values."""
-    ciphertexts = max(-(-num_values // POLY_COEFFS), 1)
-    return ciphertexts * CIPHERTEXT_BYTES // LEAF_BYTES
+    return poly_count(num_values) * POLY_BYTES // LEAF_BYTES
 
 
 def _root(binding: bytes, tree_root: bytes) -> str:
@@ -142,7 +146,7 @@ class VectorTree:
     def __init__(self, vector: bytes) -> None:
         self.vector = vector
         self.binding, body = split_vector(vector)
-        self.leaves = [body[i : i + LEAF_BYTES] for i in range(0, len(body), LEAF_BYTES)]
+        self.leaves = [bytes(body[i : i + LEAF_BYTES]) for i in range(0, len(body), LEAF_BYTES)]
         level = [hashlib.sha256(_LEAF_PREFIX + leaf).digest() for leaf in self.leaves]
         self.levels = [level]
         while len(level) > 1:
@@ -194,12 +198,10 @@ def opens_to(root: str, binding: bytes, num_leaves: int, opening: Opening) -> bo
 
 
 def draw_challenge(num_leaves: int, samples: int = DEFAULT_SAMPLES) -> tuple[int, ...]:
-    """One leaf in every ciphertext and ``samples`` more, from the system's randomness."""
+    """One leaf in every polynomial and ``samples`` more, from the system's randomness."""
     rng = secrets.SystemRandom()
-    per_ciphertext = CIPHERTEXT_BYTES // LEAF_BYTES
-    chosen = {
-        start + rng.randrange(per_ciphertext) for start in range(0, num_leaves, per_ciphertext)
-    }
+    per_poly = POLY_BYTES // LEAF_BYTES
+    chosen = {start + rng.randrange(per_poly) for start in range(0, num_leaves, per_poly)}
     chosen.update(rng.sample(range(num_leaves), min(samples, num_leaves)))
     return tuple(sorted(chosen))
 

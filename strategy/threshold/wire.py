@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 
 MAGIC = b"FLTC"
-VERSION = 1
+VERSION = 2
 KIND_PUBLIC_KEY = 4
 KIND_CIPHERTEXT = 5
 HEADER_BYTES = len(MAGIC) + 2 + 32
