@@ -31,11 +31,12 @@ from strategy.threshold.decryption_guard import (
     key_fingerprint,
     lagrange_coefficient,
 )
-from strategy.threshold.spot_check import VectorTree, leaf_count, miss_probability
+from strategy.threshold.errors import MalformedMessageError
+from strategy.threshold.spot_check import VectorTree, leaf_count, miss_probability, opens_to
 from strategy.wallet import Wallet, verify_signature
 from tests.threshold_fixtures import Committee, committee, updates
 
-NUM_VALUES = 9000  # three ciphertexts, 384 leaves
+NUM_VALUES = 9000  # three chunks: one mask and three bodies, 256 leaves
 NUM_INPUTS = 6
 MIN_INPUTS = 3
 TASK_WALLET = Wallet.generate()  # stands for the task account's address
@@ -143,19 +144,19 @@ def test_a_single_update_presented_as_the_sum_is_refused() -> None:
         release(g, forged, (1, 2, 3))
 
 
-def test_one_ciphertext_of_one_update_in_the_sum_is_caught_by_every_member() -> None:
+def test_one_chunk_of_one_update_in_the_sum_is_caught_by_every_member() -> None:
     r = make_round()
-    # The honest sum except in its second ciphertext, which is node 1's alone: 4096 of
-    # its values would come out in clear.
-    header, record = 50, 4 + 2 * 4096 * 60 // 8
-    at = header + record
-    forged = replace(
-        r,
-        aggregate=r.aggregate[:at] + r.vectors[1][at : at + record] + r.aggregate[at + record :],
-    )
+    # The honest sum except for the mask and the second chunk's body, which are node 1's:
+    # decrypting that chunk would give 4096 of node 1's values in clear.
+    header, poly = 50, 4096 * 60 // 8
+    forged_bytes = bytearray(r.aggregate)
+    for index in (0, 2):  # the group's mask, then the body of chunk 1
+        at = header + index * poly
+        forged_bytes[at : at + poly] = r.vectors[1][at : at + poly]
+    forged = replace(r, aggregate=bytes(forged_bytes))
     # The aggregator sees every member's leaves before it names the decrypting set, so
     # it would pick members whose leaves miss the forgery. Every member draws a leaf in
-    # every ciphertext, so there are none, even with a single extra draw.
+    # every polynomial, so there are none, even with a single extra draw.
     for member in range(1, 6):
         with pytest.raises(DisallowedOperationError, match="not the sum"):
             release(guard(member, samples=1), forged, (1, 2, 3))
@@ -291,6 +292,24 @@ def test_a_request_under_another_key_is_refused() -> None:
         )
 
 
+def test_every_leaf_opens_to_the_root_and_out_of_range_coefficients_are_refused() -> None:
+    vector = make_round().vectors[1]
+    tree = VectorTree(vector)
+    num_leaves = leaf_count(NUM_VALUES)
+    assert tree.num_leaves == num_leaves == 4 * 64
+    openings = tree.open(range(num_leaves))
+    assert all(opens_to(tree.root, tree.binding, num_leaves, o) for o in openings)
+    moved = replace(openings[5], index=6)
+    assert not opens_to(tree.root, tree.binding, num_leaves, moved)
+    flipped = bytearray(vector)
+    flipped[-100] ^= 1
+    assert VectorTree(bytes(flipped)).root != tree.root
+    above_q = bytearray(vector)
+    above_q[-8:] = b"\xff" * 8  # the last coefficient becomes 2^60 - 1 >= q
+    with pytest.raises(MalformedMessageError, match="out of range"):
+        VectorTree(bytes(above_q))
+
+
 def test_miss_probability_matches_enumeration() -> None:
     from itertools import combinations
 
@@ -298,4 +317,4 @@ def test_miss_probability_matches_enumeration() -> None:
     draws = list(combinations(range(leaves), samples))
     misses = sum(1 for d in draws if all(i >= falsified for i in d))
     assert miss_probability(leaves, falsified, samples) == pytest.approx(misses / len(draws))
-    assert miss_probability(245 * 128, 245 * 128, 1) == 0.0
+    assert miss_probability(253 * 64, 253 * 64, 1) == 0.0

@@ -53,6 +53,11 @@ func dispatch(op string, args [][]byte) ([][]byte, error) {
 		return one(Encrypt(args[0], values))
 	case "sum":
 		return one(Sum(args))
+	case "vector_tree":
+		if err := arity(op, args, 1); err != nil {
+			return nil, err
+		}
+		return VectorTree(args[0])
 	case "decryption_share":
 		if err := arity(op, args, 4); err != nil {
 			return nil, err

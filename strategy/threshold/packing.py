@@ -1,7 +1,7 @@
 """Updates under a committee's public key, answering the same calls as the TenSEAL packings.
 
-An update is one engine message (``vectors.encrypt``): ``ceil(n / 4096)`` ciphertexts of
-4096 real values. ``encrypt`` returns it as a single chunk, so the round's commitments
+An update is one engine message (``vectors.encrypt``): ``ceil(n / 4096)`` chunks of 4096
+real values. ``encrypt`` returns it as a single chunk, so the round's commitments
 (SHA-256 per chunk) and replies keep one shape for both schemes; ``vector_root`` is the
 Merkle root a committee member spot-checks against (``spot_check``). There is no
 ``decrypt``: no single party can, and a committee decrypts with ``DecryptionGuard``.
@@ -61,8 +61,7 @@ class ThresholdPacking:
         if len(chunks) != 1:
             raise CiphertextSizeError(f"expected one encrypted vector, got {len(chunks)} chunks")
         try:
-            tree = VectorTree(chunks[0])
-            sum_vectors([chunks[0]])  # parses every ciphertext and checks its range
+            tree = VectorTree(chunks[0])  # parses it and checks every coefficient's range
         except ThresholdCkksError as err:
             raise MalformedCiphertextError(f"update is not an encrypted vector: {err}") from err
         held = int.from_bytes(tree.binding[32:], "little")

@@ -35,9 +35,10 @@ at least ``t`` of the ``n`` members would accept, not only if ``t`` given ones d
 is why every member covers every polynomial.
 
 The Merkle tree is RFC 6962's hashing (``0x00`` before a leaf, ``0x01`` before two child
-hashes) with an odd last node carried up a level unchanged; it is written here because
-the Python Merkle libraries hash and prove per call in pure Python with no batch build
-and carry their own proof formats, and these forty lines are all that is needed.
+hashes) with an odd last node carried up a level unchanged. The engine builds it (on
+every core, with the range check of every coefficient); the Python Merkle libraries hash
+and prove per call in pure Python with no batch build and carry their own proof formats,
+and a path check is a dozen lines (``opens_to``).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from math import comb
 
 import numpy as np
 
-from .engine import parameters
+from .engine import call, parameters
 from .errors import MalformedMessageError
 from .wire import DIGEST, HEADER_BYTES, KIND_CIPHERTEXT, is_kind
 
@@ -140,38 +141,38 @@ class VectorTree:
     """The Merkle tree over one encrypted vector's coefficients.
 
     Participants build it for their commitment's root; the aggregator builds one per
-    input to answer challenges. Raises ``MalformedMessageError`` on a malformed vector.
+    input to answer challenges. The engine parses the vector (every coefficient below
+    ``q``) and hashes the levels on every core (``native/threshold_ckks/merkle.go``);
+    ``opens_to`` verifies its openings here.
+
+    Raises
+    ------
+    MalformedMessageError
+        If ``vector`` is not an encrypted vector of the engine.
     """
 
     def __init__(self, vector: bytes) -> None:
         self.vector = vector
-        self.binding, body = split_vector(vector)
-        self.leaves = [bytes(body[i : i + LEAF_BYTES]) for i in range(0, len(body), LEAF_BYTES)]
-        level = [hashlib.sha256(_LEAF_PREFIX + leaf).digest() for leaf in self.leaves]
-        self.levels = [level]
-        while len(level) > 1:
-            pairs = [
-                hashlib.sha256(_NODE_PREFIX + level[i] + level[i + 1]).digest()
-                for i in range(0, len(level) - 1, 2)
-            ]
-            level = pairs + level[len(pairs) * 2 :]
-            self.levels.append(level)
-        self.root = _root(self.binding, level[0])
+        self.binding, self._body = split_vector(vector)
+        self.levels = call("vector_tree", [vector])
+        self.num_leaves = len(self._body) // LEAF_BYTES
+        self.root = _root(self.binding, self.levels[-1])
 
     def open(self, indices: Sequence[int]) -> tuple[Opening, ...]:
         """Openings of the given leaves. Raises ``MalformedMessageError`` if out of range."""
         return tuple(self._open(index) for index in indices)
 
     def _open(self, index: int) -> Opening:
-        if not 0 <= index < len(self.leaves):
-            raise MalformedMessageError(f"leaf {index} is not in 0..{len(self.leaves) - 1}")
+        if not 0 <= index < self.num_leaves:
+            raise MalformedMessageError(f"leaf {index} is not in 0..{self.num_leaves - 1}")
         path, at = [], index
         for level in self.levels[:-1]:
             sibling = at ^ 1
-            if sibling < len(level):
-                path.append(level[sibling])
+            if sibling * 32 < len(level):
+                path.append(level[sibling * 32 : (sibling + 1) * 32])
             at //= 2
-        return Opening(index=index, leaf=self.leaves[index], path=tuple(path))
+        leaf = bytes(self._body[index * LEAF_BYTES : (index + 1) * LEAF_BYTES])
+        return Opening(index=index, leaf=leaf, path=tuple(path))
 
 
 def vector_root(vector: bytes) -> str:
