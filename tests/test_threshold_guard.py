@@ -31,7 +31,7 @@ from strategy.threshold.decryption_guard import (
     key_fingerprint,
     lagrange_coefficient,
 )
-from strategy.threshold.errors import MalformedMessageError
+from strategy.threshold.errors import KeyMismatchError, MalformedMessageError
 from strategy.threshold.spot_check import VectorTree, leaf_count, miss_probability, opens_to
 from strategy.wallet import Wallet, verify_signature
 from tests.threshold_fixtures import Committee, committee, updates
@@ -64,7 +64,7 @@ class Round:
     aggregate: bytes
 
     def request(self) -> SumRequest:
-        return SumRequest(self.manifest, self.aggregate, self.manifest.server_round - 1)
+        return SumRequest.of(self.manifest, self.aggregate, self.manifest.server_round - 1)
 
     def openings(self, leaves: tuple[int, ...], manifest: RoundManifest | None = None) -> dict:
         """Openings of the inputs listed in ``manifest`` (this round's by default)."""
@@ -113,7 +113,9 @@ def release(
 ) -> ReleasedShare:
     request = request or r.request()
     challenge = g.challenge(request)
-    return g.release(request, r.openings(challenge.leaves, request.manifest), decrypting)
+    return g.release(
+        request, r.aggregate, r.openings(challenge.leaves, request.manifest), decrypting
+    )
 
 
 def test_members_release_for_the_sum_and_it_decrypts_to_plaintext_fedavg() -> None:
@@ -176,12 +178,12 @@ def test_sybil_padding_with_unstaked_or_repeated_wallets_is_refused() -> None:
     commitments[2] = commit(r.group, 3, r.vectors[3], 1, unstaked)
     padded = replace(r.manifest, commitments=tuple(commitments))
     with pytest.raises(WalletError, match="staked"):
-        guard(1).challenge(SumRequest(padded, r.aggregate, 0))
+        guard(1).challenge(SumRequest.of(padded, r.aggregate, 0))
     # Or with one staked wallet signing two inputs.
     commitments[2] = commit(r.group, 3, r.vectors[3], 1, participants()[0])
     doubled = replace(r.manifest, commitments=tuple(commitments))
     with pytest.raises(DisallowedOperationError, match="same wallet"):
-        guard(1).challenge(SumRequest(doubled, r.aggregate, 0))
+        guard(1).challenge(SumRequest.of(doubled, r.aggregate, 0))
 
 
 def test_inputs_other_than_the_committed_ones_are_refused() -> None:
@@ -193,11 +195,11 @@ def test_inputs_other_than_the_committed_ones_are_refused() -> None:
     own = encrypt(r.group.public_key, np.zeros(NUM_VALUES))
     swapped[2] = VectorTree(own).open(challenge.leaves)
     with pytest.raises(DigestMismatchError, match="node 2"):
-        g.release(r.request(), swapped, (1, 2, 3))
+        g.release(r.request(), r.aggregate, swapped, (1, 2, 3))
     # Or opens leaves other than the challenged ones.
     other = tuple(sorted(set(range(leaf_count(NUM_VALUES))) - set(challenge.leaves)))[:16]
     with pytest.raises(DigestMismatchError, match="challenged leaves"):
-        g.release(r.request(), r.openings(other), (1, 2, 3))
+        g.release(r.request(), r.aggregate, r.openings(other), (1, 2, 3))
     # An input with no commitment at all, or without a vector root, never gets that far.
     unlisted = replace(r.manifest, commitments=r.manifest.commitments[:-1])
     rootless = replace(
@@ -209,10 +211,10 @@ def test_inputs_other_than_the_committed_ones_are_refused() -> None:
     )
     fresh = guard(2)
     with pytest.raises(DigestMismatchError, match="vector root"):
-        fresh.challenge(SumRequest(rootless, r.aggregate, 0))
+        fresh.challenge(SumRequest.of(rootless, r.aggregate, 0))
     # The unlisted node's ciphertext is still in the aggregate: the sum check fails.
     with pytest.raises(DisallowedOperationError, match="not the sum"):
-        release(fresh, r, (1, 2, 3), SumRequest(unlisted, r.aggregate, 0))
+        release(fresh, r, (1, 2, 3), SumRequest.of(unlisted, r.aggregate, 0))
 
 
 def test_a_second_sum_in_the_same_round_is_refused() -> None:
@@ -223,12 +225,12 @@ def test_a_second_sum_in_the_same_round_is_refused() -> None:
     subset = replace(r.manifest, commitments=r.manifest.commitments[:-1])
     subset_sum = sum_vectors([r.vectors[n] for n in range(1, NUM_INPUTS)])
     with pytest.raises(DisallowedOperationError, match="second sum in the same round"):
-        g.challenge(SumRequest(subset, subset_sum, 0))
+        g.challenge(SumRequest.of(subset, subset_sum, 0))
     # Asked before the first release too: the first request fixed the round.
     g2 = guard(2)
     g2.challenge(r.request())
     with pytest.raises(DisallowedOperationError, match="second sum in the same round"):
-        g2.challenge(SumRequest(subset, subset_sum, 0))
+        g2.challenge(SumRequest.of(subset, subset_sum, 0))
     # Relabelled as another task's round, to look new: refused.
     relabelled = replace(
         subset,
@@ -239,7 +241,7 @@ def test_a_second_sum_in_the_same_round_is_refused() -> None:
         ),
     )
     with pytest.raises(ReplayError, match="not this committee's"):
-        g.challenge(SumRequest(relabelled, subset_sum, 1))
+        g.challenge(SumRequest.of(relabelled, subset_sum, 1))
     # And rounds only move forward, in server rounds and in on-chain indices: no
     # decrypted sum can be recorded twice.
     later = make_round(server_round=3)
@@ -248,7 +250,7 @@ def test_a_second_sum_in_the_same_round_is_refused() -> None:
         g.challenge(make_round(server_round=2).request())
     fourth = make_round(server_round=4)
     with pytest.raises(ReplayError, match="at index 2 is not after"):
-        g.challenge(SumRequest(fourth.manifest, fourth.aggregate, later.request().round_index))
+        g.challenge(SumRequest.of(fourth.manifest, fourth.aggregate, later.request().round_index))
 
 
 def test_n_minus_t_members_dropping_out_mid_round_still_decrypts() -> None:
@@ -286,10 +288,24 @@ def test_a_request_under_another_key_is_refused() -> None:
     foreign = encrypt(other.public_key, np.zeros(NUM_VALUES))
     with pytest.raises(ContextMismatchError):
         guard(1).challenge(
-            SumRequest(
+            SumRequest.of(
                 replace(r.manifest, context_sha256=key_fingerprint(other.public_key)), foreign, 0
             )
         )
+    # The right manifest with an aggregate under another key: refused when it arrives.
+    with pytest.raises(KeyMismatchError, match="only under the public key it computed"):
+        release(guard(2), replace(r, aggregate=foreign), (1, 2, 3))
+
+
+def test_the_aggregate_sent_must_be_the_one_the_challenge_fixed() -> None:
+    r = make_round()
+    g = guard(1)
+    request = r.request()
+    challenge = g.challenge(request)
+    # The organisation draws the leaves on the honest sum's root, then sends node 1's
+    # update as the aggregate, hoping its leaves were not challenged.
+    with pytest.raises(DigestMismatchError, match="not the one the challenge was drawn for"):
+        g.release(request, r.vectors[1], r.openings(challenge.leaves), (1, 2, 3))
 
 
 def test_every_leaf_opens_to_the_root_and_out_of_range_coefficients_are_refused() -> None:

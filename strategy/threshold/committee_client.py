@@ -3,8 +3,9 @@
 The aggregator only relays. In key generation it passes signed public-key shares and
 sealed Shamir shares between members and adds the public-key shares into the collective
 key itself, checking every member's signature of the key it computed. To decrypt a sum
-it asks every member for a challenge, opens the challenged leaves of each input, picks
-``t`` members that answered and combines their decryption shares; a member that fails
+it asks every member for a challenge on the aggregate's vector root, picks ``t`` members
+that answered, sends each the aggregate with the challenged leaves of each input opened,
+and combines their decryption shares; a member that fails
 to release is replaced by another that answered, up to ``n - t`` of them. Every secret
 stays with the members: this process receives public-key shares, sealed boxes, leaf
 positions, decryption shares and signatures.
@@ -31,6 +32,7 @@ from ..constants import (
     ACTION_KEY_SHARES,
     ACTION_MEMBER_IDENTIFY,
     ACTION_RELEASE,
+    KEY_AGGREGATE_ROOT,
     KEY_ATTESTATION,
     KEY_DECRYPTING,
     KEY_LEAVES,
@@ -251,23 +253,19 @@ def decrypt_sum(
         {
             KEY_SEED: committee.config.seed,
             KEY_MANIFEST_JSON: manifest.to_json(),
+            KEY_AGGREGATE_ROOT: VectorTree(aggregate).root,
             KEY_ROUND_INDEX: round_index,
         }
     )
-
-    def content(extra: dict[str, ConfigRecord] | None = None) -> RecordDict:
-        records: dict[str, ConfigRecord | object] = {
-            RECORD_SUM: ConfigRecord(dict(sum_record)),
-            RECORD_AGGREGATE: chunks_to_arrayrecord([aggregate]),
-        }
-        records.update(extra or {})
-        return RecordDict(records)  # type: ignore[arg-type]
-
     challenged = _ask(
         grid,
-        {m: _query(ACTION_CHALLENGE, content(), n) for m, n in committee.nodes.items()},
+        {
+            m: _query(ACTION_CHALLENGE, RecordDict({RECORD_SUM: ConfigRecord(dict(sum_record))}), n)
+            for m, n in committee.nodes.items()
+        },
         timeout,
     )
+    aggregate_record = chunks_to_arrayrecord([aggregate])
     answered = sorted(challenged)
     while True:
         if len(answered) < threshold:
@@ -285,11 +283,14 @@ def decrypt_sum(
                 }
             )
             sum_part = ConfigRecord({**sum_record, KEY_DECRYPTING: list(decrypting)})
-            messages[m] = _query(
-                ACTION_RELEASE,
-                content({RECORD_SUM: sum_part, RECORD_OPENINGS: openings}),
-                committee.nodes[m],
+            content = RecordDict(
+                {
+                    RECORD_SUM: sum_part,
+                    RECORD_AGGREGATE: aggregate_record,
+                    RECORD_OPENINGS: openings,
+                }
             )
+            messages[m] = _query(ACTION_RELEASE, content, committee.nodes[m])
         replies = _ask(grid, messages, timeout)
         failed = set(decrypting) - set(replies)
         if not failed:

@@ -5,13 +5,14 @@ member's ``DecryptionGuard`` answers in two steps:
 
 1. ``challenge(request)``: checks the round manifest (at least ``k`` inputs of this task
    and round, each committed under this committee's key with a vector root and signed by
-   a distinct staked wallet, no ciphertext twice), that the aggregate is under the key the
-   member computed, and that it has released nothing for this round; fixes the aggregate
-   and draws the leaves to open (``spot_check``).
-2. ``release(request, openings)``: checks every input's openings against its signed root
-   and the aggregate's leaves against their sums; only then marks the round released,
-   makes its decryption share (with flooding noise) and signs the round's contributors
-   for the chain.
+   a distinct staked wallet, no ciphertext twice) and that it has released nothing for
+   this round; fixes the aggregate by its Merkle root and draws the leaves to open
+   (``spot_check``). The aggregate itself travels only to the members that decrypt.
+2. ``release(request, aggregate, openings)``: checks that the aggregate has the fixed
+   root and is under the key the member computed, every input's openings against its
+   signed root, and the aggregate's leaves against their sums; only then marks the round
+   released, makes its decryption share (with flooding noise) and signs the round's
+   contributors for the chain.
 
 Anything else is refused with a specific error, before any share exists. A member
 answers one aggregate per round: asked again for the same one (a lost reply), it repeats
@@ -49,17 +50,17 @@ from .engine import parameters
 from .errors import KeyMismatchError, ThresholdCkksError
 from .spot_check import (
     DEFAULT_SAMPLES,
-    LEAF_BYTES,
     Opening,
+    VectorTree,
     draw_challenge,
     is_sum,
     leaf_count,
     opens_to,
-    split_vector,
+    vector_root,
 )
 
-# Manifest digest, aggregate digest and on-chain round index of a sum request: what a
-# member fixes for a round.
+# Manifest digest, the aggregate's vector root and the on-chain round index of a sum
+# request: what a member fixes for a round.
 Fingerprint = tuple[str, str, int]
 
 
@@ -84,8 +85,8 @@ class SumRequest:
     ----------
     manifest : RoundManifest
         The round's manifest; the aggregate claims to be the sum of all its commitments.
-    aggregate : bytes
-        The encrypted sum.
+    aggregate_root : str
+        The encrypted sum's vector root (``spot_check.vector_root``), which fixes it.
     round_index : int
         The index the organisation will record the round under on chain (the number of
         the task's rounds recorded before). Members sign it into their attestation and
@@ -93,13 +94,17 @@ class SumRequest:
     """
 
     manifest: RoundManifest
-    aggregate: bytes
+    aggregate_root: str
     round_index: int
+
+    @classmethod
+    def of(cls, manifest: RoundManifest, aggregate: bytes, round_index: int) -> SumRequest:
+        """The request for ``aggregate``, as the aggregator makes it."""
+        return cls(manifest, vector_root(aggregate), round_index)
 
     def fingerprint(self) -> Fingerprint:
         """What the member fixes when it draws its challenge."""
-        aggregate = hashlib.sha256(self.aggregate).hexdigest()
-        return self.manifest.digest(), aggregate, self.round_index
+        return self.manifest.digest(), self.aggregate_root, self.round_index
 
 
 @dataclass(frozen=True)
@@ -247,13 +252,6 @@ class DecryptionGuard:
             return state.challenge
         self._check_not_older(request)
         commitments = self._checked_inputs(manifest)
-        binding, _ = split_vector(request.aggregate)
-        if binding[:32] != bytes.fromhex(self.key_sha256):
-            raise KeyMismatchError(
-                f"member {self.member.member} decrypts only under the public key it computed"
-            )
-        if int.from_bytes(binding[32:], "little") != commitments[0].num_values:
-            raise DisallowedOperationError("the aggregate and the inputs have different sizes")
         leaves = draw_challenge(leaf_count(commitments[0].num_values), self.samples)
         challenge = Challenge(member=self.member.member, leaves=leaves)
         self._rounds[(manifest.task_id, manifest.server_round)] = _Round(
@@ -264,15 +262,18 @@ class DecryptionGuard:
     def release(
         self,
         request: SumRequest,
+        aggregate: bytes,
         openings: Mapping[int, Sequence[Opening]],
         decrypting: Sequence[int],
     ) -> ReleasedShare:
-        """Check the openings of the challenged leaves; release this member's share.
+        """Check the aggregate and the challenged leaves; release this member's share.
 
         Parameters
         ----------
         request : SumRequest
             The request the challenge was drawn for.
+        aggregate : bytes
+            The encrypted sum, with the request's root.
         openings : Mapping[int, Sequence[Opening]]
             Node id -> its openings of the challenged leaves, in the challenge's order.
         decrypting : Sequence[int]
@@ -289,7 +290,8 @@ class DecryptionGuard:
             raise DisallowedOperationError("no challenge was drawn for this sum; ask for one")
         self._check_not_older(request)
         commitments = self._checked_inputs(manifest)
-        self._check_openings(request, commitments, openings, state.challenge)
+        tree = self._checked_aggregate(request, aggregate, commitments[0].num_values)
+        self._check_openings(tree, commitments, openings, state.challenge)
         coefficient = lagrange_coefficient(self.member.member, decrypting, self.modulus)
         if coefficient in state.coefficients or len(state.coefficients) >= self.max_releases:
             raise DisallowedOperationError(
@@ -297,7 +299,7 @@ class DecryptionGuard:
                 f"member's coefficient or {self.max_releases} times; more shares of one "
                 "aggregate would average their flooding noise down"
             )
-        share = self.member.decryption_share(self.public_key, request.aggregate, decrypting)
+        share = self.member.decryption_share(self.public_key, aggregate, decrypting)
         if state.attestation is None:
             state.attestation = round_attestation(
                 self.wallet,
@@ -314,16 +316,30 @@ class DecryptionGuard:
             attestation=state.attestation,
         )
 
+    def _checked_aggregate(
+        self, request: SumRequest, aggregate: bytes, num_values: int
+    ) -> VectorTree:
+        tree = VectorTree(aggregate)
+        if tree.root != request.aggregate_root:
+            raise DigestMismatchError("the aggregate is not the one the challenge was drawn for")
+        if tree.binding[:32] != bytes.fromhex(self.key_sha256):
+            raise KeyMismatchError(
+                f"member {self.member.member} decrypts only under the public key it computed"
+            )
+        if int.from_bytes(tree.binding[32:], "little") != num_values:
+            raise DisallowedOperationError("the aggregate and the inputs have different sizes")
+        return tree
+
     def _check_openings(
         self,
-        request: SumRequest,
+        aggregate: VectorTree,
         commitments: list[UpdateCommitment],
         openings: Mapping[int, Sequence[Opening]],
         challenge: Challenge,
     ) -> None:
         if set(openings) != {c.node_id for c in commitments}:
             raise DisallowedOperationError("openings do not match the committed inputs")
-        binding, body = split_vector(request.aggregate)
+        binding = aggregate.binding
         num_leaves = leaf_count(commitments[0].num_values)
         opened: list[bytes] = []
         for commitment in commitments:
@@ -336,8 +352,7 @@ class DecryptionGuard:
                     "committed, at the challenged leaves"
                 )
             opened.append(b"".join(o.leaf for o in node_openings))
-        aggregate = b"".join(body[i * LEAF_BYTES : (i + 1) * LEAF_BYTES] for i in challenge.leaves)
-        if not is_sum(aggregate, opened):
+        if not is_sum(aggregate.leaves_at(challenge.leaves), opened):
             raise DisallowedOperationError(
                 "the aggregate is not the sum of the committed inputs (for example a "
                 "single update presented as a sum)"

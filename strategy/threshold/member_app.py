@@ -43,6 +43,7 @@ from ..constants import (
     ACTION_KEY_SHARES,
     ACTION_MEMBER_IDENTIFY,
     ACTION_RELEASE,
+    KEY_AGGREGATE_ROOT,
     KEY_ATTESTATION,
     KEY_DECRYPTING,
     KEY_LEAVES,
@@ -278,9 +279,9 @@ def _key_finish(msg: Message, setup: MemberSetup) -> RecordDict:
 def _sum_request(msg: Message) -> tuple[bytes, SumRequest]:
     record = msg.content.config_records[RECORD_SUM]
     manifest = RoundManifest.from_json(str(record[KEY_MANIFEST_JSON]))
-    (aggregate,) = arrayrecord_to_chunks(msg.content.array_records[RECORD_AGGREGATE])
+    root = str(record[KEY_AGGREGATE_ROOT])
     round_index = int(cast(int, record[KEY_ROUND_INDEX]))
-    return bytes(cast(bytes, record[KEY_SEED])), SumRequest(manifest, aggregate, round_index)
+    return bytes(cast(bytes, record[KEY_SEED])), SumRequest(manifest, root, round_index)
 
 
 def _challenge(msg: Message, setup: MemberSetup) -> RecordDict:
@@ -301,9 +302,10 @@ def _release(msg: Message, setup: MemberSetup) -> RecordDict:
         for node, items in openings_record.items()
     }
     decrypting = [int(m) for m in cast(list[int], record[KEY_DECRYPTING])]
+    (aggregate,) = arrayrecord_to_chunks(msg.content.array_records[RECORD_AGGREGATE])
     store = _Store(setup, seed)
     guard, body = store.guard(seed)
-    released = guard.release(request, openings, decrypting)
+    released = guard.release(request, aggregate, openings, decrypting)
     store.save({**body, "rounds": guard.state_json()})
     log(
         INFO,

@@ -3,18 +3,19 @@
 A committee member must not release a decryption share for an aggregate that is not the
 sum of the round's committed updates, above all for one participant's update presented
 as a sum. Recomputing the sum means receiving every input: 10 updates of 1M values are
-150 MB per member per round. Instead:
+78 MB per member per round. Instead:
 
 1. Each participant commits to a Merkle root over its encrypted vector (``vector_root``),
    signed into its round commitment before the aggregate exists.
-2. The member receives the aggregate (it needs it for its share anyway) and only then
-   draws its leaves (``draw_challenge``): one at random in every polynomial (each mask
-   and each chunk's body), and ``s`` more anywhere, so the aggregator cannot know them
-   when it fixes the aggregate.
-3. The aggregator opens those leaves of every input with their Merkle paths
-   (``VectorTree.open``); the member checks each path against the signed root and that
-   the aggregate's leaf is the sum of the inputs' leaves modulo ``q``
-   (``is_sum``). Ciphertext addition is exact, coefficient by coefficient.
+2. The aggregator fixes the aggregate by its vector root; the member only then draws its
+   leaves (``draw_challenge``): one at random in every polynomial (each mask and each
+   chunk's body), and ``s`` more anywhere, so the aggregator cannot know them when it
+   fixes the aggregate.
+3. The aggregator sends the aggregate (the member needs it for its share) and opens
+   those leaves of every input with their Merkle paths (``VectorTree.open``); the member
+   checks that the aggregate has the fixed root, each path against the signed root, and
+   that the aggregate's leaf is the sum of the inputs' leaves modulo ``q`` (``is_sum``).
+   Ciphertext addition is exact, coefficient by coefficient.
 
 A leaf is 64 coefficients (480 bytes), 64 leaves per polynomial of 4096 coefficients, so
 an opening costs one leaf plus ``ceil(log2 L)`` hashes for ``L`` leaves: 928 bytes per
@@ -161,6 +162,10 @@ class VectorTree:
     def open(self, indices: Sequence[int]) -> tuple[Opening, ...]:
         """Openings of the given leaves. Raises ``MalformedMessageError`` if out of range."""
         return tuple(self._open(index) for index in indices)
+
+    def leaves_at(self, indices: Sequence[int]) -> bytes:
+        """The given leaves' packed coefficients, concatenated."""
+        return b"".join(self._body[i * LEAF_BYTES : (i + 1) * LEAF_BYTES] for i in indices)
 
     def _open(self, index: int) -> Opening:
         if not 0 <= index < self.num_leaves:
