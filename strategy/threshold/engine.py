@@ -31,17 +31,21 @@ coefficients below ``2^60``, packed at 60 bits, carry 131,072 values, 7.7 bytes 
 (1.93x float32, against 3.75x with one mask per chunk). Members hold one Shamir share per
 lane (1 MB), and a decryption share is one polynomial per chunk, 7.5 bytes per value.
 
-What contribution scoring would need: ``<w_i, g0>`` is a ciphertext-plaintext product
-and a sum over slots. With ``g0`` encoded at a low scale ``2^k`` the product sits at
-scale ``2^(50 + k)``, so this one modulus leaves room only if ``k`` plus the inner
-product's magnitude fit in the 9 bits above the scale: in practice the update scale
-drops to about ``2^40`` (then ``2.4e-3``-level errors at this flooding) or a second
-modulus is added. The slot sum needs rotations, that is collective Galois keys
-(``multiparty.GaloisKeyGenProtocol``, run by ``t`` members with the additive shares the
-``Combiner`` gives them, as in Lattigo's ``thresh_eval_key_gen`` example) and key
-switching with a special modulus ``P``: ``Q = 60`` plus ``P = 49`` bits is the whole
-109-bit budget of ``N = 4096``, so scoring with a second data modulus needs ``N = 8192``
-(same bytes per value per modulus, twice the slots per ciphertext).
+What contribution scoring would need (not built; measured with this ring): the sum over
+the slots of a slot-wise product needs no rotation here. The constant coefficient of
+``m_w * m_g`` (``m_w``, ``m_g`` the encodings of ``w`` and ``g`` at scales ``2^50`` and
+``2^k``) is ``2^(50 + k) * <w, g> / 4096``, and in NTT form the constant coefficient is
+``4096^-1`` times the sum of the coordinates, so a member's share of ``<w, g0>`` for one
+update is one scalar, ``sum_c <mask * s_k * G_c, 1> / 4096`` over its chunks ``c`` with
+``G_c`` the NTT of ``g0``'s chunk, computable from the update's masks alone (240 KB at 1M
+values), and the aggregator's part is the same sum over the bodies. What limits it is
+the 9 bits above the scale: ``2^k * |<w, g0>|`` must stay below ``2^21``, and rounding
+``g0`` at scale ``2^k`` costs an absolute error of about ``18.6 * ||w|| / 2^k``
+(measured: relative errors 5e-4 to 2e-3 at ``2^k * ||g0|| = 2^16``), so a bound of 512
+on ``||w||`` leaves about ``4.5e-3 / cos(w, g0)`` relative error. ``||w||^2`` needs a
+ciphertext product, which one 60-bit modulus cannot hold at scale ``2^100``; random
+``+-1`` projections (``E[<w, r>^2] = ||w||^2``), drawn from the manifest's digest, are
+the same kind of scalar and estimate it.
 
 Protocols and what each party holds:
 
