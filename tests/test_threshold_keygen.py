@@ -40,6 +40,9 @@ def test_committee_config_refuses_impossible_thresholds() -> None:
         CommitteeConfig(seed=b"task", size=3, threshold=4)
     with pytest.raises(InvalidArgumentError):
         CommitteeConfig(seed=b"task", size=3, threshold=0)
+    # Two disjoint pairs of a 2-of-4 committee could decrypt two sums of one round.
+    with pytest.raises(InvalidArgumentError, match="strict majority"):
+        CommitteeConfig(seed=b"task", size=4, threshold=2)
     with pytest.raises(InvalidArgumentError):
         CommitteeMember(CommitteeConfig(seed=b"task", size=3, threshold=2), 4)
 
@@ -128,7 +131,7 @@ def test_independent_key_generations_give_different_keys() -> None:
 
 def test_shares_for_another_committee_shape_do_not_combine() -> None:
     # Same task seed, another (n, t): a member mixing them in is refused.
-    ours, other = committee(b"task-address-1"), committee(b"task-address-1", 5, 2)
+    ours, other = committee(b"task-address-1"), committee(b"task-address-1", 5, 4)
     public = [ours.key_shares[i].public_key_share for i in range(1, 5)]
     with pytest.raises(KeyMismatchError, match="committee"):
         aggregate_public_key(ours.config, [*public, other.key_shares[5].public_key_share])

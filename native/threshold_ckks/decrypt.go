@@ -109,11 +109,17 @@ func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte
 		w.u16(p)
 	}
 	w.u32(uint32(ct.chunks()))
-	share := cks.AllocateShare(0)
-	for c := range ct.chunks() {
-		cks.GenShare(additive[c%Lanes], zero, ct.ciphertext(c), &share)
-		w.raw(packPolys(share.Value))
-	}
+	shares := make([]ring.Poly, ct.chunks())
+	_ = parallel(len(shares), func(_, first, last int) error {
+		mine := cks.ShallowCopy() // its own flooding sampler and buffers
+		for c := first; c < last; c++ {
+			share := mine.AllocateShare(0)
+			mine.GenShare(additive[c%Lanes], zero, ct.ciphertext(c), &share)
+			shares[c] = share.Value
+		}
+		return nil
+	})
+	w.raw(packPolys(shares...))
 	return w.bytes(), nil
 }
 
@@ -195,24 +201,29 @@ func Combine(ctData []byte, shares [][]byte, minShares int) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	decryptor := rlwe.NewDecryptor(prm, rlwe.NewSecretKey(prm))
-	encoder := ckks.NewEncoder(prm)
 	slots := prm.MaxSlots()
 	out := make([]float64, ct.chunks()*slots)
-	total := cks.AllocateShare(0)
-	for i := range ct.chunks() {
-		chunk := ct.ciphertext(i)
-		total.Value.Copy(parsed[0].chunks[i].Value)
-		for _, s := range parsed[1:] {
-			if err = cks.AggregateShares(total, s.chunks[i], &total); err != nil {
-				return nil, malformed("decryption share: %v", err)
+	err = parallel(ct.chunks(), func(_, first, last int) error {
+		decryptor := rlwe.NewDecryptor(prm, rlwe.NewSecretKey(prm))
+		encoder := ckks.NewEncoder(prm)
+		total := cks.AllocateShare(0)
+		for i := first; i < last; i++ {
+			chunk := ct.ciphertext(i)
+			total.Value.Copy(parsed[0].chunks[i].Value)
+			for _, s := range parsed[1:] {
+				if err := cks.AggregateShares(total, s.chunks[i], &total); err != nil {
+					return malformed("decryption share: %v", err)
+				}
+			}
+			cks.KeySwitch(chunk, total, chunk)
+			if err := encoder.Decode(decryptor.DecryptNew(chunk), out[i*slots:(i+1)*slots]); err != nil {
+				return err
 			}
 		}
-		cks.KeySwitch(chunk, total, chunk)
-		pt := decryptor.DecryptNew(chunk)
-		if err = encoder.Decode(pt, out[i*slots:(i+1)*slots]); err != nil {
-			return nil, err
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out[:ct.numValues], nil
 }

@@ -70,7 +70,8 @@ func TestPackedPolynomialsRoundTripAndRefuseOutOfRange(t *testing.T) {
 		p.Coeffs[0][i] = (uint64(i)*0x9e3779b97f4a7c15 + uint64(i)) % q
 	}
 	p.Coeffs[0][prm.N()-1] = q - 1
-	packed := packPoly(nil, p)
+	packed := make([]byte, packedPolySize())
+	packPoly(packed, p)
 	if len(packed) != packedPolySize() {
 		t.Fatalf("packed %d bytes", len(packed))
 	}

@@ -29,6 +29,18 @@ func (c committee) check(what string) error {
 	return nil
 }
 
+// checkMajority refuses to make or join a key whose threshold is not a strict majority:
+// two disjoint decrypting sets could then each decrypt a different sum of one round.
+func (c committee) checkMajority(what string) error {
+	if err := c.check(what); err != nil {
+		return err
+	}
+	if 2*c.t <= c.n {
+		return badArgument("%s: threshold %d of %d members is not a strict majority", what, c.t, c.n)
+	}
+	return nil
+}
+
 func (c committee) write(w *writer) {
 	w.u16(c.member)
 	w.u16(c.n)
@@ -54,7 +66,7 @@ func publicKeyCRP(seed []byte) (multiparty.PublicKeyGenCRP, multiparty.PublicKey
 // -a*s_i,k + e_i,k and, for every member (index j is for member j+1), one Shamir share of
 // each s_i,k; then it wipes the secrets.
 func GenerateKeyShares(seed []byte, c committee) (keyShare []byte, shamir [][]byte, err error) {
-	if err = c.check("key generation"); err != nil {
+	if err = c.checkMajority("key generation"); err != nil {
 		return nil, nil, err
 	}
 	prm, err := Params()
@@ -138,7 +150,7 @@ func parseLaneMessages(seed []byte, kind byte, what string, recipient uint16, me
 		if h.digest != digest {
 			return nil, mismatch("%s from member %d belongs to another task seed", what, m.member)
 		}
-		if err = m.check(what); err != nil {
+		if err = m.checkMajority(what); err != nil {
 			return nil, err
 		}
 		if len(parsed) > 0 && (m.n != parsed[0].n || m.t != parsed[0].t) {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"crypto/sha256"
-	"runtime"
-	"sync"
 )
 
 // The Merkle tree a participant commits to over its encrypted vector, and that committee
@@ -25,21 +23,15 @@ func VectorTree(data []byte) ([][]byte, error) {
 	body := data[len(data)-len(v.polys)*packedPolySize():]
 	count := len(body) / leafBytes
 	level := make([]byte, count*sha256.Size)
-	workers := min(runtime.NumCPU(), count)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func(first, last int) {
-			defer wg.Done()
-			buf := make([]byte, 1+leafBytes)
-			for i := first; i < last; i++ {
-				copy(buf[1:], body[i*leafBytes:(i+1)*leafBytes])
-				sum := sha256.Sum256(buf)
-				copy(level[i*sha256.Size:], sum[:])
-			}
-		}(w*count/workers, (w+1)*count/workers)
-	}
-	wg.Wait()
+	_ = parallel(count, func(_, first, last int) error {
+		buf := make([]byte, 1+leafBytes)
+		for i := first; i < last; i++ {
+			copy(buf[1:], body[i*leafBytes:(i+1)*leafBytes])
+			sum := sha256.Sum256(buf)
+			copy(level[i*sha256.Size:], sum[:])
+		}
+		return nil
+	})
 	levels := [][]byte{level}
 	var pair [1 + 2*sha256.Size]byte
 	pair[0] = 1

@@ -17,11 +17,9 @@ func packedPolySize() int {
 	return (1 << LogN) * coeffBits / 8
 }
 
-// packPoly appends the level-0 coefficients of p, coeffBits bits each, little-endian.
-func packPoly(dst []byte, p ring.Poly) []byte {
-	start := len(dst)
-	dst = append(dst, make([]byte, packedPolySize())...)
-	out := dst[start:]
+// packPoly writes the level-0 coefficients of p, coeffBits bits each, little-endian,
+// into out: packedPolySize() zero bytes.
+func packPoly(out []byte, p ring.Poly) {
 	for k, c := range p.Coeffs[0] {
 		bit := k * coeffBits
 		// 60k mod 8 is 0 or 4, so c << shift (c < 2^60) fits in the 8 bytes read here.
@@ -29,7 +27,6 @@ func packPoly(dst []byte, p ring.Poly) []byte {
 		word := binary.LittleEndian.Uint64(out[at:]) | c<<shift
 		binary.LittleEndian.PutUint64(out[at:], word)
 	}
-	return dst
 }
 
 // unpackPoly reads a packed polynomial into p (level 0) and checks every coefficient

@@ -10,11 +10,15 @@ import (
 func packPolys(polys ...ring.Poly) []byte {
 	prm, _ := Params()
 	ringQ := prm.RingQ().AtLevel(0)
-	out := make([]byte, 0, len(polys)*packedPolySize())
-	for _, p := range polys {
-		ringQ.Reduce(p, p)
-		out = packPoly(out, p)
-	}
+	size := packedPolySize()
+	out := make([]byte, len(polys)*size)
+	_ = parallel(len(polys), func(_, first, last int) error {
+		for i := first; i < last; i++ {
+			ringQ.Reduce(polys[i], polys[i])
+			packPoly(out[i*size:(i+1)*size], polys[i])
+		}
+		return nil
+	})
 	return out
 }
 
@@ -25,13 +29,16 @@ func unpackPolys(data []byte, count int, what string) ([]ring.Poly, error) {
 		return nil, malformed("%s: %d bytes, expected %d polynomials of %d", what, len(data), count, size)
 	}
 	polys := make([]ring.Poly, count)
-	for i := range polys {
-		polys[i] = ring.NewPoly(1<<LogN, 0)
-		if err := unpackPoly(data[i*size:(i+1)*size], polys[i], what); err != nil {
-			return nil, err
+	err := parallel(count, func(_, first, last int) error {
+		for i := first; i < last; i++ {
+			polys[i] = ring.NewPoly(1<<LogN, 0)
+			if err := unpackPoly(data[i*size:(i+1)*size], polys[i], what); err != nil {
+				return err
+			}
 		}
-	}
-	return polys, nil
+		return nil
+	})
+	return polys, err
 }
 
 // asQP views a polynomial of R_q as one modulo Q*P; the engine has no special modulus.

@@ -77,53 +77,67 @@ func Encrypt(pkData []byte, values []float64) ([]byte, error) {
 		}
 	}
 	prm, _ := Params()
-	ringQ := prm.RingQ().AtLevel(0)
-	prng, err := sampling.NewPRNG()
-	if err != nil {
-		return nil, err
-	}
-	ternary, err := ring.NewSampler(prng, ringQ, prm.Xs(), false)
-	if err != nil {
-		return nil, err
-	}
-	gaussian, err := ring.NewSampler(prng, ringQ, prm.Xe(), false)
-	if err != nil {
-		return nil, err
-	}
-	encoder := ckks.NewEncoder(prm)
 	out := &vector{keyDigest: pk.digest, numValues: uint64(len(values))}
 	chunks := out.chunks()
 	out.polys = make([]ring.Poly, polyCount(chunks))
+	groups := (chunks + Lanes - 1) / Lanes
+	err = parallel(groups, func(_, first, last int) error {
+		return encryptGroups(prm, pk, values, out, first, last)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.marshal(), nil
+}
+
+// encryptGroups encrypts the chunks of groups first..last-1 into out, with samplers and
+// buffers of its own: one ephemeral secret u per group, its mask u*a + e, and for each
+// chunk of the group the body u*p_k + e_k + m_k.
+func encryptGroups(prm ckks.Parameters, pk *publicKey, values []float64, out *vector, first, last int) error {
+	ringQ := prm.RingQ().AtLevel(0)
+	prng, err := sampling.NewPRNG()
+	if err != nil {
+		return err
+	}
+	ternary, err := ring.NewSampler(prng, ringQ, prm.Xs(), false)
+	if err != nil {
+		return err
+	}
+	gaussian, err := ring.NewSampler(prng, ringQ, prm.Xe(), false)
+	if err != nil {
+		return err
+	}
+	encoder := ckks.NewEncoder(prm)
 	u, noise := ringQ.NewPoly(), ringQ.NewPoly()
 	defer wipe(u)
-	// withNoise sets dst = u * key + NTT(e) for a fresh Gaussian e.
-	withNoise := func(dst, key ring.Poly) {
+	// withNoise returns u * key + NTT(e) for a fresh Gaussian e.
+	withNoise := func(key ring.Poly) ring.Poly {
+		dst := ringQ.NewPoly()
 		ringQ.MulCoeffsMontgomery(u, key, dst)
 		gaussian.Read(noise)
 		ringQ.NTT(noise, noise)
 		ringQ.Add(dst, noise, dst)
+		return dst
 	}
 	slots := prm.MaxSlots()
 	chunk := make([]float64, slots)
 	pt := ckks.NewPlaintext(prm, 0)
-	for c := range chunks {
+	for c := first * Lanes; c < min(last*Lanes, out.chunks()); c++ {
 		if c%Lanes == 0 {
 			ternary.Read(u)
 			ringQ.NTT(u, u)
-			out.polys[maskIndex(c)] = ringQ.NewPoly()
-			withNoise(out.polys[maskIndex(c)], pk.mask)
+			out.polys[maskIndex(c)] = withNoise(pk.mask)
 		}
 		clear(chunk)
 		copy(chunk, values[min(c*slots, len(values)):min((c+1)*slots, len(values))])
 		if err = encoder.Encode(chunk, pt); err != nil {
-			return nil, err
+			return err
 		}
-		body := ringQ.NewPoly()
-		withNoise(body, pk.lanes[c%Lanes])
+		body := withNoise(pk.lanes[c%Lanes])
 		ringQ.Add(body, pt.Value, body)
 		out.polys[bodyIndex(c)] = body
 	}
-	return out.marshal(), nil
+	return nil
 }
 
 func (v *vector) marshal() []byte {
@@ -177,9 +191,12 @@ func Sum(vectors [][]byte) ([]byte, error) {
 		if v.numValues != total.numValues {
 			return nil, mismatch("cannot add vectors of %d and %d values", total.numValues, v.numValues)
 		}
-		for i, p := range total.polys {
-			ringQ.Add(p, v.polys[i], p)
-		}
+		_ = parallel(len(total.polys), func(_, first, last int) error {
+			for i := first; i < last; i++ {
+				ringQ.Add(total.polys[i], v.polys[i], total.polys[i])
+			}
+			return nil
+		})
 	}
 	return total.marshal(), nil
 }

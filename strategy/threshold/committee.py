@@ -31,7 +31,9 @@ class CommitteeConfig:
     size : int
         Number of members ``n``; members are numbered ``1..n``.
     threshold : int
-        Members ``t`` needed to decrypt; up to ``n - t`` may be absent.
+        Members ``t`` needed to decrypt; up to ``n - t`` may be absent. A strict majority
+        (``2t > n``): any two decrypting sets then share a member, which decrypts one sum
+        a round, so no round has two decrypted sums whose difference is an update.
     """
 
     seed: bytes
@@ -41,9 +43,11 @@ class CommitteeConfig:
     def __post_init__(self) -> None:
         if not self.seed:
             raise InvalidArgumentError("the committee needs a non-empty task seed")
-        if not 1 <= self.threshold <= self.size:
+        if not 1 <= self.threshold <= self.size or 2 * self.threshold <= self.size:
             raise InvalidArgumentError(
-                f"threshold {self.threshold} of {self.size} members is not 1 <= t <= n"
+                f"threshold {self.threshold} of {self.size} members is not a strict majority "
+                "(n / 2 < t <= n): two disjoint sets of members could decrypt two sums of "
+                "one round"
             )
 
     def check_member(self, member: int) -> None:

@@ -3,10 +3,10 @@
 The aggregator only relays. In key generation it passes signed public-key shares and
 sealed Shamir shares between members and adds the public-key shares into the collective
 key itself, checking every member's signature of the key it computed. To decrypt a sum
-it asks every member for a challenge on the aggregate's vector root, picks ``t`` members
-that answered, sends each the aggregate with the challenged leaves of each input opened,
-and combines their decryption shares; a member that fails
-to release is replaced by another that answered, up to ``n - t`` of them. Every secret
+it asks ``t`` members for a challenge on the aggregate's vector root, sends each the
+aggregate with the challenged leaves of each input opened, and combines their
+decryption shares; a member that fails to answer either is replaced by the next one, up
+to ``n - t`` of them. Every secret
 stays with the members: this process receives public-key shares, sealed boxes, leaf
 positions, decryption shares and signatures.
 """
@@ -257,22 +257,29 @@ def decrypt_sum(
             KEY_ROUND_INDEX: round_index,
         }
     )
-    challenged = _ask(
-        grid,
-        {
-            m: _query(ACTION_CHALLENGE, RecordDict({RECORD_SUM: ConfigRecord(dict(sum_record))}), n)
-            for m, n in committee.nodes.items()
-        },
-        timeout,
-    )
     aggregate_record = chunks_to_arrayrecord([aggregate])
-    answered = sorted(challenged)
+    # Members are asked for challenges t at a time, more only as others fail.
+    unasked = sorted(committee.nodes)
+    challenged: dict[int, Message] = {}
     while True:
-        if len(answered) < threshold:
-            raise KeyHolderError(
-                f"{len(answered)} committee members can release a share, {threshold} needed"
-            )
-        decrypting = tuple(answered[:threshold])
+        missing = threshold - len(challenged)
+        if missing > 0:
+            if not unasked:
+                raise KeyHolderError(
+                    f"{len(challenged)} committee members can release a share, {threshold} needed"
+                )
+            batch, unasked = unasked[:missing], unasked[missing:]
+            queries = {
+                m: _query(
+                    ACTION_CHALLENGE,
+                    RecordDict({RECORD_SUM: ConfigRecord(dict(sum_record))}),
+                    committee.nodes[m],
+                )
+                for m in batch
+            }
+            challenged.update(_ask(grid, queries, timeout))
+            continue
+        decrypting = tuple(sorted(challenged)[:threshold])
         messages = {}
         for m in decrypting:
             leaves = [int(i) for i in _field(challenged[m], RECORD_SUM, KEY_LEAVES)]
@@ -295,7 +302,8 @@ def decrypt_sum(
         failed = set(decrypting) - set(replies)
         if not failed:
             break
-        answered = [m for m in answered if m not in failed]
+        for m in failed:
+            del challenged[m]
     shares = [bytes(_field(replies[m], RECORD_SUM, KEY_SHARE)) for m in decrypting]
     values = combine(aggregate, shares, threshold)
     attestations = tuple(

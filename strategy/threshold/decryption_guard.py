@@ -17,7 +17,9 @@ member's ``DecryptionGuard`` answers in two steps:
 Anything else is refused with a specific error, before any share exists. A member
 answers one aggregate per round: asked again for the same one (a lost reply), it repeats
 its challenge; asked for another, it refuses, since two sums over different subsets
-reveal their difference. Released rounds only move forward.
+reveal their difference. That keeps the whole committee to one decrypted sum a round
+only because ``t`` is a strict majority (``CommitteeConfig``, and ``committee_configure``
+on chain): any two decrypting sets share a member. Released rounds only move forward.
 
 Drop-outs. A share is bound to its decrypting set (the member applies its Lagrange
 coefficient before flooding), so when a member of the set drops out after others have

@@ -153,7 +153,9 @@ async fn stakes_are_locked_once_the_draw_began() {
 async fn the_committee_is_set_once_before_any_stake() {
     let mut env = Env::new().await;
     env.create_task();
-    for (size, threshold) in [(5, 1), (3, 4), (8, 3)] {
+    // Below 2, above n, over MAX_ATTESTORS, or no strict majority (two disjoint
+    // decrypting sets could each decrypt a different sum of one round).
+    for (size, threshold) in [(5, 1), (3, 4), (8, 5), (4, 2), (7, 3)] {
         assert_error(
             configure(&mut env, size, threshold),
             code(StakingError::InvalidCommittee),

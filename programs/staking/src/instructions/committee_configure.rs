@@ -39,9 +39,13 @@ impl CommitteeConfigure<'_> {
             task.participants == 0 && task.committee_size == 0,
             StakingError::InvalidCommittee
         );
+        // A strict majority: any two decrypting sets share a member, and a member
+        // decrypts one sum a round, so no round has two sums whose difference is an
+        // update. With 2t <= n, two disjoint sets could each decrypt one.
         require!(
             2 <= args.threshold
                 && args.threshold <= args.size
+                && 2 * u16::from(args.threshold) > u16::from(args.size)
                 && usize::from(args.size) <= MAX_ATTESTORS,
             StakingError::InvalidCommittee
         );
