@@ -160,7 +160,7 @@ func parseVector(data []byte) (*vector, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if count > maxChunks || int(count) != v.chunks() {
+	if v.numValues > uint64(maxChunks)<<LogN || int(count) != v.chunks() {
 		return nil, malformed("ciphertext: %d chunks for %d values, expected %d", count, v.numValues, v.chunks())
 	}
 	if v.polys, err = unpackPolys(r.rest(), polyCount(int(count)), "ciphertext"); err != nil {
