@@ -135,6 +135,7 @@ func paramsInfo() ([]byte, error) {
 		"log_n":              prm.LogN(),
 		"ring":               prm.RingType().String(),
 		"slots":              prm.MaxSlots(),
+		"lanes":              Lanes,
 		"q":                  strconv.FormatUint(prm.Q()[0], 10),
 		"log_qp":             prm.LogQP(),
 		"max_log_qp_128":     maxLogQP128,

@@ -60,13 +60,13 @@ from .wire import DIGEST, HEADER_BYTES, KIND_CIPHERTEXT, is_kind
 # The engine's encrypted-vector message (native/threshold_ckks/vector.go, packing.go):
 # the header (``wire``, digest of the public key), the number of values (u64), the number
 # of 4096-value chunks (u32), then its polynomials, 4096 coefficients each packed at 60
-# bits little-endian: per group of LANES chunks, the group's mask and one body per chunk.
+# bits little-endian: per group of ``lanes`` chunks (``engine.parameters()``), the group's
+# mask and one body per chunk.
 _BINDING = slice(DIGEST.start, HEADER_BYTES + 8)  # key digest and value count
 _HEADER_BYTES = HEADER_BYTES + 8 + 4
 COEFF_BITS = 60
 POLY_COEFFS = 4096
 POLY_BYTES = POLY_COEFFS * COEFF_BITS // 8
-LANES = 32
 LEAF_COEFFS = 64
 LEAF_BYTES = LEAF_COEFFS * COEFF_BITS // 8
 DEFAULT_SAMPLES = 64
@@ -112,7 +112,7 @@ class Opening:
 def poly_count(num_values: int) -> int:
     """Polynomials of an encrypted vector of ``num_values`` values: bodies and masks."""
     chunks = max(-(-num_values // POLY_COEFFS), 1)
-    return chunks + -(-chunks // LANES)
+    return chunks + -(-chunks // int(parameters()["lanes"]))
 
 
 def split_vector(vector: bytes) -> tuple[bytes, memoryview]:
