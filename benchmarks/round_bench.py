@@ -92,7 +92,9 @@ from strategy.threshold.member_app import MemberSetup, register_committee_member
 
 NUM_PARTICIPANTS = 10
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-MODES = ("plaintext", "ckks", "secaggplus", "threshold")
+MODES = ("plaintext", "ckks", "secaggplus", "threshold", "threshold_scored")
+REFERENCE_PARTITION = 10
+"""The organisation's own data, from which it trains the reference update ``g0``."""
 COMMITTEE_SIZE = 5
 COMMITTEE_THRESHOLD = 3
 MIN_DECRYPT_INPUTS = 3
@@ -420,9 +422,7 @@ class _RecordingEncryptedFedAvg(EncryptedFedAvg):
             self.request_bytes.append(recorddict_to_proto(request.to_recorddict()).ByteSize())
         return super()._request_decryption(request)
 
-    def _decrypt_sum(
-        self, request: DecryptRequest, *args: Any
-    ) -> tuple[np.ndarray, tuple[Attestation, ...]]:
+    def _decrypt_sum(self, request: DecryptRequest, *args: Any) -> Any:
         if self.committee is None or self._grid is None:
             return super()._decrypt_sum(request, *args)
         server_round = request.manifest.server_round
@@ -440,10 +440,31 @@ class _RecordingEncryptedFedAvg(EncryptedFedAvg):
                 self.member_bytes = recorder.bytes
 
 
+def reference_update_fn(extra: dict) -> Callable[[int, ArrayRecord], np.ndarray]:
+    """The organisation's reference update: the same local training on its own data.
+
+    Its time, spent before a round's train messages go out, is recorded per round.
+    """
+    seconds: dict[int, float] = extra.setdefault("reference_s", {})
+
+    def reference(server_round: int, arrays: ArrayRecord) -> np.ndarray:
+        started = time.perf_counter()
+        current = [a.numpy() for a in arrays.values()]
+        trained, _ = local_update(current, REFERENCE_PARTITION)
+        update = np.concatenate([(t - c).ravel() for t, c in zip(trained, current, strict=True)])
+        seconds[server_round] = time.perf_counter() - started
+        return update.astype(np.float64)
+
+    return reference
+
+
 def threshold_strategy(
-    grid: Grid, wallet_dir: Path, extra: dict, **kwargs: Any
+    grid: Grid, wallet_dir: Path, extra: dict, scored: bool, **kwargs: Any
 ) -> _RecordingEncryptedFedAvg:
-    """Find the committee's nodes, run its key generation (timed), return the strategy."""
+    """Find the committee's nodes, run its key generation (timed), return the strategy.
+
+    A scored strategy also decrypts each input's ``<w_i, g0>`` with the sum.
+    """
     member_wallets = tuple(wallet_addresses(wallet_dir)[:COMMITTEE_SIZE])
     task_id = Wallet.generate().address
     sample_nodes(grid, NUM_PARTICIPANTS, sample_size=0)  # as the strategy waits for nodes
@@ -464,6 +485,7 @@ def threshold_strategy(
         task_id=task_id,
         min_decrypt_inputs=MIN_DECRYPT_INPUTS,
         weight_scale=WEIGHT_SCALE,
+        reference_update_fn=reference_update_fn(extra) if scored else None,
         **kwargs,
     )
 
@@ -497,8 +519,9 @@ def message_server_app(
                 weight_scale=WEIGHT_SCALE,
                 **common,
             )
-        elif mode == "threshold":
-            strategy = threshold_strategy(grid, wallet_dir, extra, **common)
+        elif mode.startswith("threshold"):
+            scored = mode == "threshold_scored"
+            strategy = threshold_strategy(grid, wallet_dir, extra, scored, **common)
         else:
             strategy = FedAvg(**common)
         arrays = ArrayRecord({str(i): Array(a) for i, a in enumerate(initial_arrays(num_params))})
@@ -584,7 +607,7 @@ def run_mode(mode: str, num_params: int, rounds: int, work_dir: Path) -> dict[st
         server_app = message_server_app(
             mode, num_params, rounds, stamps, key_dir, wallet_dir, extra
         )
-        if mode == "threshold":
+        if mode.startswith("threshold"):
             # A fresh store per run: each run's committee generates its own key.
             member_dir = Path(tempfile.mkdtemp(prefix=f"members-{num_params}-", dir=work_dir))
             client_app = threshold_client_app(timing_mod, wallet_dir, member_dir, log_path)
@@ -632,8 +655,12 @@ def run_mode(mode: str, num_params: int, rounds: int, work_dir: Path) -> dict[st
         holder = [e["key_holder"] for e in entries if "key_holder" in e and e["round"] > 1]
         if holder:
             result["key_holder_s"] = _medians(holder)
-    if mode == "threshold":
+    if mode.startswith("threshold"):
         result.update(committee_measurements(extra, entries))
+    if extra.get("reference_s"):
+        result["reference_s"] = statistics.median(
+            t for r, t in extra["reference_s"].items() if r > 1
+        )
     return result
 
 
@@ -766,7 +793,13 @@ def write_results(results: dict[str, Any]) -> None:
 
 def committee_lines(results: dict[str, Any]) -> list[str]:
     """The .md section on the threshold mode's committee (empty if it did not run)."""
-    rows = [modes["threshold"] for modes in results["sizes"].values() if "threshold" in modes]
+    committee_modes = ("threshold", "threshold_scored")
+    rows = [
+        (mode, modes[mode])
+        for modes in results["sizes"].values()
+        for mode in committee_modes
+        if mode in modes
+    ]
     if not rows:
         return []
     lines = [
@@ -785,11 +818,11 @@ def committee_lines(results: dict[str, Any]) -> list[str]:
         "for one query (loading its store, the checks, the share), median over members; "
         "members answer on the Simulation Engine's workers, two at a time.",
         "",
-        "| params | committee round trip | challenge exchange | openings | "
+        "| params | mode | committee round trip | challenge exchange | openings | "
         "release exchange | combine | member: challenge | member: release |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in rows:
+    for mode, row in rows:
         phases, member = row["committee_phases_s"], row["member_s"]
         values = [
             row["server_s"]["committee_s"],
@@ -800,12 +833,13 @@ def committee_lines(results: dict[str, Any]) -> list[str]:
             member[ACTION_CHALLENGE],
             member[ACTION_RELEASE],
         ]
-        lines.append(f"| {row['num_params']:,} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
+        cells = " | ".join(f"{v:.2f}" for v in values)
+        lines.append(f"| {row['num_params']:,} | {mode} | {cells} |")
     lines.append("")
-    for row in rows:
+    for mode, row in rows:
         sizes = row["member_bytes_per_round"]
         lines.append(
-            f"- {row['num_params']:,}: key generation {row['key_generation_s']:.2f} s once "
+            f"- {row['num_params']:,}, {mode}: key generation {row['key_generation_s']:.2f} s once "
             f"before round 1 (before it, finding the members took {row['find_members_s']:.2f} s, "
             "mostly the Simulation Engine starting the ClientApps). Each member asked "
             f"receives {sizes['challenge_received'] / 1e6:.3f} MB a round for its challenge "
@@ -816,7 +850,32 @@ def committee_lines(results: dict[str, Any]) -> list[str]:
             f"MB (its decryption share): {sizes['decrypting_member_received'] / 1e6:.2f} MB "
             "received per decrypting member per round, serialized, measured in round 1."
         )
+    lines += scoring_lines(results)
     return lines
+
+
+def scoring_lines(results: dict[str, Any]) -> list[str]:
+    """Scored against aggregation-only committee rounds, if both ran."""
+    lines = []
+    for modes in results["sizes"].values():
+        if "threshold" not in modes or "threshold_scored" not in modes:
+            continue
+        plain, scored = modes["threshold"], modes["threshold_scored"]
+        extra = (
+            scored["member_bytes_per_round"]["release_received"]
+            - (plain["member_bytes_per_round"]["release_received"])
+        )
+        lines.append(
+            f"- {scored['num_params']:,}: a scored round (each input's <w_i, g0> decrypted "
+            f"with the sum) takes {scored['median_round_time_s']:.2f} s against "
+            f"{plain['median_round_time_s']:.2f} s aggregation only, "
+            f"{scored['median_round_time_s'] / plain['median_round_time_s']:.2f}x; "
+            f"{scored['reference_s']:.2f} s of it is the organisation training its "
+            f"reference update. Participants send {scored['bytes_ratio']:.2f}x plaintext "
+            f"bytes (aggregation only: {plain['bytes_ratio']:.2f}x); each decrypting member "
+            f"receives {extra / 1e6:.2f} MB more (the reference and every input's masks)."
+        )
+    return ["", *lines] if lines else []
 
 
 def main() -> None:

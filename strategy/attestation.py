@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,7 @@ from .wallet import Wallet, _b58decode
 ROUND_DOMAIN = b"fl-app/round-attestation/v1"
 FINAL_DOMAIN = b"fl-app/final-attestation/v1"
 SCORES_DOMAIN = b"fl-app/scores-attestation/v1"
+COMMITTEE_SCORES_DOMAIN = b"fl-app/committee-scores-attestation/v1"
 DIGEST_START = bytes(32)
 KEY_LEN = 32
 SIGNATURE_LEN = 64
@@ -100,6 +101,38 @@ def scores_message(manifest_digest: bytes, reference_norm: float, values: np.nda
             struct.pack("<d", reference_norm),
             len(table).to_bytes(4, "little"),
             hashlib.sha256(table.tobytes()).digest(),
+        ]
+    )
+
+
+def committee_scores_message(
+    manifest_digest: bytes,
+    reference_sha256: bytes,
+    scale: float,
+    bodies: Sequence[int],
+    decrypting: Sequence[int],
+    shares: Sequence[int],
+) -> bytes:
+    """Bytes a committee member signs for its shares of a round's scalars.
+
+    It names the manifest (task, round, inputs), the reference, its encoding scale, each
+    input's body part and the member's own shares for the decrypting set: with the
+    attestations of every member of that set, anyone can decode the scalars again
+    (``strategy.threshold.scoring.DecryptedScores``).
+    """
+    if len(bodies) != len(shares):
+        raise ValueError(f"{len(bodies)} body parts and {len(shares)} shares")
+    residues = b"".join(v.to_bytes(8, "little") for v in (*bodies, *shares))
+    return b"".join(
+        [
+            COMMITTEE_SCORES_DOMAIN,
+            _key(manifest_digest),
+            _key(reference_sha256),
+            struct.pack("<d", scale),
+            len(bodies).to_bytes(4, "little"),
+            len(decrypting).to_bytes(2, "little"),
+            b"".join(m.to_bytes(2, "little") for m in sorted(decrypting)),
+            hashlib.sha256(residues).digest(),
         ]
     )
 

@@ -47,6 +47,14 @@ participant with a large claimed count pull the aggregate towards itself, which 
 the reference update is used instead; the aggregate is only a fallback reference for an
 organisation without reference data.
 
+Under a committee's key
+-----------------------
+A committee decrypts only ``<w_i, g0>`` (``strategy.threshold.scoring``): ``||w_i||^2``
+needs a product of two ciphertexts, which a single 60-bit modulus has no room for. The
+score then uses the clipped projection ``p_i = clip(<u_i, g0> / ||g0||^2)`` and alignment
+``clip(p_i, 0, 1)`` (``_projection_only``), equal to the formulas above for any update no
+longer than the reference and bounded the same way for longer ones.
+
 Integer weights
 ---------------
 The staking program pays ``share_i = pool * score_i / sum(scores)`` with ``u64`` scores.
@@ -72,10 +80,12 @@ __all__ = [
     "ContributionLedger",
     "RoundContribution",
     "RoundScalars",
+    "claimed_examples",
     "final_scores",
     "integer_weights",
     "round_contributions",
     "scalars_from_decrypted",
+    "scalars_from_inner",
 ]
 
 U64_MAX = 2**64 - 1
@@ -93,14 +103,15 @@ class RoundScalars:
     ----------
     reference_inner : float
         ``<w_i, g0>``, the committed weighted update against the reference update.
-    squared_norm : float
-        ``||w_i||^2``.
+    squared_norm : float | None
+        ``||w_i||^2``, or None under a committee's key, which decrypts only the inner
+        product (see ``round_contributions``).
     claimed_examples : int
         ``n_i`` as reported by the participant (untrusted).
     """
 
     reference_inner: float
-    squared_norm: float
+    squared_norm: float | None
     claimed_examples: int
 
 
@@ -127,14 +138,33 @@ def scalars_from_decrypted(
     """
     found: list[RoundScalars | None] = []
     for (inner, square), weight in zip(values, weights, strict=True):
+        claimed = claimed_examples(weight, weight_scale)
         squared_norm = max(float(square), 0.0)
         bound = (math.sqrt(squared_norm) * (1 + CAUCHY_SCHWARZ_SLACK) + 1e-4) * reference_norm
         found.append(
-            None
-            if abs(float(inner)) > bound
-            else RoundScalars(float(inner), squared_norm, max(1, round(weight / weight_scale)))
+            None if abs(float(inner)) > bound else RoundScalars(float(inner), squared_norm, claimed)
         )
     return found
+
+
+def scalars_from_inner(
+    values: Iterable[float], weights: Sequence[float], *, weight_scale: float
+) -> list[RoundScalars]:
+    """Each input's :class:`RoundScalars` from a committee's decrypted ``<w_i, g0>``.
+
+    There is no norm to check against: an input that wrapped around the modulus (only
+    one whose projection exceeds ``scoring.MAX_PROJECTION`` can) decrypts to some value
+    within that range, which ``round_contributions`` clips like any other.
+    """
+    return [
+        RoundScalars(float(inner), None, claimed_examples(weight, weight_scale))
+        for inner, weight in zip(values, weights, strict=True)
+    ]
+
+
+def claimed_examples(weight: float, weight_scale: float) -> int:
+    """``n_i``, at least 1, from a committed weight ``n_i * s``."""
+    return max(1, round(weight / weight_scale))
 
 
 @dataclass(frozen=True)
@@ -183,12 +213,17 @@ def round_contributions(
     alignment: dict[str, float] = {}
     claimed: dict[str, int] = {}
     for pid, x in scalars.items():
-        if x.claimed_examples <= 0 or x.squared_norm < 0:
+        if x.claimed_examples <= 0 or (x.squared_norm is not None and x.squared_norm < 0):
             raise ValueError(
                 f"participant {pid}: claimed examples must be positive and the squared "
                 f"norm non-negative; got {x.claimed_examples} and {x.squared_norm}"
             )
         claimed[pid] = x.claimed_examples
+        if x.squared_norm is None:
+            projection[pid], alignment[pid] = _projection_only(
+                x, reference_norm, weight_scale, length_clip
+            )
+            continue
         norm = math.sqrt(x.squared_norm)
         length = norm / (x.claimed_examples * weight_scale * reference_norm)
         if length <= zero_length:
@@ -202,6 +237,26 @@ def round_contributions(
     return {
         p: RoundContribution(claimed[p] * (projection[p] - mean), alignment[p]) for p in scalars
     }
+
+
+def _projection_only(
+    x: RoundScalars, reference_norm: float, weight_scale: float, length_clip: float
+) -> tuple[float, float]:
+    """Projection and alignment from ``<w_i, g0>`` alone (a committee's key).
+
+    ``p_i = <u_i, g0> / ||g0||^2`` clipped to ``[-clip, clip]``, and alignment ``p_i``
+    clipped to ``[0, 1]``. Both equal the formulas with the norm whenever the update is
+    no longer than the reference (``min(r_i, .) = r_i``), and are bounded the same way:
+    scaling an update up cannot raise either beyond its clip. What is lost is the
+    penalty on length: a long update pointing partly away from ``g0`` scores its
+    projection, not ``cos_i`` times the clip.
+    """
+    scale = x.claimed_examples * weight_scale * reference_norm**2
+    projection = x.reference_inner / scale
+    return (
+        max(-length_clip, min(length_clip, projection)),
+        max(0.0, min(1.0, projection)),
+    )
 
 
 def final_scores(

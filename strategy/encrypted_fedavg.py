@@ -15,9 +15,10 @@ participants not to collude with the organisation, recomputes and decrypts the s
 
 With a ``reference_update_fn`` the strategy also collects contribution scalars: it
 commits ``sha256(g0)`` of the organisation's reference update in the train config before
-any update arrives, and after the sum asks the key holder for ``<w_i, g0>`` and
-``||w_i||^2`` of every aggregated update (FLTrust-style reference, Cao et al. 2021; see
-``strategy.contribution`` for the score built from them).
+any update arrives. A committee then decrypts ``<w_i, g0>`` of every aggregated update
+with the sum, in the same release (``strategy.threshold.scoring``); a key holder is asked
+after the sum for ``<w_i, g0>`` and ``||w_i||^2`` (FLTrust-style reference, Cao et al.
+2021; see ``strategy.contribution`` for the score built from them).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ from .constants import (
     KIND_WEIGHTED_SUM,
     RECORD_IDENTITY,
 )
-from .contribution import RoundScalars, scalars_from_decrypted
+from .contribution import RoundScalars, scalars_from_decrypted, scalars_from_inner
 from .decrypt_request import DecryptRequest, attestation_from_reply, plaintext_from_reply
 from .encrypted_scalars import reference_sha256
 from .exceptions import ContextMismatchError, EncryptedAggregationError, KeyHolderError
@@ -74,6 +75,7 @@ from .round_outcome import ReportingFedAvg, RoundOutcome
 from .threshold.committee_client import Committee, decrypt_sum
 from .threshold.errors import ThresholdCkksError
 from .threshold.packing import ThresholdPacking
+from .threshold.scoring import DecryptedScores, ScoringRequest
 from .wallet import verify_signature
 
 ReferenceUpdateFn = Callable[[int, ArrayRecord], np.ndarray]
@@ -81,11 +83,21 @@ ReferenceUpdateFn = Callable[[int, ArrayRecord], np.ndarray]
 
 @dataclass(frozen=True)
 class _ScoredRound:
-    """What the key holder decrypted for a round's scores, and what the server kept."""
+    """What was decrypted for a round's scores, and what the server kept."""
 
-    values: np.ndarray  # [<w_i, g0>, ||w_i||^2] per input, in manifest order
+    values: np.ndarray  # per input in manifest order: [<w_i, g0>, ||w_i||^2], or <w_i, g0>
     scalars: dict[str, RoundScalars]  # by node id, inconsistent inputs left out
     attestation: Attestation | None  # the key holder's signature of ``values``
+
+
+@dataclass(frozen=True)
+class _DecryptedRound:
+    """A round's decrypted weighted sum, its attestations, and a committee's scores."""
+
+    weighted_sum: np.ndarray
+    attestations: tuple[Attestation, ...]
+    scored: _ScoredRound | None = None
+    committee_scores: DecryptedScores | None = None
 
 
 class EncryptedFedAvg(ReportingFedAvg):
@@ -123,7 +135,7 @@ class EncryptedFedAvg(ReportingFedAvg):
     reference_update_fn : Callable[[int, ArrayRecord], np.ndarray] | None
         ``(server_round, global_arrays) -> g0``: the organisation's reference update,
         flattened in ``ArrayRecord`` key order (as ``ckks_mod`` flattens updates). When
-        given, every round is scored; the public context must come from
+        given, every round is scored; a key holder's public context must come from
         ``generate_keys(profile="scoring")``.
     **fedavg_kwargs
         Passed to ``FedAvg`` (``fraction_train``, ``min_train_nodes``, ...).
@@ -151,11 +163,6 @@ class EncryptedFedAvg(ReportingFedAvg):
         if isinstance(self._packing, ThresholdPacking):
             if committee is None or key_holder_node_id or key_holder_wallet:
                 raise ValueError("a committee's public key is decrypted by its committee only")
-            if reference_update_fn is not None:
-                raise ContextMismatchError(
-                    "contribution scoring under a committee's key is not available yet; "
-                    "score with a key holder's scoring context"
-                )
         elif committee is not None or (key_holder_node_id is None) == (key_holder_wallet is None):
             raise ValueError("give exactly one of key_holder_node_id and key_holder_wallet")
         elif reference_update_fn is not None and not supports_multiplication(self._packing.context):
@@ -315,8 +322,9 @@ class EncryptedFedAvg(ReportingFedAvg):
             inputs={update.node_id: update.chunks for update in accepted},
             aggregate=self._packing.serialize(total),
         )
+        reference = self._references.get(server_round)
         try:
-            weighted_sum, attestations = self._decrypt_sum(request, accepted)
+            decrypted = self._decrypt_sum(request, accepted, reference)
         except (EncryptedAggregationError, ThresholdCkksError) as err:
             self._skip(server_round, f"{type(err).__name__}: {err}")
             return None, None
@@ -325,9 +333,8 @@ class EncryptedFedAvg(ReportingFedAvg):
             "add_s": added - validated,
             "committee_s" if self.committee else "key_holder_s": time.perf_counter() - added,
         }
-        scored: _ScoredRound | None = None
-        reference = self._references.get(server_round)
-        if reference is not None:
+        scored = decrypted.scored
+        if reference is not None and self.committee is None:
             started_scoring = time.perf_counter()
             scored = self._collect_scalars(server_round, request, accepted, reference)
             timings["score_s"] = time.perf_counter() - started_scoring
@@ -341,13 +348,16 @@ class EncryptedFedAvg(ReportingFedAvg):
             if scalars and reference is not None
             else 0.0,
             reference_update=reference,
-            decrypted_scalars=None if scored is None else scored.values,
+            decrypted_scalars=(
+                None if scored is None or decrypted.committee_scores else scored.values
+            ),
             scores_attestation=None if scored is None else scored.attestation,
+            committee_scores=decrypted.committee_scores,
             ciphertext_bytes=tuple(
                 sum(len(chunk) for chunk in update.chunks) for update in accepted
             ),
             timings=timings,
-            attestations=attestations,
+            attestations=decrypted.attestations,
         )
         if manifest.total_weight < MIN_PRECISE_TOTAL_WEIGHT:
             log(
@@ -358,7 +368,7 @@ class EncryptedFedAvg(ReportingFedAvg):
                 manifest.total_weight,
                 MIN_PRECISE_TOTAL_WEIGHT,
             )
-        mean_delta = weighted_sum / manifest.total_weight
+        mean_delta = decrypted.weighted_sum / manifest.total_weight
         arrays = unflatten_like(global_flat + mean_delta, self._global_arrays)
         metrics = self.train_metrics_aggr_fn(
             [update.content for update in accepted], self.weighted_by_key
@@ -416,15 +426,27 @@ class EncryptedFedAvg(ReportingFedAvg):
         return _ScoredRound(values=values, scalars=scalars, attestation=attestation)
 
     def _decrypt_sum(
-        self, request: DecryptRequest, accepted: list[AcceptedUpdate]
-    ) -> tuple[np.ndarray, tuple[Attestation, ...]]:
-        """The decrypted sum and its decryptors' attestations, by committee or key holder."""
+        self,
+        request: DecryptRequest,
+        accepted: list[AcceptedUpdate],
+        reference: np.ndarray | None,
+    ) -> _DecryptedRound:
+        """The decrypted sum and its decryptors' attestations, by committee or key holder.
+
+        A committee decrypts a scored round's scalars with the sum, in the same release.
+        """
         if self.committee is None:
             values, attestation = self._request_decryption(request)
-            return values, () if attestation is None else (attestation,)
+            return _DecryptedRound(values, () if attestation is None else (attestation,))
         assert self._grid is not None
         (aggregate,) = request.aggregate
         trees = {update.node_id: update.ciphertexts[0] for update in accepted}
+        weights = [update.commitment.weight for update in accepted]
+        scoring = (
+            None
+            if reference is None
+            else ScoringRequest.of(reference, weights, [tree.vector for tree in trees.values()])
+        )
         decrypted = decrypt_sum(
             self._grid,
             self.committee,
@@ -434,8 +456,18 @@ class EncryptedFedAvg(ReportingFedAvg):
             # Rounds are recorded on chain in the order their sums were decrypted.
             sum(1 for outcome in self.outcomes.values() if outcome.attestations),
             self.decrypt_timeout,
+            scoring,
         )
-        return decrypted.values, decrypted.attestations
+        if decrypted.scores is None:
+            return _DecryptedRound(decrypted.values, decrypted.attestations)
+        inner = decrypted.scores.inner_products()
+        found = scalars_from_inner(inner, weights, weight_scale=self.weight_scale)
+        scored = _ScoredRound(
+            values=inner,
+            scalars={str(u.node_id): x for u, x in zip(accepted, found, strict=True)},
+            attestation=None,
+        )
+        return _DecryptedRound(decrypted.values, decrypted.attestations, scored, decrypted.scores)
 
     def _request_decryption(self, request: DecryptRequest) -> tuple[np.ndarray, Attestation | None]:
         assert self._grid is not None and self.key_holder_node_id is not None

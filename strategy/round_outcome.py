@@ -18,6 +18,7 @@ from flwr.serverapp.strategy import FedAvg
 from .attestation import Attestation
 from .contribution import RoundScalars
 from .manifest import RoundManifest
+from .threshold.scoring import DecryptedScores
 
 __all__ = ["ReportingFedAvg", "RoundOutcome"]
 
@@ -59,6 +60,10 @@ class RoundOutcome:
     scores_attestation : Attestation | None
         The key holder's signature of ``decrypted_scalars`` (see
         `strategy.attestation.scores_message`), which its final attestation checks.
+    committee_scores : DecryptedScores | None
+        What a committee decrypted of a scored round: body parts, each decrypting
+        member's shares and signatures; ``inner_products()`` are the ``<w_i, g0>``
+        that ``scalars`` derive from.
     """
 
     server_round: int
@@ -73,6 +78,7 @@ class RoundOutcome:
     attestations: tuple[Attestation, ...] = ()
     decrypted_scalars: np.ndarray | None = None
     scores_attestation: Attestation | None = None
+    committee_scores: DecryptedScores | None = None
 
     def renamed(self, names: Mapping[str, str]) -> RoundOutcome:
         """The same outcome with its participants renamed (node id -> wallet)."""

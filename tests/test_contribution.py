@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -186,3 +188,37 @@ def test_ledger_weights_follow_the_participant_order(reference: np.ndarray) -> N
         weight_scale=SCALE,
     )
     assert ledger.weights(["absent", "a"], total=100) == [0, 100]
+
+
+def _inner_only(updates: dict[str, tuple[np.ndarray, int]], reference: np.ndarray) -> dict:
+    """Scores from ``<w_i, g0>`` alone, as under a committee's key."""
+    scalars = {}
+    for pid, (update, n) in updates.items():
+        full = _scalars(update, reference, n)
+        scalars[pid] = replace(full, squared_norm=None)
+    return round_contributions(
+        scalars, reference_norm=float(np.linalg.norm(reference)), weight_scale=SCALE
+    )
+
+
+def test_scores_from_the_inner_product_alone_match_for_updates_within_the_reference_length(
+    reference: np.ndarray,
+) -> None:
+    updates = {f"h{i}": (0.6 * _honest(reference, i, noise=0.3), 40 + i) for i in range(4)}
+    updates["flip"] = (-0.5 * reference, 40)
+    with_norm, inner_only = _round(updates, reference), _inner_only(updates, reference)
+    for pid in updates:
+        assert inner_only[pid].net == pytest.approx(with_norm[pid].net)
+        assert inner_only[pid].alignment == pytest.approx(with_norm[pid].alignment)
+    assert inner_only["flip"].alignment == 0.0 and inner_only["flip"].net < 0
+
+
+@pytest.mark.parametrize("factor", [10.0, 100.0, 1e6])
+def test_without_the_norm_scaling_an_update_still_stops_at_the_clip(
+    reference: np.ndarray, factor: float
+) -> None:
+    others = {f"h{i}": (_honest(reference, i), 50) for i in range(4)}
+    scaled = _inner_only({**others, "me": (factor * 0.3 * reference, 50)}, reference)["me"]
+    # p = clip(<u, g0> / ||g0||^2) <= 2 and p_bar >= 0 here: net <= n * clip.
+    assert scaled.alignment == 1.0
+    assert 0 < scaled.net <= 50 * 2.0

@@ -19,8 +19,11 @@ import pytest
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message
 
 from strategy import EncryptedFedAvg, Wallet
+from strategy.attestation import committee_scores_message
 from strategy.ckks import flatten_arrays
 from strategy.constants import ACTION_RELEASE, NODE_CONFIG_COMMITTEE
+from strategy.encrypted_fedavg import ReferenceUpdateFn
+from strategy.encrypted_scalars import reference_sha256
 from strategy.exceptions import ContextMismatchError, KeyHolderError
 from strategy.threshold import CommitteeConfig, sum_vectors
 from strategy.threshold.committee_client import (
@@ -30,9 +33,11 @@ from strategy.threshold.committee_client import (
     generate_key,
 )
 from strategy.threshold.member_app import MemberSetup
+from strategy.threshold.scoring import error_deviation
 from strategy.threshold.spot_check import VectorTree
 from strategy.threshold.transport import key_message
 from strategy.threshold.wire import MAGIC, VERSION
+from strategy.wallet import verify_signature
 from tests.he_fixtures import FakeFederation, make_model, perturbed
 from tests.threshold_fixtures import run_key_generation
 
@@ -82,7 +87,9 @@ def committee_of(grid: FakeFederation) -> Committee:
     )
 
 
-def strategy_for(public_key: bytes, committee: Committee) -> EncryptedFedAvg:
+def strategy_for(
+    public_key: bytes, committee: Committee, reference_update_fn: ReferenceUpdateFn | None = None
+) -> EncryptedFedAvg:
     return EncryptedFedAvg(
         public_context=public_key,
         task_id=TASK,
@@ -90,6 +97,7 @@ def strategy_for(public_key: bytes, committee: Committee) -> EncryptedFedAvg:
         min_decrypt_inputs=3,
         fraction_evaluate=0.0,
         min_available_nodes=len(NODES),
+        reference_update_fn=reference_update_fn,
     )
 
 
@@ -130,6 +138,46 @@ def test_committee_key_generation_and_rounds_equal_plaintext_fedavg(tmp_path: Pa
     assert np.max(np.abs(flatten_arrays(arrays) - expected)) < 1e-5
     signers = {a.signer for a in strategy.outcomes[2].attestations}
     assert signers == {wallets()[n].public_key for n in (103, 104, 105)}
+
+
+def test_a_scored_round_decrypts_each_inputs_inner_product_with_the_sum(tmp_path: Path) -> None:
+    model, grid = federation(tmp_path)
+    public_key, committee = generate_key(grid, committee_of(grid), TIMEOUT)
+    reference_model = perturbed(model, seed=99, scale=0.02)
+
+    def reference_update(server_round: int, arrays: ArrayRecord) -> np.ndarray:
+        return flatten_arrays(reference_model) - flatten_arrays(arrays)
+
+    strategy = strategy_for(public_key, committee, reference_update)
+    arrays, _ = train_round(strategy, grid, model, 1)
+    assert arrays is not None
+    assert np.max(np.abs(flatten_arrays(arrays) - plain_fedavg(grid, NODES, model))) < 1e-5
+    outcome = strategy.outcomes[1]
+    g0, scores, manifest = outcome.reference_update, outcome.committee_scores, outcome.manifest
+    assert g0 is not None and scores is not None and manifest is not None
+    global_flat = flatten_arrays(model)
+    for node, x in outcome.scalars.items():
+        n = grid.num_examples[int(node)]
+        w = n * (flatten_arrays(grid.local_models[int(node)]) - global_flat)
+        assert x.claimed_examples == n and x.squared_norm is None
+        assert abs(x.reference_inner - w @ g0) <= 6 * error_deviation(
+            np.linalg.norm(w), scores.scale
+        )
+    assert len(outcome.scalars) == len(NODES)
+    # Each releasing member signed its shares, the body parts and the reference.
+    for member, shares, attestation in zip(
+        scores.decrypting, scores.shares, scores.attestations, strict=True
+    ):
+        message = committee_scores_message(
+            bytes.fromhex(manifest.digest()),
+            bytes.fromhex(reference_sha256(g0)),
+            scores.scale,
+            scores.bodies,
+            scores.decrypting,
+            shares,
+        )
+        wallet = wallets()[MEMBER_NODES[member - 1]]
+        assert verify_signature(wallet.address, message, attestation.signature)
 
 
 def test_the_organisation_never_holds_key_material(tmp_path: Path) -> None:

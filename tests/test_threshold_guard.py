@@ -13,12 +13,14 @@ from functools import cache
 import numpy as np
 import pytest
 
-from strategy.attestation import round_message
+from strategy.attestation import committee_scores_message, round_message
+from strategy.encrypted_scalars import reference_sha256
 from strategy.exceptions import (
     ContextMismatchError,
     DigestMismatchError,
     DisallowedOperationError,
     InsufficientInputsError,
+    ReferenceMismatchError,
     ReplayError,
     WalletError,
 )
@@ -27,12 +29,20 @@ from strategy.threshold import InsufficientSharesError, combine, encrypt, sum_ve
 from strategy.threshold.decryption_guard import (
     DecryptionGuard,
     ReleasedShare,
+    ScoreInputs,
     SumRequest,
     key_fingerprint,
     lagrange_coefficient,
 )
 from strategy.threshold.errors import KeyMismatchError, MalformedMessageError
-from strategy.threshold.spot_check import VectorTree, leaf_count, miss_probability, opens_to
+from strategy.threshold.scoring import DecryptedScores, ScoringRequest, error_deviation
+from strategy.threshold.spot_check import (
+    VectorTree,
+    leaf_count,
+    mask_positions,
+    miss_probability,
+    opens_to,
+)
 from strategy.wallet import Wallet, verify_signature
 from tests.threshold_fixtures import Committee, committee, updates
 
@@ -73,7 +83,12 @@ class Round:
 
 
 def commit(
-    group: Committee, node: int, vector: bytes, server_round: int, wallet: Wallet
+    group: Committee,
+    node: int,
+    vector: bytes,
+    server_round: int,
+    wallet: Wallet,
+    reference_sha256: str = "",
 ) -> UpdateCommitment:
     return UpdateCommitment(
         task_id=TASK,
@@ -83,16 +98,20 @@ def commit(
         weight=1.0,
         num_values=NUM_VALUES,
         chunk_sha256=(),
+        reference_sha256=reference_sha256,
         vector_root=VectorTree(vector).root,
     ).signed_by(wallet)
 
 
-def make_round(server_round: int = 1, nodes: range = range(1, NUM_INPUTS + 1)) -> Round:
+def make_round(
+    server_round: int = 1, nodes: range = range(1, NUM_INPUTS + 1), reference_sha256: str = ""
+) -> Round:
     group = committee(TASK.encode())
     values = updates(len(nodes), NUM_VALUES, seed=server_round)
     vectors = {node: encrypt(group.public_key, v) for node, v in zip(nodes, values, strict=True)}
     commitments = tuple(
-        commit(group, node, vectors[node], server_round, participants()[node - 1]) for node in nodes
+        commit(group, node, vectors[node], server_round, participants()[node - 1], reference_sha256)
+        for node in nodes
     )
     manifest = RoundManifest(TASK, server_round, key_fingerprint(group.public_key), commitments)
     return Round(group, values, vectors, manifest, sum_vectors(list(vectors.values())))
@@ -334,3 +353,108 @@ def test_miss_probability_matches_enumeration() -> None:
     misses = sum(1 for d in draws if all(i >= falsified for i in d))
     assert miss_probability(leaves, falsified, samples) == pytest.approx(misses / len(draws))
     assert miss_probability(253 * 64, 253 * 64, 1) == 0.0
+
+
+# Scored rounds: each input's <w_i, g0> released with the sum, and nothing else of it.
+
+REFERENCE = np.random.default_rng(5).normal(0.0, 0.1, NUM_VALUES)
+
+
+def scored_round(committed: np.ndarray = REFERENCE) -> tuple[Round, ScoringRequest]:
+    r = make_round(reference_sha256=reference_sha256(committed))
+    weights = [c.weight for c in r.manifest.commitments]
+    inputs = [r.vectors[c.node_id] for c in r.manifest.commitments]
+    return r, ScoringRequest.of(committed, weights, inputs)
+
+
+def score_inputs(r: Round, reference: np.ndarray = REFERENCE) -> ScoreInputs:
+    positions = mask_positions(NUM_VALUES)
+    return ScoreInputs(
+        reference=reference,
+        masks={
+            c.node_id: [VectorTree(r.vectors[c.node_id]).open_poly(p) for p in positions]
+            for c in r.manifest.commitments
+        },
+    )
+
+
+def release_scored(
+    g: DecryptionGuard, r: Round, bodies: tuple[int, ...], inputs: ScoreInputs | None
+) -> ReleasedShare:
+    request = SumRequest.of(r.manifest, r.aggregate, 0, bodies)
+    leaves = g.challenge(request).leaves
+    return g.release(request, r.aggregate, r.openings(leaves), (1, 2, 3), inputs)
+
+
+def test_a_scored_release_decrypts_each_inputs_inner_product_and_nothing_more() -> None:
+    r, scoring = scored_round()
+    released = [release_scored(guard(m), r, scoring.bodies, score_inputs(r)) for m in (1, 2, 3)]
+    scores = DecryptedScores(
+        scale=scoring.scale,
+        bodies=scoring.bodies,
+        shares=tuple(s.reference_shares for s in released),
+        decrypting=(1, 2, 3),
+        attestations=tuple(s.scores_attestation for s in released if s.scores_attestation),
+    )
+    exact = np.array([v @ REFERENCE for v in r.values])
+    bound = np.array([6 * error_deviation(np.linalg.norm(v), scoring.scale) for v in r.values])
+    assert np.all(np.abs(scores.inner_products() - exact) <= bound)
+    for share, attestation in zip(released, scores.attestations, strict=True):
+        message = committee_scores_message(
+            bytes.fromhex(r.manifest.digest()),
+            bytes.fromhex(reference_sha256(REFERENCE)),
+            scoring.scale,
+            scoring.bodies,
+            (1, 2, 3),
+            share.reference_shares,
+        )
+        assert verify_signature(
+            member_wallets()[share.member - 1].address, message, attestation.signature
+        )
+
+
+def test_body_parts_that_do_not_add_up_to_the_aggregate_are_refused() -> None:
+    r, scoring = scored_round()
+    # The organisation raises its sybil's (input 1's) scalar: the bodies no longer sum.
+    inflated = (scoring.bodies[0] + 1_000_000_000, *scoring.bodies[1:])
+    g = guard(1)
+    with pytest.raises(DisallowedOperationError, match="do not add up"):
+        release_scored(g, r, inflated, score_inputs(r))
+    assert g.released_rounds(TASK) == []
+
+
+def test_only_the_committed_reference_is_used_and_never_a_probe() -> None:
+    r, scoring = scored_round()
+    with pytest.raises(ReferenceMismatchError, match="committed"):
+        release_scored(guard(1), r, scoring.bodies, score_inputs(r, 2 * REFERENCE))
+    # A reference committed before the updates, but concentrated on one coordinate: it
+    # would read that coordinate of every update.
+    probe = np.full(NUM_VALUES, 1e-3)
+    probe[17] = 1.0
+    r, scoring = scored_round(probe)
+    with pytest.raises(ReferenceMismatchError, match="coordinate"):
+        release_scored(guard(1), r, scoring.bodies, score_inputs(r, probe))
+
+
+def test_masks_not_of_the_committed_inputs_are_refused() -> None:
+    r, scoring = scored_round()
+    inputs = score_inputs(r)
+    swapped = dict(inputs.masks)
+    swapped[1], swapped[2] = inputs.masks[2], inputs.masks[1]
+    with pytest.raises(DigestMismatchError, match="masks"):
+        release_scored(guard(1), r, scoring.bodies, replace(inputs, masks=swapped))
+    # A body opened in place of the mask (it opens against the root, at another place).
+    tree = VectorTree(r.vectors[1])
+    body = replace(tree.open_poly(1), index=0)
+    with pytest.raises(DigestMismatchError, match="masks"):
+        release_scored(
+            guard(1), r, scoring.bodies, replace(inputs, masks={**inputs.masks, 1: [body]})
+        )
+
+
+def test_scores_are_released_only_for_a_round_asked_to_be_scored() -> None:
+    r, scoring = scored_round()
+    with pytest.raises(DisallowedOperationError, match="not asked to be scored"):
+        release_scored(guard(1), r, (), score_inputs(r))
+    with pytest.raises(DisallowedOperationError, match="needs its reference"):
+        release_scored(guard(2), r, scoring.bodies, None)

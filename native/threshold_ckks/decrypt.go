@@ -59,18 +59,11 @@ func checkActive(active []uint16, own, n, t uint16) error {
 // that set (Lagrange coefficient at 0) and key-switches every chunk to the zero key,
 // flooding its share with Gaussian noise of standard deviation 2^SmudgingLogSigma.
 func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte, error) {
-	secret, err := parseThresholdSecret(secretData)
+	secret, pk, err := memberKey(secretData, pkData)
 	if err != nil {
 		return nil, err
 	}
 	defer wipe(secret.lanes...)
-	pk, err := parsePublicKey(pkData)
-	if err != nil {
-		return nil, err
-	}
-	if pk.seedDigest != secret.seedDigest || pk.n != secret.n {
-		return nil, mismatch("the public key is not the one this member's secret share belongs to")
-	}
 	ct, err := parseVector(ctData)
 	if err != nil {
 		return nil, err
@@ -78,24 +71,16 @@ func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte
 	if ct.keyDigest != pk.digest {
 		return nil, mismatch("the ciphertext is not under this committee's public key")
 	}
-	if err = checkActive(active, secret.member, secret.n, secret.t); err != nil {
+	additive, err := additiveSecrets(secret, active)
+	if err != nil {
 		return nil, err
 	}
-	prm, _ := Params()
-	points := make([]multiparty.ShamirPublicPoint, len(active))
-	for i, p := range active {
-		points[i] = multiparty.ShamirPublicPoint(p)
-	}
-	own := multiparty.ShamirPublicPoint(secret.member)
-	combiner := multiparty.NewCombiner(*prm.GetRLWEParameters(), own, points, len(points))
-	additive := make([]*rlwe.SecretKey, Lanes)
-	for k, lane := range secret.lanes {
-		additive[k] = rlwe.NewSecretKey(prm)
-		defer wipe(additive[k].Value.Q)
-		if err = combiner.GenAdditiveShare(points, own, multiparty.ShamirSecretShare{Poly: asQP(lane)}, additive[k]); err != nil {
-			return nil, insufficient("decryption share: %v", err)
+	defer func() {
+		for _, sk := range additive {
+			wipe(sk.Value.Q)
 		}
-	}
+	}()
+	prm, _ := Params()
 	cks, err := multiparty.NewKeySwitchProtocol(prm, smudgingNoise())
 	if err != nil {
 		return nil, err
@@ -121,6 +106,51 @@ func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte
 	})
 	w.raw(packPolys(shares...))
 	return w.bytes(), nil
+}
+
+// memberKey parses a member's secret share and the public key, which must be the key
+// that share belongs to.
+func memberKey(secretData, pkData []byte) (*thresholdSecret, *publicKey, error) {
+	secret, err := parseThresholdSecret(secretData)
+	if err != nil {
+		return nil, nil, err
+	}
+	pk, err := parsePublicKey(pkData)
+	if err != nil {
+		wipe(secret.lanes...)
+		return nil, nil, err
+	}
+	if pk.seedDigest != secret.seedDigest || pk.n != secret.n {
+		wipe(secret.lanes...)
+		return nil, nil, mismatch("the public key is not the one this member's secret share belongs to")
+	}
+	return secret, pk, nil
+}
+
+// additiveSecrets turns a member's Shamir shares (one per lane) into additive shares
+// for the decrypting set: its Lagrange coefficient at 0 applied.
+func additiveSecrets(secret *thresholdSecret, active []uint16) ([]*rlwe.SecretKey, error) {
+	if err := checkActive(active, secret.member, secret.n, secret.t); err != nil {
+		return nil, err
+	}
+	prm, _ := Params()
+	points := make([]multiparty.ShamirPublicPoint, len(active))
+	for i, p := range active {
+		points[i] = multiparty.ShamirPublicPoint(p)
+	}
+	own := multiparty.ShamirPublicPoint(secret.member)
+	combiner := multiparty.NewCombiner(*prm.GetRLWEParameters(), own, points, len(points))
+	additive := make([]*rlwe.SecretKey, Lanes)
+	for k, lane := range secret.lanes {
+		additive[k] = rlwe.NewSecretKey(prm)
+		if err := combiner.GenAdditiveShare(points, own, multiparty.ShamirSecretShare{Poly: asQP(lane)}, additive[k]); err != nil {
+			for _, sk := range additive[:k+1] {
+				wipe(sk.Value.Q)
+			}
+			return nil, insufficient("decryption share: %v", err)
+		}
+	}
+	return additive, nil
 }
 
 // decryptionShare is a parsed decryption share.

@@ -46,11 +46,7 @@ func dispatch(op string, args [][]byte) ([][]byte, error) {
 		if len(args[1])%8 != 0 {
 			return nil, badArgument("%s: values are not float64", op)
 		}
-		values := make([]float64, len(args[1])/8)
-		for i := range values {
-			values[i] = math.Float64frombits(binary.LittleEndian.Uint64(args[1][8*i:]))
-		}
-		return one(Encrypt(args[0], values))
+		return one(Encrypt(args[0], float64s(args[1])))
 	case "sum":
 		return one(Sum(args))
 	case "vector_tree":
@@ -62,14 +58,33 @@ func dispatch(op string, args [][]byte) ([][]byte, error) {
 		if err := arity(op, args, 4); err != nil {
 			return nil, err
 		}
-		if len(args[3])%2 != 0 {
-			return nil, badArgument("%s: members are not u16", op)
-		}
-		active := make([]uint16, len(args[3])/2)
-		for i := range active {
-			active[i] = binary.LittleEndian.Uint16(args[3][2*i:])
+		active, err := u16s(op, args[3])
+		if err != nil {
+			return nil, err
 		}
 		return one(DecryptionShare(args[0], args[1], args[2], active))
+	case "reference_bodies":
+		if len(args) < 2 {
+			return nil, badArgument("%s: expected a reference and its scale", op)
+		}
+		reference, scale, err := referenceArgs(op, args[0], args[1])
+		if err != nil {
+			return nil, err
+		}
+		return u64Items(ReferenceBodies(reference, scale, args[2:]))
+	case "reference_shares":
+		if len(args) < 5 {
+			return nil, badArgument("%s: expected a secret, a key, a reference, its scale and members", op)
+		}
+		reference, scale, err := referenceArgs(op, args[2], args[3])
+		if err != nil {
+			return nil, err
+		}
+		active, err := u16s(op, args[4])
+		if err != nil {
+			return nil, err
+		}
+		return u64Items(ReferenceShares(args[0], args[1], reference, scale, active, args[5:]))
 	case "combine":
 		if len(args) < 2 {
 			return nil, badArgument("%s: expected a ciphertext and a share count", op)
@@ -89,6 +104,45 @@ func dispatch(op string, args [][]byte) ([][]byte, error) {
 		return [][]byte{data}, nil
 	}
 	return nil, badArgument("unknown operation %q", op)
+}
+
+func float64s(data []byte) []float64 {
+	values := make([]float64, len(data)/8)
+	for i := range values {
+		values[i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
+	}
+	return values
+}
+
+func u16s(op string, data []byte) ([]uint16, error) {
+	if len(data)%2 != 0 {
+		return nil, badArgument("%s: members are not u16", op)
+	}
+	values := make([]uint16, len(data)/2)
+	for i := range values {
+		values[i] = binary.LittleEndian.Uint16(data[2*i:])
+	}
+	return values, nil
+}
+
+// referenceArgs reads a reference (float64 values) and its encoding scale (one float64).
+func referenceArgs(op string, reference, scale []byte) ([]float64, float64, error) {
+	if len(reference)%8 != 0 || len(reference) == 0 || len(scale) != 8 {
+		return nil, 0, badArgument("%s: the reference and its scale are not float64", op)
+	}
+	return float64s(reference), math.Float64frombits(binary.LittleEndian.Uint64(scale)), nil
+}
+
+// u64Items returns each value as its own little-endian u64 item.
+func u64Items(values []uint64, err error) ([][]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	items := make([][]byte, len(values))
+	for i, v := range values {
+		items[i] = binary.LittleEndian.AppendUint64(nil, v)
+	}
+	return items, nil
 }
 
 func one(data []byte, err error) ([][]byte, error) {

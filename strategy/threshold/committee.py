@@ -14,9 +14,12 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..wallet import seal_to_wallet
 from .engine import call
 from .errors import InvalidArgumentError, KeyMismatchError, ThresholdCkksError
+from .scoring import reference_args, residues
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,35 @@ class CommitteeMember:
             "decryption_share",
             [self._secret(), public_key, ciphertext, members_bytes(decrypting)],
         )[0]
+
+    def reference_shares(
+        self,
+        public_key: bytes,
+        reference: np.ndarray,
+        scale: float,
+        decrypting: Sequence[int],
+        masks: Sequence[bytes],
+    ) -> list[int]:
+        """This member's flooded share of ``<w_i, reference>`` for each input's masks.
+
+        ``masks`` holds each input's mask polynomials, packed one after the other
+        (``scoring``); the shares are residues modulo ``q``, in the same order.
+        """
+        if self.public_key is not None and public_key != self.public_key:
+            raise KeyMismatchError(
+                f"member {self.member} decrypts only under the public key it computed"
+            )
+        out = call(
+            "reference_shares",
+            [
+                self._secret(),
+                public_key,
+                *reference_args(reference, scale),
+                members_bytes(decrypting),
+                *masks,
+            ],
+        )
+        return residues(out)
 
     def _secret(self) -> bytes:
         if self._threshold_secret is None:

@@ -20,7 +20,7 @@ from logging import INFO, WARNING
 from typing import Any, cast
 
 import numpy as np
-from flwr.app import ConfigRecord, Message, MessageType, RecordDict
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MessageType, RecordDict
 from flwr.common.logger import log
 from flwr.serverapp import Grid
 
@@ -41,19 +41,25 @@ from ..constants import (
     KEY_NONCE,
     KEY_PUBLIC_KEY_SHARE,
     KEY_PUBLIC_KEY_SHARES,
+    KEY_REFERENCE_BODIES,
+    KEY_REFERENCE_SHARES,
     KEY_ROUND_INDEX,
+    KEY_SCORES_ATTESTATION,
     KEY_SEALED_SHARES,
     KEY_SEED,
     KEY_SHARE,
     KEY_SIGNATURE,
     KEY_SIZE,
     KEY_THRESHOLD,
+    KEY_VALUES,
     KEY_WALLET,
     KEY_WALLETS,
     RECORD_AGGREGATE,
     RECORD_COMMITTEE,
     RECORD_IDENTITY,
+    RECORD_MASKS,
     RECORD_OPENINGS,
+    RECORD_REFERENCE,
     RECORD_SUM,
 )
 from ..exceptions import KeyHolderError
@@ -62,7 +68,8 @@ from ..wallet import verify_signature
 from .committee import CommitteeConfig, aggregate_public_key
 from .decryption_guard import key_fingerprint
 from .member_app import identity_message
-from .spot_check import VectorTree
+from .scoring import DecryptedScores, ScoringRequest
+from .spot_check import VectorTree, mask_positions
 from .transport import key_message, verified_public_key_shares
 from .vectors import combine
 
@@ -109,6 +116,7 @@ class DecryptedSum:
     values: np.ndarray
     decrypting: tuple[int, ...]
     attestations: tuple[Attestation, ...]
+    scores: DecryptedScores | None = None
 
 
 def _field(reply: Message, record: str, key: str) -> Any:
@@ -233,6 +241,7 @@ def decrypt_sum(
     aggregate: bytes,
     round_index: int,
     timeout: float,
+    scoring: ScoringRequest | None = None,
 ) -> DecryptedSum:
     """Have ``t`` members check and decrypt ``aggregate``, the sum of ``inputs``.
 
@@ -242,6 +251,9 @@ def decrypt_sum(
         Node id -> the tree of its encrypted update, for every commitment in ``manifest``.
     round_index : int
         The index the round will be recorded under on chain.
+    scoring : ScoringRequest | None
+        For a scored round: the members also release their shares of each input's
+        ``<w_i, g0>`` (``scoring``), sent the reference and every input's masks.
 
     Raises
     ------
@@ -257,6 +269,17 @@ def decrypt_sum(
             KEY_ROUND_INDEX: round_index,
         }
     )
+    scored: dict[str, ArrayRecord | ConfigRecord] = {}
+    if scoring is not None:
+        sum_record[KEY_REFERENCE_BODIES] = list(scoring.bodies)
+        positions = mask_positions(manifest.commitments[0].num_values)
+        scored[RECORD_REFERENCE] = ArrayRecord({KEY_VALUES: Array(scoring.reference)})
+        scored[RECORD_MASKS] = ConfigRecord(
+            {
+                str(node): [tree.open_poly(p).to_bytes() for p in positions]
+                for node, tree in inputs.items()
+            }
+        )
     aggregate_record = chunks_to_arrayrecord([aggregate])
     # Members are asked for challenges t at a time, more only as others fail.
     unasked = sorted(committee.nodes)
@@ -295,6 +318,7 @@ def decrypt_sum(
                     RECORD_SUM: sum_part,
                     RECORD_AGGREGATE: aggregate_record,
                     RECORD_OPENINGS: openings,
+                    **scored,
                 }
             )
             messages[m] = _query(ACTION_RELEASE, content, committee.nodes[m])
@@ -307,7 +331,24 @@ def decrypt_sum(
     shares = [bytes(_field(replies[m], RECORD_SUM, KEY_SHARE)) for m in decrypting]
     values = combine(aggregate, shares, threshold)
     attestations = tuple(
-        Attestation.from_hex(str(replies[m].content.config_records[RECORD_SUM][KEY_ATTESTATION]))
+        Attestation.from_hex(str(_field(replies[m], RECORD_SUM, KEY_ATTESTATION)))
         for m in decrypting
     )
-    return DecryptedSum(values=values, decrypting=decrypting, attestations=attestations)
+    scores = None
+    if scoring is not None:
+        scores = DecryptedScores(
+            scale=scoring.scale,
+            bodies=scoring.bodies,
+            shares=tuple(
+                tuple(int(v) for v in _field(replies[m], RECORD_SUM, KEY_REFERENCE_SHARES))
+                for m in decrypting
+            ),
+            decrypting=decrypting,
+            attestations=tuple(
+                Attestation.from_hex(str(_field(replies[m], RECORD_SUM, KEY_SCORES_ATTESTATION)))
+                for m in decrypting
+            ),
+        )
+    return DecryptedSum(
+        values=values, decrypting=decrypting, attestations=attestations, scores=scores
+    )

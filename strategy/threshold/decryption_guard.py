@@ -14,6 +14,10 @@ member's ``DecryptionGuard`` answers in two steps:
    released, makes its decryption share (with flooding noise) and signs the round's
    contributors for the chain.
 
+A scored round (``SumRequest.reference_bodies``) also releases the member's shares of
+each input's ``<w_i, g0>`` (``scoring``), after the checks listed there: the committed
+reference, each input's masks against its root, the body parts against the aggregate.
+
 Anything else is refused with a specific error, before any share exists. A member
 answers one aggregate per round: asked again for the same one (a lost reply), it repeats
 its challenge; asked for another, it refuses, since two sums over different subsets
@@ -38,11 +42,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..attestation import Attestation, round_attestation
+import numpy as np
+
+from ..attestation import Attestation, attest, committee_scores_message, round_attestation
 from ..committed_inputs import checked_commitments
+from ..encrypted_scalars import check_reference, reference_sha256
 from ..exceptions import (
     DigestMismatchError,
     DisallowedOperationError,
+    ReferenceMismatchError,
     ReplayError,
 )
 from ..manifest import RoundManifest, UpdateCommitment
@@ -50,20 +58,24 @@ from ..wallet import Wallet
 from .committee import CommitteeMember
 from .engine import parameters
 from .errors import KeyMismatchError, ThresholdCkksError
+from .scoring import add_residues, reference_bodies, reference_scale
 from .spot_check import (
     DEFAULT_SAMPLES,
     Opening,
+    PolyOpening,
     VectorTree,
     draw_challenge,
     is_sum,
     leaf_count,
+    mask_positions,
     opens_to,
+    poly_opens_to,
     vector_root,
 )
 
-# Manifest digest, the aggregate's vector root and the on-chain round index of a sum
-# request: what a member fixes for a round.
-Fingerprint = tuple[str, str, int]
+# Manifest digest, the aggregate's vector root, the on-chain round index and the digest
+# of the scalars' body parts of a sum request: what a member fixes for a round.
+Fingerprint = tuple[str, str, int, str]
 
 
 def key_fingerprint(public_key: bytes) -> str:
@@ -93,20 +105,32 @@ class SumRequest:
         The index the organisation will record the round under on chain (the number of
         the task's rounds recorded before). Members sign it into their attestation and
         take only increasing ones, so no decrypted sum is credited twice.
+    reference_bodies : tuple[int, ...]
+        A scored round's body part of each input's ``<w_i, g0>`` (``scoring``), in
+        manifest order; empty if the round is not scored.
     """
 
     manifest: RoundManifest
     aggregate_root: str
     round_index: int
+    reference_bodies: tuple[int, ...] = ()
 
     @classmethod
-    def of(cls, manifest: RoundManifest, aggregate: bytes, round_index: int) -> SumRequest:
+    def of(
+        cls,
+        manifest: RoundManifest,
+        aggregate: bytes,
+        round_index: int,
+        reference_bodies: Sequence[int] = (),
+    ) -> SumRequest:
         """The request for ``aggregate``, as the aggregator makes it."""
-        return cls(manifest, vector_root(aggregate), round_index)
+        return cls(manifest, vector_root(aggregate), round_index, tuple(reference_bodies))
 
     def fingerprint(self) -> Fingerprint:
         """What the member fixes when it draws its challenge."""
-        return self.manifest.digest(), self.aggregate_root, self.round_index
+        bodies = b"".join(v.to_bytes(8, "little") for v in self.reference_bodies)
+        scored = hashlib.sha256(bodies).hexdigest() if self.reference_bodies else ""
+        return self.manifest.digest(), self.aggregate_root, self.round_index, scored
 
 
 @dataclass(frozen=True)
@@ -126,6 +150,22 @@ class Challenge:
 
 
 @dataclass(frozen=True)
+class ScoreInputs:
+    """What a member needs for its shares of a scored round's scalars.
+
+    Attributes
+    ----------
+    reference : numpy.ndarray
+        The round's reference update ``g0``.
+    masks : Mapping[int, Sequence[PolyOpening]]
+        Node id -> its masks (``spot_check.mask_positions``), opened against its root.
+    """
+
+    reference: np.ndarray
+    masks: Mapping[int, Sequence[PolyOpening]]
+
+
+@dataclass(frozen=True)
 class ReleasedShare:
     """A member's answer to a checked sum.
 
@@ -139,12 +179,19 @@ class ReleasedShare:
         Its decryption share of the aggregate for that set.
     attestation : Attestation
         Its signature of the round's contributors (``attestation.round_message``).
+    reference_shares : tuple[int, ...]
+        A scored round: its share of each input's ``<w_i, g0>``, in manifest order.
+    scores_attestation : Attestation | None
+        A scored round: its signature of those shares
+        (``attestation.committee_scores_message``).
     """
 
     member: int
     decrypting: tuple[int, ...]
     share: bytes
     attestation: Attestation
+    reference_shares: tuple[int, ...] = ()
+    scores_attestation: Attestation | None = None
 
 
 @dataclass
@@ -219,9 +266,9 @@ class DecryptionGuard:
     def restore(self, text: str) -> None:
         """Take back what ``state_json`` wrote (a member's memory of its rounds)."""
         for entry in json.loads(text):
-            manifest, aggregate, round_index = entry["fingerprint"]
+            manifest, aggregate, round_index, scored = entry["fingerprint"]
             self._rounds[(entry["task"], int(entry["round"]))] = _Round(
-                fingerprint=(str(manifest), str(aggregate), int(round_index)),
+                fingerprint=(str(manifest), str(aggregate), int(round_index), str(scored)),
                 challenge=Challenge(self.member.member, tuple(int(i) for i in entry["leaves"])),
                 attestation=(
                     Attestation.from_hex(entry["attestation"]) if entry["attestation"] else None
@@ -267,6 +314,7 @@ class DecryptionGuard:
         aggregate: bytes,
         openings: Mapping[int, Sequence[Opening]],
         decrypting: Sequence[int],
+        scoring: ScoreInputs | None = None,
     ) -> ReleasedShare:
         """Check the aggregate and the challenged leaves; release this member's share.
 
@@ -280,6 +328,8 @@ class DecryptionGuard:
             Node id -> its openings of the challenged leaves, in the challenge's order.
         decrypting : Sequence[int]
             The members that decrypt together, at least ``t``, this member among them.
+        scoring : ScoreInputs | None
+            The reference and the inputs' masks, for a scored request only.
 
         Raises
         ------
@@ -294,6 +344,7 @@ class DecryptionGuard:
         commitments = self._checked_inputs(manifest)
         tree = self._checked_aggregate(request, aggregate, commitments[0].num_values)
         self._check_openings(tree, commitments, openings, state.challenge)
+        scored = self._checked_scoring(request, commitments, aggregate, scoring)
         coefficient = lagrange_coefficient(self.member.member, decrypting, self.modulus)
         if coefficient in state.coefficients or len(state.coefficients) >= self.max_releases:
             raise DisallowedOperationError(
@@ -310,13 +361,83 @@ class DecryptionGuard:
                 manifest.digest(),
                 [c.signer for c in commitments],
             )
+        reference_shares: tuple[int, ...] = ()
+        scores_attestation = None
+        if scored is not None:
+            reference, scale, masks = scored
+            reference_shares = tuple(
+                self.member.reference_shares(self.public_key, reference, scale, decrypting, masks)
+            )
+            scores_attestation = attest(
+                self.wallet,
+                committee_scores_message(
+                    bytes.fromhex(manifest.digest()),
+                    bytes.fromhex(commitments[0].reference_sha256),
+                    scale,
+                    request.reference_bodies,
+                    decrypting,
+                    reference_shares,
+                ),
+            )
         state.coefficients.add(coefficient)
         return ReleasedShare(
             member=self.member.member,
             decrypting=tuple(sorted(decrypting)),
             share=share,
             attestation=state.attestation,
+            reference_shares=reference_shares,
+            scores_attestation=scores_attestation,
         )
+
+    def _checked_scoring(
+        self,
+        request: SumRequest,
+        commitments: list[UpdateCommitment],
+        aggregate: bytes,
+        scoring: ScoreInputs | None,
+    ) -> tuple[np.ndarray, float, list[bytes]] | None:
+        """The reference, its scale and each input's packed masks, all checked."""
+        if not request.reference_bodies:
+            if scoring is not None:
+                raise DisallowedOperationError("scores sent for a round not asked to be scored")
+            return None
+        if scoring is None:
+            raise DisallowedOperationError("a scored round needs its reference and masks")
+        if len(request.reference_bodies) != len(commitments) or any(
+            not 0 <= body < self.modulus for body in request.reference_bodies
+        ):
+            raise DisallowedOperationError("the body parts are not one residue per input")
+        reference = np.asarray(scoring.reference, dtype=np.float64).ravel()
+        committed = {c.reference_sha256 for c in commitments}
+        if committed != {reference_sha256(reference)}:
+            raise ReferenceMismatchError(
+                "the reference is not the one every input committed to before it was sent"
+            )
+        num_values = commitments[0].num_values
+        check_reference(reference, num_values)
+        if set(scoring.masks) != {c.node_id for c in commitments}:
+            raise DisallowedOperationError("masks do not match the committed inputs")
+        positions = mask_positions(num_values)
+        num_leaves = leaf_count(num_values)
+        binding = VectorTree(aggregate).binding
+        masks = []
+        for commitment in commitments:
+            opened = scoring.masks[commitment.node_id]
+            if tuple(o.index for o in opened) != positions or not all(
+                poly_opens_to(commitment.vector_root, binding, num_leaves, o) for o in opened
+            ):
+                raise DigestMismatchError(
+                    f"node {commitment.node_id}'s masks are not those of its committed ciphertext"
+                )
+            masks.append(b"".join(o.poly for o in opened))
+        scale = reference_scale(reference, [c.weight for c in commitments])
+        (whole,) = reference_bodies(reference, scale, [aggregate])
+        if add_residues(request.reference_bodies) != whole:
+            raise DisallowedOperationError(
+                "the inputs' body parts do not add up to the aggregate's: a scalar was "
+                "computed from something other than the committed inputs and reference"
+            )
+        return reference, scale, masks
 
     def _checked_aggregate(
         self, request: SumRequest, aggregate: bytes, num_values: int

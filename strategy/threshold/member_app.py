@@ -52,28 +52,34 @@ from ..constants import (
     KEY_NONCE,
     KEY_PUBLIC_KEY_SHARE,
     KEY_PUBLIC_KEY_SHARES,
+    KEY_REFERENCE_BODIES,
+    KEY_REFERENCE_SHARES,
     KEY_ROUND_INDEX,
+    KEY_SCORES_ATTESTATION,
     KEY_SEALED_SHARES,
     KEY_SEED,
     KEY_SHARE,
     KEY_SIGNATURE,
     KEY_SIZE,
     KEY_THRESHOLD,
+    KEY_VALUES,
     KEY_WALLET,
     KEY_WALLETS,
     RECORD_AGGREGATE,
     RECORD_COMMITTEE,
     RECORD_IDENTITY,
+    RECORD_MASKS,
     RECORD_OPENINGS,
+    RECORD_REFERENCE,
     RECORD_SUM,
 )
 from ..exceptions import EncryptedAggregationError
 from ..manifest import RoundManifest
 from ..wallet import Wallet
 from .committee import CommitteeConfig, CommitteeMember
-from .decryption_guard import DecryptionGuard, SumRequest, key_fingerprint
+from .decryption_guard import DecryptionGuard, ScoreInputs, SumRequest, key_fingerprint
 from .errors import ThresholdCkksError
-from .spot_check import Opening
+from .spot_check import Opening, PolyOpening
 from .transport import (
     key_message,
     open_shamir_shares,
@@ -281,7 +287,21 @@ def _sum_request(msg: Message) -> tuple[bytes, SumRequest]:
     manifest = RoundManifest.from_json(str(record[KEY_MANIFEST_JSON]))
     root = str(record[KEY_AGGREGATE_ROOT])
     round_index = int(cast(int, record[KEY_ROUND_INDEX]))
-    return bytes(cast(bytes, record[KEY_SEED])), SumRequest(manifest, root, round_index)
+    bodies = tuple(int(v) for v in cast(list[int], record.get(KEY_REFERENCE_BODIES, [])))
+    request = SumRequest(manifest, root, round_index, bodies)
+    return bytes(cast(bytes, record[KEY_SEED])), request
+
+
+def _score_inputs(msg: Message) -> ScoreInputs | None:
+    """The reference and the masks of a scored round's release, if it has them."""
+    if RECORD_MASKS not in msg.content.config_records:
+        return None
+    reference = msg.content.array_records[RECORD_REFERENCE][KEY_VALUES]
+    masks = {
+        int(node): [PolyOpening.from_bytes(bytes(o)) for o in cast(list[bytes], items)]
+        for node, items in msg.content.config_records[RECORD_MASKS].items()
+    }
+    return ScoreInputs(reference=reference.numpy(), masks=masks)
 
 
 def _challenge(msg: Message, setup: MemberSetup) -> RecordDict:
@@ -305,18 +325,19 @@ def _release(msg: Message, setup: MemberSetup) -> RecordDict:
     (aggregate,) = arrayrecord_to_chunks(msg.content.array_records[RECORD_AGGREGATE])
     store = _Store(setup, seed)
     guard, body = store.guard(seed)
-    released = guard.release(request, aggregate, openings, decrypting)
+    released = guard.release(request, aggregate, openings, decrypting, _score_inputs(msg))
     store.save({**body, "rounds": guard.state_json()})
     log(
         INFO,
-        "Committee member %d released round %d",
+        "Committee member %d released round %d%s",
         released.member,
         request.manifest.server_round,
+        " and its scores" if released.reference_shares else "",
     )
-    return RecordDict(
-        {
-            RECORD_SUM: ConfigRecord(
-                {KEY_SHARE: released.share, KEY_ATTESTATION: released.attestation.to_hex()}
-            )
-        }
+    reply = ConfigRecord(
+        {KEY_SHARE: released.share, KEY_ATTESTATION: released.attestation.to_hex()}
     )
+    if released.scores_attestation is not None:
+        reply[KEY_REFERENCE_SHARES] = list(released.reference_shares)
+        reply[KEY_SCORES_ATTESTATION] = released.scores_attestation.to_hex()
+    return RecordDict({RECORD_SUM: reply})

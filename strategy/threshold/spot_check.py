@@ -70,6 +70,8 @@ POLY_BYTES = POLY_COEFFS * COEFF_BITS // 8
 LEAF_COEFFS = 64
 LEAF_BYTES = LEAF_COEFFS * COEFF_BITS // 8
 DEFAULT_SAMPLES = 64
+POLY_LEAVES = POLY_BYTES // LEAF_BYTES
+POLY_LEVEL = POLY_LEAVES.bit_length() - 1  # a polynomial's 64 leaves hash to one node
 
 ROOT_DOMAIN = b"fl-app/threshold-vector-root/v1"
 _LEAF_PREFIX = b"\x00"
@@ -109,6 +111,33 @@ class Opening:
         return cls(index=index, leaf=data[4 : 4 + LEAF_BYTES], path=path)
 
 
+@dataclass(frozen=True)
+class PolyOpening:
+    """One whole polynomial of a committed vector and the Merkle path above its leaves.
+
+    A polynomial is 64 aligned leaves, so their hashes make one node of the tree, from
+    which the path goes up as a leaf's does.
+    """
+
+    index: int
+    poly: bytes
+    path: tuple[bytes, ...]
+
+    def to_bytes(self) -> bytes:
+        """``index (u32) || polynomial || path``, for a message record."""
+        return struct.pack("<I", self.index) + self.poly + b"".join(self.path)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PolyOpening:
+        """Parse what ``to_bytes`` wrote."""
+        if len(data) < 4 + POLY_BYTES or (len(data) - 4 - POLY_BYTES) % 32:
+            raise MalformedMessageError("opening: not a polynomial and a path of hashes")
+        (index,) = struct.unpack_from("<I", data)
+        rest = data[4 + POLY_BYTES :]
+        path = tuple(rest[i : i + 32] for i in range(0, len(rest), 32))
+        return cls(index=index, poly=data[4 : 4 + POLY_BYTES], path=path)
+
+
 def poly_count(num_values: int) -> int:
     """Polynomials of an encrypted vector of ``num_values`` values: bodies and masks."""
     chunks = max(-(-num_values // POLY_COEFFS), 1)
@@ -127,6 +156,12 @@ def split_vector(vector: bytes) -> tuple[bytes, memoryview]:
     if len(vector) != _HEADER_BYTES + poly_count(num_values) * POLY_BYTES:
         raise MalformedMessageError(f"encrypted vector: wrong size for {num_values} values")
     return vector[_BINDING], memoryview(vector)[_HEADER_BYTES:]
+
+
+def mask_positions(num_values: int) -> tuple[int, ...]:
+    """Positions of the masks among a vector's polynomials: the first of each group."""
+    lanes = int(parameters()["lanes"])
+    return tuple(range(0, poly_count(num_values), lanes + 1))
 
 
 def leaf_count(num_values: int) -> int:
@@ -163,6 +198,14 @@ class VectorTree:
         """Openings of the given leaves. Raises ``MalformedMessageError`` if out of range."""
         return tuple(self._open(index) for index in indices)
 
+    def open_poly(self, index: int) -> PolyOpening:
+        """Opening of polynomial ``index`` whole. Raises ``MalformedMessageError`` if absent."""
+        if not 0 <= index < self.num_leaves // POLY_LEAVES:
+            raise MalformedMessageError(f"polynomial {index} is not in this vector")
+        start = index * POLY_BYTES
+        poly = bytes(self._body[start : start + POLY_BYTES])
+        return PolyOpening(index=index, poly=poly, path=self._path(index, POLY_LEVEL))
+
     def leaves_at(self, indices: Sequence[int]) -> bytes:
         """The given leaves' packed coefficients, concatenated."""
         return b"".join(self._body[i * LEAF_BYTES : (i + 1) * LEAF_BYTES] for i in indices)
@@ -170,14 +213,18 @@ class VectorTree:
     def _open(self, index: int) -> Opening:
         if not 0 <= index < self.num_leaves:
             raise MalformedMessageError(f"leaf {index} is not in 0..{self.num_leaves - 1}")
-        path, at = [], index
-        for level in self.levels[:-1]:
-            sibling = at ^ 1
-            if sibling * 32 < len(level):
-                path.append(level[sibling * 32 : (sibling + 1) * 32])
-            at //= 2
         leaf = bytes(self._body[index * LEAF_BYTES : (index + 1) * LEAF_BYTES])
-        return Opening(index=index, leaf=leaf, path=tuple(path))
+        return Opening(index=index, leaf=leaf, path=self._path(index, 0))
+
+    def _path(self, at: int, level: int) -> tuple[bytes, ...]:
+        """Sibling hashes from node ``at`` of ``level`` up to the root."""
+        path = []
+        for nodes in self.levels[level:-1]:
+            sibling = at ^ 1
+            if sibling * 32 < len(nodes):
+                path.append(nodes[sibling * 32 : (sibling + 1) * 32])
+            at //= 2
+        return tuple(path)
 
 
 def vector_root(vector: bytes) -> str:
@@ -190,8 +237,32 @@ def opens_to(root: str, binding: bytes, num_leaves: int, opening: Opening) -> bo
     if not 0 <= opening.index < num_leaves or len(opening.leaf) != LEAF_BYTES:
         return False
     node = hashlib.sha256(_LEAF_PREFIX + opening.leaf).digest()
-    path = iter(opening.path)
-    at, width = opening.index, num_leaves
+    return _climbs_to(root, binding, node, opening.index, num_leaves, opening.path)
+
+
+def poly_opens_to(root: str, binding: bytes, num_leaves: int, opening: PolyOpening) -> bool:
+    """True if ``opening`` is polynomial ``opening.index`` of a vector committed as ``root``."""
+    polys = num_leaves // POLY_LEAVES
+    if not 0 <= opening.index < polys or len(opening.poly) != POLY_BYTES:
+        return False
+    level = [
+        hashlib.sha256(_LEAF_PREFIX + opening.poly[i : i + LEAF_BYTES]).digest()
+        for i in range(0, POLY_BYTES, LEAF_BYTES)
+    ]
+    while len(level) > 1:
+        level = [
+            hashlib.sha256(_NODE_PREFIX + level[i] + level[i + 1]).digest()
+            for i in range(0, len(level), 2)
+        ]
+    return _climbs_to(root, binding, level[0], opening.index, polys, opening.path)
+
+
+def _climbs_to(
+    root: str, binding: bytes, node: bytes, at: int, width: int, siblings: Sequence[bytes]
+) -> bool:
+    """True if hashing ``node`` (position ``at`` of a level ``width`` wide) up ``siblings``
+    gives ``root``."""
+    path = iter(siblings)
     while width > 1:
         if at ^ 1 < width:
             sibling = next(path, None)
