@@ -134,7 +134,8 @@ class EncryptedFedAvg(ReportingFedAvg):
         node-config path.
     reference_update_fn : Callable[[int, ArrayRecord], np.ndarray] | None
         ``(server_round, global_arrays) -> g0``: the organisation's reference update,
-        flattened in ``ArrayRecord`` key order (as ``ckks_mod`` flattens updates). When
+        flattened in ``ArrayRecord`` key order (as ``ckks_mod`` flattens updates) and
+        rounded to float32, the precision of the model it is an update of. When
         given, every round is scored; a key holder's public context must come from
         ``generate_keys(profile="scoring")``.
     **fedavg_kwargs
@@ -239,10 +240,13 @@ class EncryptedFedAvg(ReportingFedAvg):
             config[CONFIG_COMMITTEE_WALLETS] = list(self.committee.wallets)
             config[CONFIG_KEY_SIGNATURES] = list(self.committee.key_signatures)
         if self.reference_update_fn is not None:
-            # Committed before any update exists, so g0 cannot be chosen to probe them.
-            reference = np.asarray(
-                self.reference_update_fn(server_round, arrays), dtype=np.float64
-            ).ravel()
+            # Committed before any update exists, so g0 cannot be chosen to probe them. It
+            # is a model update, kept at the model's float32 precision: it travels as that.
+            reference = (
+                np.asarray(self.reference_update_fn(server_round, arrays), dtype=np.float32)
+                .astype(np.float64)
+                .ravel()
+            )
             self._references[server_round] = reference
             config[CONFIG_REFERENCE_SHA256] = reference_sha256(reference)
         messages = list(super().configure_train(server_round, arrays, config, grid))

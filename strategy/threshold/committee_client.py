@@ -273,7 +273,11 @@ def decrypt_sum(
     if scoring is not None:
         sum_record[KEY_REFERENCE_BODIES] = list(scoring.bodies)
         positions = mask_positions(manifest.commitments[0].num_values)
-        scored[RECORD_REFERENCE] = ArrayRecord({KEY_VALUES: Array(scoring.reference)})
+        # A float32 model update, sent at that precision (members hash it as float64).
+        reference = scoring.reference.astype(np.float32)
+        if not np.array_equal(reference, scoring.reference):
+            raise ValueError("the reference is not float32 values; round it when committing")
+        scored[RECORD_REFERENCE] = ArrayRecord({KEY_VALUES: Array(reference)})
         scored[RECORD_MASKS] = ConfigRecord(
             {
                 str(node): [tree.open_poly(p).to_bytes() for p in positions]

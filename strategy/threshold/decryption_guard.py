@@ -344,7 +344,7 @@ class DecryptionGuard:
         commitments = self._checked_inputs(manifest)
         tree = self._checked_aggregate(request, aggregate, commitments[0].num_values)
         self._check_openings(tree, commitments, openings, state.challenge)
-        scored = self._checked_scoring(request, commitments, aggregate, scoring)
+        scored = self._checked_scoring(request, commitments, tree, scoring)
         coefficient = lagrange_coefficient(self.member.member, decrypting, self.modulus)
         if coefficient in state.coefficients or len(state.coefficients) >= self.max_releases:
             raise DisallowedOperationError(
@@ -393,7 +393,7 @@ class DecryptionGuard:
         self,
         request: SumRequest,
         commitments: list[UpdateCommitment],
-        aggregate: bytes,
+        aggregate: VectorTree,
         scoring: ScoreInputs | None,
     ) -> tuple[np.ndarray, float, list[bytes]] | None:
         """The reference, its scale and each input's packed masks, all checked."""
@@ -419,7 +419,7 @@ class DecryptionGuard:
             raise DisallowedOperationError("masks do not match the committed inputs")
         positions = mask_positions(num_values)
         num_leaves = leaf_count(num_values)
-        binding = VectorTree(aggregate).binding
+        binding = aggregate.binding
         masks = []
         for commitment in commitments:
             opened = scoring.masks[commitment.node_id]
@@ -431,7 +431,7 @@ class DecryptionGuard:
                 )
             masks.append(b"".join(o.poly for o in opened))
         scale = reference_scale(reference, [c.weight for c in commitments])
-        (whole,) = reference_bodies(reference, scale, [aggregate])
+        (whole,) = reference_bodies(reference, scale, [aggregate.vector])
         if add_residues(request.reference_bodies) != whole:
             raise DisallowedOperationError(
                 "the inputs' body parts do not add up to the aggregate's: a scalar was "

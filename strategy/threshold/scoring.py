@@ -55,13 +55,14 @@ SCALAR_HEADROOM_BITS = 20
 
 
 def reference_scale(reference: np.ndarray, weights: Sequence[float]) -> float:
-    """The encoding scale of a round's reference, the same on every machine.
+    """The encoding scale of a round's reference, from the manifest's weights.
 
-    ``||g0||^2`` is summed exactly (``math.fsum``) and the scale is a power of two, so
-    the aggregator and each member compute the same one from the manifest's weights.
+    A power of two: the aggregator and each member get the same one unless rounding in
+    ``||g0||^2`` crosses a power of two (a chance of about 2^-50); if they differ, the
+    body parts do not add up and the round is not decrypted.
     """
     values = np.asarray(reference, dtype=np.float64).ravel()
-    norm_sq = math.fsum(np.square(values))
+    norm_sq = float(np.dot(values, values))
     bound = MAX_PROJECTION * max(float(w) for w in weights) * norm_sq
     if not bound > 0 or not math.isfinite(bound):
         raise ValueError("the reference and the weights must be finite and non-zero")
