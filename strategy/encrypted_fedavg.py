@@ -13,12 +13,14 @@ The public material names the scheme. A committee's collective public key
 no single party can decrypt. A TenSEAL public context: one key holder, trusted by the
 participants not to collude with the organisation, recomputes and decrypts the sum.
 
-With a ``reference_update_fn`` the strategy also collects contribution scalars: it
-commits ``sha256(g0)`` of the organisation's reference update in the train config before
-any update arrives. A committee then decrypts ``<w_i, g0>`` of every aggregated update
-with the sum, in the same release (``strategy.threshold.scoring``); a key holder is asked
-after the sum for ``<w_i, g0>`` and ``||w_i||^2`` (FLTrust-style reference, Cao et al.
-2021; see ``strategy.contribution`` for the score built from them).
+With a ``reference_update_fn`` the strategy also collects contribution scalars of the
+organisation's reference update ``g0`` (FLTrust-style, Cao et al. 2021; see
+``strategy.contribution`` for the score built from them). A committee decrypts
+``<w_i, g0>`` of every aggregated update with the sum, in one release whose request fixes
+``sha256(g0)`` (``strategy.threshold.scoring``), so ``g0`` is trained in a thread while
+the participants train. A key holder decrypts the sum first and is then asked for
+``<w_i, g0>`` and ``||w_i||^2``, so ``sha256(g0)`` is committed in the train config,
+before any update exists.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from logging import INFO, WARNING
 
@@ -65,11 +68,11 @@ from .constants import (
 )
 from .contribution import RoundScalars, scalars_from_decrypted, scalars_from_inner
 from .decrypt_request import DecryptRequest, attestation_from_reply, plaintext_from_reply
-from .encrypted_scalars import reference_sha256
 from .exceptions import ContextMismatchError, EncryptedAggregationError, KeyHolderError
 from .key_holder import identity_message
 from .manifest import RoundManifest
 from .packing import packing_from_public
+from .reference import reference_sha256
 from .reply_validation import AcceptedUpdate, ExpectedUpdate, validate_replies
 from .round_outcome import ReportingFedAvg, RoundOutcome
 from .threshold.committee_client import Committee, decrypt_sum
@@ -184,8 +187,10 @@ class EncryptedFedAvg(ReportingFedAvg):
         self.decrypt_timeout = decrypt_timeout
         self.send_context = send_context
         self.reference_update_fn = reference_update_fn
-        # The reference update g0 committed in each round's train config.
+        # The reference update g0 of each scored round, and those still being trained.
         self._references: dict[int, np.ndarray] = {}
+        self._reference_jobs: dict[int, Future[np.ndarray]] = {}
+        self._reference_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reference")
         self.context_holders: set[int] = set()
         """Nodes whose update under the public context was accepted: they hold it."""
         self._grid: Grid | None = None
@@ -239,16 +244,20 @@ class EncryptedFedAvg(ReportingFedAvg):
             # What each participant checks before it encrypts under the key.
             config[CONFIG_COMMITTEE_WALLETS] = list(self.committee.wallets)
             config[CONFIG_KEY_SIGNATURES] = list(self.committee.key_signatures)
-        if self.reference_update_fn is not None:
-            # Committed before any update exists, so g0 cannot be chosen to probe them. It
-            # is a model update, kept at the model's float32 precision: it travels as that.
-            reference = (
-                np.asarray(self.reference_update_fn(server_round, arrays), dtype=np.float32)
-                .astype(np.float64)
-                .ravel()
-            )
+        reference_fn = self.reference_update_fn
+        if reference_fn is not None and self.committee is None:
+            # A key holder decrypts the sum before the scalars, so g0 is committed in the
+            # train config, in every input's commitment, before any update exists.
+            reference = _rounded(reference_fn(server_round, arrays))
             self._references[server_round] = reference
             config[CONFIG_REFERENCE_SHA256] = reference_sha256(reference)
+        elif reference_fn is not None:
+            # A committee decrypts the sum and the scalars in one release, whose request
+            # fixes g0 (``SumRequest.reference_sha256``): it is trained while the
+            # participants train.
+            self._reference_jobs[server_round] = self._reference_pool.submit(
+                lambda: _rounded(reference_fn(server_round, arrays))
+            )
         messages = list(super().configure_train(server_round, arrays, config, grid))
         self._trained_nodes = {message.metadata.dst_node_id for message in messages}
         if not self.send_context:
@@ -259,6 +268,13 @@ class EncryptedFedAvg(ReportingFedAvg):
             else self._with_context(message)
             for message in messages
         ]
+
+    def _reference(self, server_round: int) -> np.ndarray | None:
+        """The round's reference update, once trained; None for an unscored round."""
+        job = self._reference_jobs.pop(server_round, None)
+        if job is not None:
+            self._references[server_round] = job.result()
+        return self._references.get(server_round)
 
     def _with_context(self, message: Message) -> Message:
         """A copy of a train message whose ConfigRecord also carries the public context."""
@@ -326,7 +342,8 @@ class EncryptedFedAvg(ReportingFedAvg):
             inputs={update.node_id: update.chunks for update in accepted},
             aggregate=self._packing.serialize(total),
         )
-        reference = self._references.get(server_round)
+        reference = self._reference(server_round)
+        ready = time.perf_counter()
         try:
             decrypted = self._decrypt_sum(request, accepted, reference)
         except (EncryptedAggregationError, ThresholdCkksError) as err:
@@ -335,8 +352,10 @@ class EncryptedFedAvg(ReportingFedAvg):
         timings = {
             "validate_s": validated - started,
             "add_s": added - validated,
-            "committee_s" if self.committee else "key_holder_s": time.perf_counter() - added,
+            "committee_s" if self.committee else "key_holder_s": time.perf_counter() - ready,
         }
+        if reference is not None and self.committee is not None:
+            timings["reference_wait_s"] = ready - added  # g0 still training, if positive
         scored = decrypted.scored
         if reference is not None and self.committee is None:
             started_scoring = time.perf_counter()
@@ -491,6 +510,11 @@ class EncryptedFedAvg(ReportingFedAvg):
             raise KeyHolderError(f"key holder refused: {reply.error.reason}")
         values = plaintext_from_reply(reply.content, request.manifest.digest())
         return values, attestation_from_reply(reply.content)
+
+
+def _rounded(reference: np.ndarray) -> np.ndarray:
+    """A reference update at the model's float32 precision, as it travels, flat."""
+    return np.asarray(reference, dtype=np.float32).astype(np.float64).ravel()
 
 
 def find_key_holder(grid: Grid, *, wallet: str, context_sha256: str, timeout: float) -> int:

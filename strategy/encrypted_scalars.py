@@ -4,8 +4,8 @@ The key holder evaluates both on the committed ciphertext ``Enc(w_i)`` itself (o
 plaintext or ciphertext multiplication, then a slot sum by rotations, chunk by chunk,
 and the chunks added), and decrypts only the two ciphertexts that hold the scalars.
 The reference update ``g0`` is plaintext: it is the organisation's own training run
-(FLTrust, Cao et al. 2021), pinned by its SHA-256 in the round's train config before
-updates arrive, and published with the round manifest.
+(FLTrust, Cao et al. 2021), pinned by its SHA-256 (``strategy.reference``) in the
+round's train config before updates arrive, and published with the round manifest.
 
 Products are left unrescaled so that the rotations run at scale ``2^56``, where their
 key-switching noise is negligible (see the scoring profile in ``ckks``).
@@ -13,52 +13,13 @@ key-switching noise is negligible (see the scoring profile in ``ckks``).
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import tenseal as ts
 
-from .exceptions import CiphertextSizeError, ReferenceMismatchError
+from .exceptions import CiphertextSizeError
 from .packing import RealPacking
 
-__all__ = ["MAX_COORDINATE_SHARE", "check_reference", "encrypted_scalars", "reference_sha256"]
-
-# A reference with more than this share of its squared norm in one coordinate is a probe
-# of that coordinate of every update, not a model update; it is refused.
-MAX_COORDINATE_SHARE = 0.5
-
-
-def reference_sha256(reference: np.ndarray) -> str:
-    """Hex SHA-256 of a reference update, as little-endian float64 values."""
-    values = np.ascontiguousarray(np.asarray(reference, dtype="<f8").ravel())
-    return hashlib.sha256(values.tobytes()).hexdigest()
-
-
-def check_reference(reference: np.ndarray, num_values: int) -> None:
-    """Refuse a reference that cannot be the organisation's model update.
-
-    Raises
-    ------
-    CiphertextSizeError
-        If it does not have one value per model parameter.
-    ReferenceMismatchError
-        If it is non-finite, zero, or concentrated on one coordinate (a probe).
-    """
-    if reference.size != num_values:
-        raise CiphertextSizeError(
-            f"the reference update has {reference.size} values, the updates {num_values}"
-        )
-    if not np.all(np.isfinite(reference)):
-        raise ReferenceMismatchError("the reference update has non-finite values")
-    squares = np.square(reference)
-    total = float(np.sum(squares))
-    if not total > 0.0:
-        raise ReferenceMismatchError("the reference update is zero")
-    if float(np.max(squares)) > MAX_COORDINATE_SHARE * total:
-        raise ReferenceMismatchError(
-            "one coordinate carries most of the reference update's norm: it would "
-            "reveal that coordinate of every update, so it is not accepted as a reference"
-        )
+__all__ = ["encrypted_scalars"]
 
 
 def encrypted_scalars(

@@ -51,7 +51,7 @@ from .constants import (
     KIND_WEIGHTED_SUM,
 )
 from .decrypt_request import DecryptRequest
-from .encrypted_scalars import check_reference, encrypted_scalars, reference_sha256
+from .encrypted_scalars import encrypted_scalars
 from .exceptions import (
     DigestMismatchError,
     DisallowedOperationError,
@@ -59,6 +59,7 @@ from .exceptions import (
     ReplayError,
 )
 from .packing import packing_for
+from .reference import check_reference, reference_sha256
 from .wallet import Wallet
 
 ERROR_CODE_REFUSED = 4100

@@ -41,9 +41,9 @@ from strategy.constants import (
     RECORD_COMMITMENT,
 )
 from strategy.contribution import RoundScalars
-from strategy.encrypted_scalars import reference_sha256
 from strategy.exceptions import ReferenceMismatchError
 from strategy.packing import packing_for
+from strategy.reference import reference_sha256
 from strategy.round_outcome import RoundOutcome
 from tests.he_fixtures import FakeFederation, make_model, perturbed
 

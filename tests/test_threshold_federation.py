@@ -23,8 +23,8 @@ from strategy.attestation import committee_scores_message
 from strategy.ckks import flatten_arrays
 from strategy.constants import ACTION_RELEASE, NODE_CONFIG_COMMITTEE
 from strategy.encrypted_fedavg import ReferenceUpdateFn
-from strategy.encrypted_scalars import reference_sha256
 from strategy.exceptions import ContextMismatchError, KeyHolderError
+from strategy.reference import reference_sha256
 from strategy.threshold import CommitteeConfig, sum_vectors
 from strategy.threshold.committee_client import (
     Committee,
@@ -178,6 +178,22 @@ def test_a_scored_round_decrypts_each_inputs_inner_product_with_the_sum(tmp_path
         )
         wallet = wallets()[MEMBER_NODES[member - 1]]
         assert verify_signature(wallet.address, message, attestation.signature)
+
+    # Round 2: member 1 answers its challenge and drops out before releasing; the next
+    # decrypting set releases the sum and the scores.
+    grid.silent = {(101, f"query.{ACTION_RELEASE}")}
+    arrays, _ = train_round(strategy, grid, model, 2)
+    outcome = strategy.outcomes[2]
+    assert arrays is not None and outcome.committee_scores is not None
+    assert outcome.committee_scores.decrypting == (2, 3, 4)
+    g0 = outcome.reference_update
+    assert g0 is not None
+    global_flat = flatten_arrays(model)
+    for node, x in outcome.scalars.items():
+        n = grid.num_examples[int(node)]
+        w = n * (flatten_arrays(grid.local_models[int(node)]) - global_flat)
+        deviation = error_deviation(np.linalg.norm(w), outcome.committee_scores.scale)
+        assert abs(x.reference_inner - w @ g0) <= 6 * deviation
 
 
 def test_the_organisation_never_holds_key_material(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from strategy.attestation import committee_scores_message, round_message
-from strategy.encrypted_scalars import reference_sha256
 from strategy.exceptions import (
     ContextMismatchError,
     DigestMismatchError,
@@ -25,6 +24,7 @@ from strategy.exceptions import (
     WalletError,
 )
 from strategy.manifest import RoundManifest, UpdateCommitment
+from strategy.reference import reference_sha256
 from strategy.threshold import InsufficientSharesError, combine, encrypt, sum_vectors
 from strategy.threshold.decryption_guard import (
     DecryptionGuard,
@@ -34,8 +34,14 @@ from strategy.threshold.decryption_guard import (
     key_fingerprint,
     lagrange_coefficient,
 )
+from strategy.threshold.engine import parameters
 from strategy.threshold.errors import KeyMismatchError, MalformedMessageError
-from strategy.threshold.scoring import DecryptedScores, ScoringRequest, error_deviation
+from strategy.threshold.scoring import (
+    DecryptedScores,
+    ScoringRequest,
+    error_deviation,
+    reference_bodies,
+)
 from strategy.threshold.spot_check import (
     VectorTree,
     leaf_count,
@@ -83,12 +89,7 @@ class Round:
 
 
 def commit(
-    group: Committee,
-    node: int,
-    vector: bytes,
-    server_round: int,
-    wallet: Wallet,
-    reference_sha256: str = "",
+    group: Committee, node: int, vector: bytes, server_round: int, wallet: Wallet
 ) -> UpdateCommitment:
     return UpdateCommitment(
         task_id=TASK,
@@ -98,20 +99,16 @@ def commit(
         weight=1.0,
         num_values=NUM_VALUES,
         chunk_sha256=(),
-        reference_sha256=reference_sha256,
         vector_root=VectorTree(vector).root,
     ).signed_by(wallet)
 
 
-def make_round(
-    server_round: int = 1, nodes: range = range(1, NUM_INPUTS + 1), reference_sha256: str = ""
-) -> Round:
+def make_round(server_round: int = 1, nodes: range = range(1, NUM_INPUTS + 1)) -> Round:
     group = committee(TASK.encode())
     values = updates(len(nodes), NUM_VALUES, seed=server_round)
     vectors = {node: encrypt(group.public_key, v) for node, v in zip(nodes, values, strict=True)}
     commitments = tuple(
-        commit(group, node, vectors[node], server_round, participants()[node - 1], reference_sha256)
-        for node in nodes
+        commit(group, node, vectors[node], server_round, participants()[node - 1]) for node in nodes
     )
     manifest = RoundManifest(TASK, server_round, key_fingerprint(group.public_key), commitments)
     return Round(group, values, vectors, manifest, sum_vectors(list(vectors.values())))
@@ -361,7 +358,7 @@ REFERENCE = np.random.default_rng(5).normal(0.0, 0.1, NUM_VALUES)
 
 
 def scored_round(committed: np.ndarray = REFERENCE) -> tuple[Round, ScoringRequest]:
-    r = make_round(reference_sha256=reference_sha256(committed))
+    r = make_round()
     weights = [c.weight for c in r.manifest.commitments]
     inputs = [r.vectors[c.node_id] for c in r.manifest.commitments]
     return r, ScoringRequest.of(committed, weights, inputs)
@@ -379,9 +376,14 @@ def score_inputs(r: Round, reference: np.ndarray = REFERENCE) -> ScoreInputs:
 
 
 def release_scored(
-    g: DecryptionGuard, r: Round, bodies: tuple[int, ...], inputs: ScoreInputs | None
+    g: DecryptionGuard,
+    r: Round,
+    bodies: tuple[int, ...],
+    inputs: ScoreInputs | None,
+    fixed: np.ndarray | None = REFERENCE,
 ) -> ReleasedShare:
-    request = SumRequest.of(r.manifest, r.aggregate, 0, bodies)
+    digest = "" if fixed is None else reference_sha256(fixed)
+    request = SumRequest.of(r.manifest, r.aggregate, 0, digest, bodies)
     leaves = g.challenge(request).leaves
     return g.release(request, r.aggregate, r.openings(leaves), (1, 2, 3), inputs)
 
@@ -423,17 +425,18 @@ def test_body_parts_that_do_not_add_up_to_the_aggregate_are_refused() -> None:
     assert g.released_rounds(TASK) == []
 
 
-def test_only_the_committed_reference_is_used_and_never_a_probe() -> None:
+def test_only_the_reference_the_request_fixed_is_used_and_never_a_probe() -> None:
     r, scoring = scored_round()
-    with pytest.raises(ReferenceMismatchError, match="committed"):
+    # Another reference at release than the one fixed when the member drew its leaves.
+    with pytest.raises(ReferenceMismatchError, match="fixed"):
         release_scored(guard(1), r, scoring.bodies, score_inputs(r, 2 * REFERENCE))
-    # A reference committed before the updates, but concentrated on one coordinate: it
-    # would read that coordinate of every update.
+    # A fixed reference concentrated on one coordinate: it would read that coordinate of
+    # every update.
     probe = np.full(NUM_VALUES, 1e-3)
     probe[17] = 1.0
     r, scoring = scored_round(probe)
     with pytest.raises(ReferenceMismatchError, match="coordinate"):
-        release_scored(guard(1), r, scoring.bodies, score_inputs(r, probe))
+        release_scored(guard(1), r, scoring.bodies, score_inputs(r, probe), probe)
 
 
 def test_masks_not_of_the_committed_inputs_are_refused() -> None:
@@ -455,6 +458,21 @@ def test_masks_not_of_the_committed_inputs_are_refused() -> None:
 def test_scores_are_released_only_for_a_round_asked_to_be_scored() -> None:
     r, scoring = scored_round()
     with pytest.raises(DisallowedOperationError, match="not asked to be scored"):
-        release_scored(guard(1), r, (), score_inputs(r))
+        release_scored(guard(1), r, (), score_inputs(r), None)
     with pytest.raises(DisallowedOperationError, match="needs its reference"):
         release_scored(guard(2), r, scoring.bodies, None)
+
+
+def test_a_body_part_moved_between_inputs_is_caught_by_the_input_it_was_taken_from() -> None:
+    r, scoring = scored_round()
+    # The organisation moves part of input 1's scalar to its sybil, input 2: the total
+    # is unchanged, so the members (who hold neither input whole) release.
+    q = int(parameters()["q"])
+    moved = 10**15
+    bodies = ((scoring.bodies[0] - moved) % q, (scoring.bodies[1] + moved) % q, *scoring.bodies[2:])
+    released = release_scored(guard(1), r, bodies, score_inputs(r))
+    assert len(released.reference_shares) == NUM_INPUTS
+    # Participant 1 recomputes its own body part from the ciphertext it sent, the
+    # published reference and the scale the members signed, and finds it altered.
+    (own,) = reference_bodies(REFERENCE, scoring.scale, [r.vectors[1]])
+    assert own == scoring.bodies[0] != bodies[0]

@@ -42,6 +42,7 @@ from ..constants import (
     KEY_PUBLIC_KEY_SHARE,
     KEY_PUBLIC_KEY_SHARES,
     KEY_REFERENCE_BODIES,
+    KEY_REFERENCE_SHA256,
     KEY_REFERENCE_SHARES,
     KEY_ROUND_INDEX,
     KEY_SCORES_ATTESTATION,
@@ -271,6 +272,7 @@ def decrypt_sum(
     )
     scored: dict[str, ArrayRecord | ConfigRecord] = {}
     if scoring is not None:
+        sum_record[KEY_REFERENCE_SHA256] = scoring.reference_sha256
         sum_record[KEY_REFERENCE_BODIES] = list(scoring.bodies)
         positions = mask_positions(manifest.commitments[0].num_values)
         # A float32 model update, sent at that precision (members hash it as float64).

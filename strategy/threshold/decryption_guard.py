@@ -14,9 +14,10 @@ member's ``DecryptionGuard`` answers in two steps:
    released, makes its decryption share (with flooding noise) and signs the round's
    contributors for the chain.
 
-A scored round (``SumRequest.reference_bodies``) also releases the member's shares of
-each input's ``<w_i, g0>`` (``scoring``), after the checks listed there: the committed
-reference, each input's masks against its root, the body parts against the aggregate.
+A scored round (``SumRequest.reference_sha256`` and ``reference_bodies``) also releases
+the member's shares of each input's ``<w_i, g0>`` (``scoring``), after the checks listed
+there: the reference the request fixed, each input's masks against its root, the body
+parts against the aggregate.
 
 Anything else is refused with a specific error, before any share exists. A member
 answers one aggregate per round: asked again for the same one (a lost reply), it repeats
@@ -46,7 +47,6 @@ import numpy as np
 
 from ..attestation import Attestation, attest, committee_scores_message, round_attestation
 from ..committed_inputs import checked_commitments
-from ..encrypted_scalars import check_reference, reference_sha256
 from ..exceptions import (
     DigestMismatchError,
     DisallowedOperationError,
@@ -54,6 +54,7 @@ from ..exceptions import (
     ReplayError,
 )
 from ..manifest import RoundManifest, UpdateCommitment
+from ..reference import check_reference, reference_sha256
 from ..wallet import Wallet
 from .committee import CommitteeMember
 from .engine import parameters
@@ -105,6 +106,9 @@ class SumRequest:
         The index the organisation will record the round under on chain (the number of
         the task's rounds recorded before). Members sign it into their attestation and
         take only increasing ones, so no decrypted sum is credited twice.
+    reference_sha256 : str
+        A scored round's reference update ``g0`` (``strategy.reference``):
+        fixed with the aggregate, before anything of the round is decrypted.
     reference_bodies : tuple[int, ...]
         A scored round's body part of each input's ``<w_i, g0>`` (``scoring``), in
         manifest order; empty if the round is not scored.
@@ -113,6 +117,7 @@ class SumRequest:
     manifest: RoundManifest
     aggregate_root: str
     round_index: int
+    reference_sha256: str = ""
     reference_bodies: tuple[int, ...] = ()
 
     @classmethod
@@ -121,15 +126,21 @@ class SumRequest:
         manifest: RoundManifest,
         aggregate: bytes,
         round_index: int,
+        reference_sha256: str = "",
         reference_bodies: Sequence[int] = (),
     ) -> SumRequest:
         """The request for ``aggregate``, as the aggregator makes it."""
-        return cls(manifest, vector_root(aggregate), round_index, tuple(reference_bodies))
+        root = vector_root(aggregate)
+        return cls(manifest, root, round_index, reference_sha256, tuple(reference_bodies))
 
     def fingerprint(self) -> Fingerprint:
         """What the member fixes when it draws its challenge."""
         bodies = b"".join(v.to_bytes(8, "little") for v in self.reference_bodies)
-        scored = hashlib.sha256(bodies).hexdigest() if self.reference_bodies else ""
+        scored = (
+            hashlib.sha256(self.reference_sha256.encode() + bodies).hexdigest()
+            if self.reference_sha256 or self.reference_bodies
+            else ""
+        )
         return self.manifest.digest(), self.aggregate_root, self.round_index, scored
 
 
@@ -372,7 +383,7 @@ class DecryptionGuard:
                 self.wallet,
                 committee_scores_message(
                     bytes.fromhex(manifest.digest()),
-                    bytes.fromhex(commitments[0].reference_sha256),
+                    bytes.fromhex(request.reference_sha256),
                     scale,
                     request.reference_bodies,
                     decrypting,
@@ -397,7 +408,7 @@ class DecryptionGuard:
         scoring: ScoreInputs | None,
     ) -> tuple[np.ndarray, float, list[bytes]] | None:
         """The reference, its scale and each input's packed masks, all checked."""
-        if not request.reference_bodies:
+        if not request.reference_sha256 and not request.reference_bodies:
             if scoring is not None:
                 raise DisallowedOperationError("scores sent for a round not asked to be scored")
             return None
@@ -408,10 +419,9 @@ class DecryptionGuard:
         ):
             raise DisallowedOperationError("the body parts are not one residue per input")
         reference = np.asarray(scoring.reference, dtype=np.float64).ravel()
-        committed = {c.reference_sha256 for c in commitments}
-        if committed != {reference_sha256(reference)}:
+        if reference_sha256(reference) != request.reference_sha256:
             raise ReferenceMismatchError(
-                "the reference is not the one every input committed to before it was sent"
+                "the reference is not the one the request fixed before this member answered"
             )
         num_values = commitments[0].num_values
         check_reference(reference, num_values)

@@ -54,6 +54,7 @@ from ..constants import (
     KEY_PUBLIC_KEY_SHARE,
     KEY_PUBLIC_KEY_SHARES,
     KEY_REFERENCE_BODIES,
+    KEY_REFERENCE_SHA256,
     KEY_REFERENCE_SHARES,
     KEY_ROUND_INDEX,
     KEY_SCORES_ATTESTATION,
@@ -288,8 +289,9 @@ def _sum_request(msg: Message) -> tuple[bytes, SumRequest]:
     manifest = RoundManifest.from_json(str(record[KEY_MANIFEST_JSON]))
     root = str(record[KEY_AGGREGATE_ROOT])
     round_index = int(cast(int, record[KEY_ROUND_INDEX]))
+    reference = str(record.get(KEY_REFERENCE_SHA256, ""))
     bodies = tuple(int(v) for v in cast(list[int], record.get(KEY_REFERENCE_BODIES, [])))
-    request = SumRequest(manifest, root, round_index, bodies)
+    request = SumRequest(manifest, root, round_index, reference, bodies)
     return bytes(cast(bytes, record[KEY_SEED])), request
 
 

@@ -18,14 +18,18 @@ combinations of ``w_i``'s values. No ciphertext grows: scoring adds no bytes to 
 
 What a member checks before it releases a share (``DecryptionGuard.release``):
 
-- ``g0`` is the reference every input committed to (its SHA-256 is in each signed
-  commitment, fixed in the train config before any update existed) and passes
-  ``check_reference`` (no probe of single coordinates);
+- ``g0`` is the reference the request fixed (``SumRequest.reference_sha256``) when the
+  member drew its challenge, before anything of the round was decrypted, and passes
+  ``check_reference`` (no probe of single coordinates). Fixing it then suffices: until
+  the sum and the scalars are decrypted, in this same release, the organisation knows
+  nothing of the honest updates that ``g0`` could be fitted to;
 - each input's masks open against the input's committed vector root;
 - the body parts add up, modulo ``q``, to the body part of the aggregate it decrypts
   (exact: ciphertext addition is exact). The organisation cannot raise the sum of the
-  scalars; what this does not catch is a body part moved from one input to another,
-  which only someone holding both inputs' bodies can see.
+  scalars. What this does not catch is part of a body part moved from one input to
+  another: a member would need every input whole (78 MB at 1M values for ten inputs).
+  The input it was taken from can: its participant recomputes its own body part from the
+  ciphertext it sent, the published ``g0`` and the signed scale (``reference_bodies``).
 
 Scale, range and precision. With ``gamma * |<w_i, g0>| < 2^21`` the scalar does not
 wrap. ``reference_scale`` picks the largest power of two with ``gamma * B <= 2^20``
@@ -47,6 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..attestation import Attestation
+from ..reference import reference_sha256
 from .engine import call, parameters
 from .errors import MalformedMessageError
 
@@ -126,6 +131,11 @@ class ScoringRequest:
     reference: np.ndarray
     scale: float
     bodies: tuple[int, ...]
+
+    @property
+    def reference_sha256(self) -> str:
+        """The digest the sum request fixes the reference by."""
+        return reference_sha256(self.reference)
 
     @classmethod
     def of(
