@@ -873,7 +873,7 @@ def scoring_lines(results: dict[str, Any]) -> list[str]:
             f"organisation trains its reference update ({scored['reference_s']:.2f} s) "
             "while the participants train; the aggregator then waited "
             f"{scored['server_s'].get('reference_wait_s', 0.0):.2f} s for it. "
-            "Participants send {scored['bytes_ratio']:.2f}x plaintext "
+            f"Participants send {scored['bytes_ratio']:.2f}x plaintext "
             f"bytes (aggregation only: {plain['bytes_ratio']:.2f}x); each decrypting member "
             f"receives {extra / 1e6:.2f} MB more (the reference and every input's masks)."
         )

@@ -80,6 +80,12 @@ func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte
 			wipe(sk.Value.Q)
 		}
 	}()
+	return keySwitchShare(pk, ct, ctData, secret.member, active, additive)
+}
+
+// keySwitchShare key-switches every chunk of ct to the zero key with the member's
+// additive secrets, flooding each share.
+func keySwitchShare(pk *publicKey, ct *vector, ctData []byte, member uint16, active []uint16, additive []*rlwe.SecretKey) ([]byte, error) {
 	prm, _ := Params()
 	cks, err := multiparty.NewKeySwitchProtocol(prm, smudgingNoise())
 	if err != nil {
@@ -88,7 +94,7 @@ func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte
 	zero := rlwe.NewSecretKey(prm)
 	w := newWriter(kindDecryptionShare, pk.digest)
 	w.digest(sha256.Sum256(ctData))
-	w.u16(secret.member)
+	w.u16(member)
 	w.u16(uint16(len(active)))
 	for _, p := range active {
 		w.u16(p)

@@ -72,19 +72,27 @@ func dispatch(op string, args [][]byte) ([][]byte, error) {
 			return nil, err
 		}
 		return u64Items(ReferenceBodies(reference, scale, args[2:]))
-	case "reference_shares":
-		if len(args) < 5 {
-			return nil, badArgument("%s: expected a secret, a key, a reference, its scale and members", op)
+	case "scored_decryption_share":
+		if len(args) < 7 {
+			return nil, badArgument("%s: expected a secret, a key, an aggregate, members, a reference, its scale and a body total", op)
 		}
-		reference, scale, err := referenceArgs(op, args[2], args[3])
+		active, err := u16s(op, args[3])
 		if err != nil {
 			return nil, err
 		}
-		active, err := u16s(op, args[4])
+		reference, scale, err := referenceArgs(op, args[4], args[5])
 		if err != nil {
 			return nil, err
 		}
-		return u64Items(ReferenceShares(args[0], args[1], reference, scale, active, args[5:]))
+		if len(args[6]) != 8 {
+			return nil, badArgument("%s: the body total is not a u64", op)
+		}
+		share, shares, err := ScoredDecryptionShare(args[0], args[1], args[2], active, reference, scale, binary.LittleEndian.Uint64(args[6]), args[7:])
+		if err != nil {
+			return nil, err
+		}
+		items, _ := u64Items(shares, nil)
+		return append([][]byte{share}, items...), nil
 	case "combine":
 		if len(args) < 2 {
 			return nil, badArgument("%s: expected a ciphertext and a share count", op)

@@ -24,7 +24,7 @@ import (
 //
 // is a public body part, which anyone holding the bodies computes (ReferenceBodies),
 // plus a part linear in the lane secrets, of which each decrypting member releases its
-// flooded share from the masks alone (ReferenceShares). Only this one coefficient is
+// flooded share from the masks alone (ScoredDecryptionShare). Only this one coefficient is
 // decrypted: the others of m_c * G_c are 4095 more combinations of w's values.
 
 // maxReferenceMagnitude bounds scale * |g| so that encoded references stay far below q.
@@ -109,36 +109,67 @@ func ReferenceBodies(reference []float64, scale float64, vectors [][]byte) ([]ui
 	return out, nil
 }
 
-// ReferenceShares returns a member's share of each input's reference scalar for the
-// decrypting set, computed from the input's masks only (one packed polynomial per group
-// of Lanes chunks) and flooded with Gaussian noise of standard deviation
-// 2^SmudgingLogSigma times the norm of the encoded reference: the scalar's noise is the
-// ciphertext noise weighted by the reference, and the flooding keeps the ratio that
-// decryption shares of sums have.
-func ReferenceShares(secretData, pkData []byte, reference []float64, scale float64, active []uint16, masks [][]byte) ([]uint64, error) {
-	secret, _, err := memberKey(secretData, pkData)
+// ScoredDecryptionShare is a decrypting member's release for a scored round: its
+// decryption share of the aggregate (DecryptionShare) and its share of each input's
+// reference scalar, computed from the input's masks only (one packed polynomial per
+// group of Lanes chunks). Before any share is made, the aggregate's body part must equal
+// bodyTotal, the inputs' body parts added up: the reference scalars are then those of
+// the summed inputs. Each reference share is flooded with Gaussian noise of standard
+// deviation 2^SmudgingLogSigma times the norm of the encoded reference: the scalar's
+// noise is the ciphertext noise weighted by the reference, and the flooding keeps the
+// ratio decryption shares of sums have.
+func ScoredDecryptionShare(secretData, pkData, ctData []byte, active []uint16, reference []float64, scale float64, bodyTotal uint64, masks [][]byte) ([]byte, []uint64, error) {
+	secret, pk, err := memberKey(secretData, pkData)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer wipe(secret.lanes...)
+	ct, err := parseVector(ctData)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ct.keyDigest != pk.digest {
+		return nil, nil, mismatch("the ciphertext is not under this committee's public key")
+	}
+	if ct.numValues != uint64(len(reference)) {
+		return nil, nil, mismatch("an aggregate of %d values and a reference of %d", ct.numValues, len(reference))
+	}
+	encoded, normSq, err := referenceEncoding(reference, scale)
+	if err != nil {
+		return nil, nil, err
+	}
+	prm, _ := Params()
+	ringQ := prm.RingQ().AtLevel(0)
+	whole := constantCoefficient(ringQ, ct.chunks(), func(c int) (ring.Poly, ring.Poly) {
+		return ct.polys[bodyIndex(c)], encoded[c]
+	})
+	if whole != bodyTotal {
+		return nil, nil, refused("the inputs' body parts do not add up to the aggregate's: a scalar was computed from something other than the committed inputs and reference")
+	}
 	additive, err := additiveSecrets(secret, active)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() {
 		for _, sk := range additive {
 			wipe(sk.Value.Q)
 		}
 	}()
-	encoded, normSq, err := referenceEncoding(reference, scale)
+	shares, err := referenceShares(additive, encoded, normSq, masks)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	share, err := keySwitchShare(pk, ct, ctData, secret.member, active, additive)
+	return share, shares, err
+}
+
+// referenceShares is a member's flooded share of each input's reference scalar.
+func referenceShares(additive []*rlwe.SecretKey, encoded []ring.Poly, normSq float64, masks [][]byte) ([]uint64, error) {
 	prm, _ := Params()
 	q := prm.Q()[0]
 	sigma := math.Exp2(SmudgingLogSigma) * math.Sqrt(normSq)
 	if 6*sigma >= float64(q)/8 {
-		return nil, badArgument("reference scale %g leaves no room for the flooding noise", scale)
+		return nil, badArgument("the reference's scale leaves no room for the flooding noise")
 	}
 	ringQ := prm.RingQ().AtLevel(0)
 	chunks := len(encoded)

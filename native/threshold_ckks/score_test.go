@@ -72,9 +72,19 @@ func TestReferenceScalarIsTheInnerProductAndBodiesAddUp(t *testing.T) {
 	masks := [][]byte{masksOf(t, inputs[0]), masksOf(t, inputs[1]), masksOf(t, inputs[2])}
 	active := []uint16{1, 3, 4}
 	shares := make([][]uint64, len(active))
+	sumShares := make([][]byte, len(active))
 	for m, member := range active {
-		if shares[m], err = ReferenceShares(secrets[member-1], pk, reference, scale, active, masks); err != nil {
+		if sumShares[m], shares[m], err = ScoredDecryptionShare(secrets[member-1], pk, aggregate, active, reference, scale, bodies[3], masks); err != nil {
 			t.Fatal(err)
+		}
+	}
+	sum, err := Combine(aggregate, sumShares, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range reference {
+		if math.Abs(sum[j]-(plain[0][j]+plain[1][j]+plain[2][j])) > 1e-5 {
+			t.Fatalf("value %d of the sum decrypted to %g", j, sum[j])
 		}
 	}
 	for i := range inputs {
@@ -93,26 +103,52 @@ func TestReferenceScalarIsTheInnerProductAndBodiesAddUp(t *testing.T) {
 	}
 }
 
-func TestReferenceSharesRefuseAnotherKeyAndBadReferences(t *testing.T) {
+func TestScoredSharesRefuseBodyPartsThatDoNotAddUpAndBadArguments(t *testing.T) {
 	pk, secrets := testKey(t, "score-refuse")
 	other, _ := testKey(t, "score-other")
-	reference := []float64{1, 2, 3}
-	masks := [][]byte{make([]byte, packedPolySize())}
-	if _, err := ReferenceShares(secrets[0], other, reference, 1, []uint16{1, 2, 3}, masks); err == nil {
-		t.Fatal("a share under another committee's key")
+	reference := []float64{0.5, -0.25, 0.125}
+	input, err := Encrypt(pk, []float64{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aggregate, err := Sum([][]byte{input, input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies, err := ReferenceBodies(reference, 1, [][]byte{aggregate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	masks := [][]byte{masksOf(t, input), masksOf(t, input)}
+	active := []uint16{1, 2, 3}
+	release := func(secret, key []byte, members []uint16, values []float64, scale float64, total uint64, m [][]byte) error {
+		_, _, err := ScoredDecryptionShare(secret, key, aggregate, members, values, scale, total, m)
+		return err
+	}
+	if err := release(secrets[0], pk, active, reference, 1, bodies[0], masks); err != nil {
+		t.Fatal(err)
+	}
+	if err := release(secrets[0], pk, active, reference, 1, bodies[0]+1, masks); err == nil {
+		t.Fatal("shares for body parts that do not add up to the aggregate's")
+	}
+	if err := release(secrets[0], other, active, reference, 1, bodies[0], masks); err == nil {
+		t.Fatal("shares under another committee's key")
 	}
 	for _, scale := range []float64{0, -1, math.Inf(1), math.NaN(), 0x1p60} {
-		if _, err := ReferenceShares(secrets[0], pk, reference, scale, []uint16{1, 2, 3}, masks); err == nil {
-			t.Fatalf("a share at scale %g", scale)
+		if err := release(secrets[0], pk, active, reference, scale, bodies[0], masks); err == nil {
+			t.Fatalf("shares at scale %g", scale)
 		}
 	}
-	if _, err := ReferenceShares(secrets[0], pk, []float64{math.NaN()}, 1, []uint16{1, 2, 3}, masks); err == nil {
-		t.Fatal("a share for a NaN reference")
+	if err := release(secrets[0], pk, active, []float64{math.NaN(), 0, 0}, 1, bodies[0], masks); err == nil {
+		t.Fatal("shares for a NaN reference")
 	}
-	if _, err := ReferenceShares(secrets[0], pk, reference, 1, []uint16{1, 2, 3}, [][]byte{masks[0][1:]}); err == nil {
-		t.Fatal("a share of truncated masks")
+	if err := release(secrets[0], pk, active, reference[:2], 1, bodies[0], masks); err == nil {
+		t.Fatal("shares for a reference of another length")
 	}
-	if _, err := ReferenceShares(secrets[0], pk, reference, 1, []uint16{2, 3}, masks); err == nil {
-		t.Fatal("a share for a set without the member")
+	if err := release(secrets[0], pk, active, reference, 1, bodies[0], [][]byte{masks[0][1:]}); err == nil {
+		t.Fatal("shares of truncated masks")
+	}
+	if err := release(secrets[0], pk, []uint16{2, 3}, reference, 1, bodies[0], masks); err == nil {
+		t.Fatal("shares for a set without the member")
 	}
 }

@@ -159,6 +159,7 @@ const (
 	codeMismatch     = 2
 	codeInsufficient = 3
 	codeArgument     = 4
+	codeRefused      = 5
 	codeInternal     = 9
 )
 
@@ -168,6 +169,11 @@ type engineError struct {
 }
 
 func (e *engineError) Error() string { return e.msg }
+
+// refused is a check a member's release failed: nothing was released.
+func refused(format string, args ...any) error {
+	return &engineError{codeRefused, fmt.Sprintf(format, args...)}
+}
 
 func malformed(format string, args ...any) error {
 	return &engineError{codeMalformed, fmt.Sprintf(format, args...)}

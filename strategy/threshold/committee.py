@@ -200,34 +200,45 @@ class CommitteeMember:
             [self._secret(), public_key, ciphertext, members_bytes(decrypting)],
         )[0]
 
-    def reference_shares(
+    def scored_decryption_share(
         self,
         public_key: bytes,
+        aggregate: bytes,
+        decrypting: Sequence[int],
         reference: np.ndarray,
         scale: float,
-        decrypting: Sequence[int],
+        body_total: int,
         masks: Sequence[bytes],
-    ) -> list[int]:
-        """This member's flooded share of ``<w_i, reference>`` for each input's masks.
+    ) -> tuple[bytes, list[int]]:
+        """This member's decryption share of ``aggregate`` and its flooded share of each
+        input's ``<w_i, reference>``, for a scored round (``scoring``).
 
-        ``masks`` holds each input's mask polynomials, packed one after the other
-        (``scoring``); the shares are residues modulo ``q``, in the same order.
+        ``masks`` holds each input's mask polynomials, packed one after the other; the
+        reference shares are residues modulo ``q``, in the same order.
+
+        Raises
+        ------
+        ReleaseRefusedError
+            If the aggregate's body part is not ``body_total``, the inputs' body parts
+            added up: nothing is made.
         """
         if self.public_key is not None and public_key != self.public_key:
             raise KeyMismatchError(
                 f"member {self.member} decrypts only under the public key it computed"
             )
         out = call(
-            "reference_shares",
+            "scored_decryption_share",
             [
                 self._secret(),
                 public_key,
-                *reference_args(reference, scale),
+                aggregate,
                 members_bytes(decrypting),
+                *reference_args(reference, scale),
+                body_total.to_bytes(8, "little"),
                 *masks,
             ],
         )
-        return residues(out)
+        return out[0], residues(out[1:])
 
     def _secret(self) -> bytes:
         if self._threshold_secret is None:

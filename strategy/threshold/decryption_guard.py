@@ -59,7 +59,7 @@ from ..wallet import Wallet
 from .committee import CommitteeMember
 from .engine import parameters
 from .errors import KeyMismatchError, ThresholdCkksError
-from .scoring import add_residues, reference_bodies, reference_scale
+from .scoring import add_residues, reference_scale
 from .spot_check import (
     DEFAULT_SAMPLES,
     Opening,
@@ -363,21 +363,20 @@ class DecryptionGuard:
                 f"member's coefficient or {self.max_releases} times; more shares of one "
                 "aggregate would average their flooding noise down"
             )
-        share = self.member.decryption_share(self.public_key, aggregate, decrypting)
-        if state.attestation is None:
-            state.attestation = round_attestation(
-                self.wallet,
-                manifest.task_id,
-                request.round_index,
-                manifest.digest(),
-                [c.signer for c in commitments],
-            )
-        reference_shares: tuple[int, ...] = ()
+        reference_shares: list[int] = []
         scores_attestation = None
-        if scored is not None:
+        if scored is None:
+            share = self.member.decryption_share(self.public_key, aggregate, decrypting)
+        else:
             reference, scale, masks = scored
-            reference_shares = tuple(
-                self.member.reference_shares(self.public_key, reference, scale, decrypting, masks)
+            share, reference_shares = self.member.scored_decryption_share(
+                self.public_key,
+                aggregate,
+                decrypting,
+                reference,
+                scale,
+                add_residues(request.reference_bodies),
+                masks,
             )
             scores_attestation = attest(
                 self.wallet,
@@ -390,13 +389,21 @@ class DecryptionGuard:
                     reference_shares,
                 ),
             )
+        if state.attestation is None:
+            state.attestation = round_attestation(
+                self.wallet,
+                manifest.task_id,
+                request.round_index,
+                manifest.digest(),
+                [c.signer for c in commitments],
+            )
         state.coefficients.add(coefficient)
         return ReleasedShare(
             member=self.member.member,
             decrypting=tuple(sorted(decrypting)),
             share=share,
             attestation=state.attestation,
-            reference_shares=reference_shares,
+            reference_shares=tuple(reference_shares),
             scores_attestation=scores_attestation,
         )
 
@@ -440,14 +447,8 @@ class DecryptionGuard:
                     f"node {commitment.node_id}'s masks are not those of its committed ciphertext"
                 )
             masks.append(b"".join(o.poly for o in opened))
-        scale = reference_scale(reference, [c.weight for c in commitments])
-        (whole,) = reference_bodies(reference, scale, [aggregate.vector])
-        if add_residues(request.reference_bodies) != whole:
-            raise DisallowedOperationError(
-                "the inputs' body parts do not add up to the aggregate's: a scalar was "
-                "computed from something other than the committed inputs and reference"
-            )
-        return reference, scale, masks
+        # The engine checks the body parts against the aggregate's before any share.
+        return reference, reference_scale(reference, [c.weight for c in commitments]), masks
 
     def _checked_aggregate(
         self, request: SumRequest, aggregate: bytes, num_values: int

@@ -115,6 +115,7 @@ from .errors import (
     InvalidArgumentError,
     KeyMismatchError,
     MalformedMessageError,
+    ReleaseRefusedError,
     ThresholdCkksError,
 )
 
@@ -127,6 +128,7 @@ _ERRORS: dict[int, type[ThresholdCkksError]] = {
     2: KeyMismatchError,
     3: InsufficientSharesError,
     4: InvalidArgumentError,
+    5: ReleaseRefusedError,
 }
 
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from ..exceptions import EncryptedAggregationError
+from ..exceptions import DisallowedOperationError, EncryptedAggregationError
 
 
 class ThresholdCkksError(EncryptedAggregationError):
     """Base class for every error raised by the threshold CKKS engine."""
+
+
+class ReleaseRefusedError(ThresholdCkksError, DisallowedOperationError):
+    """A member's release failed a check the engine makes before any share exists.
+
+    For example, a scored round's body parts that do not add up to the aggregate's.
+    """
 
 
 class EngineUnavailableError(ThresholdCkksError):

@@ -11,7 +11,8 @@ linear in the ciphertext, so it splits into:
   aggregator computes it for every input;
 - a **mask part**, linear in the key: each decrypting member releases its share of it
   from the input's masks (8 polynomials at 1M values, 240 KB) and ``g0``, flooded with
-  noise scaled to the encoded reference (``CommitteeMember.reference_shares``).
+  noise scaled to the encoded reference (``CommitteeMember.scored_decryption_share``,
+  one engine call with its share of the sum).
 
 Only that coefficient is ever decrypted; the other 4095 of ``m_i * G`` are other
 combinations of ``w_i``'s values. No ciphertext grows: scoring adds no bytes to updates.
@@ -25,7 +26,7 @@ What a member checks before it releases a share (``DecryptionGuard.release``):
   nothing of the honest updates that ``g0`` could be fitted to;
 - each input's masks open against the input's committed vector root;
 - the body parts add up, modulo ``q``, to the body part of the aggregate it decrypts
-  (exact: ciphertext addition is exact). The organisation cannot raise the sum of the
+  (exact: ciphertext addition is exact; the engine checks it before it makes a share). The organisation cannot raise the sum of the
   scalars. What this does not catch is part of a body part moved from one input to
   another: a member would need every input whole (78 MB at 1M values for ten inputs).
   The input it was taken from can: its participant recomputes its own body part from the
