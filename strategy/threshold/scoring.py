@@ -26,9 +26,10 @@ What a member checks before it releases a share (``DecryptionGuard.release``):
   nothing of the honest updates that ``g0`` could be fitted to;
 - each input's masks open against the input's committed vector root;
 - the body parts add up, modulo ``q``, to the body part of the aggregate it decrypts
-  (exact: ciphertext addition is exact; the engine checks it before it makes a share). The organisation cannot raise the sum of the
-  scalars. What this does not catch is part of a body part moved from one input to
-  another: a member would need every input whole (78 MB at 1M values for ten inputs).
+  (exact: ciphertext addition is exact; the engine checks it before it makes a share).
+  The organisation cannot raise the sum of the scalars. What this does not catch is
+  part of a body part moved from one input to another: a member would need every input
+  whole (78 MB at 1M values for ten inputs).
   The input it was taken from can: its participant recomputes its own body part from the
   ciphertext it sent, the published ``g0`` and the signed scale (``reference_bodies``).
 
