@@ -88,9 +88,10 @@ ReferenceUpdateFn = Callable[[int, ArrayRecord], np.ndarray]
 class _ScoredRound:
     """What was decrypted for a round's scores, and what the server kept."""
 
-    values: np.ndarray  # per input in manifest order: [<w_i, g0>, ||w_i||^2], or <w_i, g0>
     scalars: dict[str, RoundScalars]  # by node id, inconsistent inputs left out
-    attestation: Attestation | None  # the key holder's signature of ``values``
+    values: np.ndarray | None = None  # a key holder's [<w_i, g0>, ||w_i||^2] per input
+    attestation: Attestation | None = None  # the key holder's signature of ``values``
+    committee_scores: DecryptedScores | None = None  # what a committee decrypted
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,6 @@ class _DecryptedRound:
     weighted_sum: np.ndarray
     attestations: tuple[Attestation, ...]
     scored: _ScoredRound | None = None
-    committee_scores: DecryptedScores | None = None
 
 
 class EncryptedFedAvg(ReportingFedAvg):
@@ -371,11 +371,9 @@ class EncryptedFedAvg(ReportingFedAvg):
             if scalars and reference is not None
             else 0.0,
             reference_update=reference,
-            decrypted_scalars=(
-                None if scored is None or decrypted.committee_scores else scored.values
-            ),
+            decrypted_scalars=None if scored is None else scored.values,
             scores_attestation=None if scored is None else scored.attestation,
-            committee_scores=decrypted.committee_scores,
+            committee_scores=None if scored is None else scored.committee_scores,
             ciphertext_bytes=tuple(
                 sum(len(chunk) for chunk in update.chunks) for update in accepted
             ),
@@ -483,14 +481,14 @@ class EncryptedFedAvg(ReportingFedAvg):
         )
         if decrypted.scores is None:
             return _DecryptedRound(decrypted.values, decrypted.attestations)
-        inner = decrypted.scores.inner_products()
-        found = scalars_from_inner(inner, weights, weight_scale=self.weight_scale)
-        scored = _ScoredRound(
-            values=inner,
-            scalars={str(u.node_id): x for u, x in zip(accepted, found, strict=True)},
-            attestation=None,
+        found = scalars_from_inner(
+            decrypted.scores.inner_products(), weights, weight_scale=self.weight_scale
         )
-        return _DecryptedRound(decrypted.values, decrypted.attestations, scored, decrypted.scores)
+        scored = _ScoredRound(
+            scalars={str(u.node_id): x for u, x in zip(accepted, found, strict=True)},
+            committee_scores=decrypted.scores,
+        )
+        return _DecryptedRound(decrypted.values, decrypted.attestations, scored)
 
     def _request_decryption(self, request: DecryptRequest) -> tuple[np.ndarray, Attestation | None]:
         assert self._grid is not None and self.key_holder_node_id is not None

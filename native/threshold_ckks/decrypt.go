@@ -59,27 +59,16 @@ func checkActive(active []uint16, own, n, t uint16) error {
 // that set (Lagrange coefficient at 0) and key-switches every chunk to the zero key,
 // flooding its share with Gaussian noise of standard deviation 2^SmudgingLogSigma.
 func DecryptionShare(secretData, pkData, ctData []byte, active []uint16) ([]byte, error) {
-	secret, pk, err := memberKey(secretData, pkData)
+	secret, pk, ct, err := memberInputs(secretData, pkData, ctData)
 	if err != nil {
 		return nil, err
 	}
 	defer wipe(secret.lanes...)
-	ct, err := parseVector(ctData)
-	if err != nil {
-		return nil, err
-	}
-	if ct.keyDigest != pk.digest {
-		return nil, mismatch("the ciphertext is not under this committee's public key")
-	}
 	additive, err := additiveSecrets(secret, active)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, sk := range additive {
-			wipe(sk.Value.Q)
-		}
-	}()
+	defer wipeKeys(additive)
 	return keySwitchShare(pk, ct, ctData, secret.member, active, additive)
 }
 
@@ -114,23 +103,29 @@ func keySwitchShare(pk *publicKey, ct *vector, ctData []byte, member uint16, act
 	return w.bytes(), nil
 }
 
-// memberKey parses a member's secret share and the public key, which must be the key
-// that share belongs to.
-func memberKey(secretData, pkData []byte) (*thresholdSecret, *publicKey, error) {
+// memberInputs parses what a decrypting member starts from: its secret share, the
+// public key that share belongs to, and a ciphertext under that key.
+func memberInputs(secretData, pkData, ctData []byte) (*thresholdSecret, *publicKey, *vector, error) {
 	secret, err := parseThresholdSecret(secretData)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pk, err := parsePublicKey(pkData)
+	if err == nil && (pk.seedDigest != secret.seedDigest || pk.n != secret.n) {
+		err = mismatch("the public key is not the one this member's secret share belongs to")
+	}
+	var ct *vector
+	if err == nil {
+		ct, err = parseVector(ctData)
+	}
+	if err == nil && ct.keyDigest != pk.digest {
+		err = mismatch("the ciphertext is not under this committee's public key")
+	}
 	if err != nil {
 		wipe(secret.lanes...)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if pk.seedDigest != secret.seedDigest || pk.n != secret.n {
-		wipe(secret.lanes...)
-		return nil, nil, mismatch("the public key is not the one this member's secret share belongs to")
-	}
-	return secret, pk, nil
+	return secret, pk, ct, nil
 }
 
 // additiveSecrets turns a member's Shamir shares (one per lane) into additive shares
@@ -150,13 +145,18 @@ func additiveSecrets(secret *thresholdSecret, active []uint16) ([]*rlwe.SecretKe
 	for k, lane := range secret.lanes {
 		additive[k] = rlwe.NewSecretKey(prm)
 		if err := combiner.GenAdditiveShare(points, own, multiparty.ShamirSecretShare{Poly: asQP(lane)}, additive[k]); err != nil {
-			for _, sk := range additive[:k+1] {
-				wipe(sk.Value.Q)
-			}
+			wipeKeys(additive[:k+1])
 			return nil, insufficient("decryption share: %v", err)
 		}
 	}
 	return additive, nil
+}
+
+// wipeKeys overwrites additive secrets once the shares are made.
+func wipeKeys(keys []*rlwe.SecretKey) {
+	for _, sk := range keys {
+		wipe(sk.Value.Q)
+	}
 }
 
 // decryptionShare is a parsed decryption share.

@@ -99,14 +99,22 @@ func ReferenceBodies(reference []float64, scale float64, vectors [][]byte) ([]ui
 		if err != nil {
 			return nil, err
 		}
-		if v.numValues != uint64(len(reference)) {
-			return nil, mismatch("a vector of %d values and a reference of %d", v.numValues, len(reference))
+		if out[i], err = bodyPart(ringQ, v, encoded, len(reference)); err != nil {
+			return nil, err
 		}
-		out[i] = constantCoefficient(ringQ, v.chunks(), func(c int) (ring.Poly, ring.Poly) {
-			return v.polys[bodyIndex(c)], encoded[c]
-		})
 	}
 	return out, nil
+}
+
+// bodyPart is N^-1 * sum_c <body_c, G_c> mod q, for a vector of the reference's length
+// (values) and the reference's encoding.
+func bodyPart(ringQ *ring.Ring, v *vector, encoded []ring.Poly, values int) (uint64, error) {
+	if v.numValues != uint64(values) {
+		return 0, mismatch("a vector of %d values and a reference of %d", v.numValues, values)
+	}
+	return constantCoefficient(ringQ, v.chunks(), func(c int) (ring.Poly, ring.Poly) {
+		return v.polys[bodyIndex(c)], encoded[c]
+	}), nil
 }
 
 // ScoredDecryptionShare is a decrypting member's release for a scored round: its
@@ -119,30 +127,20 @@ func ReferenceBodies(reference []float64, scale float64, vectors [][]byte) ([]ui
 // noise is the ciphertext noise weighted by the reference, and the flooding keeps the
 // ratio decryption shares of sums have.
 func ScoredDecryptionShare(secretData, pkData, ctData []byte, active []uint16, reference []float64, scale float64, bodyTotal uint64, masks [][]byte) ([]byte, []uint64, error) {
-	secret, pk, err := memberKey(secretData, pkData)
+	secret, pk, ct, err := memberInputs(secretData, pkData, ctData)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer wipe(secret.lanes...)
-	ct, err := parseVector(ctData)
-	if err != nil {
-		return nil, nil, err
-	}
-	if ct.keyDigest != pk.digest {
-		return nil, nil, mismatch("the ciphertext is not under this committee's public key")
-	}
-	if ct.numValues != uint64(len(reference)) {
-		return nil, nil, mismatch("an aggregate of %d values and a reference of %d", ct.numValues, len(reference))
-	}
 	encoded, normSq, err := referenceEncoding(reference, scale)
 	if err != nil {
 		return nil, nil, err
 	}
 	prm, _ := Params()
-	ringQ := prm.RingQ().AtLevel(0)
-	whole := constantCoefficient(ringQ, ct.chunks(), func(c int) (ring.Poly, ring.Poly) {
-		return ct.polys[bodyIndex(c)], encoded[c]
-	})
+	whole, err := bodyPart(prm.RingQ().AtLevel(0), ct, encoded, len(reference))
+	if err != nil {
+		return nil, nil, err
+	}
 	if whole != bodyTotal {
 		return nil, nil, refused("the inputs' body parts do not add up to the aggregate's: a scalar was computed from something other than the committed inputs and reference")
 	}
@@ -150,11 +148,7 @@ func ScoredDecryptionShare(secretData, pkData, ctData []byte, active []uint16, r
 	if err != nil {
 		return nil, nil, err
 	}
-	defer func() {
-		for _, sk := range additive {
-			wipe(sk.Value.Q)
-		}
-	}()
+	defer wipeKeys(additive)
 	shares, err := referenceShares(additive, encoded, normSq, masks)
 	if err != nil {
 		return nil, nil, err

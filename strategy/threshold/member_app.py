@@ -32,7 +32,6 @@ from logging import INFO, WARNING
 from pathlib import Path
 from typing import cast
 
-import numpy as np
 from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.common.logger import log
@@ -304,7 +303,7 @@ def _score_inputs(msg: Message) -> ScoreInputs | None:
         int(node): [PolyOpening.from_bytes(bytes(o)) for o in cast(list[bytes], items)]
         for node, items in msg.content.config_records[RECORD_MASKS].items()
     }
-    return ScoreInputs(reference=reference.numpy().astype(np.float64), masks=masks)
+    return ScoreInputs(reference=reference.numpy(), masks=masks)
 
 
 def _challenge(msg: Message, setup: MemberSetup) -> RecordDict:

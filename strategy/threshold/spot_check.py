@@ -98,17 +98,13 @@ class Opening:
 
     def to_bytes(self) -> bytes:
         """``index (u32) || leaf || path``, for a message record."""
-        return struct.pack("<I", self.index) + self.leaf + b"".join(self.path)
+        return _opening_bytes(self.index, self.leaf, self.path)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Opening:
         """Parse what ``to_bytes`` wrote."""
-        if len(data) < 4 + LEAF_BYTES or (len(data) - 4 - LEAF_BYTES) % 32:
-            raise MalformedMessageError("opening: not a leaf and a path of 32-byte hashes")
-        (index,) = struct.unpack_from("<I", data)
-        rest = data[4 + LEAF_BYTES :]
-        path = tuple(rest[i : i + 32] for i in range(0, len(rest), 32))
-        return cls(index=index, leaf=data[4 : 4 + LEAF_BYTES], path=path)
+        index, leaf, path = _parse_opening(data, LEAF_BYTES, "a leaf")
+        return cls(index=index, leaf=leaf, path=path)
 
 
 @dataclass(frozen=True)
@@ -125,17 +121,26 @@ class PolyOpening:
 
     def to_bytes(self) -> bytes:
         """``index (u32) || polynomial || path``, for a message record."""
-        return struct.pack("<I", self.index) + self.poly + b"".join(self.path)
+        return _opening_bytes(self.index, self.poly, self.path)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PolyOpening:
         """Parse what ``to_bytes`` wrote."""
-        if len(data) < 4 + POLY_BYTES or (len(data) - 4 - POLY_BYTES) % 32:
-            raise MalformedMessageError("opening: not a polynomial and a path of hashes")
-        (index,) = struct.unpack_from("<I", data)
-        rest = data[4 + POLY_BYTES :]
-        path = tuple(rest[i : i + 32] for i in range(0, len(rest), 32))
-        return cls(index=index, poly=data[4 : 4 + POLY_BYTES], path=path)
+        index, poly, path = _parse_opening(data, POLY_BYTES, "a polynomial")
+        return cls(index=index, poly=poly, path=path)
+
+
+def _opening_bytes(index: int, opened: bytes, path: tuple[bytes, ...]) -> bytes:
+    return struct.pack("<I", index) + opened + b"".join(path)
+
+
+def _parse_opening(data: bytes, size: int, what: str) -> tuple[int, bytes, tuple[bytes, ...]]:
+    """Index, opened bytes and path of an opening of ``size`` bytes."""
+    if len(data) < 4 + size or (len(data) - 4 - size) % 32:
+        raise MalformedMessageError(f"opening: not {what} and a path of 32-byte hashes")
+    (index,) = struct.unpack_from("<I", data)
+    rest = data[4 + size :]
+    return index, data[4 : 4 + size], tuple(rest[i : i + 32] for i in range(0, len(rest), 32))
 
 
 def poly_count(num_values: int) -> int:
