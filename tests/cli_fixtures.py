@@ -15,6 +15,7 @@ import pytest
 from solders.keypair import Keypair
 
 from fl_app.chain.local_rpc import LocalChainServer
+from fl_app.chain.local_rpc_http import bind_pair
 from fl_app.cli import main
 
 LAMPORTS_PER_SOL = 1_000_000_000
@@ -86,3 +87,12 @@ def new_wallet(directory: Path, name: str, server: LocalChainServer, sol: int = 
 
 def address_of(path: Path) -> str:
     return str(Keypair.from_bytes(bytes(json.loads(path.read_text()))).pubkey())
+
+
+def free_chain_port() -> int:
+    """A port for a chain service: free, and so is the next one (its PubSub port)."""
+    rpc, pubsub = bind_pair(0)
+    port = int(rpc.getsockname()[1])
+    rpc.close()
+    pubsub.close()
+    return port

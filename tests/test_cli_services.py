@@ -8,10 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fl_app.deployment import free_port
 from fl_app.ipfs import IpfsClient
 from fl_app.services import load_state
-from tests.cli_fixtures import FlApp, fl_app, isolated_home
+from tests.cli_fixtures import FlApp, fl_app, free_chain_port, isolated_home
 
 __all__ = ["fl_app", "isolated_home"]  # fixtures used here
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_services_start_status_and_stop(fl_app: FlApp, isolated_home: Path) -> None:
-    chain_port = free_port()
+    chain_port = free_chain_port()
     started = fl_app("services", "start", "--chain-port", str(chain_port))
     try:
         assert started.code == 0, started.stderr
@@ -68,7 +67,7 @@ def test_services_start_on_a_taken_port_names_the_fix(fl_app: FlApp, isolated_ho
 def test_a_task_and_its_balances_survive_services_stop_and_start(
     fl_app: FlApp, isolated_home: Path
 ) -> None:
-    chain_port = free_port()
+    chain_port = free_chain_port()
     assert fl_app("services", "start", "--chain-port", str(chain_port)).code == 0
     try:
         assert fl_app("wallet", "new", "-k", "org.json").code == 0

@@ -17,6 +17,7 @@ import pytest
 
 from fl_app.deployment import free_port
 from fl_app.ipfs import find_ipfs_binary
+from tests.cli_fixtures import free_chain_port
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +127,7 @@ def _sol_received(output: str) -> float:
 
 def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
     user = Newcomer(tmp_path)
-    started = user.run("fl-app services start", "--chain-port", str(free_port()))
+    started = user.run("fl-app services start", "--chain-port", str(free_chain_port()))
     try:
         assert re.search(r"^chain \(embedded\)  http://127\.0\.0\.1:\d+  \(pid", started, re.M)
         assert re.search(r"^IPFS \(Kubo\)       http://127\.0\.0\.1:\d+  \(pid", started, re.M)
