@@ -25,8 +25,14 @@ from fl_app.client.behaviour import FREE_RIDER_CLAIMED_EXAMPLES, Behaviour, flip
 from fl_app.errors import DataError
 from fl_app.settings import RunSettings
 from strategy import register_key_holder, signing_ckks_mod
+from strategy.ckks_mod import CommitteeLoader, committee_from_node_config
 from strategy.key_holder_app import KeyHolderLoader, key_holder_from_node_config
 from strategy.stake_gate import WalletLoader, register_stake_prover, wallet_from_node_config
+from strategy.threshold.member_app import (
+    MemberLoader,
+    member_from_node_config,
+    register_committee_member,
+)
 
 if TYPE_CHECKING:
     from fl_app.ml import TabularData
@@ -121,7 +127,9 @@ def build_client_app(
     overrides: Mapping[str, Any] | None = None,
     *,
     load_key_holder: KeyHolderLoader = key_holder_from_node_config,
+    load_member: MemberLoader = member_from_node_config,
     load_wallet: WalletLoader = wallet_from_node_config,
+    load_committee: CommitteeLoader = committee_from_node_config,
     behaviours: Mapping[int, Behaviour] | None = None,
 ) -> ClientApp:
     """Create the ClientApp.
@@ -134,17 +142,26 @@ def build_client_app(
     load_key_holder
         Finds the key holder's secret on the one node that holds it (by default from the
         node config ``ckks-sealed-secret`` and ``wallet-keypair``).
+    load_member
+        What a node that sits on the task's decryption committee keeps its share of the
+        key with (by default from the node config, see ``member_from_node_config``);
+        None on other nodes.
     load_wallet
         The participant's wallet, which proves its stake to the server (by default the
         keypair file named by node config ``wallet-keypair``).
+    load_committee
+        The participant's pin of the task's committee wallets, read from the chain (by
+        default node config ``ckks-committee-wallets``): it encrypts only under a key
+        every one of them signed.
     behaviours
         Adversarial behaviour of simulated partitions (demos and fairness runs); absent
         partitions are honest.
     """
     adversaries = dict(behaviours or {})
     plain = RunSettings.from_run_config({}, overrides).aggregation == "plain"
-    app = ClientApp(mods=[] if plain else [signing_ckks_mod(load_wallet)])
+    app = ClientApp(mods=[] if plain else [signing_ckks_mod(load_wallet, load_committee)])
     register_key_holder(app, load_key_holder)
+    register_committee_member(app, load_member)
     register_stake_prover(app, load_wallet)
 
     @app.train()

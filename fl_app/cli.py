@@ -92,6 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TerminatedError:
         print("fl-app: terminated", file=sys.stderr)
         return 143
+    except Exception as exc:
+        # A missing set-up step (the threshold engine not built) is the user's to fix:
+        # one line. Its module is loaded only by commands that used the engine.
+        errors = sys.modules.get("strategy.threshold.errors")
+        if errors is None or not isinstance(exc, errors.EngineUnavailableError):
+            raise
+        out.error(str(exc))
+        return 2
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

@@ -1,12 +1,17 @@
 """The demo: one whole task, from creation to the last claim, on embedded defaults.
 
-An organisation creates and funds a task on the embedded chain, pins the task's Flower
-App Bundle and the CKKS public context to a private Kubo daemon, and runs the Flower
-Simulation Engine with encrypted, stake-gated FedAvg. Participants verify the bundle by
-the CID on chain (which carries its SHA-256), stake, and train with the ClientApp loaded
-from that verified bundle; one is a free-rider and one flips its labels. After each
-round the manifest and model are pinned and recorded on chain; at the end the
-organisation posts contribution scores and everyone claims.
+An organisation creates and funds a task on the embedded chain with a decryption
+committee, pins the task's Flower App Bundle to a private Kubo daemon, and runs the
+Flower Simulation Engine with encrypted, stake-gated FedAvg. Participants verify the
+bundle by the CID on chain (which carries its SHA-256), stake, and train with the
+ClientApp loaded from that verified bundle; one is a free-rider and one flips its
+labels. When the join window closes, the committee is drawn from the stakers on chain;
+its members make the task's key among themselves (threshold CKKS: no single party, the
+organisation least of all, can decrypt an update) and decrypt each round's sum and
+contribution scalars. After each round the manifest and model are pinned and recorded on
+chain with the members' attestations; at the end the members recompute the scores from
+what they signed, the organisation posts them with the members' signatures, and
+everyone claims.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from fl_app.chain import EmbeddedTransport, StakingClient
+from fl_app.chain.attestations import final_attestation
 from fl_app.chain.stake_lookup import chain_stake_lookup
 from fl_app.client.behaviour import Behaviour
 from fl_app.client.bundle_app import load_bundle_client
@@ -30,9 +36,9 @@ from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
 from fl_app.roles.round_scores import fetch_rounds, weights_from_rounds
 from fl_app.run_report import RoundReport, RunReport
+from fl_app.server.committee import TaskCommittee
 from fl_app.settings import RunSettings
 from fl_app.simulation import Federation, run_federated
-from strategy.attestation import attest, final_message, model_digest
 from strategy.stake_gate import StakeGate
 
 __all__ = ["DemoOptions", "DemoResult", "ParticipantOutcome", "run_demo"]
@@ -52,9 +58,22 @@ class DemoOptions:
     min_stake: int = LAMPORTS_PER_SOL
     free_rider: int | None = 4
     label_flipper: int | None = 5
+    # (size, threshold) of the decryption committee drawn from the stakers; None has
+    # participant 0 hold the whole key (a consortium that trusts it).
+    committee: tuple[int, int] | None = (5, 3)
     # After the claims the organisation closes the round records and the task and
     # gets their rent back; False keeps them on chain for inspection.
     close_task: bool = True
+
+    def __post_init__(self) -> None:
+        if self.committee is not None:
+            size, threshold = self.committee
+            if not 2 <= threshold <= size <= self.participants or 2 * threshold <= size:
+                raise ValueError(
+                    f"committee {size}/{threshold} of {self.participants} participants: the "
+                    "threshold must be a strict majority of at least 2, the size at most the "
+                    "participants"
+                )
 
     def behaviours(self) -> dict[int, Behaviour]:
         roles = {self.free_rider: Behaviour.FREE_RIDER, self.label_flipper: Behaviour.LABEL_FLIPPER}
@@ -135,8 +154,6 @@ def _run(
     participants = [Participant(client, Keypair()) for _ in range(options.participants)]
     for keypair in (authority, *(p.keypair for p in participants)):
         transport.airdrop(keypair.pubkey(), 100 * LAMPORTS_PER_SOL)
-    key_holder = participants[0]
-    keys = KeyFiles.create(root / "keys", wallet=key_holder.wallet, scoring=True)
     organisation = Organisation(client, ipfs, authority)
     plan = TaskPlan(
         task_id=1,
@@ -144,22 +161,36 @@ def _run(
         min_stake=options.min_stake,
         max_participants=options.participants,
         rounds=options.rounds,
+        committee=options.committee,
     )
-    task = organisation.create_task(
-        plan,
-        key_holder=key_holder.address,
-        public_context=keys.public_context.read_bytes(),
-        template_dir=TEMPLATE_DIR,
-    )
+    keys = None
+    if options.committee is None:
+        keys = KeyFiles.create(root / "keys", wallet=participants[0].wallet, scoring=True)
+        task = organisation.create_task(
+            plan,
+            key_holder=participants[0].address,
+            public_context=keys.public_context.read_bytes(),
+            template_dir=TEMPLATE_DIR,
+        )
+    else:
+        task = organisation.create_task(plan, template_dir=TEMPLATE_DIR)
     on_chain = client.task(task)
     say(
         f"task {task} created: pool {options.reward_pool / LAMPORTS_PER_SOL:g} SOL, "
-        f"template {on_chain.template_cid}, CKKS context {on_chain.he_context_cid}"
+        f"template {on_chain.template_cid}, decrypted by {on_chain.decrypted_by}"
     )
     for index, participant in enumerate(participants):
         participant.fetch_template(task, ipfs, root / f"template-{index}")
         participant.stake(task, options.min_stake)
     say(f"{len(participants)} participants verified the template by its CID and staked")
+    committee = None
+    if options.committee is not None:
+        # The join window closes; the draw goes through every stake.
+        transport.set_unix_timestamp(on_chain.join_deadline + 1)
+        organisation.draw_committee(task, [p.address for p in participants])
+        drawn = client.task(task)
+        committee = TaskCommittee.of_task(drawn)
+        say(f"drawn on chain by slot-hash sortition: {drawn.decrypted_by}")
     lamports_in = client.balance(task)
     bundle = fetch_verified(
         ipfs, on_chain.template_cid, what="client template", max_bytes=MAX_BUNDLE_BYTES
@@ -200,6 +231,7 @@ def _run(
         run_config,
         federation=Federation(
             num_supernodes=options.participants,
+            committee=committee,
             keys=keys,
             wallets={i: p.wallet for i, p in enumerate(participants)},
             gate=gate,
@@ -208,17 +240,19 @@ def _run(
         ),
         on_round=record,
     )
-    # The key holder (here in the same process) recomputes the scores from what the
-    # chain recorded and it signed, exactly as `fl-app task attest` does, and signs them.
-    rounds = fetch_rounds(client, ipfs, client.task(task))
-    holder = Pubkey.from_string(key_holder.wallet.address)
-    weights = weights_from_rounds(rounds, [str(p.address) for p in participants], holder)
-    scores = {p.address: w for p, w in zip(participants, weights, strict=True)}
+    # The attestors (here in the same process) each recompute the scores from what the
+    # chain recorded and they signed, exactly as `fl-app task attest` does, and sign them.
+    on_chain = client.task(task)
+    rounds = fetch_rounds(client, ipfs, on_chain)
+    by_address = {p.address: p for p in participants}
+    attestors = [by_address[a] for a in on_chain.attestors[: on_chain.attestor_threshold]]
     final_model = rounds[-1].manifest["model_cid"]
-    final = final_message(
-        bytes(task), model_digest(final_model), {bytes(k): v for k, v in scores.items()}
-    )
-    organisation.finalize(task, scores, final_model, [attest(key_holder.wallet, final)])
+    attestations = []
+    for attestor in attestors:
+        weights = weights_from_rounds(rounds, [str(p.address) for p in participants], on_chain)
+        scores = {p.address: w for p, w in zip(participants, weights, strict=True)}
+        attestations.append(final_attestation(attestor.keypair, task, final_model, scores))
+    organisation.finalize(task, scores, final_model, attestations)
     say(f"task finalized with scores {list(scores.values())}; final model {final_model}")
     behaviours = options.behaviours()
     for index, participant in enumerate(participants):

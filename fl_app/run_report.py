@@ -18,6 +18,7 @@ from fl_app.settings import RunSettings
 from strategy import RoundManifest
 from strategy.attestation import Attestation
 from strategy.contribution import RoundScalars
+from strategy.threshold.scoring import DecryptedScores
 
 __all__ = ["RoundReport", "RunReport"]
 
@@ -42,7 +43,9 @@ class RoundReport:
     (the key holder's or the committee's), without which the chain refuses to record the
     round. ``decrypted_scalars`` are the
     scalars the key holder decrypted (in manifest order) and ``scores_attestation`` its
-    signature of them, which its final attestation of the scores checks.
+    signature of them, which its final attestation of the scores checks. A committee's
+    scored round carries ``committee_scores`` instead: the body parts, each decrypting
+    member's shares of the scalars and its signature of them.
     """
 
     server_round: int
@@ -60,6 +63,7 @@ class RoundReport:
     attestations: tuple[Attestation, ...] = ()
     decrypted_scalars: np.ndarray | None = field(default=None, repr=False)
     scores_attestation: Attestation | None = None
+    committee_scores: DecryptedScores | None = field(default=None, repr=False)
 
     @property
     def plaintext_bytes(self) -> int:

@@ -14,9 +14,10 @@ from typing import Any
 
 from fl_app.errors import ConfigError
 
-__all__ = ["AGGREGATIONS", "DATASETS", "PARTITIONINGS", "RunSettings"]
+__all__ = ["AGGREGATIONS", "DATASETS", "DECRYPTIONS", "PARTITIONINGS", "RunSettings"]
 
 AGGREGATIONS = ("ckks", "plain")
+DECRYPTIONS = ("committee", "key-holder")
 DATASETS = ("breast_cancer", "digits", "wine")
 PARTITIONINGS = ("iid", "dirichlet")
 
@@ -31,6 +32,12 @@ class RunSettings:
     ``ckks_weight_scale`` multiplies each participant's example count before it weights
     the encrypted update; weighted sums must stay inside the CKKS plaintext bound, so it
     should be about the inverse of the largest local data set.
+
+    ``ckks_decryption`` says who can decrypt a sum: a ``committee`` of
+    ``committee_size`` participants, ``committee_threshold`` of whom must take part
+    (threshold CKKS; no single party holds the key), or one ``key-holder`` participant
+    holding the whole TenSEAL secret key (a consortium that trusts it). A task bound to
+    the chain takes it from the task account.
 
     ``contribution_scoring`` scores every round against the organisation's reference
     update (the task's CKKS keys must then be of the scoring profile).
@@ -67,6 +74,9 @@ class RunSettings:
     ckks_weight_scale: float = 0.01
     ckks_public_context: str = ""
     ckks_key_holder: str = ""
+    ckks_decryption: str = "committee"
+    committee_size: int = 5
+    committee_threshold: int = 3
     contribution_scoring: bool = True
     task_id: str = "local-task"
     task_address: str = ""
@@ -80,6 +90,14 @@ class RunSettings:
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("partitioning", self.partitioning, PARTITIONINGS)
         _check_choice("aggregation", self.aggregation, AGGREGATIONS)
+        _check_choice("ckks_decryption", self.ckks_decryption, DECRYPTIONS)
+        if not 2 * self.committee_threshold > self.committee_size >= self.committee_threshold >= 2:
+            raise ConfigError(
+                f"run config 'committee-threshold' {self.committee_threshold} of "
+                f"'committee-size' {self.committee_size} must be a strict majority of at "
+                "least 2 (n / 2 < t <= n): two disjoint sets of members could otherwise "
+                "decrypt two sums of one round"
+            )
         if self.task_address and not (self.chain_url and self.ipfs_api and self.authority_keypair):
             raise ConfigError(
                 "run config 'task-address' needs 'chain-url', 'ipfs-api' and 'authority-keypair'"

@@ -6,7 +6,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,12 @@ from fl_app.client.behaviour import Behaviour
 from fl_app.client.bundle_app import BundleClient, template_client
 from fl_app.keys import KeyFiles
 from fl_app.run_report import RunReport
+from fl_app.server.committee import TaskCommittee
 from fl_app.server.server_app import RoundCallback, ServerServices, build_server_app
 from fl_app.settings import RunSettings
 from strategy import KeyHolder, Wallet
 from strategy.stake_gate import StakeGate
+from strategy.threshold.member_app import MemberSetup
 
 __all__ = ["Federation", "run_federated"]
 
@@ -35,13 +37,19 @@ class Federation:
     ----------
     num_supernodes
         Simulated participants; each gets partition ``0 .. num_supernodes - 1``.
+    committee
+        The task's decryption committee: the partitions whose wallets it names are its
+        members, and every participant pins its wallets. When neither it nor ``keys`` is
+        given and the run is encrypted, ``ckks-decryption`` decides: the first
+        ``committee-size`` partitions form a committee (with fresh wallets where none is
+        given), or fresh key-holder keys are made in a temporary directory.
     keys
-        The task's CKKS key files, held by partition ``key_holder``. When None and the
-        run is encrypted, fresh keys are made in a temporary directory.
+        Instead of a committee: the task's TenSEAL key files, held by partition
+        ``key_holder``.
     key_holder
         Partition of the participant that holds the sealed secret context.
     wallets
-        Participants' wallets, by partition; they prove stakes.
+        Participants' wallets, by partition; they prove stakes and sign commitments.
     gate
         The organisation's stake gate; None samples every node.
     behaviours
@@ -52,6 +60,7 @@ class Federation:
     """
 
     num_supernodes: int = 10
+    committee: TaskCommittee | None = None
     keys: KeyFiles | None = None
     key_holder: int = 0
     wallets: Mapping[int, Wallet] = field(default_factory=dict)
@@ -81,10 +90,31 @@ def run_federated(
     settings.check_sampling(members.num_supernodes)
     with tempfile.TemporaryDirectory(prefix="fl-app-keys-") as key_dir:
         keys = members.keys
-        if keys is None and settings.aggregation == "ckks" and not settings.ckks_public_context:
-            keys = KeyFiles.create(Path(key_dir), scoring=settings.contribution_scoring)
+        unkeyed = members.committee is None and keys is None and not settings.ckks_public_context
+        if unkeyed and settings.aggregation == "ckks":
+            if settings.ckks_decryption == "committee":
+                members = _with_committee(members, settings)
+            else:
+                keys = KeyFiles.create(Path(key_dir), scoring=settings.contribution_scoring)
         client = members.client or template_client(Path(key_dir) / "bundle")
-        return _run(overrides, settings, members, keys, client, on_round, verbose)
+        return _run(overrides, settings, members, keys, client, Path(key_dir), on_round, verbose)
+
+
+def _with_committee(members: Federation, settings: RunSettings) -> Federation:
+    """``members`` with a committee of its first partitions, and a wallet for everyone.
+
+    A federation of fewer wallets than ``committee-size`` seats all of them, with the
+    smallest strict majority as threshold.
+    """
+    wallets = {
+        p: members.wallets.get(p) or Wallet.generate() for p in range(members.num_supernodes)
+    }
+    addresses = list(dict.fromkeys(w.address for w in wallets.values()))  # distinct, in order
+    size = min(settings.committee_size, len(addresses))
+    threshold = settings.committee_threshold if size == settings.committee_size else size // 2 + 1
+    seats = tuple(addresses[:size])
+    committee = TaskCommittee.of(settings.task_address or settings.task_id, seats, threshold)
+    return replace(members, committee=committee, wallets=wallets)
 
 
 def _run(
@@ -93,10 +123,13 @@ def _run(
     members: Federation,
     keys: KeyFiles | None,
     client: BundleClient,
+    scratch: Path,
     on_round: RoundCallback | None,
     verbose: bool,
 ) -> RunReport:
-    key_holder, wallets = members.key_holder, dict(members.wallets)
+    key_holder, wallets, committee = members.key_holder, dict(members.wallets), members.committee
+    seats = frozenset(committee.wallets if committee is not None else ())
+    staked = frozenset(w.address for w in wallets.values())
 
     def load_key_holder(context: Context) -> KeyHolder | None:
         if keys is None or _partition(context) != key_holder:
@@ -106,8 +139,21 @@ def _run(
     def load_wallet(context: Context) -> Wallet | None:
         return wallets.get(_partition(context))
 
+    def load_member(context: Context) -> MemberSetup | None:
+        # A member keeps its share of the key in a store of its own for the run.
+        partition = _partition(context)
+        wallet = wallets.get(partition)
+        if wallet is None or wallet.address not in seats:
+            return None
+        store = scratch / f"member-{partition}"
+        return MemberSetup(wallet, store, settings.ckks_min_inputs, staked)
+
+    def load_committee(context: Context) -> tuple[str, ...]:
+        return () if committee is None else committee.wallets
+
     report = RunReport()
     services = ServerServices(
+        committee=committee,
         public_context=None if keys is None else keys.public_context.read_bytes(),
         key_holder=None if keys is None else keys.key_holder_address,
         gate=members.gate,
@@ -127,7 +173,9 @@ def _run(
             client_app=client.build(
                 overrides,
                 load_key_holder=load_key_holder,
+                load_member=load_member,
                 load_wallet=load_wallet,
+                load_committee=load_committee,
                 behaviours=members.behaviours,
             ),
             num_supernodes=members.num_supernodes,

@@ -4,8 +4,9 @@
 #
 # Idempotent: the library's file name carries a digest of the Go sources, so a checkout
 # finds the build of exactly its sources (strategy/threshold/engine.py computes the same
-# digest) and the build runs again only when they change. Override the target directory
-# with FL_APP_LIB.
+# digest) and the build runs again only when they change. libthreshold_ckks.so links to
+# the last build, for the package installed from wheels, which carries no sources.
+# Override the target directory with FL_APP_LIB.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,7 +18,14 @@ LIB_DIR=${FL_APP_LIB:-$HOME/.cache/fl-app/lib}
 DIGEST=$(cd "$SRC" && LC_ALL=C ls go.mod go.sum *.go | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
 LIB=$LIB_DIR/libthreshold_ckks-$DIGEST.so
 
+# Point libthreshold_ckks.so at this build, replacing the link in one rename.
+link_latest() {
+    ln -sfn "$(basename "$LIB")" "$LIB_DIR/.latest-$$"
+    mv -fT "$LIB_DIR/.latest-$$" "$LIB_DIR/libthreshold_ckks.so"
+}
+
 if [[ -f "$LIB" ]]; then
+    link_latest
     echo "threshold CKKS engine up to date at $LIB"
     exit 0
 fi
@@ -34,4 +42,5 @@ trap 'rm -f "$TMP" "${TMP%.so}.h"' EXIT
 (cd "$SRC" && GOFLAGS="${GOFLAGS:--p=1} -mod=readonly" CGO_ENABLED=1 \
     go build -buildmode=c-shared -trimpath -o "$TMP" .)
 mv "$TMP" "$LIB"
+link_latest
 echo "built $LIB"

@@ -30,7 +30,8 @@ The public material may instead be a committee's collective public key (threshol
 CKKS, ``strategy.threshold``): the mod then encrypts under it, commits the Merkle root of
 the encrypted vector that committee members spot-check, and first checks that every
 member of the committee signed the key, made from this task's id. The committee's
-wallets are pinned by the node-config key ``ckks-committee-wallets``; without a pin the
+wallets are pinned by the node-config key ``ckks-committee-wallets`` (or, for nodes that
+read it elsewhere, by the loader given to ``signing_ckks_mod``); without a pin the
 server's list is trusted with a warning.
 
 Fails closed: a train message without the CKKS configuration, a context carrying a
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from logging import WARNING
 from pathlib import Path
 from typing import cast
@@ -104,6 +106,15 @@ CONTEXT_CACHE_ENV = "CKKS_CONTEXT_CACHE"
 """Directory of the node's cache of verified public contexts (public data, by SHA-256)."""
 _WARNED_UNPINNED: set[str] = set()
 
+CommitteeLoader = Callable[[Context], Sequence[str]]
+"""The task's committee wallets as this participant pinned them (empty: no pin)."""
+
+
+def committee_from_node_config(ctxt: Context) -> list[str]:
+    """The committee pinned by node config ``ckks-committee-wallets`` (comma or space
+    separated wallets, in member order)."""
+    return str(ctxt.node_config.get(NODE_CONFIG_COMMITTEE, "")).replace(",", " ").split()
+
 
 def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
     """Encrypt the update in a train reply; pass other messages through.
@@ -130,25 +141,34 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
         If the public context does not hash to the announced fingerprint, differs from
         the one this node accepted earlier in the run, or is not the pinned one.
     """
-    return _encrypt_train_reply(msg, ctxt, call_next, wallet_from_node_config)
+    return _encrypt_train_reply(
+        msg, ctxt, call_next, wallet_from_node_config, committee_from_node_config
+    )
 
 
-def signing_ckks_mod(load_wallet: WalletLoader) -> Mod:
+def signing_ckks_mod(
+    load_wallet: WalletLoader, load_committee: CommitteeLoader = committee_from_node_config
+) -> Mod:
     """`ckks_mod` whose commitments are signed by the wallet ``load_wallet`` finds.
 
     For nodes whose wallet is not a node-config keypair file (for example simulated
     nodes, which cannot be given their own node config): the same loader as the stake
-    prover's (`register_stake_prover`).
+    prover's (`register_stake_prover`). ``load_committee`` gives the participant's pin
+    of the task's committee wallets, which it reads from the chain.
     """
 
     def mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
-        return _encrypt_train_reply(msg, ctxt, call_next, load_wallet)
+        return _encrypt_train_reply(msg, ctxt, call_next, load_wallet, load_committee)
 
     return mod
 
 
 def _encrypt_train_reply(
-    msg: Message, ctxt: Context, call_next: ClientAppCallable, load_wallet: WalletLoader
+    msg: Message,
+    ctxt: Context,
+    call_next: ClientAppCallable,
+    load_wallet: WalletLoader,
+    load_committee: CommitteeLoader,
 ) -> Message:
     if msg.metadata.message_type.split(".")[0] != MessageType.TRAIN:
         return call_next(msg, ctxt)
@@ -162,7 +182,7 @@ def _encrypt_train_reply(
         )
         log(WARNING, "%s", reason)
         return Message(Error(code=ErrorCode.MOD_FAILED_PRECONDITION, reason=reason), reply_to=msg)
-    packing, context_sha256 = _verified_packing(context_bytes, config, ctxt)
+    packing, context_sha256 = _verified_packing(context_bytes, config, ctxt, load_committee)
     global_arrays = _only_arrayrecord(msg.content, "train message")
 
     reply = call_next(msg, ctxt)
@@ -262,7 +282,7 @@ def _cache_context(fingerprint: str, context_bytes: bytes) -> None:
 
 
 def _verified_packing(
-    context_bytes: bytes, config: ConfigRecord, ctxt: Context
+    context_bytes: bytes, config: ConfigRecord, ctxt: Context, load_committee: CommitteeLoader
 ) -> tuple[Packing, str]:
     """Check ``context_bytes`` against the announced, held and pinned fingerprints.
 
@@ -295,7 +315,7 @@ def _verified_packing(
     if fingerprint not in _PACKINGS:
         _PACKINGS[fingerprint] = packing_from_public(context_bytes)
     if isinstance(_PACKINGS[fingerprint], ThresholdPacking):
-        _check_committee_key(context_bytes, config, ctxt)
+        _check_committee_key(context_bytes, config, list(load_committee(ctxt)))
     # Kept for the rest of the run, so later train messages need carry only the fingerprint.
     ctxt.state[STATE_PUBLIC_CONTEXT] = ConfigRecord({fingerprint: context_bytes})
     if CONFIG_CONTEXT in config:
@@ -303,12 +323,11 @@ def _verified_packing(
     return _PACKINGS[fingerprint], fingerprint
 
 
-def _check_committee_key(public_key: bytes, config: ConfigRecord, ctxt: Context) -> None:
+def _check_committee_key(public_key: bytes, config: ConfigRecord, pinned: list[str]) -> None:
     """Refuse a committee's key unless every member of the task's committee signed it.
 
-    The committee's wallets are the participant's pin (node config
-    ``ckks-committee-wallets``, the committee recorded for the task) when it has one;
-    otherwise the server's list is trusted, with a warning.
+    The committee's wallets are the participant's pin (the committee recorded for the
+    task) when it has one; otherwise the server's list is trusted, with a warning.
     """
     wallets = [str(w) for w in cast(list[str], config.get(CONFIG_COMMITTEE_WALLETS, []))]
     signatures = [bytes(s) for s in cast(list[bytes], config.get(CONFIG_KEY_SIGNATURES, []))]
@@ -316,7 +335,6 @@ def _check_committee_key(public_key: bytes, config: ConfigRecord, ctxt: Context)
         check_key_signatures(public_key, str(config[CONFIG_TASK_ID]).encode(), wallets, signatures)
     except ThresholdCkksError as err:
         raise ContextMismatchError(f"refusing to encrypt under the committee's key: {err}") from err
-    pinned = str(ctxt.node_config.get(NODE_CONFIG_COMMITTEE, "")).replace(",", " ").split()
     if pinned and pinned != wallets:
         raise ContextMismatchError(
             "the server's committee is not the task's pinned committee; refusing to encrypt"

@@ -55,12 +55,15 @@ KEY_ATTESTATION: Final = "attestation"
 KIND_WEIGHTED_SUM: Final = "weighted-sum"
 KIND_INNER_PRODUCT: Final = "inner-product"
 
-# Node-config keys read by the participant and key-holder sides.
+# Node-config keys read by the participant, key-holder and committee-member sides.
 NODE_CONFIG_PUBLIC_CONTEXT: Final = "ckks-public-context"
 NODE_CONFIG_CONTEXT_PIN: Final = "ckks-context-sha256"
 NODE_CONFIG_SEALED_SECRET: Final = "ckks-sealed-secret"
 NODE_CONFIG_WALLET: Final = "wallet-keypair"
 NODE_CONFIG_COMMITTEE: Final = "ckks-committee-wallets"
+NODE_CONFIG_MIN_INPUTS: Final = "ckks-min-inputs"
+NODE_CONFIG_MEMBER_STORE: Final = "ckks-member-store"
+NODE_CONFIG_ALLOWED_SIGNERS: Final = "ckks-allowed-signers"
 
 # Participant state kept in the node's Context across messages of one run: the verified
 # public context, by fingerprint, so that only the first train message has to carry it.

@@ -475,7 +475,7 @@ class EncryptedFedAvg(ReportingFedAvg):
             trees,
             aggregate,
             # Rounds are recorded on chain in the order their sums were decrypted.
-            sum(1 for outcome in self.outcomes.values() if outcome.attestations),
+            sum(1 for outcome in self.outcomes.values() if not outcome.skipped),
             self.decrypt_timeout,
             scoring,
         )

@@ -64,7 +64,6 @@ from .wallet import Wallet
 
 ERROR_CODE_REFUSED = 4100
 IDENTITY_DOMAIN = b"ckks-key-holder-identity:"
-NODE_CONFIG_MIN_INPUTS = "ckks-min-inputs"
 
 
 class KeyHolder:

@@ -22,6 +22,7 @@ from .constants import (
     ACTION_DECRYPT,
     ACTION_IDENTIFY,
     KEY_NONCE,
+    NODE_CONFIG_MIN_INPUTS,
     NODE_CONFIG_SEALED_SECRET,
     NODE_CONFIG_WALLET,
     RECORD_IDENTITY,
@@ -32,7 +33,7 @@ from .constants import (
 )
 from .decrypt_request import DecryptRequest, plaintext_reply_content
 from .exceptions import EncryptedAggregationError, KeyHolderError
-from .key_holder import ERROR_CODE_REFUSED, NODE_CONFIG_MIN_INPUTS, KeyHolder
+from .key_holder import ERROR_CODE_REFUSED, KeyHolder
 from .wallet import Wallet
 
 __all__ = ["KeyHolderLoader", "key_holder_from_node_config", "register_key_holder"]

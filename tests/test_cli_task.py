@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import torch
@@ -26,6 +27,7 @@ from solders.pubkey import Pubkey
 from fl_app.chain import RpcTransport, StakingClient
 from fl_app.chain.attestations import final_attestation, round_attestation, signed_by
 from fl_app.chain.local_rpc import LocalChainServer
+from fl_app.chain.local_rpc_methods import SET_UNIX_TIMESTAMP
 from fl_app.commands.task_view import account_space
 from fl_app.deployment import free_port
 from fl_app.ipfs import KuboDaemon, bundle_cid, file_cid, pack_bundle, pin_manifest
@@ -33,6 +35,7 @@ from fl_app.keys import KeyFiles
 from strategy import RoundManifest, UpdateCommitment
 from strategy.attestation import scores_message
 from strategy.contribution import ContributionLedger, RoundScalars
+from strategy.threshold import engine
 from tests.cli_fixtures import (
     LAMPORTS_PER_SOL,
     FlApp,
@@ -212,6 +215,70 @@ def test_task_create_refuses_the_organisation_as_key_holder(fl_app: FlApp, world
         "--key-holder", address_of(world.org), "--context", str(world.context),
     )  # fmt: skip
     assert run.error.startswith("the key holder must not be the organisation's own wallet")
+
+
+def test_a_committee_task_is_drawn_from_its_stakers_after_the_join_window(
+    fl_app: FlApp, world: World
+) -> None:
+    create = [
+        "task", "create", "-k", str(world.org), *world.common(),
+        "--pool", "10", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+    ]  # fmt: skip
+    refusals = {
+        ("--committee", "4/2"): "--committee 4/2: T must be a strict majority of N",
+        ("--committee", "5/3"): "--committee 5/3: T must be a strict majority of N (N/2 < T <= "
+        "N, T >= 2) and N at most the 4 participants",
+        ("--committee", "three"): "--committee takes N/T, e.g. 5/3; got 'three'",
+        ("--key-holder", world.key_holder): "--key-holder and --context go together",
+    }
+    for options, error in refusals.items():
+        refused = fl_app(*create, *options)
+        assert refused.code == 2 and refused.error.startswith(error), refused.error
+    assert _client(world).balance(Pubkey.from_string(address_of(world.org))) == 50 * 10**9
+    created = fl_app(*create, "--committee", "3/2", "--json").json()
+    task = created["task"]
+    assert created["committee"] == {"size": 3, "threshold": 2} and created["key_holder"] is None
+    stakers = [world.wallet(name, sol=5) for name in ("alice", "bob", "carol", "dave")]
+    for wallet in stakers:
+        assert fl_app("stake", task, "1", "-k", str(wallet), "-u", world.chain.url).code == 0
+    early = fl_app("task", "draw", task, "-k", str(world.org), "-u", world.chain.url)
+    assert early.code == 2 and early.error.startswith(f"task {task} takes stakes until ")
+    deadline = _client(world).task(Pubkey.from_string(task)).join_deadline
+    _set_chain_time(world, deadline + 1)
+    # Anyone may draw: here a staker does.
+    drawn = fl_app("task", "draw", task, "-k", str(stakers[0]), "-u", world.chain.url, "--json")
+    members = drawn.json()["members"]
+    assert len(set(members)) == 3 and set(members) <= {address_of(w) for w in stakers}
+    status = fl_app("task", "status", task, "-u", world.chain.url, "--json").json()
+    assert status["committee"] == {"size": 3, "threshold": 2, "drawn": True, "members": members}
+    assert status["key_holder"] is None
+    again = fl_app("task", "draw", task, "-k", str(world.org), "-u", world.chain.url, "--json")
+    assert again.json()["members"] == members
+
+
+def test_a_committee_task_without_the_threshold_engine_fails_in_one_line(
+    fl_app: FlApp, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = world.tmp / "libthreshold_ckks.so"
+    monkeypatch.setenv(engine.LIBRARY_ENV, str(missing))
+    # The engine loads once per process: forget it here and after, so others load it again.
+    engine.parameters.cache_clear()
+    engine._library.cache_clear()
+    try:
+        run = fl_app(
+            "task", "create", "-k", str(world.org), *world.common(),
+            "--pool", "1", "--min-stake", "1", "--rounds", "2", "--max-participants", "4",
+        )  # fmt: skip
+    finally:
+        engine.parameters.cache_clear()
+        engine._library.cache_clear()
+    assert run.code == 2
+    assert run.error.startswith(f"threshold CKKS engine not built at {missing}; run `make setup`")
+
+
+def _set_chain_time(world: World, unix_timestamp: int) -> None:
+    request = {"jsonrpc": "2.0", "id": 1, "method": SET_UNIX_TIMESTAMP, "params": [unix_timestamp]}
+    assert "error" not in httpx.post(world.chain.url, json=request).json()
 
 
 # -- status, stake ------------------------------------------------------------------
@@ -452,7 +519,8 @@ def test_rounds_finalize_and_claim_follow_the_manifests(fl_app: FlApp, world: Wo
     assert unattested.error.startswith("no --attestation: the chain accepts scores only with")
     not_holder = fl_app("task", "attest", task, "-k", str(world.org), *world.common())
     assert not_holder.error.startswith(
-        f"wallet {address_of(world.org)} is not the key holder of task {task}"
+        f"wallet {address_of(world.org)} does not attest task {task} (its committee members "
+        f"or key holder: {world.key_holder})"
     )
     attested = fl_app(
         "task", "attest", task, "-k", str(world.key_holder_keypair), *world.common(), "--json"
@@ -470,9 +538,9 @@ def test_rounds_finalize_and_claim_follow_the_manifests(fl_app: FlApp, world: Wo
     )  # fmt: skip
     assert swapped.code == 2
     assert swapped.error == (
-        f"--attestation by {world.key_holder} does not sign these scores of task {task}: the "
-        f"key holder signs the scores it recomputes with: fl-app task attest {task} -k "
-        "KEY_HOLDER_KEYPAIR"
+        f"--attestation by {world.key_holder} does not sign these scores of task {task}: "
+        f"each attestor signs the scores it recomputes with: fl-app task attest {task} -k "
+        "ATTESTOR_KEYPAIR"
     )
     # Its own valid signature over the right scores is not the key holder's.
     right = {Pubkey.from_string(p): w for p, w in expected.items()}
@@ -482,8 +550,8 @@ def test_rounds_finalize_and_claim_follow_the_manifests(fl_app: FlApp, world: Wo
         "--attestation", own.to_hex(),
     )  # fmt: skip
     assert by_org.error == (
-        f"task {task}'s attestors did not sign these exact scores: the key holder signs the "
-        f"scores it recomputes with: fl-app task attest {task} -k KEY_HOLDER_KEYPAIR"
+        f"task {task}'s attestors did not sign these exact scores: each attestor signs the "
+        f"scores it recomputes with: fl-app task attest {task} -k ATTESTOR_KEYPAIR"
     )
     assert _client(world).task(address).state.value == "Open"
     posted = fl_app(

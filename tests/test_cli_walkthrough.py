@@ -13,10 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+from solders.pubkey import Pubkey
 
+from fl_app.chain import RpcTransport, StakingClient
+from fl_app.chain.local_rpc_methods import SET_UNIX_TIMESTAMP
 from fl_app.deployment import free_port
 from fl_app.ipfs import find_ipfs_binary
+from strategy.threshold.engine import library_path
 from tests.cli_fixtures import free_chain_port
 
 pytestmark = pytest.mark.slow
@@ -45,6 +50,8 @@ class Newcomer:
             "HOME": str(root / "home"),
             "FL_APP_HOME": str(root / "state"),
             "FL_APP_IPFS_BIN": str(find_ipfs_binary()),
+            # Set-up builds it under the real home; this one is fresh.
+            "FL_APP_THRESHOLD_LIB": str(library_path()),
         }
         self.readme = _readme_commands()
 
@@ -125,30 +132,35 @@ def _sol_received(output: str) -> float:
     return float(match.group(1))
 
 
+def _close_join_window(chain_url: str, task: str) -> None:
+    """Move the chain's clock past the task's join deadline, as waiting for it would."""
+    client = StakingClient(RpcTransport(chain_url))
+    deadline = client.task(Pubkey.from_string(task)).join_deadline
+    reply = httpx.post(
+        chain_url,
+        json={"jsonrpc": "2.0", "id": 1, "method": SET_UNIX_TIMESTAMP, "params": [deadline + 1]},
+    ).json()
+    assert "error" not in reply, reply
+
+
 def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
     user = Newcomer(tmp_path)
     started = user.run("fl-app services start", "--chain-port", str(free_chain_port()))
     try:
-        assert re.search(r"^chain \(embedded\)  http://127\.0\.0\.1:\d+  \(pid", started, re.M)
+        chain = re.search(r"^chain \(embedded\)  (http://127\.0\.0\.1:\d+)  \(pid", started, re.M)
+        assert chain, started
         assert re.search(r"^IPFS \(Kubo\)       http://127\.0\.0\.1:\d+  \(pid", started, re.M)
 
         org = _value(user.run("fl-app wallet new -k org.json"), "address")
         assert "20 SOL to " + org in user.run("fl-app airdrop 20 -k org.json")
-        holder = _value(user.run("fl-app wallet new -k keyholder.json"), "address")
-        user.run("fl-app airdrop 5 -k keyholder.json")
-        keys = user.run("fl-app keys create -k keyholder.json --dir keys")
-        assert _value(keys, "key holder") == holder
-        assert "public context: keys/public_context.bin (give it to the organisation)" in keys
-
         created = user.run(
             "fl-app task create -k org.json --pool 10 --min-stake 1 --rounds 3 "
-            "--max-participants 5 \\\n"
-            "    --key-holder KEY_HOLDER --context keys/public_context.bin",
-            values={"KEY_HOLDER": holder},
+            "--max-participants 5 \\\n    --committee 3/2 --join-window 2m"
         )
         task = _value(created, "task")
         on_task = {"TASK": task}
         assert "reward pool 10 SOL, minimum stake 1 SOL, 3 rounds, up to 5 participants" in created
+        assert "a committee of 3 stakers, 2 decrypting, drawn after the join deadline" in created
 
         me = _value(user.run("fl-app wallet new"), "address")
         assert (tmp_path / "home" / ".config" / "solana" / "id.json").is_file()
@@ -157,16 +169,26 @@ def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
         assert staked.startswith(f"staked 1 SOL on task {task} from {me}")
         fetched = user.run("fl-app client fetch TASK", values=on_task)
         assert fetched.startswith("verified client template bafk")
-        user.run("fl-app stake TASK 1 -k keyholder.json", values=on_task)
+        others = []
+        for name in ("alice", "bob"):
+            others.append(_value(user.run(f"fl-app wallet new -k {name}.json"), "address"))
+            user.run(f"fl-app airdrop 5 -k {name}.json")
+            user.run(f"fl-app stake TASK 1 -k {name}.json", values=on_task)
 
         status = user.run("fl-app task status TASK", values=on_task)
-        assert "participants:     2 of 5, 0 contributed" in status
-        assert f"  {me}  stake 1 SOL, 0 rounds" in status
-        assert f"  {holder}  stake 1 SOL, 0 rounds" in status
+        assert "participants:     3 of 5, 0 contributed" in status
+        for wallet in (me, *others):
+            assert f"  {wallet}  stake 1 SOL, 0 rounds" in status
         rounds = user.run("fl-app task rounds TASK", values=on_task)
         assert rounds.strip() == f"no rounds recorded yet on task {task} (0 of 3 planned)"
         refused = user.run("fl-app claim TASK", fails=True, values=on_task)
         assert refused.startswith(f"fl-app: error: task {task} is not settled yet: claim after")
+        early = user.run("fl-app task draw TASK", fails=True, values=on_task)
+        assert early.startswith(f"fl-app: error: task {task} takes stakes until ")
+
+        _close_join_window(chain.group(1), task)
+        drawn = user.run("fl-app task draw TASK", values=on_task)
+        assert set(drawn.split()[-3:]) == {me, *others}
 
         port = free_port()
         on_link = on_task | {"127.0.0.1:9092": f"127.0.0.1:{port}"}
@@ -175,13 +197,16 @@ def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
         )
         clients = [
             user.start(
-                "fl-app client run TASK --superlink 127.0.0.1:9092 --partition 0/2 &",
+                "fl-app client run TASK --superlink 127.0.0.1:9092 --partition 0/3 &",
                 values=on_link,
             ),
-            user.start(
-                "fl-app client run TASK --superlink 127.0.0.1:9092 --partition 1/2 -k "
-                "keyholder.json \\\n    --sealed-secret keys/secret_context.sealed --min-inputs 2",
-                values=on_link,
+            *(
+                user.start(
+                    f"fl-app client run TASK --superlink 127.0.0.1:9092 --partition {i}/3 -k "
+                    f"{name}.json &",
+                    values=on_link,
+                )
+                for i, name in ((1, "alice"), (2, "bob"))
             ),
         ]
         served = user.finish(server)
@@ -192,18 +217,26 @@ def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
         rounds = user.run("fl-app task rounds TASK", values=on_task)
         assert rounds.count("bafk") >= 3
         audit = user.run("fl-app task finalize TASK --dry-run", values=on_task)
-        attested = user.run("fl-app task attest TASK -k keyholder.json", values=on_task)
-        match = re.search(r"^attestation: ([0-9a-f]{192})$", attested, re.MULTILINE)
-        assert match, attested
+        signatures = []
+        for documented in ("fl-app task attest TASK", "fl-app task attest TASK -k alice.json"):
+            attested = user.run(documented, values=on_task)
+            match = re.search(r"^attestation: ([0-9a-f]{192})$", attested, re.MULTILINE)
+            assert match, attested
+            signatures.append(match.group(1))
         user.run(
-            "fl-app task finalize TASK -k org.json --attestation ATTESTATION",
-            values=on_task | {"ATTESTATION": match.group(1)},
+            "fl-app task finalize TASK -k org.json --attestation ATTESTATION --attestation "
+            "ATTESTATION_2",
+            values=on_task | {"ATTESTATION": signatures[0], "ATTESTATION_2": signatures[1]},
         )
-        mine = user.run("fl-app claim TASK", values=on_task)
-        theirs = user.run("fl-app claim TASK -k keyholder.json", values=on_task)
-        rewards = [_sol_received(mine), _sol_received(theirs)]
-        assert sum(rewards) == pytest.approx(12.0, abs=1e-8)  # pool 10 + two stakes of 1
+        claims = [user.run("fl-app claim TASK", values=on_task)]
+        claims += [
+            user.run(f"fl-app claim TASK -k {n}.json", values=on_task) for n in ("alice", "bob")
+        ]
+        rewards = [_sol_received(claim) for claim in claims]
+        assert sum(rewards) == pytest.approx(13.0, abs=1e-8)  # pool 10 + three stakes of 1
         assert audit
+        closed = user.run("fl-app task close TASK -k org.json", values=on_task)
+        assert "rent" in closed
     finally:
         stopped = user.run("fl-app services stop")
     assert stopped.splitlines()[0] == "stopped chain and ipfs"

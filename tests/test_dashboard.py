@@ -42,7 +42,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Four participants, one of each kind the scores must tell apart.
 # The task stays open after the claims: the page is checked against its records.
-OPTIONS = DemoOptions(participants=4, rounds=2, free_rider=2, label_flipper=3, close_task=False)
+OPTIONS = DemoOptions(
+    participants=4, rounds=2, free_rider=2, label_flipper=3, committee=(3, 2), close_task=False
+)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -143,10 +145,14 @@ def test_task_and_transactions_come_from_the_chain(
     assert task.state == "Finalized" and task.rounds_recorded == OPTIONS.rounds
     for cid in (task.template_cid, task.he_context_cid, task.model_cid):
         assert cid and cid in html
+    assert task.decrypted_by is not None and task.decrypted_by.startswith(
+        "a committee of 3, 2 decrypting: "
+    )
     instructions = [cells[1] for _, cells in _tables(html)["transactions"][1:]]
     assert instructions == (
         ["TaskCreate"]
         + ["StakeDeposit"] * OPTIONS.participants
+        + ["CommitteeDraw"]
         + ["RoundRecord", "RoundCredit"] * OPTIONS.rounds
         + ["TaskFinalizeBegin", "ScoresPost", "TaskFinalize"]
         + ["RewardClaim"] * OPTIONS.participants

@@ -176,6 +176,7 @@ def test_run_config_below_the_privacy_floor_is_refused(tmp_path: Path) -> None:
                 **base,
                 "dp-enabled": True,
                 "dp-target-epsilon": 8.0,
+                "ckks-decryption": "key-holder",
                 "ckks-public-context": str(keys.public_context),
                 "ckks-key-holder": keys.key_holder_address,
             },

@@ -73,12 +73,26 @@ class TaskAccount:
     committee_scanned: int
 
     @property
+    def decrypted_by(self) -> str:
+        """Who can decrypt the task's sums, in words: its committee or its key holder."""
+        if not self.committee_size:
+            return f"key holder {self.key_holder}"
+        seats = f"a committee of {self.committee_size}, {self.attestor_threshold} decrypting"
+        if not self.committee_drawn:
+            return f"{seats} (drawn after the join deadline: fl-app task draw)"
+        return f"{seats}: {', '.join(map(str, self.attestors))}"
+
+    @property
     def committee_drawn(self) -> bool:
-        """True once a committee's draw went through every stake and filled its seats."""
+        """True once a committee's draw went through every stake and filled its seats.
+
+        No stake joins once a draw began, and claims after settlement close stakes, so a
+        finished draw has seen at least as many stakes as remain.
+        """
         return (
             self.committee_size > 0
             and self.committee_seed != bytes(32)
-            and self.committee_scanned == self.participants
+            and self.committee_scanned >= self.participants
             and len(self.attestors) == self.committee_size
         )
 

@@ -207,8 +207,19 @@ class StakingClient:
 
     # -- instructions ----------------------------------------------------------
 
-    def task_create(self, authority: Keypair, params: TaskParams) -> SendResult:
-        """Create a task and move ``params.reward_pool`` into it."""
+    def task_create(
+        self,
+        authority: Keypair,
+        params: TaskParams,
+        *,
+        committee: tuple[int, int] | None = None,
+    ) -> SendResult:
+        """Create a task and move ``params.reward_pool`` into it.
+
+        ``committee`` is ``(size, threshold)`` of a decryption committee drawn from the
+        stakers, configured in the same transaction: nobody can stake on the task
+        before its committee is recorded.
+        """
         task = task_address(authority.pubkey(), params.task_id)
         accounts = {
             "authority": authority.pubkey(),
@@ -217,16 +228,24 @@ class StakingClient:
         }
         values = {f.name: getattr(params, f.name) for f in fields(params)}
         args = self._args("TaskCreateArgs", **values)
-        return self.send([self._ix("task_create", accounts, args)], [authority])
+        instructions = [self._ix("task_create", accounts, args)]
+        if committee is not None:
+            instructions.append(self._committee_configure(authority, task, *committee))
+        return self.send(instructions, [authority])
 
     def committee_configure(
         self, authority: Keypair, task: Pubkey, *, size: int, threshold: int
     ) -> SendResult:
         """Give ``task`` a decryption committee of ``size`` stakers, ``threshold`` of whom
         attest each round; before anyone stakes."""
+        return self.send([self._committee_configure(authority, task, size, threshold)], [authority])
+
+    def _committee_configure(
+        self, authority: Keypair, task: Pubkey, size: int, threshold: int
+    ) -> Instruction:
         accounts = {"authority": authority.pubkey(), "task": task}
         args = self._args("CommitteeConfigureArgs", size=size, threshold=threshold)
-        return self.send([self._ix("committee_configure", accounts, args)], [authority])
+        return self._ix("committee_configure", accounts, args)
 
     def committee_draw(
         self, caller: Keypair, task: Pubkey, participants: Sequence[Pubkey]

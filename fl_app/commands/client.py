@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fl_app.commands.command_parser import add_command, open_ipfs
 from fl_app.commands.output import Output
 from fl_app.errors import FlAppError
+
+if TYPE_CHECKING:
+    from solders.pubkey import Pubkey
+
+    from fl_app.commands.cluster import ChainSession
 
 __all__ = ["register"]
 
@@ -69,7 +75,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--min-inputs",
         type=int,
         default=3,
-        help="key holder only: decrypt sums over at least this many updates (default 3)",
+        help="as the key holder or a committee member: decrypt sums over at least this many "
+        "updates (default 3)",
     )
     run.add_argument(
         "--dp-epsilon",
@@ -165,6 +172,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
                 f"wallet {wallet} has no stake on task {address}: stake first "
                 f"(fl-app stake {address} SOL -k {keypair_path})"
             )
+        node_config.update(_committee_config(chain, address, wallet, workdir, args.min_inputs))
         out.say(f"joining task {address} as {wallet} via {args.superlink}")
         with out.progress("training in the task's rounds"):
             result = run_participant(
@@ -183,6 +191,45 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         quiet=str(result.rounds_recorded),
     )
     return 0
+
+
+def _committee_config(
+    chain: ChainSession, address: Pubkey, wallet: Pubkey, workdir: Path, min_inputs: int
+) -> dict[str, object]:
+    """A committee task's node config: the members this node pins (it encrypts only
+    under a key all of them signed) and, on a member's node, where the member keeps its
+    share of the key and the task's stakers, whose inputs alone it decrypts."""
+    from fl_app.commands.stakers import list_stakes
+    from strategy.constants import (
+        NODE_CONFIG_ALLOWED_SIGNERS,
+        NODE_CONFIG_COMMITTEE,
+        NODE_CONFIG_MEMBER_STORE,
+        NODE_CONFIG_MIN_INPUTS,
+    )
+
+    task = chain.task(address)
+    if not task.committee_size:
+        return {}
+    if not task.committee_drawn:
+        raise FlAppError(
+            f"task {address}'s committee is not drawn yet: after the join deadline anyone "
+            f"draws it with fl-app task draw {address}"
+        )
+    config: dict[str, object] = {NODE_CONFIG_COMMITTEE: ",".join(map(str, task.attestors))}
+    if wallet not in task.attestors:
+        return config
+    # No stake joins once the draw began: this is the task's final list of stakers.
+    stakers = sorted(str(s.participant) for s in list_stakes(chain.cluster, address))
+    workdir.mkdir(parents=True, exist_ok=True)
+    signers = workdir / "stakers.txt"
+    partial = signers.with_suffix(".part")
+    partial.write_text("\n".join(stakers) + "\n", encoding="utf-8")
+    partial.replace(signers)
+    return config | {
+        NODE_CONFIG_MEMBER_STORE: str(workdir / "committee"),
+        NODE_CONFIG_ALLOWED_SIGNERS: str(signers),
+        NODE_CONFIG_MIN_INPUTS: min_inputs,
+    }
 
 
 def _partition(text: str) -> dict[str, int]:

@@ -25,8 +25,8 @@ _MESSAGES = {
     ),
     "StakingError.TaskNotOpen": "task {task} is already {state}: nothing more can be done",
     "StakingError.AttestationMissing": (
-        "task {task}'s attestors did not sign these exact scores: the key holder signs "
-        "the scores it recomputes with: fl-app task attest {task} -k KEY_HOLDER_KEYPAIR"
+        "task {task}'s attestors did not sign these exact scores: each attestor signs "
+        "the scores it recomputes with: fl-app task attest {task} -k ATTESTOR_KEYPAIR"
     ),
     "StakingError.AuthorityCannotStake": (
         "wallet {wallet} created task {task} and cannot stake on it: "

@@ -71,6 +71,11 @@ def _start(args: argparse.Namespace, out: Output) -> int:
             f"task {address} has {task.participants} staker(s); encrypted rounds need at "
             "least 2 (participants join with fl-app stake)"
         )
+    if task.committee_size and not task.committee_drawn:
+        raise FlAppError(
+            f"task {address}'s committee is not drawn yet: after the join deadline, draw it "
+            f"with fl-app task draw {address}"
+        )
     if task.rounds_recorded >= task.rounds_planned:
         raise FlAppError(
             f"task {address} has all {task.rounds_planned} round(s) recorded already; "

@@ -43,15 +43,29 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo = commands.add_parser(
         "demo",
         help="a whole task on embedded defaults, from creation to the last claim",
-        description="Create a task on the embedded chain, pin its template and CKKS context "
-        "to a private Kubo daemon, stake, train with encrypted stake-gated FedAvg (one "
-        "free-rider, one label-flipper), record every round, settle and claim.",
+        description="Create a task on the embedded chain, pin its template to a private "
+        "Kubo daemon, stake, draw the decryption committee from the stakers, train with "
+        "encrypted stake-gated FedAvg under the committee's key (one free-rider, one "
+        "label-flipper), record every round with the members' attestations, settle and "
+        "claim.",
     )
     demo.add_argument("--participants", type=int, default=6, help="participants (4-12)")
     demo.add_argument("--rounds", type=int, default=5, help="federated rounds")
     demo.add_argument("--dataset", choices=DATASETS, default="breast_cancer")
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--out", default="runs", help="where the report and figures go")
+    decryption = demo.add_mutually_exclusive_group()
+    decryption.add_argument(
+        "--committee",
+        metavar="N/T",
+        help="decryption committee: N stakers drawn on chain, T of whom decrypt each round, "
+        "a strict majority (default 5/3, or 4/3 with 4 participants)",
+    )
+    decryption.add_argument(
+        "--key-holder",
+        action="store_true",
+        help="one participant holds the whole key instead (a consortium that trusts it)",
+    )
     demo.add_argument(
         "--dashboard",
         nargs="?",
@@ -126,10 +140,12 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
         raise FlAppError(f"--rounds must be at least 1, got {args.rounds}")
     if not 4 <= args.participants <= most:
         raise FlAppError(
-            f"--participants must be 4 to {most} (a key holder, honest participants, a "
-            "free-rider and a label-flipper; the staking program takes at most "
-            f"{most} per task)"
+            f"--participants must be 4 to {most} (honest participants, a free-rider and a "
+            f"label-flipper; the staking program takes at most {most} per task)"
         )
+    from fl_app.commands.task import parse_committee
+
+    committee = None if args.key_holder else parse_committee(args.committee, args.participants)
     from rich.console import Console
 
     from fl_app.demo import DemoOptions, run_demo
@@ -144,6 +160,7 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
         seed=args.seed,
         free_rider=args.participants - 2,
         label_flipper=args.participants - 1,
+        committee=committee,
     )
 
     def show_round(report: RoundReport) -> None:

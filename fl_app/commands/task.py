@@ -1,4 +1,5 @@
-"""``fl-app task create | status | rounds | finalize | expire | close``: the organisation's task."""
+"""``fl-app task create | draw | status | rounds | finalize | expire | close``: the
+organisation's task."""
 
 from __future__ import annotations
 
@@ -33,12 +34,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         group,
         "create",
         _create,
-        help="pin the task's bundle and CKKS context, then create and fund a task",
+        help="pin the task's bundle and CKKS scheme, then create and fund a task",
         description="Build the client template into the task's Flower App Bundle, pin it "
-        "and the key holder's CKKS public context to IPFS, create the task on chain with "
-        "both CIDs (the bundle's CID carries its SHA-256), and move the reward pool into "
-        "it. A template holding a keypair, sealed secret or secret context is refused. "
-        "Prints the task address.",
+        "and the task's encryption scheme to IPFS, create the task on chain with both CIDs "
+        "(the bundle's CID carries its SHA-256), and move the reward pool into it. By "
+        "default a committee of stakers, drawn after the join deadline, makes the key and "
+        "decrypts (--committee); with --key-holder and --context one participant holds "
+        "the whole key instead. A template holding a keypair, sealed secret or secret "
+        "context is refused. Prints the task address.",
         keypair=True,
         ipfs=True,
     )
@@ -49,10 +52,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     create.add_argument("--max-participants", required=True, type=int, metavar="N")
     create.add_argument(
-        "--key-holder", required=True, metavar="ADDRESS", help="from fl-app keys create"
+        "--committee",
+        metavar="N/T",
+        help="decryption committee: N stakers drawn after the join deadline, T of whom "
+        "decrypt each round, a strict majority (default 5/3, or all of fewer "
+        "--max-participants)",
     )
     create.add_argument(
-        "--context", required=True, type=Path, help="public_context.bin from fl-app keys create"
+        "--key-holder",
+        metavar="ADDRESS",
+        help="instead of a committee: the one wallet that holds the key (from fl-app keys "
+        "create), for a consortium that trusts it",
+    )
+    create.add_argument(
+        "--context", type=Path, help="with --key-holder: public_context.bin from fl-app keys create"
     )
     create.add_argument("--task-id", type=int, metavar="N", help="default: your first unused id")
     create.add_argument("--join-window", default="1h", help="staking stays open this long")
@@ -72,6 +85,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="DIR",
         help="the task's Flower App (pyproject.toml and client.py)",
     )
+    draw = add_command(
+        group,
+        "draw",
+        _draw,
+        help="draw the task's decryption committee from its stakers, after the join deadline",
+        description="Go through every stake of the task in ascending order; the program "
+        "seeds the draw with the latest slot hash and seats the stakers with the lowest "
+        "tickets. Anyone may run it, within a day of the join deadline; training starts "
+        "once it is done. Prints the members' wallets.",
+        keypair=True,
+    )
+    draw.add_argument("task", metavar="TASK", help="task address")
     status = add_command(
         group,
         "status",
@@ -100,6 +125,7 @@ def _create(args: argparse.Namespace, out: Output) -> int:
     from fl_app.commands.program_errors import explained
     from fl_app.commands.task_view import account_space
     from fl_app.ipfs import bundle_sha256, pack_bundle, pin_bundle
+    from fl_app.roles.organisation import NO_KEY_HOLDER, committee_scheme
 
     pool = parse_sol(args.pool, what="--pool")
     min_stake = parse_sol(args.min_stake, what="--min-stake")
@@ -108,15 +134,27 @@ def _create(args: argparse.Namespace, out: Output) -> int:
         "settle": parse_duration(args.settle_window, what="--settle-window"),
         "grace": parse_duration(args.grace, what="--grace"),
     }
-    key_holder = parse_address(args.key_holder, what="--key-holder")
     _check_task_shape(args.rounds, args.max_participants)
-    context: Path = args.context
-    _check_public_context(context)
+    if (args.key_holder is None) != (args.context is None):
+        raise FlAppError(
+            "--key-holder and --context go together: the key holder's address and its "
+            "public_context.bin from fl-app keys create"
+        )
+    if args.key_holder is not None and args.committee is not None:
+        raise FlAppError("a task has a committee or a key holder: give --committee or --key-holder")
+    key_holder, committee = None, None
+    if args.key_holder is not None:
+        key_holder = parse_address(args.key_holder, what="--key-holder")
+        _check_public_context(args.context)
+        scheme = args.context.read_bytes()
+    else:
+        committee = parse_committee(args.committee, args.max_participants)
+        scheme = committee_scheme(*committee)
     if not (args.template / "pyproject.toml").is_file():
         raise FlAppError(f"{args.template} is not a Flower App (it has no pyproject.toml)")
     bundle = pack_bundle(args.template)
     authority = signer(args)
-    if key_holder == authority.pubkey():
+    if key_holder is not None and key_holder == authority.pubkey():
         raise FlAppError(
             "the key holder must not be the organisation's own wallet: pass the address "
             "printed by the key holder's fl-app keys create"
@@ -139,7 +177,9 @@ def _create(args: argparse.Namespace, out: Output) -> int:
         with open_ipfs(args) as ipfs, out.progress("pinning to IPFS", total=2) as step:
             template_cid = pin_bundle(ipfs, bundle)
             step()
-            context_cid = ipfs.add_bytes(context.read_bytes(), name="ckks-public-context")
+            context_cid = ipfs.add_bytes(
+                scheme, name="ckks-public-context" if committee is None else "ckks-scheme.json"
+            )
             step()
         now = transport.unix_timestamp()
         params = TaskParams(
@@ -152,12 +192,12 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             settle_deadline=now + windows["join"] + windows["settle"],
             grace_period=windows["grace"],
             max_slash_bps=args.max_slash_bps,
-            key_holder=key_holder,
+            key_holder=key_holder or NO_KEY_HOLDER,
             template_cid=template_cid,
             he_context_cid=context_cid,
         )
         with explained(task=address, wallet=authority.pubkey(), keypair=args.keypair):
-            chain.client.task_create(authority, params)
+            chain.client.task_create(authority, params, committee=committee)
     out.result(
         {
             "task": str(address),
@@ -167,6 +207,10 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             "he_context_cid": context_cid,
             "reward_pool_lamports": pool,
             "min_stake_lamports": min_stake,
+            "key_holder": None if key_holder is None else str(key_holder),
+            "committee": (
+                None if committee is None else {"size": committee[0], "threshold": committee[1]}
+            ),
         },
         text=[
             f"task: {address}",
@@ -175,11 +219,42 @@ def _create(args: argparse.Namespace, out: Output) -> int:
             f"template CID: {template_cid}",
             f"template SHA-256: {bundle_sha256(template_cid)}",
             f"CKKS context CID: {context_cid}",
+            (
+                f"decrypted by: key holder {key_holder}"
+                if committee is None
+                else f"decrypted by: a committee of {committee[0]} stakers, {committee[1]} "
+                f"decrypting, drawn after the join deadline with: fl-app task draw {address}"
+            ),
             f"participants join with: fl-app stake {address} {format_sol(min_stake)}",
         ],
         quiet=str(address),
     )
     return 0
+
+
+def parse_committee(text: str | None, participants: int) -> tuple[int, int]:
+    """``(size, threshold)`` from ``N/T``; by default 5/3, or every one of fewer
+    ``participants`` with the smallest strict majority.
+
+    Raises
+    ------
+    FlAppError
+        If it is not ``N/T``, ``T`` is no strict majority of ``N`` (at least 2), or ``N``
+        exceeds ``participants``.
+    """
+    if text is None:
+        size = min(5, participants)
+        return size, size // 2 + 1
+    size_text, sep, threshold_text = text.partition("/")
+    if not (sep and size_text.isdigit() and threshold_text.isdigit()):
+        raise FlAppError(f"--committee takes N/T, e.g. 5/3; got {text!r}")
+    size, threshold = int(size_text), int(threshold_text)
+    if not 2 <= threshold <= size <= participants or 2 * threshold <= size:
+        raise FlAppError(
+            f"--committee {text}: T must be a strict majority of N (N/2 < T <= N, T >= 2) "
+            f"and N at most the {participants} participants"
+        )
+    return size, threshold
 
 
 def _check_task_shape(rounds: int, max_participants: int) -> None:
@@ -226,6 +301,51 @@ def _free_task_id(chain: ChainSession, owner: Pubkey) -> int:
         if chain.client.transport.get_account(task_address(owner, task_id)) is None:
             return task_id
     raise FlAppError(f"wallet {owner} has {_MAX_AUTO_TASK_ID} tasks: pass --task-id")
+
+
+def _draw(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.chain.client import COMMITTEE_DRAW_BATCH
+    from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.commands.program_errors import explained
+    from fl_app.commands.stakers import list_stakes
+    from fl_app.commands.task_view import when
+
+    address = parse_address(args.task, what="task")
+    caller = signer(args)
+    with open_chain(args) as chain:
+        task = chain.task(address)
+        now = chain.client.transport.unix_timestamp()
+        if not task.committee_size:
+            raise FlAppError(f"task {address} has a key holder, {task.key_holder}: no committee")
+        if not task.committee_drawn:
+            if now <= task.join_deadline:
+                raise FlAppError(
+                    f"task {address} takes stakes until {when(task.join_deadline, now)}: its "
+                    "committee is drawn after that"
+                )
+            stakes = list_stakes(chain.cluster, address)
+            if len(stakes) < task.committee_size:
+                raise FlAppError(
+                    f"task {address} has {len(stakes)} stake(s), fewer than its committee of "
+                    f"{task.committee_size}: it cannot run, and expires"
+                )
+            batches = -(-len(stakes) // COMMITTEE_DRAW_BATCH)
+            chain.require_funds(
+                caller, batches * _FEE_LAMPORTS, action="task draw", keypair=args.keypair
+            )
+            with explained(task=address, wallet=caller.pubkey(), keypair=args.keypair):
+                chain.client.committee_draw(caller, address, [s.participant for s in stakes])
+            task = chain.task(address)
+    members = [str(a) for a in task.attestors]
+    out.result(
+        {"task": str(address), "threshold": task.attestor_threshold, "members": members},
+        text=[
+            f"committee of task {address}, {task.attestor_threshold} of whom decrypt each round:",
+            *(f"  {m}" for m in members),
+        ],
+        quiet=" ".join(members),
+    )
+    return 0
 
 
 def _status(args: argparse.Namespace, out: Output) -> int:

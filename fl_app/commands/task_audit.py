@@ -47,11 +47,12 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         group,
         "attest",
         _attest,
-        help="as the key holder: recompute the scores and sign them for finalize",
-        description="Fetch every round manifest, check that its scalars are the ones this "
-        "key holder decrypted and signed, recompute every participant's score, and print "
-        "the key holder's signature of them. The organisation passes it to "
-        "'task finalize --attestation'; the chain accepts no scores without it.",
+        help="as a committee member or key holder: recompute the scores and sign them",
+        description="Fetch every round manifest, check that its scores are the ones the "
+        "task's committee (or key holder) decrypted and signed, recompute every "
+        "participant's score, and print this attestor's signature of them. The "
+        "organisation passes the task's threshold of them to 'task finalize "
+        "--attestation'; the chain accepts no scores without them.",
         keypair=True,
         ipfs=True,
     )
@@ -91,7 +92,8 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="append",
         default=[],
         metavar="HEX",
-        help="the key holder's signed attestation of these scores (repeatable)",
+        help="an attestor's signed attestation of these scores: one per committee "
+        "member up to the task's threshold, or the key holder's (repeatable)",
     )
 
 
@@ -178,7 +180,7 @@ def _settlement(
     ):
         rounds = fetch_rounds(chain.client, ipfs, task, step)
     stakes = _stakers(chain, task, rounds, args.participant)
-    weights = weights_from_rounds(rounds, [str(s.participant) for s in stakes], task.key_holder)
+    weights = weights_from_rounds(rounds, [str(s.participant) for s in stakes], task)
     return _Settlement(task, stakes, weights, len(rounds), rounds[-1].manifest["model_cid"])
 
 
@@ -187,16 +189,17 @@ def _attest(args: argparse.Namespace, out: Output) -> int:
     from fl_app.commands.cluster import open_chain, parse_address
 
     address = parse_address(args.task, what="task")
-    key_holder = signer(args)
+    attestor = signer(args)
     with open_chain(args) as chain:
         task = chain.task(address)
-        if key_holder.pubkey() != task.key_holder:
+        if attestor.pubkey() not in task.attestors:
             raise FlAppError(
-                f"wallet {key_holder.pubkey()} is not the key holder of task {address} "
-                f"({task.key_holder}): sign with the key holder's keypair (-k)"
+                f"wallet {attestor.pubkey()} does not attest task {address} (its committee "
+                f"members or key holder: {', '.join(map(str, task.attestors)) or 'none yet'}"
+                "): sign with one of their keypairs (-k)"
             )
         settled = _settlement(chain, task, args, out)
-    attestation = final_attestation(key_holder, address, settled.model_cid, settled.scores())
+    attestation = final_attestation(attestor, address, settled.model_cid, settled.scores())
     lines = [f"scores recomputed from {settled.rounds} signed round manifests:"]
     lines += [f"  {p}  score {w}" for p, w in settled.scores().items()]
     lines.append(f"model CID: {settled.model_cid}")
@@ -236,9 +239,9 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
             )
         if authority is not None and not args.attestation:
             raise FlAppError(
-                f"no --attestation: the chain accepts scores only with the key holder's "
-                f"signature of them; the key holder makes it with: fl-app task attest "
-                f"{address} -k KEY_HOLDER_KEYPAIR"
+                f"no --attestation: the chain accepts scores only with its attestors' "
+                f"signatures of them; each makes one with: fl-app task attest "
+                f"{address} -k ATTESTOR_KEYPAIR"
             )
         attestations = [_attestation(text) for text in args.attestation]
         settled = _settlement(chain, task, args, out)
@@ -267,8 +270,8 @@ def _finalize(args: argparse.Namespace, out: Output) -> int:
             except AttestationMismatchError as err:
                 raise FlAppError(
                     f"--attestation by {err.signer} does not sign these scores of task "
-                    f"{address}: the key holder signs the scores it recomputes with: "
-                    f"fl-app task attest {address} -k KEY_HOLDER_KEYPAIR"
+                    f"{address}: each attestor signs the scores it recomputes with: "
+                    f"fl-app task attest {address} -k ATTESTOR_KEYPAIR"
                 ) from None
             stakes = [chain.client.stake(address, s.participant) or s for s in stakes]
             finalized = chain.task(address)

@@ -49,7 +49,8 @@ def task_json(task: TaskAccount) -> dict[str, Any]:
     return {
         "address": str(task.address),
         "authority": str(task.authority),
-        "key_holder": str(task.key_holder),
+        "key_holder": None if task.committee_size else str(task.key_holder),
+        "committee": _committee_json(task),
         "task_id": task.task_id,
         "state": task.state.value,
         "reward_pool_lamports": task.reward_pool,
@@ -78,7 +79,7 @@ def task_lines(task: TaskAccount, now: int) -> list[str]:
         ("task", f"{task.address} (id {task.task_id})"),
         ("state", task.state.value),
         ("authority", str(task.authority)),
-        ("key holder", str(task.key_holder)),
+        ("decrypted by", task.decrypted_by),
         ("reward pool", f"{format_sol(task.reward_pool)} SOL"),
         (
             "stakes held",
@@ -99,6 +100,17 @@ def task_lines(task: TaskAccount, now: int) -> list[str]:
     ]
     width = max(len(label) for label, _ in rows) + 1
     return [f"{label + ':':<{width}} {value}" for label, value in rows]
+
+
+def _committee_json(task: TaskAccount) -> dict[str, object] | None:
+    if not task.committee_size:
+        return None
+    return {
+        "size": task.committee_size,
+        "threshold": task.attestor_threshold,
+        "drawn": task.committee_drawn,
+        "members": [str(a) for a in task.attestors] if task.committee_drawn else [],
+    }
 
 
 def template_sha256(task: TaskAccount) -> str:

@@ -322,7 +322,7 @@ def _task_view(task: Pubkey | None, created: Any, live: _ChainReads | None) -> T
             he_context_cid=a.he_context_cid,
             model_cid=a.model_cid or None,
             authority=str(a.authority),
-            key_holder=str(a.key_holder),
+            decrypted_by=a.decrypted_by,
             stake_held=a.stake_held,
             participants=a.participants,
             max_participants=a.max_participants,
@@ -339,7 +339,6 @@ def _task_view(task: Pubkey | None, created: Any, live: _ChainReads | None) -> T
         min_stake=created.min_stake,
         template_cid=created.template_cid,
         authority=str(created.authority),
-        key_holder=str(created.key_holder),
     )
 
 

@@ -26,7 +26,7 @@ class TaskView:
     he_context_cid: str | None = None
     model_cid: str | None = None
     authority: str | None = None
-    key_holder: str | None = None
+    decrypted_by: str | None = None
     stake_held: int | None = None
     participants: int | None = None
     max_participants: int | None = None

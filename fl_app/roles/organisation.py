@@ -1,10 +1,16 @@
 """The organisation: funds a task, publishes what participants need, records and settles.
 
 Everything a participant or an auditor needs to check the task is content-addressed:
-the task's Flower App Bundle and the CKKS public context are pinned before the task is
+the task's Flower App Bundle and its encryption scheme are pinned before the task is
 created (their CIDs go into the Task account; the bundle's CID carries its SHA-256),
 and each round's manifest and model checkpoint are pinned before ``round_record`` puts
 the manifest CID on chain.
+
+A task is decrypted by a committee drawn from its stakers (the default) or by one key
+holder. A committee task records its size and threshold in the creating transaction,
+and pins the threshold scheme's parameters as its HE context: the key itself is made by
+the drawn members when training starts. A key-holder task pins the key holder's public
+TenSEAL context.
 """
 
 from __future__ import annotations
@@ -24,9 +30,27 @@ from solders.pubkey import Pubkey
 
 from fl_app.chain import StakingClient, TaskParams, task_address
 from fl_app.ipfs import IpfsClient, pin_manifest, pin_template
+from fl_app.ipfs.content import canonical_json
 from fl_app.run_report import RoundReport
 from strategy.attestation import Attestation, model_digest
 from strategy.contribution import round_contributions
+from strategy.reference import reference_sha256
+from strategy.threshold import parameters
+
+# The key holder a committee task names: the all-zero key, which nobody holds.
+NO_KEY_HOLDER = Pubkey.default()
+
+
+def committee_scheme(size: int, threshold: int) -> bytes:
+    """What a committee task pins as its HE context: the threshold CKKS parameters and
+    the committee's shape (the key is made by the drawn members)."""
+    scheme = {
+        "scheme": "threshold-ckks",
+        "parameters": parameters(),
+        "committee": {"size": size, "threshold": threshold},
+    }
+    return canonical_json(scheme)
+
 
 __all__ = ["Organisation", "TaskPlan"]
 
@@ -44,6 +68,8 @@ class TaskPlan:
     settle_window_s: int = 7 * 24 * 3_600
     grace_period_s: int = 24 * 3_600
     max_slash_bps: int = 2_000
+    # (size, threshold) of the decryption committee; None for a key-holder task.
+    committee: tuple[int, int] | None = None
 
 
 class Organisation:
@@ -58,19 +84,31 @@ class Organisation:
         self,
         plan: TaskPlan,
         *,
-        key_holder: Pubkey,
-        public_context: bytes,
         template_dir: Path,
+        key_holder: Pubkey | None = None,
+        public_context: bytes | None = None,
     ) -> Pubkey:
-        """Build and pin the task's bundle and the public context, then create the task.
+        """Build and pin the task's bundle and its scheme, then create the task.
+
+        A plan with a committee takes neither ``key_holder`` nor ``public_context``; a
+        plan without one needs both.
 
         Raises
         ------
         BundleError
             If ``template_dir`` is not a Flower App, is too large, or holds a secret.
         """
+        if (plan.committee is None) != (key_holder is not None and public_context is not None):
+            raise ValueError(
+                "a task has a committee, or a key holder with its public context: not both"
+            )
         template_cid = pin_template(self.ipfs, template_dir)
-        context_cid = self.ipfs.add_bytes(public_context, name="ckks-public-context")
+        if plan.committee is not None:
+            scheme = committee_scheme(*plan.committee)
+            context_cid = self.ipfs.add_bytes(scheme, name="ckks-scheme.json")
+        else:
+            assert public_context is not None
+            context_cid = self.ipfs.add_bytes(public_context, name="ckks-public-context")
         now = self.client.transport.unix_timestamp()
         self.client.task_create(
             self.authority,
@@ -84,12 +122,22 @@ class Organisation:
                 settle_deadline=now + plan.settle_window_s,
                 grace_period=plan.grace_period_s,
                 max_slash_bps=plan.max_slash_bps,
-                key_holder=key_holder,
+                # A committee task has no key holder: a key nobody holds.
+                key_holder=key_holder or NO_KEY_HOLDER,
                 template_cid=template_cid,
                 he_context_cid=context_cid,
             ),
+            committee=plan.committee,
         )
         return task_address(self.authority.pubkey(), plan.task_id)
+
+    def draw_committee(self, task: Pubkey, stakers: Sequence[Pubkey]) -> None:
+        """Draw the task's committee over every staker's stake, after the join deadline.
+
+        Anyone may; the organisation does it so training can start. The program refuses
+        a draw that did not see every stake.
+        """
+        self.client.committee_draw(self.authority, task, stakers)
 
     def pin_model(self, report: RoundReport) -> str:
         """Pin the round's global model (a torch state dict) and return its CID."""
@@ -134,21 +182,12 @@ class Organisation:
                 "weight_scale": report.weight_scale,
                 "scalars": {w: dataclasses.asdict(x) for w, x in report.scalars.items()},
                 "net_contributions": {w: c.net for w, c in contributions.items()},
-                "decrypted": (
-                    None
-                    if report.decrypted_scalars is None
-                    else np.asarray(report.decrypted_scalars).tolist()
-                ),
-                "scores_attestation": (
-                    None
-                    if report.scores_attestation is None
-                    else report.scores_attestation.to_hex()
-                ),
+                **_signed_scores(report),
             }
         if not report.attestations or report.manifest is None:
             raise ValueError(
-                f"round {report.server_round} has no key-holder attestation of its "
-                "contributors; the chain refuses to record it"
+                f"round {report.server_round} has no attestation of its contributors by "
+                "its decryptors; the chain refuses to record it"
             )
         manifest_cid = pin_manifest(self.ipfs, manifest)
         self.client.round_record(
@@ -164,6 +203,7 @@ class Organisation:
         return manifest_cid
 
     def _pin_array(self, array: np.ndarray, name: str) -> str:
+        # Saved in its own dtype, so the bytes read back hash as the decryptors hashed them.
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         return self.ipfs.add_bytes(buffer.getvalue(), name=name)
@@ -201,3 +241,30 @@ class Organisation:
         sent = self.client.task_close(self.authority, task)
         fees = sum(result.fee for result in sent.results)
         return self.client.balance(self.authority.pubkey()) - before + fees
+
+
+def _signed_scores(report: RoundReport) -> dict[str, Any]:
+    """What the decryptors signed of a scored round, for anyone to check the scores by
+    (``fl_app.roles.round_scores``): a committee's body parts, shares and signatures, or
+    the key holder's scalars and signature."""
+    scores = report.committee_scores
+    if scores is not None:
+        assert report.reference_update is not None
+        return {
+            "reference_sha256": reference_sha256(report.reference_update),
+            "committee": {
+                "scale": scores.scale,
+                "bodies": list(scores.bodies),
+                "decrypting": list(scores.decrypting),
+                "shares": [list(member) for member in scores.shares],
+                "attestations": [a.to_hex() for a in scores.attestations],
+            },
+        }
+    return {
+        "decrypted": (
+            None if report.decrypted_scalars is None else report.decrypted_scalars.tolist()
+        ),
+        "scores_attestation": (
+            None if report.scores_attestation is None else report.scores_attestation.to_hex()
+        ),
+    }

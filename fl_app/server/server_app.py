@@ -16,6 +16,7 @@ from fl_app import payload
 from fl_app.errors import ConfigError
 from fl_app.ml import TabularMLP, build_model, evaluate, org_split
 from fl_app.run_report import RoundReport, RunReport
+from fl_app.server.committee import TaskCommittee, convene
 from fl_app.server.metrics import aggregate_train_metrics
 from fl_app.server.prompt_grid import PromptGrid
 from fl_app.server.reference import reference_update_fn
@@ -37,10 +38,13 @@ class ServerServices:
 
     Attributes
     ----------
+    committee
+        The task's decryption committee; its members make the task's key when the run
+        starts. The default for encrypted runs.
     public_context, key_holder
-        The task's public CKKS context and its key holder's wallet address. Without them
-        the run-config values ``ckks-public-context`` (a path) and ``ckks-key-holder``
-        are used.
+        Instead of a committee: the task's public TenSEAL context and its key holder's
+        wallet address. Without either, the run-config values ``ckks-public-context``
+        (a path) and ``ckks-key-holder`` are used.
     gate
         Admits only nodes that prove an active stake on the task.
     on_round
@@ -48,6 +52,7 @@ class ServerServices:
         on-chain records).
     """
 
+    committee: TaskCommittee | None = None
     public_context: bytes | None = None
     key_holder: str | None = None
     gate: StakeGate | None = None
@@ -83,7 +88,7 @@ def build_server_app(
         split = org_split(settings.dataset, settings.seed)
         model = build_model(split.reference, hidden_units=settings.hidden_units, seed=settings.seed)
 
-        strategy = _make_strategy(settings, extra)
+        strategy = _make_strategy(settings, extra, grid)
 
         def evaluate_global(server_round: int, arrays: ArrayRecord) -> MetricRecord:
             result = evaluate(TabularMLP.from_state_dict(arrays.to_torch_state_dict()), split.test)
@@ -105,6 +110,7 @@ def build_server_app(
                 attestations=outcome.attestations,
                 decrypted_scalars=outcome.decrypted_scalars,
                 scores_attestation=outcome.scores_attestation,
+                committee_scores=outcome.committee_scores,
             )
             run_report.rounds.append(round_report)
             log(
@@ -162,17 +168,22 @@ def _services_from_run_config(settings: RunSettings) -> ServerServices:
 
 
 def _make_strategy(
-    settings: RunSettings, services: ServerServices
+    settings: RunSettings, services: ServerServices, grid: Grid
 ) -> ReportingFedAvg | StakeGatedStrategy:
     """Encrypted FedAvg by default, stake-gated when a gate is given."""
-    inner = _make_aggregation(settings, services)
+    inner = _make_aggregation(settings, services, grid)
     if services.gate is None:
         return inner
     return StakeGatedStrategy(inner, services.gate, node_wait_timeout=settings.node_wait_timeout)
 
 
-def _make_aggregation(settings: RunSettings, services: ServerServices) -> ReportingFedAvg:
-    """Encrypted FedAvg by default; plaintext FedAvg only when asked, with a warning."""
+def _make_aggregation(
+    settings: RunSettings, services: ServerServices, grid: Grid
+) -> ReportingFedAvg:
+    """Encrypted FedAvg by default; plaintext FedAvg only when asked, with a warning.
+
+    With a committee, its members first make the task's key over ``grid``.
+    """
     common: dict[str, Any] = {
         "fraction_train": settings.fraction_train,
         "fraction_evaluate": settings.fraction_evaluate,
@@ -188,29 +199,51 @@ def _make_aggregation(settings: RunSettings, services: ServerServices) -> Report
             "use it only as a baseline",
         )
         return ReportingFedAvg(**common)
-    if services.public_context is not None and services.key_holder is not None:
-        public_context, key_holder = services.public_context, services.key_holder
-    else:
-        if not settings.ckks_public_context or not settings.ckks_key_holder:
-            raise ConfigError(
-                "aggregation = ckks needs run config 'ckks-public-context' (path of the "
-                "task's public CKKS context) and 'ckks-key-holder' (the key holder's wallet)"
-            )
-        path = Path(settings.ckks_public_context)
-        if not path.is_file():
-            raise ConfigError(f"run config 'ckks-public-context': no file at {path}")
-        public_context, key_holder = path.read_bytes(), settings.ckks_key_holder
+    task_id = settings.task_address or settings.task_id
+    reference = reference_update_fn(settings) if settings.contribution_scoring else None
+    if services.committee is not None:
+        public_key, committee = convene(grid, services.committee, settings.node_wait_timeout)
+        return EncryptedFedAvg(
+            public_context=public_key,
+            task_id=task_id,
+            committee=committee,
+            min_decrypt_inputs=settings.ckks_min_inputs,
+            weight_scale=settings.ckks_weight_scale,
+            reference_update_fn=reference,
+            **common,
+        )
+    public_context, key_holder = _key_holder_context(settings, services)
     return EncryptedFedAvg(
         public_context=public_context,
-        task_id=settings.task_address or settings.task_id,
+        task_id=task_id,
         key_holder_wallet=key_holder,
         min_decrypt_inputs=settings.ckks_min_inputs,
         weight_scale=settings.ckks_weight_scale,
-        reference_update_fn=reference_update_fn(settings)
-        if settings.contribution_scoring
-        else None,
+        reference_update_fn=reference,
         **common,
     )
+
+
+def _key_holder_context(settings: RunSettings, services: ServerServices) -> tuple[bytes, str]:
+    """The key holder's public context and wallet: the organisation's, else the run
+    config's."""
+    if services.public_context is not None and services.key_holder is not None:
+        return services.public_context, services.key_holder
+    if settings.ckks_decryption == "committee":
+        raise ConfigError(
+            "ckks-decryption = committee: the committee is drawn from a task's stakers, so "
+            "bind the run to a task ('task-address') or run it in process; or set "
+            "ckks-decryption = key-holder with 'ckks-public-context' and 'ckks-key-holder'"
+        )
+    if not settings.ckks_public_context or not settings.ckks_key_holder:
+        raise ConfigError(
+            "aggregation = ckks needs run config 'ckks-public-context' (path of the "
+            "task's public CKKS context) and 'ckks-key-holder' (the key holder's wallet)"
+        )
+    path = Path(settings.ckks_public_context)
+    if not path.is_file():
+        raise ConfigError(f"run config 'ckks-public-context': no file at {path}")
+    return path.read_bytes(), settings.ckks_key_holder
 
 
 app = build_server_app()

@@ -1,4 +1,4 @@
-"""Bind a ServerApp to an on-chain task: public context, stake gate and round records.
+"""Bind a ServerApp to an on-chain task: its committee or key holder, stake gate, records.
 
 Used when the ServerApp runs as its own process (Flower's Deployment Engine): everything
 it needs comes from the run config, the chain and IPFS, as it would for an organisation
@@ -19,6 +19,7 @@ from fl_app.ipfs import IpfsClient, fetch_verified
 from fl_app.keypair_files import read_keypair
 from fl_app.roles import Organisation
 from fl_app.run_report import RoundReport
+from fl_app.server.committee import TaskCommittee
 from fl_app.server.server_app import ServerServices
 from fl_app.settings import RunSettings
 from strategy.stake_gate import StakeGate
@@ -27,12 +28,15 @@ __all__ = ["task_services"]
 
 
 def task_services(settings: RunSettings) -> ServerServices:
-    """The services of a run bound to the task at ``settings.task_address``."""
+    """The services of a run bound to the task at ``settings.task_address``.
+
+    A task with a committee (the task account records it) is decrypted by its drawn
+    members; otherwise by its key holder, under the public context pinned for it.
+    """
     client = StakingClient(RpcTransport(settings.chain_url))
     address = Pubkey.from_string(settings.task_address)
     task = client.task(address)
     ipfs = IpfsClient(settings.ipfs_api)
-    public_context = fetch_verified(ipfs, task.he_context_cid, what="CKKS public context")
     organisation = Organisation(
         client, ipfs, read_keypair(Path(settings.authority_keypair).expanduser())
     )
@@ -53,14 +57,17 @@ def task_services(settings: RunSettings) -> ServerServices:
             return
         organisation.record_round(address, report, round_index=on_chain.rounds_recorded)
 
+    gate = StakeGate(
+        task=settings.task_address,
+        min_stake=task.min_stake,
+        stake_lookup=chain_stake_lookup(client, address),
+        timeout=settings.stake_proof_timeout,
+    )
+    if task.committee_size > 0:
+        return ServerServices(committee=TaskCommittee.of_task(task), gate=gate, on_round=record)
     return ServerServices(
-        public_context=public_context,
+        public_context=fetch_verified(ipfs, task.he_context_cid, what="CKKS public context"),
         key_holder=str(task.key_holder),
-        gate=StakeGate(
-            task=settings.task_address,
-            min_stake=task.min_stake,
-            stake_lookup=chain_stake_lookup(client, address),
-            timeout=settings.stake_proof_timeout,
-        ),
+        gate=gate,
         on_round=record,
     )

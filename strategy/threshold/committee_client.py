@@ -336,9 +336,11 @@ def decrypt_sum(
             del challenged[m]
     shares = [bytes(_field(replies[m], RECORD_SUM, KEY_SHARE)) for m in decrypting]
     values = combine(aggregate, shares, threshold)
+    # A run without a chain has no task address for members to attest rounds of.
     attestations = tuple(
         Attestation.from_hex(str(_field(replies[m], RECORD_SUM, KEY_ATTESTATION)))
         for m in decrypting
+        if KEY_ATTESTATION in replies[m].content.config_records[RECORD_SUM]
     )
     scores = None
     if scoring is not None:

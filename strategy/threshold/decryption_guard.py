@@ -38,6 +38,7 @@ whole modulus.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -188,8 +189,9 @@ class ReleasedShare:
         The decrypting set the share is for.
     share : bytes
         Its decryption share of the aggregate for that set.
-    attestation : Attestation
-        Its signature of the round's contributors (``attestation.round_message``).
+    attestation : Attestation | None
+        Its signature of the round's contributors (``attestation.round_message``); None
+        in a run without a chain, whose task id is no address.
     reference_shares : tuple[int, ...]
         A scored round: its share of each input's ``<w_i, g0>``, in manifest order.
     scores_attestation : Attestation | None
@@ -200,7 +202,7 @@ class ReleasedShare:
     member: int
     decrypting: tuple[int, ...]
     share: bytes
-    attestation: Attestation
+    attestation: Attestation | None
     reference_shares: tuple[int, ...] = ()
     scores_attestation: Attestation | None = None
 
@@ -211,8 +213,8 @@ class _Round:
 
     fingerprint: Fingerprint
     challenge: Challenge
-    attestation: Attestation | None = None  # set at the first release
-    coefficients: set[int] = field(default_factory=set)
+    attestation: Attestation | None = None  # set at the first release, on a chain
+    coefficients: set[int] = field(default_factory=set)  # one per release
 
 
 class DecryptionGuard:
@@ -290,7 +292,7 @@ class DecryptionGuard:
     def released_rounds(self, task_id: str) -> list[int]:
         """Rounds of ``task_id`` this member released a share for, in order."""
         return sorted(
-            r for (t, r), state in self._rounds.items() if t == task_id and state.attestation
+            r for (t, r), state in self._rounds.items() if t == task_id and state.coefficients
         )
 
     def challenge(self, request: SumRequest) -> Challenge:
@@ -390,13 +392,15 @@ class DecryptionGuard:
                 ),
             )
         if state.attestation is None:
-            state.attestation = round_attestation(
-                self.wallet,
-                manifest.task_id,
-                request.round_index,
-                manifest.digest(),
-                [c.signer for c in commitments],
-            )
+            # A run without a chain has no task address to attest a round of.
+            with contextlib.suppress(ValueError):
+                state.attestation = round_attestation(
+                    self.wallet,
+                    manifest.task_id,
+                    request.round_index,
+                    manifest.digest(),
+                    [c.signer for c in commitments],
+                )
         state.coefficients.add(coefficient)
         return ReleasedShare(
             member=self.member.member,
@@ -497,7 +501,7 @@ class DecryptionGuard:
         released = [
             (server_round, state.fingerprint[2])
             for (task, server_round), state in self._rounds.items()
-            if task == manifest.task_id and state.attestation is not None
+            if task == manifest.task_id and state.coefficients
         ]
         if request.round_index < 0:
             raise ReplayError(f"round index {request.round_index} is negative")

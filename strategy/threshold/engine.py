@@ -152,14 +152,14 @@ def source_digest(source_dir: Path = SOURCE_DIR) -> str:
 
 
 def library_path() -> Path:
-    """Path of the engine library built from this checkout's sources (or the override)."""
+    """Path of the engine library: the override, else the build of this checkout's
+    sources, else (a package installed from wheels, without sources) the last build
+    set-up made."""
     override = os.environ.get(LIBRARY_ENV)
     if override:
         return Path(override)
     if not SOURCE_DIR.is_dir():
-        raise EngineUnavailableError(
-            f"no engine sources at {SOURCE_DIR}; set {LIBRARY_ENV} to a built library"
-        )
+        return LIBRARY_DIR / "libthreshold_ckks.so"
     return LIBRARY_DIR / f"libthreshold_ckks-{source_digest()}.so"
 
 
@@ -174,7 +174,7 @@ def load_library(path: Path) -> ctypes.CDLL:
     if not path.is_file():
         raise EngineUnavailableError(
             f"threshold CKKS engine not built at {path}; run `make setup` "
-            "(or bash scripts/setup_threshold.sh)"
+            f"(or bash scripts/setup_threshold.sh), or set {LIBRARY_ENV} to a built library"
         )
     library = ctypes.CDLL(str(path))
     library.fltc_call.argtypes = [

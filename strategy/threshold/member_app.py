@@ -66,6 +66,9 @@ from ..constants import (
     KEY_VALUES,
     KEY_WALLET,
     KEY_WALLETS,
+    NODE_CONFIG_ALLOWED_SIGNERS,
+    NODE_CONFIG_MEMBER_STORE,
+    NODE_CONFIG_MIN_INPUTS,
     RECORD_AGGREGATE,
     RECORD_COMMITTEE,
     RECORD_IDENTITY,
@@ -76,6 +79,7 @@ from ..constants import (
 )
 from ..exceptions import EncryptedAggregationError
 from ..manifest import RoundManifest
+from ..stake_gate import wallet_from_node_config
 from ..wallet import Wallet
 from .committee import CommitteeConfig, CommitteeMember
 from .decryption_guard import DecryptionGuard, ScoreInputs, SumRequest, key_fingerprint
@@ -116,6 +120,32 @@ class MemberSetup:
 
 
 MemberLoader = Callable[[Context], MemberSetup | None]
+
+
+def member_from_node_config(context: Context) -> MemberSetup | None:
+    """A committee member set up by node config, or None on a node that is not one.
+
+    ``ckks-member-store`` is the member's store directory, ``wallet-keypair`` its wallet
+    file, ``ckks-allowed-signers`` a file of the task's staked wallets (one a line, as
+    read from the chain) and ``ckks-min-inputs`` its ``k`` (default 3).
+    """
+    config = context.node_config
+    store = config.get(NODE_CONFIG_MEMBER_STORE)
+    if not store:
+        return None
+    wallet = wallet_from_node_config(context)
+    signers = config.get(NODE_CONFIG_ALLOWED_SIGNERS)
+    if wallet is None or not signers:
+        raise ThresholdCkksError(
+            f"node config '{NODE_CONFIG_MEMBER_STORE}' needs 'wallet-keypair' and "
+            f"'{NODE_CONFIG_ALLOWED_SIGNERS}' too"
+        )
+    return MemberSetup(
+        wallet=wallet,
+        store=Path(str(store)),
+        min_inputs=int(cast(int, config.get(NODE_CONFIG_MIN_INPUTS, 3))),
+        allowed_signers=frozenset(Path(str(signers)).read_text(encoding="utf-8").split()),
+    )
 
 
 def identity_message(nonce: bytes) -> bytes:
@@ -336,9 +366,9 @@ def _release(msg: Message, setup: MemberSetup) -> RecordDict:
         request.manifest.server_round,
         " and its scores" if released.reference_shares else "",
     )
-    reply = ConfigRecord(
-        {KEY_SHARE: released.share, KEY_ATTESTATION: released.attestation.to_hex()}
-    )
+    reply = ConfigRecord({KEY_SHARE: released.share})
+    if released.attestation is not None:
+        reply[KEY_ATTESTATION] = released.attestation.to_hex()
     if released.scores_attestation is not None:
         reply[KEY_REFERENCE_SHARES] = list(released.reference_shares)
         reply[KEY_SCORES_ATTESTATION] = released.scores_attestation.to_hex()
