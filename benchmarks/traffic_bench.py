@@ -122,6 +122,8 @@ def run_mode(mode: Mode, rounds: int, participants: int, work_dir: Path) -> dict
         "aggregation": mode.aggregation,
         "contribution-scoring": mode.scoring,
         "min-nodes": participants,
+        # The TenSEAL key holder's traffic (round_bench measures the committee's).
+        "ckks-decryption": "key-holder",
     }
     federation = Federation(num_supernodes=participants, client=metered)
     strategy_class = _ContextEveryRound if mode.context_every_round else EncryptedFedAvg

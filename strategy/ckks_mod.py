@@ -32,7 +32,11 @@ the encrypted vector that committee members spot-check, and first checks that ev
 member of the committee signed the key, made from this task's id. The committee's
 wallets are pinned by the node-config key ``ckks-committee-wallets`` (or, for nodes that
 read it elsewhere, by the loader given to ``signing_ckks_mod``); without a pin the
-server's list is trusted with a warning.
+server's list is trusted with a warning. With node config ``ckks-own-updates`` (a
+directory) the participant keeps each encrypted vector it sends there, named by its
+committed root: with the round's published reference it can recompute its own
+contribution scalar's body part and catch an aggregator that moved part of it to another
+input (``strategy.threshold.scoring.own_body_part``).
 
 Fails closed: a train message without the CKKS configuration, a context carrying a
 secret key, a pin mismatch or an update too large for the modulus raise an error
@@ -81,6 +85,7 @@ from .constants import (
     KEY_COMMITMENT_JSON,
     NODE_CONFIG_COMMITTEE,
     NODE_CONFIG_CONTEXT_PIN,
+    NODE_CONFIG_OWN_UPDATES,
     NODE_CONFIG_PUBLIC_CONTEXT,
     NUM_EXAMPLES,
     RECORD_COMMITMENT,
@@ -217,6 +222,9 @@ def _encrypt_train_reply(
     wallet = load_wallet(ctxt)
     if wallet is not None:
         commitment = commitment.signed_by(wallet)
+    kept = ctxt.node_config.get(NODE_CONFIG_OWN_UPDATES)
+    if kept and isinstance(packing, ThresholdPacking):
+        _keep(Path(str(kept)) / f"{commitment.vector_root}.bin", chunks[0])
 
     content = RecordDict()
     for key, record in reply.content.items():
@@ -273,12 +281,17 @@ def _cache_context(fingerprint: str, context_bytes: bytes) -> None:
     if cached.is_file():
         return
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cached.parent, delete=False) as part:
-            part.write(context_bytes)
-        os.replace(part.name, cached)
+        _keep(cached, context_bytes)
     except OSError as err:  # a read-only home only costs the resend
         log(WARNING, "ckks_mod: cannot cache the public context: %s", err)
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as part:
+        part.write(data)
+    os.replace(part.name, path)
 
 
 def _verified_packing(

@@ -64,6 +64,7 @@ NODE_CONFIG_COMMITTEE: Final = "ckks-committee-wallets"
 NODE_CONFIG_MIN_INPUTS: Final = "ckks-min-inputs"
 NODE_CONFIG_MEMBER_STORE: Final = "ckks-member-store"
 NODE_CONFIG_ALLOWED_SIGNERS: Final = "ckks-allowed-signers"
+NODE_CONFIG_OWN_UPDATES: Final = "ckks-own-updates"
 
 # Participant state kept in the node's Context across messages of one run: the verified
 # public context, by fingerprint, so that only the first train message has to carry it.

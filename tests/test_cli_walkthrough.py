@@ -216,6 +216,11 @@ def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
 
         rounds = user.run("fl-app task rounds TASK", values=on_task)
         assert rounds.count("bafk") >= 3
+        audited = user.run("fl-app client audit TASK", values=on_task)
+        assert audited.splitlines() == [
+            f"round {r}: your input's score share is the one your ciphertext gives"
+            for r in (1, 2, 3)
+        ]
         audit = user.run("fl-app task finalize TASK --dry-run", values=on_task)
         signatures = []
         for documented in ("fl-app task attest TASK", "fl-app task attest TASK -k alice.json"):

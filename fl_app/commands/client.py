@@ -1,8 +1,9 @@
-"""``fl-app client fetch | run``: the participant's verified client of a task.
+"""``fl-app client fetch | run | audit``: the participant's verified client of a task.
 
 ``fetch`` unpacks the template only if it hashes to the CID on chain; ``run`` does the
 same and then runs it: a Flower SuperNode that trains on the participant's data until
-every planned round of the task is recorded on chain.
+every planned round of the task is recorded on chain. ``audit`` checks, from the
+ciphertexts ``run`` kept, that the scores recorded for the participant's inputs are its.
 """
 
 from __future__ import annotations
@@ -103,8 +104,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--workdir",
         type=Path,
         metavar="DIR",
-        help="where the verified template and the SuperNode's log go; a rerun for the same "
-        "task and wallet reuses it (default: under $FL_APP_HOME/runs)",
+        help="where the verified template, the SuperNode's log and your sent ciphertexts go; "
+        "a rerun for the same task and wallet reuses it (default: under $FL_APP_HOME/runs)",
+    )
+    audit = add_command(
+        group,
+        "audit",
+        _audit,
+        help="check that the scores recorded for your inputs are your own",
+        description="For each recorded round of a committee task, recompute your "
+        "contribution scalar's body part from the ciphertext your node kept and the "
+        "round's published reference, and compare it with the one the members signed. "
+        "The members check only that the inputs' parts add up; a difference means the "
+        "aggregator moved part of your score to another input.",
+        keypair=True,
+        ipfs=True,
+    )
+    audit.add_argument("task", metavar="TASK", help="task address")
+    audit.add_argument(
+        "--workdir", type=Path, metavar="DIR", help="the client run's --workdir, if you gave one"
     )
 
 
@@ -133,7 +151,6 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     from fl_app.client.privacy_floor import NODE_CONFIG_DP_MAX_EPSILON
     from fl_app.commands.cluster import open_chain, parse_address
     from fl_app.keypair_files import default_keypair_path, read_keypair
-    from fl_app.services import fl_app_home
 
     address = parse_address(args.task, what="task")
     keypair_path: Path = (args.keypair or default_keypair_path()).expanduser().resolve()
@@ -161,9 +178,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         if args.dp_epsilon <= 0:
             raise FlAppError(f"--dp-epsilon must be positive, got {args.dp_epsilon:g}")
         node_config[NODE_CONFIG_DP_MAX_EPSILON] = args.dp_epsilon
-    workdir: Path = args.workdir or (
-        fl_app_home() / "runs" / f"client-{str(address)[:8]}-{str(wallet)[:8]}"
-    )
+    workdir: Path = args.workdir or _default_workdir(address, wallet)
     check_superlink(args.superlink, timeout_s=args.connect_timeout)
     with open_chain(args) as chain, open_ipfs(args) as ipfs:
         stake = chain.client.stake(address, wallet)
@@ -205,6 +220,7 @@ def _committee_config(
         NODE_CONFIG_COMMITTEE,
         NODE_CONFIG_MEMBER_STORE,
         NODE_CONFIG_MIN_INPUTS,
+        NODE_CONFIG_OWN_UPDATES,
     )
 
     task = chain.task(address)
@@ -215,7 +231,10 @@ def _committee_config(
             f"task {address}'s committee is not drawn yet: after the join deadline anyone "
             f"draws it with fl-app task draw {address}"
         )
-    config: dict[str, object] = {NODE_CONFIG_COMMITTEE: ",".join(map(str, task.attestors))}
+    config: dict[str, object] = {
+        NODE_CONFIG_COMMITTEE: ",".join(map(str, task.attestors)),
+        NODE_CONFIG_OWN_UPDATES: str(workdir / _KEPT),
+    }
     if wallet not in task.attestors:
         return config
     # No stake joins once the draw began: this is the task's final list of stakers.
@@ -230,6 +249,60 @@ def _committee_config(
         NODE_CONFIG_ALLOWED_SIGNERS: str(signers),
         NODE_CONFIG_MIN_INPUTS: min_inputs,
     }
+
+
+def _audit(args: argparse.Namespace, out: Output) -> int:
+    from fl_app.commands.cluster import open_chain, parse_address
+    from fl_app.keypair_files import default_keypair_path, read_keypair
+    from fl_app.roles.own_inputs import check_own_inputs
+    from fl_app.roles.round_scores import fetch_rounds
+
+    address = parse_address(args.task, what="task")
+    keypair_path: Path = (args.keypair or default_keypair_path()).expanduser()
+    wallet = read_keypair(keypair_path).pubkey()
+    kept = (args.workdir or _default_workdir(address, wallet)) / _KEPT
+    with open_chain(args) as chain:
+        task = chain.task(address)
+        if not task.committee_size:
+            raise FlAppError(
+                f"task {address} has a key holder, who signs the scalars it decrypts: there "
+                "is nothing of your inputs' scores to check"
+            )
+        with open_ipfs(args) as ipfs, out.progress("fetching manifests"):
+            rounds = fetch_rounds(chain.client, ipfs, task)
+    checks = check_own_inputs(rounds, str(wallet), kept)
+    if not checks:
+        raise FlAppError(
+            f"no scored round of task {address} aggregated an input of {wallet} whose "
+            f"ciphertext is kept in {kept}"
+        )
+    moved = [c for c in checks if c.moved]
+    if moved:
+        raise FlAppError(
+            f"round(s) {', '.join(str(c.server_round) for c in moved)} of task {address} "
+            f"recorded another score share for your input than your ciphertext gives: the "
+            f"aggregator moved part of your score to another input (evidence: {moved[0].kept} "
+            "and the round's manifest)"
+        )
+    out.result(
+        {"task": str(address), "rounds": [c.server_round for c in checks], "moved": []},
+        text=[
+            f"round {c.server_round}: your input's score share is the one your ciphertext gives"
+            for c in checks
+        ],
+        quiet=str(len(checks)),
+    )
+    return 0
+
+
+def _default_workdir(task: Pubkey, wallet: Pubkey) -> Path:
+    from fl_app.services import fl_app_home
+
+    return fl_app_home() / "runs" / f"client-{str(task)[:8]}-{str(wallet)[:8]}"
+
+
+# Where a client run keeps the ciphertexts it sent, under its work directory.
+_KEPT = "updates"
 
 
 def _partition(text: str) -> dict[str, int]:

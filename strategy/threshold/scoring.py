@@ -95,6 +95,17 @@ def reference_bodies(reference: np.ndarray, scale: float, vectors: Sequence[byte
     return residues(call("reference_bodies", [*reference_args(reference, scale), *vectors]))
 
 
+def own_body_part(reference: np.ndarray, scale: float, vector: bytes) -> int:
+    """The body part of ``<w, g0>`` for the encrypted vector a participant sent.
+
+    A participant that kept its vector compares it with the body part the members signed
+    for its input: members check only the inputs' total, so this is how an aggregator
+    that moved part of one input's scalar to another is caught.
+    """
+    (body,) = reference_bodies(reference, scale, [vector])
+    return body
+
+
 def residues(items: Sequence[bytes]) -> list[int]:
     """The engine's residues modulo ``q`` (u64 each)."""
     if any(len(item) != 8 for item in items):
