@@ -199,27 +199,21 @@ def _make_aggregation(
             "use it only as a baseline",
         )
         return ReportingFedAvg(**common)
-    task_id = settings.task_address or settings.task_id
-    reference = reference_update_fn(settings) if settings.contribution_scoring else None
+    decryptors: dict[str, Any]
     if services.committee is not None:
         public_key, committee = convene(grid, services.committee, settings.node_wait_timeout)
-        return EncryptedFedAvg(
-            public_context=public_key,
-            task_id=task_id,
-            committee=committee,
-            min_decrypt_inputs=settings.ckks_min_inputs,
-            weight_scale=settings.ckks_weight_scale,
-            reference_update_fn=reference,
-            **common,
-        )
-    public_context, key_holder = _key_holder_context(settings, services)
+        decryptors = {"public_context": public_key, "committee": committee}
+    else:
+        public_context, key_holder = _key_holder_context(settings, services)
+        decryptors = {"public_context": public_context, "key_holder_wallet": key_holder}
     return EncryptedFedAvg(
-        public_context=public_context,
-        task_id=task_id,
-        key_holder_wallet=key_holder,
+        task_id=settings.task_address or settings.task_id,
         min_decrypt_inputs=settings.ckks_min_inputs,
         weight_scale=settings.ckks_weight_scale,
-        reference_update_fn=reference,
+        reference_update_fn=reference_update_fn(settings)
+        if settings.contribution_scoring
+        else None,
+        **decryptors,
         **common,
     )
 
