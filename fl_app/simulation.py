@@ -26,7 +26,7 @@ from strategy import KeyHolder, Wallet
 from strategy.stake_gate import StakeGate
 from strategy.threshold.member_app import MemberSetup
 
-__all__ = ["Federation", "run_federated"]
+__all__ = ["Federation", "committee_shape", "run_federated"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,18 +100,23 @@ def run_federated(
         return _run(overrides, settings, members, keys, client, Path(key_dir), on_round, verbose)
 
 
-def _with_committee(members: Federation, settings: RunSettings) -> Federation:
-    """``members`` with a committee of its first partitions, and a wallet for everyone.
+def committee_shape(settings: RunSettings, available: int) -> tuple[int, int]:
+    """``(size, threshold)`` of an in-process run's committee over ``available`` wallets:
+    ``committee-size`` of them, or all of fewer with the smallest strict majority."""
+    size = min(settings.committee_size, available)
+    if size == settings.committee_size:
+        return size, settings.committee_threshold
+    return size, size // 2 + 1
 
-    A federation of fewer wallets than ``committee-size`` seats all of them, with the
-    smallest strict majority as threshold.
-    """
+
+def _with_committee(members: Federation, settings: RunSettings) -> Federation:
+    """``members`` with a committee of its first partitions (``committee_shape``), and a
+    wallet for everyone."""
     wallets = {
         p: members.wallets.get(p) or Wallet.generate() for p in range(members.num_supernodes)
     }
     addresses = list(dict.fromkeys(w.address for w in wallets.values()))  # distinct, in order
-    size = min(settings.committee_size, len(addresses))
-    threshold = settings.committee_threshold if size == settings.committee_size else size // 2 + 1
+    size, threshold = committee_shape(settings, len(addresses))
     seats = tuple(addresses[:size])
     committee = TaskCommittee.of(settings.task_address or settings.task_id, seats, threshold)
     return replace(members, committee=committee, wallets=wallets)

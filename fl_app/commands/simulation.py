@@ -118,9 +118,17 @@ def _train(args: argparse.Namespace, out: Output) -> int:
     settings.check_sampling(args.participants)
 
     from fl_app.report import RoundPrinter
-    from fl_app.simulation import Federation, run_federated
+    from fl_app.simulation import Federation, committee_shape, run_federated
 
     quiet_framework_logs(args.verbose)
+    if settings.aggregation == "ckks" and settings.ckks_decryption == "committee":
+        size, threshold = committee_shape(settings, args.participants)
+        out.say(
+            f"updates encrypted under a key held by a committee of {size} participants, "
+            f"{threshold} of whom decrypt each round"
+        )
+    elif settings.aggregation == "ckks":
+        out.say("updates encrypted under the key of participant 0, the key holder")
     printer = RoundPrinter(settings, num_participants=args.participants)
     report = run_federated(
         overrides,
