@@ -25,7 +25,12 @@ from fl_app.client.behaviour import FREE_RIDER_CLAIMED_EXAMPLES, Behaviour, flip
 from fl_app.errors import DataError
 from fl_app.settings import RunSettings
 from strategy import register_key_holder, signing_ckks_mod
-from strategy.ckks_mod import CommitteeLoader, committee_from_node_config
+from strategy.ckks_mod import (
+    CommitteeLoader,
+    KeptDirLoader,
+    committee_from_node_config,
+    kept_dir_from_node_config,
+)
 from strategy.key_holder_app import KeyHolderLoader, key_holder_from_node_config
 from strategy.stake_gate import WalletLoader, register_stake_prover, wallet_from_node_config
 from strategy.threshold.member_app import (
@@ -130,6 +135,7 @@ def build_client_app(
     load_member: MemberLoader = member_from_node_config,
     load_wallet: WalletLoader = wallet_from_node_config,
     load_committee: CommitteeLoader = committee_from_node_config,
+    load_kept_dir: KeptDirLoader = kept_dir_from_node_config,
     behaviours: Mapping[int, Behaviour] | None = None,
 ) -> ClientApp:
     """Create the ClientApp.
@@ -153,13 +159,17 @@ def build_client_app(
         The participant's pin of the task's committee wallets, read from the chain (by
         default node config ``ckks-committee-wallets``): it encrypts only under a key
         every one of them signed.
+    load_kept_dir
+        Where the participant keeps the encrypted vectors it sends, to audit its score
+        shares later (by default node config ``ckks-own-updates``).
     behaviours
         Adversarial behaviour of simulated partitions (demos and fairness runs); absent
         partitions are honest.
     """
     adversaries = dict(behaviours or {})
     plain = RunSettings.from_run_config({}, overrides).aggregation == "plain"
-    app = ClientApp(mods=[] if plain else [signing_ckks_mod(load_wallet, load_committee)])
+    mods = [] if plain else [signing_ckks_mod(load_wallet, load_committee, load_kept_dir)]
+    app = ClientApp(mods=mods)
     register_key_holder(app, load_key_holder)
     register_committee_member(app, load_member)
     register_stake_prover(app, load_wallet)

@@ -30,11 +30,13 @@ from fl_app.chain.attestations import final_attestation
 from fl_app.chain.stake_lookup import chain_stake_lookup
 from fl_app.client.behaviour import Behaviour
 from fl_app.client.bundle_app import load_bundle_client
+from fl_app.errors import FlAppError
 from fl_app.ipfs import MAX_BUNDLE_BYTES, IpfsClient, KuboDaemon, bundle_sha256, fetch_verified
 from fl_app.ipfs.template import TEMPLATE_DIR
 from fl_app.keys import KeyFiles
 from fl_app.roles import Organisation, Participant, TaskPlan
-from fl_app.roles.round_scores import fetch_rounds, weights_from_rounds
+from fl_app.roles.own_inputs import check_own_inputs
+from fl_app.roles.round_scores import RecordedRound, fetch_rounds, weights_from_rounds
 from fl_app.run_report import RoundReport, RunReport
 from fl_app.server.committee import TaskCommittee
 from fl_app.settings import RunSettings
@@ -100,6 +102,8 @@ class DemoResult:
     report: RunReport
     bundle_sha256: str = ""
     manifest_cids: list[str] = field(default_factory=list)
+    # Rounds in which each participant checked its input's score share was its own.
+    audited_rounds: dict[str, int] = field(default_factory=dict)
     outcomes: list[ParticipantOutcome] = field(default_factory=list)
     vault_after: int = 0
     rent_returned: int = 0
@@ -237,6 +241,7 @@ def _run(
             gate=gate,
             behaviours=options.behaviours(),
             client=client_app,
+            kept_updates=root / "updates",
         ),
         on_round=record,
     )
@@ -244,6 +249,12 @@ def _run(
     # chain recorded and they signed, exactly as `fl-app task attest` does, and sign them.
     on_chain = client.task(task)
     rounds = fetch_rounds(client, ipfs, on_chain)
+    if committee is not None:
+        result.audited_rounds = _audit_own_inputs(rounds, participants, root / "updates")
+        say(
+            "each participant checked the score shares recorded for its inputs against "
+            "the ciphertexts it sent: all its own"
+        )
     by_address = {p.address: p for p in participants}
     attestors = [by_address[a] for a in on_chain.attestors[: on_chain.attestor_threshold]]
     final_model = rounds[-1].manifest["model_cid"]
@@ -274,3 +285,24 @@ def _run(
         say(f"task closed: {result.rent_returned:,} lamports of rent returned to the organisation")
     result.lamports_out = sum(o.received for o in result.outcomes)
     return result
+
+
+def _audit_own_inputs(
+    rounds: list[RecordedRound], participants: list[Participant], kept: Path
+) -> dict[str, int]:
+    """What `fl-app client audit` does, for every participant: rounds checked, by wallet.
+
+    Raises
+    ------
+    FlAppError
+        If a recorded score share is not the one a participant's ciphertext gives.
+    """
+    audited = {}
+    for index, participant in enumerate(participants):
+        address = str(participant.address)
+        checks = check_own_inputs(rounds, address, kept / f"partition-{index}")
+        moved = [c.server_round for c in checks if c.moved]
+        if moved:
+            raise FlAppError(f"round(s) {moved} recorded another score share for {address}")
+        audited[address] = len(checks)
+    return audited

@@ -57,6 +57,9 @@ class Federation:
     client
         The verified bundle whose ClientApp every participant runs (the task's, in the
         demo). When None, the bundle built from ``client_template/`` is used.
+    kept_updates
+        Where participants keep the encrypted vectors they send, partition ``i`` in
+        ``partition-i`` (to audit their score shares after the run); None keeps none.
     """
 
     num_supernodes: int = 10
@@ -67,6 +70,7 @@ class Federation:
     gate: StakeGate | None = None
     behaviours: Mapping[int, Behaviour] = field(default_factory=dict)
     client: BundleClient | None = None
+    kept_updates: Path | None = None
 
 
 def run_federated(
@@ -156,6 +160,11 @@ def _run(
     def load_committee(context: Context) -> tuple[str, ...]:
         return () if committee is None else committee.wallets
 
+    kept = members.kept_updates  # the closures travel to Ray's workers: no chain in them
+
+    def load_kept_dir(context: Context) -> Path | None:
+        return None if kept is None else kept / f"partition-{_partition(context)}"
+
     report = RunReport()
     services = ServerServices(
         committee=committee,
@@ -181,6 +190,7 @@ def _run(
                 load_member=load_member,
                 load_wallet=load_wallet,
                 load_committee=load_committee,
+                load_kept_dir=load_kept_dir,
                 behaviours=members.behaviours,
             ),
             num_supernodes=members.num_supernodes,

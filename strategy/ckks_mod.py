@@ -113,6 +113,8 @@ _WARNED_UNPINNED: set[str] = set()
 
 CommitteeLoader = Callable[[Context], Sequence[str]]
 """The task's committee wallets as this participant pinned them (empty: no pin)."""
+KeptDirLoader = Callable[[Context], Path | None]
+"""Where this participant keeps the encrypted vectors it sends (None: nowhere)."""
 
 
 def committee_from_node_config(ctxt: Context) -> list[str]:
@@ -147,23 +149,39 @@ def ckks_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Messa
         the one this node accepted earlier in the run, or is not the pinned one.
     """
     return _encrypt_train_reply(
-        msg, ctxt, call_next, wallet_from_node_config, committee_from_node_config
+        msg,
+        ctxt,
+        call_next,
+        wallet_from_node_config,
+        committee_from_node_config,
+        kept_dir_from_node_config,
     )
 
 
+def kept_dir_from_node_config(ctxt: Context) -> Path | None:
+    """The directory named by node config ``ckks-own-updates``, if any."""
+    kept = ctxt.node_config.get(NODE_CONFIG_OWN_UPDATES)
+    return Path(str(kept)) if kept else None
+
+
 def signing_ckks_mod(
-    load_wallet: WalletLoader, load_committee: CommitteeLoader = committee_from_node_config
+    load_wallet: WalletLoader,
+    load_committee: CommitteeLoader = committee_from_node_config,
+    load_kept_dir: KeptDirLoader = kept_dir_from_node_config,
 ) -> Mod:
     """`ckks_mod` whose commitments are signed by the wallet ``load_wallet`` finds.
 
     For nodes whose wallet is not a node-config keypair file (for example simulated
     nodes, which cannot be given their own node config): the same loader as the stake
     prover's (`register_stake_prover`). ``load_committee`` gives the participant's pin
-    of the task's committee wallets, which it reads from the chain.
+    of the task's committee wallets, which it reads from the chain, and
+    ``load_kept_dir`` where it keeps the vectors it sends.
     """
 
     def mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
-        return _encrypt_train_reply(msg, ctxt, call_next, load_wallet, load_committee)
+        return _encrypt_train_reply(
+            msg, ctxt, call_next, load_wallet, load_committee, load_kept_dir
+        )
 
     return mod
 
@@ -174,6 +192,7 @@ def _encrypt_train_reply(
     call_next: ClientAppCallable,
     load_wallet: WalletLoader,
     load_committee: CommitteeLoader,
+    load_kept_dir: KeptDirLoader,
 ) -> Message:
     if msg.metadata.message_type.split(".")[0] != MessageType.TRAIN:
         return call_next(msg, ctxt)
@@ -222,9 +241,9 @@ def _encrypt_train_reply(
     wallet = load_wallet(ctxt)
     if wallet is not None:
         commitment = commitment.signed_by(wallet)
-    kept = ctxt.node_config.get(NODE_CONFIG_OWN_UPDATES)
-    if kept and isinstance(packing, ThresholdPacking):
-        _keep(Path(str(kept)) / f"{commitment.vector_root}.bin", chunks[0])
+    kept = load_kept_dir(ctxt)
+    if kept is not None and isinstance(packing, ThresholdPacking):
+        _keep(kept / f"{commitment.vector_root}.bin", chunks[0])
 
     content = RecordDict()
     for key, record in reply.content.items():

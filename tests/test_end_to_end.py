@@ -124,6 +124,9 @@ def test_a_committee_drawn_from_the_stakers_decrypted_and_attested_every_round(
     assert len(set(task.attestors)) == 5 and set(task.attestors) <= stakers
     # The organisation holds no seat and no key: the task names no key holder.
     assert task.authority not in task.attestors and task.key_holder == Pubkey.default()
+    # Every participant checked, from the ciphertexts it kept, that each round's score
+    # share recorded for its input is its own.
+    assert result.audited_rounds == {o.address: 3 for o in result.outcomes}
     for recorded in rounds:
         committee = recorded.manifest["scoring"]["committee"]
         signers = {Attestation.from_hex(a).signer for a in committee["attestations"]}
