@@ -23,7 +23,7 @@ from strategy.reference import reference_sha256
 from strategy.threshold.scoring import own_body_part
 from strategy.threshold.spot_check import VectorTree
 
-__all__ = ["OwnInputCheck", "check_own_inputs"]
+__all__ = ["OwnInputCheck", "audit_own_inputs", "check_own_inputs"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,24 @@ def check_own_inputs(
             recorded_body = int(committee["bodies"][index])
             checks.append(OwnInputCheck(int(manifest["round"]), path, recorded_body, expected))
     return checks
+
+
+def audit_own_inputs(rounds: Sequence[RecordedRound], wallet: str, kept: Path) -> list[int]:
+    """The rounds whose recorded score share for ``wallet``'s input is its own.
+
+    Raises
+    ------
+    FlAppError
+        If a round recorded another share than the kept ciphertext gives (the aggregator
+        moved part of the score to another input), or as ``check_own_inputs``.
+    """
+    checks = check_own_inputs(rounds, wallet, kept)
+    moved = [c for c in checks if c.moved]
+    if moved:
+        raise FlAppError(
+            f"round(s) {', '.join(str(c.server_round) for c in moved)} recorded another score "
+            f"share for the input of {wallet} than its ciphertext gives: the aggregator moved "
+            f"part of its score to another input (evidence: {moved[0].kept} and the round's "
+            "manifest)"
+        )
+    return [c.server_round for c in checks]
